@@ -1,0 +1,3 @@
+from cnnstat.cli import main
+
+main(prog_name="cnnstat")

@@ -1,0 +1,159 @@
+"""The graph walk: shapes flow through the expanded network; each rule prices its layer.
+
+Merges are rows of their own (``concat``, ``add``, ``mul``) so that element-wise work of residual
+additions and squeeze-and-excitation scaling is visible and never hidden in MACs.  Automatic
+residual shortcuts are resolved here, where the shapes are known, and the resolved graph is
+returned with the report (it is what the torch builder builds).
+"""
+
+from __future__ import annotations
+
+import math
+
+from cnnstat.core.ir import AutoShortcut, Branch, Layer, Node, Parallel, Seq
+from cnnstat.core.report import Report, Row, Shape
+from cnnstat.core.rules import RULES
+from cnnstat.core.rules.base import fmt_shape
+from cnnstat.errors import DiagnosticSink, spec_error
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.sink = DiagnosticSink()
+
+    def node(self, node: Node, x: Shape) -> tuple[Node, Shape]:
+        if isinstance(node, Layer):
+            return node, self.layer(node, x)
+        if isinstance(node, Seq):
+            return self.seq(node, x)
+        if isinstance(node, Parallel):
+            return self.parallel(node, x)
+        raise TypeError(f"unresolved node {node!r}")  # AutoShortcut only appears in branches
+
+    def seq(self, seq: Seq, x: Shape) -> tuple[Seq, Shape]:
+        items = []
+        for item in seq.items:
+            resolved, x = self.node(item, x)
+            items.append(resolved)
+        return Seq(tuple(items)), x
+
+    def layer(self, layer: Layer, x: Shape) -> Shape:
+        cost = RULES[layer.kind](layer, x, self.sink)
+        self.rows.append(Row(layer.name, layer.kind, cost.description, x, cost.output,
+                             cost.weights, cost.bias, cost.buffers, cost.macs, dict(cost.ops),
+                             layer.path, cost.windows, cost.global_field))
+        return cost.output
+
+    def parallel(self, par: Parallel, x: Shape) -> tuple[Parallel, Shape]:
+        inputs = _split(par, x) if par.split else [x] * len(par.branches)
+        done: dict[int, tuple[Branch, Shape]] = {}
+        for i, (br, xi) in enumerate(zip(par.branches, inputs)):
+            if not _is_auto(br):
+                body, out = self.seq(br.body, xi)
+                done[i] = (Branch(br.name, body), out)
+        for i, (br, xi) in enumerate(zip(par.branches, inputs)):
+            if _is_auto(br):
+                target = next(iter(done.values()))[1]
+                auto: AutoShortcut = br.body.items[0]  # type: ignore[assignment]
+                body, out = self.seq(resolve_shortcut(auto, xi, target), xi)
+                done[i] = (Branch(br.name, body), out)
+        branches = [done[i] for i in range(len(par.branches))]
+        out = self.merge(par, x, [s for _, s in branches])
+        return Parallel(par.name, par.merge, tuple(b for b, _ in branches), par.split,
+                        par.path), out
+
+    def merge(self, par: Parallel, x: Shape, outs: list[Shape]) -> Shape:
+        labels = [br.name or "body" for br in par.branches]
+        if par.merge == "concat":
+            out = _concat(par, outs, labels)
+            ops = 0
+        elif par.merge == "add":
+            out = _same(par, outs, labels)
+            ops = (len(outs) - 1) * math.prod(out)
+        else:
+            out = _broadcast(par, outs, labels)
+            ops = (len(outs) - 1) * math.prod(out)
+        desc = {"concat": "concatenate " + ", ".join(labels),
+                "add": "add " + " + ".join(labels),
+                "mul": "scale " + " * ".join(labels)}[par.merge]
+        self.rows.append(Row(f"{par.name}.{par.merge}" if par.name else par.merge, par.merge,
+                             desc, outs[0], out, ops={par.merge: ops} if ops else {},
+                             path=par.path))
+        return out
+
+
+def _is_auto(br: Branch) -> bool:
+    return len(br.body.items) == 1 and isinstance(br.body.items[0], AutoShortcut)
+
+
+def _split(par: Parallel, x: Shape) -> list[Shape]:
+    n = len(par.branches)
+    if x[0] % n:
+        raise spec_error("E402", f"split '{par.name}': {x[0]} channels do not split into {n} "
+                         "equal parts", par.path, layer=par.name)
+    return [(x[0] // n, *x[1:])] * n
+
+
+def _concat(par: Parallel, outs: list[Shape], labels: list[str]) -> Shape:
+    rest = {s[1:] for s in outs}
+    if len(rest) != 1 or len({len(s) for s in outs}) != 1:
+        listing = ", ".join(f"{lab} {fmt_shape(s)}" for lab, s in zip(labels, outs))
+        raise spec_error("E405", f"concat '{par.name}': branch outputs differ in spatial size: "
+                         f"{listing}", par.path, layer=par.name,
+                         hint="give every branch the same stride and padding")
+    return (sum(s[0] for s in outs), *outs[0][1:])
+
+
+def _same(par: Parallel, outs: list[Shape], labels: list[str]) -> Shape:
+    if len(set(outs)) != 1:
+        listing = " vs ".join(f"{lab} {fmt_shape(s)}" for lab, s in zip(labels, outs))
+        raise spec_error("E404", f"add '{par.name}': shapes differ: {listing}", par.path,
+                         layer=par.name, hint="use a projection shortcut (shortcut: auto)")
+    return outs[0]
+
+
+def _broadcast(par: Parallel, outs: list[Shape], labels: list[str]) -> Shape:
+    out = max(outs, key=math.prod)
+    for s in outs:
+        if len(s) != len(out) or any(a not in (1, b) for a, b in zip(s, out)):
+            listing = " vs ".join(f"{lab} {fmt_shape(t)}" for lab, t in zip(labels, outs))
+            raise spec_error("E404", f"mul '{par.name}': shapes do not broadcast: {listing}",
+                             par.path, layer=par.name)
+    return out
+
+
+def resolve_shortcut(auto: AutoShortcut, x: Shape, target: Shape) -> Seq:
+    """Identity when ``x`` already has the ``target`` shape; else a projection or padding."""
+    if x == target:
+        return Seq(())
+    if len(x) != 3 or len(target) != 3:
+        raise spec_error("E404", f"shortcut '{auto.name}': cannot map {fmt_shape(x)} to "
+                         f"{fmt_shape(target)}", auto.path, layer=auto.name)
+    stride = _stride_between(auto, x, target)
+    if auto.mode == "pad":
+        return Seq((Layer(f"{auto.name}.pad", "pad_channels",
+                          {"out": target[0], "stride": stride}, auto.path),))
+    conv = Layer(f"{auto.name}.conv", "conv",
+                 {"out": target[0], "kernel": (1, 1), "stride": (stride, stride),
+                  "padding": (0, 0), "dilation": (1, 1), "groups": 1, "bias": False,
+                  "connections": None}, auto.path)
+    bn = Layer(f"{auto.name}.bn", "bn", {"affine": True}, auto.path)
+    return Seq((conv, bn))
+
+
+def _stride_between(auto: AutoShortcut, x: Shape, target: Shape) -> int:
+    for s in range(1, max(x[1], x[2]) + 1):
+        if (-(-x[1] // s), -(-x[2] // s)) == target[1:]:
+            return s
+    raise spec_error("E404", f"shortcut '{auto.name}': no stride maps {fmt_shape(x)} onto "
+                     f"{fmt_shape(target)}", auto.path, layer=auto.name)
+
+
+def analyze(graph: Seq, input_shape: Shape, *, name: str = "", title: str = "",
+            source: str = "", batch: int = 1) -> Report:
+    """Walk ``graph`` from ``input_shape``; raise SpecError on the first impossible layer."""
+    walker = _Walker()
+    resolved, _ = walker.seq(graph, input_shape)
+    return Report(name, title, source, input_shape, batch, tuple(walker.rows), resolved,
+                  tuple(walker.sink.items))

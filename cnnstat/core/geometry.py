@@ -1,0 +1,73 @@
+"""Sliding-window arithmetic, per axis, in exact integers.
+
+The output size of a window of (effective) extent F sliding with stride S over an input of
+size W padded by P on each side is ``floor((W - F + 2P) / S) + 1``: the lecture's
+W2 = (W1 - F + 2P)/S + 1 when the division is exact.  With dilation d the effective extent is
+``d * (F - 1) + 1``.  With ``ceil_mode`` (pooling) the division rounds up, but, as in PyTorch, a
+last window that would start in the right padding is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Pair = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Window:
+    """One axis of a sliding window: effective extent, stride and (left, right) padding."""
+
+    extent: int
+    stride: int
+    pad_left: int
+    pad_right: int
+
+    @property
+    def padded_span(self) -> int:
+        return self.pad_left + self.pad_right
+
+
+def effective_extent(kernel: int, dilation: int) -> int:
+    """F_eff = d * (F - 1) + 1."""
+    return dilation * (kernel - 1) + 1
+
+
+def output_size(size: int, win: Window, ceil_mode: bool = False) -> int:
+    """Number of window positions: floor((W + P_l + P_r - F) / S) + 1 (ceil with ceil_mode).
+
+    May return a value below 1; callers turn that into a located error.
+    """
+    span = size + win.padded_span - win.extent
+    if span < 0:
+        return 0
+    if not ceil_mode:
+        return span // win.stride + 1
+    out = -(-span // win.stride) + 1
+    if (out - 1) * win.stride >= size + win.pad_left:
+        out -= 1
+    return out
+
+
+def dropped(size: int, win: Window) -> int:
+    """Input rows (or columns) at the end that no window covers because of the floor.
+
+    (W + 2P - F) mod S positions of the padded input are left over after the last window; those
+    that are right padding cost nothing, the rest are real input rows.  A window narrower than its
+    stride skips rows by design (subsampling), so it reports none.
+    """
+    span = size + win.padded_span - win.extent
+    if span < 0 or win.extent < win.stride:
+        return 0
+    return max(0, span % win.stride - win.pad_right)
+
+
+def same_padding(kernel: int, dilation: int) -> tuple[int, int]:
+    """PyTorch's padding='same' at stride 1: total d*(F-1), the extra one on the right."""
+    total = dilation * (kernel - 1)
+    return total // 2, total - total // 2
+
+
+def adaptive_bounds(size: int, out: int) -> list[tuple[int, int]]:
+    """PyTorch's adaptive pooling windows: [floor(i*W/O), ceil((i+1)*W/O)) for each output i."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]

@@ -1,0 +1,100 @@
+"""The analytic report: one :class:`Row` per operation (layers and merges), exact integers."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from cnnstat.core.geometry import Window
+from cnnstat.core.ir import Seq
+from cnnstat.errors import Diagnostic, SpecPath
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    """Per-image figures of one operation, in execution order."""
+
+    name: str
+    kind: str
+    description: str
+    input_shape: Shape
+    output_shape: Shape
+    weights: int = 0
+    bias: int = 0
+    buffers: int = 0
+    macs: int = 0
+    ops: dict[str, int] = field(default_factory=dict)
+    path: SpecPath = ()
+    windows: tuple[Window, Window] | None = None
+    global_field: bool = False
+
+    @property
+    def params(self) -> int:
+        return self.weights + self.bias
+
+    @property
+    def flops(self) -> int:
+        """FLOPs = 2 x MACs (PyTorch FlopCounterMode's convention)."""
+        return 2 * self.macs
+
+    @property
+    def activations(self) -> int:
+        """Elements of this operation's output, per image."""
+        return math.prod(self.output_shape)
+
+    @property
+    def elementwise(self) -> int:
+        return sum(self.ops.values())
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    weights: int
+    bias: int
+    buffers: int
+    macs: int
+    flops: int
+    elementwise: int
+    activations: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the analytic engine knows about one spec at one input and batch size."""
+
+    name: str
+    title: str
+    source: str
+    input_shape: Shape
+    batch: int
+    rows: tuple[Row, ...]
+    graph: Seq
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def output_shape(self) -> Shape:
+        return self.rows[-1].output_shape if self.rows else self.input_shape
+
+    def totals(self) -> Totals:
+        """Sums over rows; MACs, FLOPs, element-wise ops and activations are for the batch."""
+        rows, b = self.rows, self.batch
+        return Totals(
+            params=sum(r.params for r in rows),
+            weights=sum(r.weights for r in rows),
+            bias=sum(r.bias for r in rows),
+            buffers=sum(r.buffers for r in rows),
+            macs=b * sum(r.macs for r in rows),
+            flops=b * sum(r.flops for r in rows),
+            elementwise=b * sum(r.elementwise for r in rows),
+            activations=b * sum(r.activations for r in rows),
+        )
+
+    def ops_by_kind(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for row in self.rows:
+            for kind, n in row.ops.items():
+                out[kind] = out.get(kind, 0) + n * self.batch
+        return out

@@ -1,0 +1,6 @@
+"""One registry of per-kind rules; importing this package registers them all."""
+
+from cnnstat.core.rules import conv, linear, pointwise, pool, reshape  # noqa: F401
+from cnnstat.core.rules.base import RULES, Cost, Shape
+
+__all__ = ["RULES", "Cost", "Shape"]

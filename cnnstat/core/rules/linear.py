@@ -1,0 +1,57 @@
+"""Fully connected layers, LeNet-5's RBF output, and maxout (which wraps a conv or linear)."""
+
+from __future__ import annotations
+
+from cnnstat.core.ir import Layer
+from cnnstat.core.rules.base import RULES, Cost, Shape, fmt_shape, positive, rule
+from cnnstat.errors import DiagnosticSink, spec_error
+
+
+def _flat(layer: Layer, x: Shape) -> int:
+    if len(x) != 1:
+        raise spec_error("E403", f"{layer.kind} '{layer.name}' needs a flat input, got "
+                         f"{fmt_shape(x)}", layer.path, layer=layer.name,
+                         hint="add 'flatten' (or 'global_avgpool' then 'flatten') before it")
+    return x[0]
+
+
+@rule("linear")
+def linear(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
+    """weights = N_in * N_out; bias = N_out; MACs = N_in * N_out."""
+    n_in, out = _flat(layer, x), layer.args["out"]
+    positive(layer, "out", out)
+    bias = out if layer.args["bias"] else 0
+    return Cost(output=(out,), description=f"{out} neurons" + ("" if bias else ", no bias"),
+                weights=n_in * out, bias=bias, macs=n_in * out,
+                ops={"bias": out} if bias else {}, global_field=True)
+
+
+@rule("rbf")
+def rbf(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
+    """Euclidean RBF units: y_i = sum_j (x_j - w_ij)^2.  The centres w are fixed, so they are
+    buffers, not trainable parameters; each term is a subtract and a square-accumulate (2 ops)."""
+    n_in, out = _flat(layer, x), layer.args["out"]
+    positive(layer, "out", out)
+    return Cost(output=(out,), description=f"{out} Euclidean RBF units (fixed centres)",
+                buffers=n_in * out, ops={"rbf": 2 * n_in * out}, global_field=True)
+
+
+@rule("maxout")
+def maxout(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
+    """max over k pieces of a conv/linear: k times its weights, bias and MACs, plus (k-1)
+    comparisons per output element."""
+    inner: Layer = layer.args["layer"]
+    pieces = layer.args["pieces"]
+    positive(layer, "pieces", pieces, 2)
+    if inner.kind not in ("conv", "linear"):
+        raise spec_error("E406", f"maxout '{layer.name}' wraps a {inner.kind}; it must wrap a conv "
+                         "or a linear layer", layer.arg_path("layer"), layer=layer.name)
+    base = RULES[inner.kind](inner, x, sink)
+    out_elems = 1
+    for d in base.output:
+        out_elems *= d
+    ops = {k: v * pieces for k, v in base.ops.items()}
+    ops["maxout"] = (pieces - 1) * out_elems
+    return Cost(output=base.output, description=f"maxout of {pieces} x ({base.description})",
+                weights=base.weights * pieces, bias=base.bias * pieces, macs=base.macs * pieces,
+                ops=ops, windows=base.windows, global_field=base.global_field)

@@ -1,0 +1,85 @@
+"""Diagnostics, the errors that carry them, and the one table of exit codes.
+
+Every problem cnnstat reports about a spec is a :class:`Diagnostic`: a stable code, a severity,
+a message, an optional hint, and a *spec path* -- the chain of keys and indices that leads to the
+offending value (``("layers", 3, "conv", "kernel")``).  The core never knows about files or line
+numbers; the CLI maps spec paths to ``file:line:col`` through the source map the YAML loader keeps.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+SpecPath = tuple[str | int, ...]
+
+
+class ExitStatus(enum.IntEnum):
+    """The process exit codes, in one place (0 ok, 1 the answer is no, 2 could not run)."""
+
+    OK = 0
+    REJECTED = 1
+    ERROR = 2
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One located finding about a spec."""
+
+    code: str
+    severity: Severity
+    message: str
+    path: SpecPath = ()
+    hint: str | None = None
+    layer: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "hint": self.hint,
+            "layer": self.layer,
+            "path": list(self.path),
+        }
+
+
+class SpecError(Exception):
+    """A spec was rejected: one or more error diagnostics (exit code 1)."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic) -> None:
+        diags = diagnostics if isinstance(diagnostics, list) else [diagnostics]
+        super().__init__("; ".join(d.message for d in diags))
+        self.diagnostics = diags
+        self.source: object | None = None  # the SourceMap of the file, once known
+
+
+def spec_error(code: str, message: str, path: SpecPath = (), *, hint: str | None = None,
+               layer: str | None = None) -> SpecError:
+    """Build a one-diagnostic :class:`SpecError` (the common case)."""
+    return SpecError(Diagnostic(code, Severity.ERROR, message, path, hint, layer))
+
+
+class UsageError(Exception):
+    """cnnstat could not run: unreadable file, unknown spec name, bad option (exit code 2)."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass
+class DiagnosticSink:
+    """Collects warnings while a spec is expanded and analysed."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def warn(self, code: str, message: str, path: SpecPath = (), *, hint: str | None = None,
+             layer: str | None = None) -> None:
+        self.items.append(Diagnostic(code, Severity.WARNING, message, path, hint, layer))

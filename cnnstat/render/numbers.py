@@ -1,0 +1,28 @@
+"""Number formatting for people; the core only ever hands out exact integers."""
+
+from __future__ import annotations
+
+_UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+
+
+def exact(n: int) -> str:
+    """34944 -> '34,944'."""
+    return f"{n:,}"
+
+
+def human(n: int | float) -> str:
+    """138357544 -> '138.36M' (SI, two decimals, trailing zeros dropped)."""
+    for scale, unit in _UNITS:
+        if abs(n) >= scale:
+            text = f"{n / scale:.2f}".rstrip("0").rstrip(".")
+            return f"{text}{unit}"
+    return str(n)
+
+
+def shape(dims: tuple[int, ...]) -> str:
+    """(96, 55, 55) -> '96x55x55' (C x H x W)."""
+    return "x".join(str(d) for d in dims)
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.2f}%" if whole else "-"

@@ -1,0 +1,105 @@
+"""A format-neutral table and its three text renderings: rich (terminal), markdown and CSV.
+
+Views (summary, params, list, ...) build a :class:`Table`; the renderers never know which view
+they print.  Cells hold exact values; ``Column.fmt`` decides how a cell reads in the terminal and
+markdown, while CSV always gets the raw value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnnstat.render import numbers
+
+
+def _plain(v: Any) -> str:
+    return "" if v is None else str(v)
+
+
+def _count(v: Any) -> str:
+    return numbers.exact(v) if isinstance(v, int) else _plain(v)
+
+
+def _shape(v: Any) -> str:
+    return numbers.shape(v) if isinstance(v, tuple) else _plain(v)
+
+
+FORMATTERS: dict[str, Callable[[Any], str]] = {"text": _plain, "count": _count, "shape": _shape}
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    fmt: str = "text"  # text | count | shape
+
+    @property
+    def numeric(self) -> bool:
+        return self.fmt == "count"
+
+    def cell(self, value: Any) -> str:
+        return FORMATTERS[self.fmt](value)
+
+
+@dataclass
+class Table:
+    title: str
+    columns: Sequence[Column]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    total: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def to_markdown(tables: Sequence[Table]) -> str:
+    out: list[str] = []
+    for t in tables:
+        out.append(f"### {t.title}\n")
+        out.append("| " + " | ".join(c.header for c in t.columns) + " |")
+        out.append("|" + "|".join("---:" if c.numeric else "---" for c in t.columns) + "|")
+        body = [*t.rows, *([t.total] if t.total else [])]
+        for i, row in enumerate(body):
+            cells = [c.cell(row.get(c.key)).replace("|", "\\|") for c in t.columns]
+            if t.total is not None and i == len(body) - 1:
+                cells = [f"**{x}**" if x else x for x in cells]
+            out.append("| " + " | ".join(cells) + " |")
+        out.extend(["", *(f"{n}  " for n in t.notes), ""] if t.notes else [""])
+    return "\n".join(out).rstrip() + "\n"
+
+
+def to_csv(tables: Sequence[Table]) -> str:
+    """One CSV block per table (a blank line between); raw values, shapes as 'CxHxW'."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for i, t in enumerate(tables):
+        if i:
+            buf.write("\n")
+        writer.writerow([c.key for c in t.columns])
+        for row in [*t.rows, *([t.total] if t.total else [])]:
+            writer.writerow([_shape(row.get(c.key)) if c.fmt == "shape" else _plain(row.get(c.key))
+                             for c in t.columns])
+    return buf.getvalue()
+
+
+def to_rich(tables: Sequence[Table], console: Any) -> None:
+    """Print ``tables`` with rich (imported here: json/csv/markdown never load it)."""
+    from rich.table import Table as RichTable
+
+    for t in tables:
+        rt = RichTable(title=t.title, title_justify="left", show_footer=False,
+                       header_style="bold", pad_edge=False)
+        for c in t.columns:
+            rt.add_column(c.header, justify="right" if c.numeric else "left",
+                          no_wrap=c.fmt != "text" or c.key == "name", overflow="fold")
+        for row in t.rows:
+            rt.add_row(*(c.cell(row.get(c.key)) for c in t.columns))
+        if t.total:
+            rt.add_section()
+            rt.add_row(*(c.cell(t.total.get(c.key)) for c in t.columns), style="bold")
+        console.print(rt)
+        for note in t.notes:
+            console.print(note, style="dim", highlight=False)
+        console.print()

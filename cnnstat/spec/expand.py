@@ -1,0 +1,355 @@
+"""Expand a validated spec into the :mod:`cnnstat.core.ir` graph.
+
+Expansion evaluates every expression, calls named blocks with their arguments, unrolls
+``repeat``, turns the composition keywords into :class:`~cnnstat.core.ir.Parallel` nodes and gives
+every layer a stable hierarchical name (``stage2.bottleneck1.conv2``): the item's ``name`` when
+given, else its kind (or block name) numbered within its scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnnstat.core.ir import AutoShortcut, Branch, Layer, Node, Parallel, Seq
+from cnnstat.errors import SpecPath, spec_error
+from cnnstat.spec.expr import ExprError, evaluate, is_expression
+from cnnstat.spec.models import FLAG, INT, LAYER_ARGS, REAL, SIZE, BlockModel, SpecModel
+from cnnstat.spec.validate import suggest, validate
+
+COMPOSITES = ("residual", "concat", "split", "scale", "dense")
+MAX_LAYERS = 50_000
+MAX_REPEAT = 10_000
+MAX_BLOCK_DEPTH = 32
+REQUIRED = "required"
+
+
+def value(raw: object, env: Mapping[str, object], path: SpecPath) -> object:
+    """Evaluate ``raw`` if it is an expression; errors are located at ``path``."""
+    if not is_expression(raw):
+        return raw
+    try:
+        return evaluate(str(raw), env)
+    except ExprError as exc:
+        raise spec_error(exc.code, str(exc), path, hint=exc.hint) from None
+
+
+def as_int(raw: object, env: Mapping[str, object], path: SpecPath, what: str) -> int:
+    v = value(raw, env, path)
+    if isinstance(v, bool) or not isinstance(v, int):
+        if hasattr(v, "denominator") and getattr(v, "denominator") == 1:
+            return int(v)  # type: ignore[call-overload]
+        raise spec_error("E303", f"{what} must be a whole number, got {v!r}" +
+                         (f" (from '{raw}')" if is_expression(raw) else ""), path,
+                         hint="round explicitly: ceil(...), floor(...), round(...) or "
+                         "make_divisible(...)")
+    return v
+
+
+@dataclass
+class Scope:
+    prefix: str
+    used: set[str] = field(default_factory=set)
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def full(self, local: str) -> str:
+        return f"{self.prefix}.{local}" if self.prefix else local
+
+    def claim(self, base: str, explicit: str | None, path: SpecPath) -> str:
+        if explicit is not None:
+            if explicit in self.used:
+                raise spec_error("E208", f"duplicate layer name '{self.full(explicit)}'", path,
+                                 hint="give each layer in a scope a distinct name")
+            self.used.add(explicit)
+            return self.full(explicit)
+        n = self.counters.get(base, 0)
+        while True:
+            n += 1
+            if f"{base}{n}" not in self.used:
+                break
+        self.counters[base] = n
+        self.used.add(f"{base}{n}")
+        return self.full(f"{base}{n}")
+
+    def child(self, local_full: str) -> Scope:
+        return Scope(local_full)
+
+
+class Expander:
+    def __init__(self, spec: SpecModel, env: dict[str, object]) -> None:
+        self.spec = spec
+        self.globals = env
+        self.stack: list[str] = []
+        self.count = 0
+
+    # -- sequences and items ------------------------------------------------------------------
+    def seq(self, items: list[Any], path: SpecPath, scope: Scope, env: Mapping[str, object]) -> Seq:
+        if not isinstance(items, list):
+            raise spec_error("E202", "expected a list of layers", path)
+        out: list[Node] = []
+        for i, item in enumerate(items):
+            out.extend(self.item(item, (*path, i), scope, env))
+        return Seq(tuple(out))
+
+    def item(self, item: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
+             inline: bool = False) -> list[Node]:
+        if isinstance(item, str):
+            return [self.keyed(item, None, path, scope, env, inline)]
+        if isinstance(item, dict) and "repeat" in item:
+            return self.repeat(item, path, scope, env)
+        if not isinstance(item, dict) or len(item) != 1:
+            raise spec_error("E202", "a layer is a kind name ('relu') or a one-key mapping "
+                             "('conv: {out: 64, kernel: 3}')", path,
+                             hint="check the indentation of this item's arguments")
+        (key, args), = item.items()
+        return [self.keyed(str(key), args, (*path, key), scope, env, inline)]
+
+    def keyed(self, key: str, args: Any, path: SpecPath, scope: Scope,
+              env: Mapping[str, object], inline: bool) -> Node:
+        if key in LAYER_ARGS:
+            return self.layer(key, args, path, scope, env)
+        if key in COMPOSITES:
+            return getattr(self, key)(args, path, scope, env, inline)
+        if key in self.spec.blocks:
+            return self.call(key, args, path, scope, env)
+        choices = [*LAYER_ARGS, *COMPOSITES, *self.spec.blocks, "repeat"]
+        raise spec_error("E204", f"unknown layer kind or block '{key}'", path,
+                         hint=suggest(key, choices) or "see 'cnnstat schema' for the layer kinds")
+
+    def repeat(self, item: dict[str, Any], path: SpecPath, scope: Scope,
+               env: Mapping[str, object]) -> list[Node]:
+        extra = set(item) - {"repeat", "layers"}
+        if extra or "layers" not in item:
+            bad = sorted(extra)[0] if extra else "layers"
+            raise spec_error("E201" if extra else "E203",
+                             f"repeat: {'unknown key ' + repr(bad) if extra else 'missing layers'}",
+                             (*path, bad) if extra else path, hint="write 'repeat: N' and "
+                             "'layers: [...]' in one mapping")
+        n = as_int(item["repeat"], env, (*path, "repeat"), "repeat")
+        if not 0 <= n <= MAX_REPEAT:
+            raise spec_error("E207", f"repeat count {n} is outside 0..{MAX_REPEAT}",
+                             (*path, "repeat"))
+        nodes: list[Node] = []
+        for _ in range(n):
+            nodes.extend(self.seq(item["layers"], (*path, "layers"), scope, env).items)
+        return nodes
+
+    # -- leaf layers ----------------------------------------------------------------------------
+    def layer(self, kind: str, args: Any, path: SpecPath, scope: Scope,
+              env: Mapping[str, object]) -> Layer:
+        self.count += 1
+        if self.count > MAX_LAYERS:
+            raise spec_error("E207", f"the spec expands to more than {MAX_LAYERS} layers", path)
+        model = LAYER_ARGS[kind]
+        parsed = validate(model, {} if args is None else args, path, kind)
+        concrete: dict[str, Any] = {}
+        arg_paths: dict[str, SpecPath] = {}
+        for fname, finfo in model.model_fields.items():
+            if fname == "name":
+                continue
+            raw = getattr(parsed, fname)
+            fpath = (*path, fname)
+            if isinstance(args, dict) and fname in args:
+                arg_paths[fname] = fpath
+            concrete[fname] = self.normalise(kind, fname, raw, finfo.metadata, fpath, env)
+        name = scope.claim(kind, parsed.name, path)  # type: ignore[attr-defined]
+        if kind == "maxout":
+            concrete["layer"] = self.wrapped(args["layer"], (*path, "layer"), name, env)
+        return Layer(name, kind, concrete, path, arg_paths)
+
+    def wrapped(self, item: Any, path: SpecPath, name: str, env: Mapping[str, object]) -> Layer:
+        nodes = self.item(item, path, Scope(name), env)
+        if len(nodes) != 1 or not isinstance(nodes[0], Layer):
+            raise spec_error("E406", "maxout wraps exactly one conv or linear layer", path)
+        return nodes[0]
+
+    def normalise(self, kind: str, fname: str, raw: Any, meta: list[Any], path: SpecPath,
+                  env: Mapping[str, object]) -> Any:
+        if raw is None:
+            return None
+        if SIZE in meta:
+            return self.size(kind, fname, raw, path, env)
+        if INT in meta:
+            return as_int(raw, env, path, f"{kind} {fname}")
+        if REAL in meta:
+            v = value(raw, env, path)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(
+                    v, "denominator"):
+                raise spec_error("E303", f"{kind} {fname} must be a number, got {v!r}", path)
+            return float(v)  # type: ignore[arg-type]
+        if FLAG in meta:
+            v = value(raw, env, path)
+            if not isinstance(v, bool):
+                raise spec_error("E303", f"{kind} {fname} must be true or false, got {v!r}", path)
+            return v
+        return raw
+
+    def size(self, kind: str, fname: str, raw: Any, path: SpecPath,
+             env: Mapping[str, object]) -> Any:
+        if fname == "padding" and raw in ("same", "valid"):
+            return raw
+        if isinstance(raw, list):
+            if len(raw) != 2:
+                raise spec_error("E202", f"{kind} {fname}: a size is an int or an [h, w] pair, "
+                                 f"got {len(raw)} values", path)
+            return (as_int(raw[0], env, (*path, 0), f"{kind} {fname}"),
+                    as_int(raw[1], env, (*path, 1), f"{kind} {fname}"))
+        v = value(raw, env, path)
+        if v in ("same", "valid") and fname == "padding":
+            return v
+        n = as_int(v, env, path, f"{kind} {fname}")
+        return (n, n)
+
+    # -- named blocks ---------------------------------------------------------------------------
+    def call(self, block: str, args: Any, path: SpecPath, scope: Scope,
+             env: Mapping[str, object]) -> Node:
+        model: BlockModel = self.spec.blocks[block]
+        if block in self.stack:
+            chain = " -> ".join([*self.stack, block])
+            raise spec_error("E205", f"block '{block}' uses itself ({chain})", path,
+                             hint="blocks cannot be recursive; use repeat")
+        if len(self.stack) >= MAX_BLOCK_DEPTH:
+            raise spec_error("E205", f"blocks nested more than {MAX_BLOCK_DEPTH} deep", path)
+        args = {} if args is None else args
+        if not isinstance(args, dict):
+            raise spec_error("E202", f"block '{block}': arguments must be a mapping", path)
+        local = self.block_env(block, model, args, path, env)
+        name = scope.claim(block, args.get("name"), path)
+        self.stack.append(block)
+        try:
+            body_path = ("blocks", block, "layers")
+            inner = Scope(name)
+            body = model.layers
+            if len(body) == 1 and _is_composite(body[0]):
+                nodes = self.item(body[0], (*body_path, 0), inner, local, inline=True)
+                return nodes[0]
+            return self.seq(body, body_path, inner, local)
+        finally:
+            self.stack.pop()
+
+    def block_env(self, block: str, model: BlockModel, args: dict[str, Any], path: SpecPath,
+                  env: Mapping[str, object]) -> dict[str, object]:
+        local: dict[str, object] = dict(self.globals)
+        for key in args:
+            if key != "name" and key not in model.args:
+                raise spec_error("E206", f"block '{block}' has no argument '{key}'",
+                                 (*path, key), hint=suggest(key, model.args) or
+                                 "arguments: " + ", ".join(model.args))
+        for key, default in model.args.items():
+            if key in args:
+                local[key] = value(args[key], env, (*path, key))
+            elif default == REQUIRED:
+                raise spec_error("E206", f"block '{block}' needs argument '{key}'", path)
+            else:
+                local[key] = value(default, local, ("blocks", block, "args", key))
+        return local
+
+    # -- composition ----------------------------------------------------------------------------
+    def composite_scope(self, kind: str, args: Any, path: SpecPath, scope: Scope,
+                        inline: bool) -> tuple[Scope, dict[str, Any]]:
+        if not isinstance(args, dict):
+            raise spec_error("E202", f"{kind}: expected a mapping of its parts", path)
+        if inline and args.get("name") is None:
+            return scope, args
+        return Scope(scope.claim(kind, args.get("name"), path)), args
+
+    def check_keys(self, kind: str, args: dict[str, Any], allowed: set[str], required: set[str],
+                   path: SpecPath) -> None:
+        for key in args:
+            if key not in allowed:
+                raise spec_error("E201", f"{kind}: unknown key '{key}'", (*path, key),
+                                 hint=suggest(key, allowed) or "valid keys: " +
+                                 ", ".join(sorted(allowed)))
+        for key in sorted(required - set(args)):
+            raise spec_error("E203", f"{kind}: missing required key '{key}'", path)
+
+    def residual(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
+                 inline: bool) -> Node:
+        inner, args = self.composite_scope("residual", args, path, scope, inline)
+        self.check_keys("residual", args, {"body", "shortcut", "then", "name"}, {"body"}, path)
+        body = self.seq(args["body"], (*path, "body"), inner, env)
+        shortcut = self.shortcut(args.get("shortcut", "auto"), (*path, "shortcut"), inner, env)
+        par = Parallel(inner.prefix, "add", (Branch("", body), shortcut), False, path)
+        then = self.seq(args.get("then", []), (*path, "then"), inner, env)
+        return Seq((par, *then.items)) if then.items else par
+
+    def shortcut(self, raw: Any, path: SpecPath, scope: Scope,
+                 env: Mapping[str, object]) -> Branch:
+        name = scope.full("shortcut")
+        modes = {"auto": "projection", "projection": "projection", "pad": "pad"}
+        if raw in modes:
+            return Branch("shortcut", Seq((AutoShortcut(name, modes[raw], path),)))  # type: ignore
+        if raw == "identity":
+            return Branch("shortcut", Seq(()))
+        if isinstance(raw, list):
+            return Branch("shortcut", self.seq(raw, path, Scope(name), env))
+        raise spec_error("E202", f"residual shortcut must be auto, identity, pad or a list of "
+                         f"layers, got {raw!r}", path)
+
+    def branches(self, kind: str, raw: Any, path: SpecPath, scope: Scope,
+                 env: Mapping[str, object]) -> tuple[Branch, ...]:
+        if isinstance(raw, dict):
+            named = list(raw.items())
+        elif isinstance(raw, list):
+            named = [(f"branch{i + 1}", b) for i, b in enumerate(raw)]
+        else:
+            raise spec_error("E202", f"{kind}: branches are a list of layer lists or a mapping "
+                             "of named layer lists", path)
+        if len(named) < 2:
+            raise spec_error("E202", f"{kind}: needs at least two branches", path)
+        out = []
+        for i, (bname, items) in enumerate(named):
+            bpath = (*path, bname if isinstance(raw, dict) else i)
+            sub = Scope(scope.full(str(bname)))
+            out.append(Branch(str(bname), self.seq(items if items else [], bpath, sub, env)))
+        return tuple(out)
+
+    def concat(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
+               inline: bool, split: bool = False) -> Node:
+        kind = "split" if split else "concat"
+        if isinstance(args, list):
+            args = {"branches": args}
+        inner, args = self.composite_scope(kind, args, path, scope, inline)
+        self.check_keys(kind, args, {"branches", "name"}, {"branches"}, path)
+        branches = self.branches(kind, args["branches"], (*path, "branches"), inner, env)
+        return Parallel(inner.prefix, "concat", branches, split, path)
+
+    def split(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
+              inline: bool) -> Node:
+        return self.concat(args, path, scope, env, inline, split=True)
+
+    def scale(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
+              inline: bool) -> Node:
+        if isinstance(args, list):
+            args = {"body": args}
+        inner, args = self.composite_scope("scale", args, path, scope, inline)
+        self.check_keys("scale", args, {"body", "name"}, {"body"}, path)
+        gate = self.seq(args["body"], (*path, "body"), inner, env)
+        return Parallel(inner.prefix, "mul", (Branch("input", Seq(())), Branch("", gate)),
+                        False, path)
+
+    def dense(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
+              inline: bool) -> Node:
+        inner, args = self.composite_scope("dense", args, path, scope, inline)
+        self.check_keys("dense", args, {"count", "layers", "name"}, {"count", "layers"}, path)
+        n = as_int(args["count"], env, (*path, "count"), "dense count")
+        if not 1 <= n <= MAX_REPEAT:
+            raise spec_error("E207", f"dense count {n} is outside 1..{MAX_REPEAT}",
+                             (*path, "count"))
+        units: list[Node] = []
+        for _ in range(n):
+            unit = Scope(inner.claim("layer", None, path))
+            body = self.seq(args["layers"], (*path, "layers"), unit, env)
+            units.append(Parallel(unit.prefix, "concat", (Branch("input", Seq(())),
+                                                           Branch("", body)), False, path))
+        return Seq(tuple(units))
+
+
+def _is_composite(item: Any) -> bool:
+    return isinstance(item, dict) and len(item) == 1 and next(iter(item)) in COMPOSITES
+
+
+def expand(spec: SpecModel, env: dict[str, object]) -> Seq:
+    """The graph of ``spec`` with parameters ``env`` (already evaluated)."""
+    return Expander(spec, env).seq(spec.layers, ("layers",), Scope(""), env)

@@ -1,0 +1,180 @@
+"""A small, safe arithmetic evaluator for spec values such as ``$width * 4``.
+
+A string value is an expression when it mentions a parameter (``$name``) or starts with ``=``.
+It is parsed with :mod:`ast` (parsing executes nothing) and evaluated by walking a whitelist of
+node types: numbers, parameters, ``+ - * / // % **``, unary minus, parentheses, comparisons
+are *not* allowed, and calls to the functions in :data:`FUNCTIONS`.  Arithmetic is exact: ``/``
+yields a :class:`~fractions.Fraction`, never a float.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+
+Number = int | Fraction
+
+MAX_EXPR_CHARS = 500
+MAX_MAGNITUDE = 10**15
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class ExprError(Exception):
+    """An expression could not be evaluated; ``code`` is the diagnostic code (E301-E304)."""
+
+    def __init__(self, code: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.hint = hint
+
+
+def make_divisible(value: Number, divisor: Number = 8, min_value: Number | None = None) -> int:
+    """Round ``value`` to a multiple of ``divisor`` the way MobileNet / EfficientNet do.
+
+    new = max(min_value or divisor, floor(value + divisor/2) rounded down to a multiple of
+    divisor); if that loses more than 10 % of ``value``, add one ``divisor``.
+    """
+    div = int(divisor)
+    lower = div if min_value is None else int(min_value)
+    new = max(lower, int(math.floor(Fraction(value) + Fraction(div, 2))) // div * div)
+    if new < Fraction(9, 10) * Fraction(value):
+        new += div
+    return new
+
+
+def _ceil(x: Number) -> int:
+    return math.ceil(x)
+
+
+def _floor(x: Number) -> int:
+    return math.floor(x)
+
+
+def _round(x: Number) -> int:
+    """Round half away from zero (what people mean in architecture tables)."""
+    f = Fraction(x)
+    return int(math.floor(abs(f) + Fraction(1, 2))) * (1 if f >= 0 else -1)
+
+
+def _int(x: Number) -> int:
+    return int(x)
+
+
+FUNCTIONS: dict[str, Callable[..., Number]] = {
+    "make_divisible": make_divisible,
+    "ceil": _ceil,
+    "floor": _floor,
+    "round": _round,
+    "int": _int,
+    "min": min,
+    "max": max,
+}
+
+_BINOPS: dict[type[ast.operator], Callable[[Number, Number], Number]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: Fraction(a) / Fraction(b),
+    ast.FloorDiv: lambda a, b: a // b,
+    ast.Mod: lambda a, b: a % b,
+    ast.Pow: lambda a, b: _pow(a, b),
+}
+
+
+def _pow(a: Number, b: Number) -> Number:
+    if not isinstance(b, int) or abs(b) > 64:
+        raise ExprError("E304", "exponent must be a whole number between -64 and 64")
+    return Fraction(a) ** b if b < 0 else a**b
+
+
+def is_expression(value: object) -> bool:
+    return isinstance(value, str) and (value.startswith("=") or "$" in value)
+
+
+def _normalise(x: Number) -> Number:
+    if isinstance(x, Fraction) and x.denominator == 1:
+        return int(x)
+    return x
+
+
+def evaluate(text: str, env: Mapping[str, object]) -> object:
+    """Evaluate ``text`` (an expression string) with parameters from ``env``."""
+    if len(text) > MAX_EXPR_CHARS:
+        raise ExprError("E301", f"expression longer than {MAX_EXPR_CHARS} characters")
+    body = text[1:] if text.startswith("=") else text
+    source = _PARAM.sub(lambda m: m.group(1), body)
+    if "$" in source:
+        raise ExprError("E301", "'$' must be followed by a parameter name", "write $name")
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError:
+        raise ExprError("E301", f"cannot parse expression '{text}'",
+                        "use numbers, $parameters, + - * / // % ** and functions "
+                        + ", ".join(sorted(FUNCTIONS))) from None
+    return _Evaluator(env).visit(tree.body)
+
+
+class _Evaluator:
+    def __init__(self, env: Mapping[str, object]) -> None:
+        self.env = env
+
+    def visit(self, node: ast.AST) -> object:
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is None:
+            raise ExprError("E301", f"'{ast.unparse(node)}' is not allowed in an expression",
+                            "use numbers, $parameters, arithmetic and "
+                            + ", ".join(sorted(FUNCTIONS)))
+        result = method(node)
+        if isinstance(result, (int, Fraction)) and abs(result) > MAX_MAGNITUDE:
+            raise ExprError("E304", f"value of '{ast.unparse(node)}' is too large")
+        return result
+
+    def visit_Constant(self, node: ast.Constant) -> object:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ExprError("E301", f"constant {value!r} is not a number")
+        return Fraction(str(value)) if isinstance(value, float) else value
+
+    def visit_Name(self, node: ast.Name) -> object:
+        if node.id not in self.env:
+            known = ", ".join("$" + k for k in sorted(self.env)) or "none"
+            raise ExprError("E302", f"unknown parameter '${node.id}'", f"known: {known}")
+        value = self.env[node.id]
+        return Fraction(str(value)) if isinstance(value, float) else value
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> object:
+        operand = self._number(node.operand)
+        if isinstance(node.op, ast.USub):
+            return -operand
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        raise ExprError("E301", f"operator in '{ast.unparse(node)}' is not allowed")
+
+    def visit_BinOp(self, node: ast.BinOp) -> object:
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            raise ExprError("E301", f"operator in '{ast.unparse(node)}' is not allowed")
+        left, right = self._number(node.left), self._number(node.right)
+        try:
+            return _normalise(op(left, right))
+        except ZeroDivisionError:
+            raise ExprError("E304", f"division by zero in '{ast.unparse(node)}'") from None
+
+    def visit_Call(self, node: ast.Call) -> object:
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
+            raise ExprError("E301", f"unknown function in '{ast.unparse(node)}'",
+                            "functions: " + ", ".join(sorted(FUNCTIONS)))
+        args = [self._number(a) for a in node.args]
+        try:
+            return _normalise(FUNCTIONS[node.func.id](*args))
+        except (TypeError, ValueError, ZeroDivisionError) as exc:
+            raise ExprError("E304", f"bad call '{ast.unparse(node)}': {exc}") from None
+
+    def _number(self, node: ast.AST) -> Number:
+        value = self.visit(node)
+        if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
+            raise ExprError("E303", f"'{ast.unparse(node)}' is not a number")
+        return value

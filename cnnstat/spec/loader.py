@@ -1,0 +1,180 @@
+"""From a SPEC argument (built-in name, path or '-') to a validated, expanded spec."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cnnstat import zoo
+from cnnstat.core.analyze import analyze
+from cnnstat.core.ir import Seq
+from cnnstat.core.report import Report
+from cnnstat.errors import SpecError, UsageError, spec_error
+from cnnstat.spec.expand import as_int, expand, value
+from cnnstat.spec.models import Figure, SpecModel, VariantModel
+from cnnstat.spec.source import SourceMap, load_yaml
+from cnnstat.spec.validate import suggest, validate
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A spec ready for analysis (with its variant's title and figures, when one was chosen)."""
+
+    model: SpecModel
+    name: str
+    graph: Seq
+    input_shape: tuple[int, ...]
+    env: dict[str, object]
+    source: SourceMap
+    variant: VariantModel | None = None
+
+    @property
+    def title(self) -> str:
+        return (self.variant.title if self.variant and self.variant.title else self.model.title)
+
+    @property
+    def reference(self) -> list[tuple[str, Figure]]:
+        """(metric, figure) pairs: the variant's when a variant was chosen, else the spec's."""
+        table = self.variant.reference if self.variant is not None else self.model.reference
+        return [(metric, fig) for metric, figs in table.items()
+                for fig in (figs if isinstance(figs, list) else [figs])]
+
+    @property
+    def expect(self) -> dict[str, int]:
+        return dict(self.variant.expect) if self.variant is not None else dict(self.model.expect)
+
+    def analyze(self, batch: int = 1) -> Report:
+        try:
+            return analyze(self.graph, self.input_shape, name=self.name, title=self.title,
+                           source=self.model.source, batch=batch)
+        except SpecError as exc:
+            exc.source = self.source
+            raise
+
+
+def read_source(spec: str) -> tuple[str, bytes, str | None]:
+    """(display name, raw bytes, variant) for a SPEC argument; UsageError if it cannot be read."""
+    if spec == "-":
+        return "<stdin>", sys.stdin.buffer.read(), None
+    path = Path(spec)
+    looks_like_path = path.suffix in (".yaml", ".yml") or "/" in spec or path.exists()
+    if not looks_like_path:
+        entry = zoo.find(spec)
+        if entry is None:
+            raise UsageError(f"no built-in spec named '{spec}'",
+                             suggest(zoo.normalise(spec), zoo.names()) or
+                             "'cnnstat list' shows the built-in specs; give a path for a file")
+        return str(entry.path), entry.path.read_bytes(), entry.variant
+    if path.is_dir():
+        raise UsageError(f"{spec}: is a directory, not a spec file",
+                         "give a .yaml file (cnnstat check takes directories)")
+    try:
+        return spec, path.read_bytes(), None
+    except OSError as exc:
+        raise UsageError(f"{spec}: cannot read: {exc.strerror or exc}") from None
+
+
+def decode(raw: bytes, name: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        smap = SourceMap(name, raw.decode("utf-8", errors="replace"))
+        smap.values[("<bytes>",)] = __import__("cnnstat.spec.source", fromlist=["Position"]) \
+            .Position(line, col)
+        err = spec_error("E103", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", ("<bytes>",),
+                         hint="save the file as UTF-8")
+        err.source = smap
+        raise err from None
+
+
+def parse_set(items: tuple[str, ...] | list[str]) -> dict[str, object]:
+    """``--set k=v`` pairs; values are read as YAML scalars (3, 0.75, true, text)."""
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set {item!r}: expected name=value", "e.g. --set classes=10")
+        try:
+            out[key.strip()] = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            out[key.strip()] = text
+    return out
+
+
+def parse_input(text: str) -> tuple[int, ...]:
+    """'3x224x224' (C x H x W), or '224' / '224x224' keeping the spec's channels."""
+    try:
+        dims = tuple(int(p) for p in text.lower().replace(",", "x").split("x"))
+    except ValueError:
+        raise UsageError(f"--input {text!r}: expected CxHxW, e.g. 3x224x224") from None
+    if not dims or any(d < 1 for d in dims) or len(dims) > 3:
+        raise UsageError(f"--input {text!r}: expected one to three positive sizes, e.g. 3x224x224")
+    return dims
+
+
+def load(spec: str, overrides: dict[str, object] | None = None,
+         input_shape: tuple[int, ...] | None = None) -> Loaded:
+    """Read, validate and expand ``spec``. SpecError (rejected) or UsageError (could not run)."""
+    name, raw, variant = read_source(spec)
+    text = decode(raw, name)
+    data, smap = load_yaml(text, name)
+    try:
+        return _build(data, smap, variant, overrides or {}, input_shape)
+    except SpecError as exc:
+        exc.source = smap
+        raise
+
+
+def _build(data: Any, smap: SourceMap, variant: str | None, overrides: dict[str, object],
+           input_override: tuple[int, ...] | None) -> Loaded:
+    if not isinstance(data, dict):
+        raise spec_error("E104", "a spec is a mapping with at least 'name', 'input' and 'layers'",
+                         ())
+    model = validate(SpecModel, data, (), "spec")
+    assert isinstance(model, SpecModel)
+    chosen = _variant(model, variant)
+    env = _environment(model, chosen, overrides)
+    shape = tuple(as_int(d, env, ("input", i), "input size") for i, d in enumerate(model.input))
+    for i, d in enumerate(shape):
+        if d < 1:
+            raise spec_error("E406", f"input sizes must be positive, got {d}", ("input", i))
+    if input_override:
+        shape = input_override if len(input_override) == len(shape) else \
+            (*shape[: len(shape) - len(input_override)], *input_override)
+    graph = expand(model, env)
+    name = f"{model.name}-{variant}" if variant else model.name
+    return Loaded(model, name, graph, shape, env, smap, chosen)
+
+
+def _variant(model: SpecModel, variant: str | None) -> VariantModel | None:
+    if variant is None:
+        return None
+    return {zoo.normalise(k): v for k, v in model.variants.items()}[variant]
+
+
+def _environment(model: SpecModel, variant: VariantModel | None,
+                 overrides: dict[str, object]) -> dict[str, object]:
+    raw: dict[str, object] = dict(model.params)
+    if variant is not None:
+        for key in variant.set:
+            if key not in raw:
+                raise spec_error("E206", f"variant sets '{key}', which is not a parameter",
+                                 ("variants",), hint=suggest(key, raw))
+        raw.update(variant.set)
+    for key in overrides:
+        if key not in raw:
+            raise UsageError(f"--set {key}: the spec has no parameter '{key}'",
+                             suggest(key, raw) or ("parameters: " + ", ".join(raw) if raw
+                                                   else "this spec has no parameters"))
+    raw.update(overrides)
+    env: dict[str, object] = {}
+    for key, v in raw.items():
+        env[key] = value(v, env, ("params", key))
+    return env

@@ -1,0 +1,214 @@
+"""The pydantic models of a spec file.
+
+The top level (:class:`SpecModel`) and the arguments of every layer kind (:data:`LAYER_ARGS`) are
+pydantic models with ``extra="forbid"``; the same models produce the published JSON Schema.  A
+value written as an expression (``$width * 4``) is accepted as a string here and evaluated during
+expansion, where its range is checked.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+
+# Markers in Annotated[...] tell the expander how to evaluate and normalise a field.
+INT, SIZE, REAL, FLAG = "int", "size", "real", "flag"
+
+Int = Annotated[StrictInt | str, INT]
+"""An integer, or an expression that evaluates to one."""
+Size = Annotated[StrictInt | str | list[StrictInt | str], SIZE]
+"""An int (both axes) or an [h, w] pair; either may be expressions."""
+Real = Annotated[StrictFloat | StrictInt | str, REAL]
+Flag = Annotated[StrictBool | str, FLAG]
+
+
+class Args(BaseModel):
+    """Arguments common to every layer kind."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str | None = Field(None, description="the layer's name (generated when absent)")
+
+
+class ConvArgs(Args):
+    out: Int = Field(description="number of filters (output channels)")
+    kernel: Size = Field(description="filter size F, or [F_h, F_w]")
+    stride: Size = 1
+    padding: Size = Field(0, description="zero padding P, [P_h, P_w], 'same' or 'valid'")
+    dilation: Size = 1
+    groups: Int = 1
+    bias: Flag = True
+    connections: list[list[StrictInt]] | None = Field(
+        None, description="sparse connection table: for each filter, the input channels it sees "
+        "(LeNet-5's C3)")
+
+
+class LinearArgs(Args):
+    out: Int = Field(description="number of output features (neurons)")
+    bias: Flag = True
+
+
+class MaxPoolArgs(Args):
+    kernel: Size
+    stride: Size = Field(None, description="defaults to the kernel size")  # type: ignore[assignment]
+    padding: Size = 0
+    dilation: Size = 1
+    ceil_mode: Flag = False
+
+
+class AvgPoolArgs(Args):
+    kernel: Size
+    stride: Size = Field(None, description="defaults to the kernel size")  # type: ignore[assignment]
+    padding: Size = 0
+    ceil_mode: Flag = False
+    count_include_pad: Flag = True
+
+
+class AdaptiveAvgPoolArgs(Args):
+    size: Size = Field(description="output size, int or [h, w]")
+
+
+class BatchNormArgs(Args):
+    affine: Flag = True
+
+
+class LRNArgs(Args):
+    size: Int = 5
+    alpha: Real = 0.0001
+    beta: Real = 0.75
+    k: Real = 2.0
+
+
+class DropoutArgs(Args):
+    p: Real = 0.5
+
+
+class LeakyReLUArgs(Args):
+    slope: Real = 0.01
+
+
+class PReLUArgs(Args):
+    shared: Flag = Field(False, description="one alpha for all channels instead of one per channel")
+
+
+class ELUArgs(Args):
+    alpha: Real = 1.0
+
+
+class ChannelShuffleArgs(Args):
+    groups: Int
+
+
+class PadChannelsArgs(Args):
+    """ResNet option-A shortcut: subsample by ``stride`` and zero-pad channels up to ``out``."""
+
+    out: Int
+    stride: Int = 1
+
+
+class SubsampleArgs(Args):
+    """LeNet-5's S-layers: average pool times a trainable coefficient plus a bias, per channel."""
+
+    kernel: Size = 2
+    stride: Size = None  # type: ignore[assignment]
+
+
+class RBFArgs(Args):
+    """LeNet-5's output layer: Euclidean radial basis units with fixed (non-trainable) centres."""
+
+    out: Int
+
+
+class MaxoutArgs(Args):
+    pieces: Int = Field(description="k: the wrapped layer is computed k times and the max taken")
+    layer: dict[str, Any] = Field(description="the wrapped layer: a single conv or linear")
+
+
+NO_ARGS = Args
+
+LAYER_ARGS: dict[str, type[Args]] = {
+    "conv": ConvArgs,
+    "linear": LinearArgs,
+    "maxpool": MaxPoolArgs,
+    "avgpool": AvgPoolArgs,
+    "adaptive_avgpool": AdaptiveAvgPoolArgs,
+    "global_avgpool": NO_ARGS,
+    "flatten": NO_ARGS,
+    "bn": BatchNormArgs,
+    "lrn": LRNArgs,
+    "dropout": DropoutArgs,
+    "softmax": NO_ARGS,
+    "identity": NO_ARGS,
+    "channel_shuffle": ChannelShuffleArgs,
+    "pad_channels": PadChannelsArgs,
+    "subsample": SubsampleArgs,
+    "rbf": RBFArgs,
+    "relu": NO_ARGS,
+    "relu6": NO_ARGS,
+    "leaky_relu": LeakyReLUArgs,
+    "prelu": PReLUArgs,
+    "elu": ELUArgs,
+    "sigmoid": NO_ARGS,
+    "tanh": NO_ARGS,
+    "silu": NO_ARGS,
+    "swish": NO_ARGS,
+    "mish": NO_ARGS,
+    "gelu": NO_ARGS,
+    "hardswish": NO_ARGS,
+    "hardsigmoid": NO_ARGS,
+    "maxout": MaxoutArgs,
+}
+
+
+class Figure(BaseModel):
+    """A published figure, with its source and the tolerance its rounding implies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    value: StrictInt | StrictFloat
+    source: str = Field(description="where the figure was published")
+    rel_tol: StrictFloat | StrictInt = 0
+    abs_tol: StrictFloat | StrictInt = 0
+    known_difference: str | None = Field(
+        None, description="why our exact figure differs from the published one (explained, "
+        "reported as a note rather than a failure)")
+
+
+Metric = Literal["params", "macs", "flops", "activations"]
+
+
+class BlockModel(BaseModel):
+    """A named, reusable block: arguments with defaults ("required" for none) and a body."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    args: dict[str, StrictInt | StrictFloat | StrictBool | str] = {}
+    layers: list[Any] = Field(description="the block's body, a list of layer items")
+
+
+class VariantModel(BaseModel):
+    """A named parameter set (``efficientnet-b3``), with its own title and published figures."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    set: dict[str, StrictInt | StrictFloat | StrictBool | str] = Field(
+        description="parameter values that differ from the spec's defaults")
+    title: str = ""
+    reference: dict[Metric, Figure | list[Figure]] = {}
+    expect: dict[Metric, StrictInt] = {}
+
+
+class SpecModel(BaseModel):
+    """The top level of a spec file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    title: str = ""
+    source: str = ""
+    notes: str = ""
+    input: list[Int] = Field(min_length=1, max_length=3, description="[C, H, W] or [features]")
+    params: dict[str, StrictInt | StrictFloat | StrictBool | str] = {}
+    variants: dict[str, VariantModel] = {}
+    blocks: dict[str, BlockModel] = {}
+    layers: list[Any] = Field(min_length=1)
+    reference: dict[Metric, Figure | list[Figure]] = Field(
+        {}, description="published figures (one or a list per metric), checked against ours")
+    expect: dict[Metric, StrictInt] = {}
+    budget: dict[Metric, StrictInt] = {}

@@ -1,0 +1,90 @@
+"""Turn pydantic validation errors into located diagnostics, with "did you mean" for typos."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from pydantic import BaseModel, ValidationError
+
+from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath
+
+
+def suggest(word: str, choices: Iterable[str]) -> str | None:
+    """'did you mean ...?' for the closest of ``choices``, or None."""
+    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{match[0]}'?" if match else None
+
+
+def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The nested model that owns the key at the end of ``loc`` (for suggestions)."""
+    current: type[BaseModel] | None = model
+    for part in loc[:-1]:
+        if current is None or not isinstance(part, str) or part not in current.model_fields:
+            return current if isinstance(part, str) and current and part not in \
+                current.model_fields else None
+        ann = current.model_fields[part].annotation
+        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    return current
+
+
+def validate(model: type[BaseModel], data: object, path: SpecPath, what: str) -> BaseModel:
+    """``model.model_validate(data)``; on failure a SpecError with one diagnostic per problem."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        groups: dict[tuple[object, ...], list[dict[str, object]]] = {}
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
+            groups.setdefault(loc, []).append(dict(err))
+        raise SpecError([_diagnostic(model, errs, path, what) for errs in groups.values()]) \
+            from None
+
+
+_TYPE_WORDS = {"int": "an integer", "str": "an expression", "float": "a number",
+               "bool": "true or false"}
+
+
+def _diagnostic(model: type[BaseModel], errs: list[dict[str, object]], path: SpecPath,
+                what: str) -> Diagnostic:
+    err = errs[0]
+    loc = tuple(p for p in err["loc"] if not _is_union_tag(p))  # type: ignore[union-attr]
+    full = (*path, *loc)
+    key = loc[-1] if loc else what
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        owner = _model_at(model, loc)
+        fields = owner.model_fields if owner else {}
+        return Diagnostic("E201", Severity.ERROR, f"{what}: unknown key '{key}'", full,
+                          suggest(str(key), fields) or _valid_keys(fields))
+    if kind == "missing":
+        return Diagnostic("E203", Severity.ERROR, f"{what}: missing required key '{key}'", full[:-1])
+    value = err.get("input")
+    if len(errs) > 1:
+        tags = [str(e["loc"][-1]) for e in errs if _is_union_tag(e["loc"][-1])]  # type: ignore
+        words = [_TYPE_WORDS.get(t, "an [h, w] pair" if t.startswith("list") else t) for t in tags]
+        return Diagnostic("E202", Severity.ERROR, f"{what}: '{key}': expected "
+                          f"{' or '.join(dict.fromkeys(words))} (got {_show(value)})", full)
+    return Diagnostic("E202", Severity.ERROR, f"{what}: '{key}': {_message(err)} "
+                      f"(got {_show(value)})", full)
+
+
+def _is_union_tag(part: object) -> bool:
+    """pydantic puts the union member's type name in ``loc`` (``int``, ``list[...]``)."""
+    return isinstance(part, str) and (part in {"int", "str", "float", "bool", "function-after"}
+                                      or "[" in part or part.startswith("constrained-"))
+
+
+def _valid_keys(fields: Iterable[str]) -> str | None:
+    names = sorted(fields)
+    return "valid keys: " + ", ".join(names) if names else None
+
+
+def _message(err: dict[str, object]) -> str:
+    msg = str(err.get("msg", "invalid value"))
+    return msg[0].lower() + msg[1:]
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,1 @@
+"""Spec -> torch.nn.Module, live cross-checks and benchmarks: the only package that imports torch."""
