@@ -56,12 +56,23 @@ class _Walker:
             if _is_auto(br):
                 target = next(iter(done.values()))[1]
                 auto: AutoShortcut = br.body.items[0]  # type: ignore[assignment]
+                if auto.mode == "optional" and xi != target:
+                    return self.drop_shortcut(par, i, done)
                 body, out = self.seq(resolve_shortcut(auto, xi, target), xi)
                 done[i] = (Branch(br.name, body), out)
         branches = [done[i] for i in range(len(par.branches))]
+        if par.merge == "side":
+            return Parallel(par.name, par.merge, tuple(b for b, _ in branches), par.split,
+                            par.path), branches[0][1]
         out = self.merge(par, x, [s for _, s in branches])
         return Parallel(par.name, par.merge, tuple(b for b, _ in branches), par.split,
                         par.path), out
+
+    def drop_shortcut(self, par: Parallel, index: int,
+                      done: dict[int, tuple[Branch, Shape]]) -> tuple[Node, Shape]:
+        """An optional shortcut whose shapes differ: the block is its body alone, no add."""
+        (branch, out), = [v for k, v in done.items() if k != index]
+        return branch.body, out
 
     def merge(self, par: Parallel, x: Shape, outs: list[Shape]) -> Shape:
         labels = [br.name or "body" for br in par.branches]

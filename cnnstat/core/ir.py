@@ -14,7 +14,7 @@ from typing import Any, Literal, Union
 
 from cnnstat.errors import SpecPath
 
-Merge = Literal["concat", "add", "mul"]
+Merge = Literal["concat", "add", "mul", "side"]
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,11 @@ class AutoShortcut:
 
     ``projection``: identity when the body keeps the shape, else a strided 1x1 conv + bn.
     ``pad``: identity, else subsample and zero-pad channels (ResNet option A, no parameters).
+    ``optional``: identity, else no shortcut at all (MobileNetV2's inverted residuals).
     """
 
     name: str
-    mode: Literal["projection", "pad"]
+    mode: Literal["projection", "pad", "optional"]
     path: SpecPath = ()
 
 

@@ -18,7 +18,7 @@ from cnnstat.spec.expr import ExprError, evaluate, is_expression
 from cnnstat.spec.models import FLAG, INT, LAYER_ARGS, REAL, SIZE, BlockModel, SpecModel
 from cnnstat.spec.validate import suggest, validate
 
-COMPOSITES = ("residual", "concat", "split", "scale", "dense")
+COMPOSITES = ("residual", "concat", "split", "scale", "dense", "side")
 MAX_LAYERS = 50_000
 MAX_REPEAT = 10_000
 MAX_BLOCK_DEPTH = 32
@@ -277,15 +277,16 @@ class Expander:
     def shortcut(self, raw: Any, path: SpecPath, scope: Scope,
                  env: Mapping[str, object]) -> Branch:
         name = scope.full("shortcut")
-        modes = {"auto": "projection", "projection": "projection", "pad": "pad"}
+        modes = {"auto": "projection", "projection": "projection", "pad": "pad",
+                 "identity-if-same": "optional"}
         if raw in modes:
             return Branch("shortcut", Seq((AutoShortcut(name, modes[raw], path),)))  # type: ignore
         if raw == "identity":
             return Branch("shortcut", Seq(()))
         if isinstance(raw, list):
             return Branch("shortcut", self.seq(raw, path, Scope(name), env))
-        raise spec_error("E202", f"residual shortcut must be auto, identity, pad or a list of "
-                         f"layers, got {raw!r}", path)
+        raise spec_error("E202", "residual shortcut must be auto, identity, pad, "
+                         f"identity-if-same or a list of layers, got {raw!r}", path)
 
     def branches(self, kind: str, raw: Any, path: SpecPath, scope: Scope,
                  env: Mapping[str, object]) -> tuple[Branch, ...]:
@@ -327,6 +328,17 @@ class Expander:
         self.check_keys("scale", args, {"body", "name"}, {"body"}, path)
         gate = self.seq(args["body"], (*path, "body"), inner, env)
         return Parallel(inner.prefix, "mul", (Branch("input", Seq(())), Branch("", gate)),
+                        False, path)
+
+    def side(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
+             inline: bool) -> Node:
+        """A side output (auxiliary classifier): computed from here, not fed to the trunk."""
+        if isinstance(args, list):
+            args = {"body": args}
+        inner, args = self.composite_scope("side", args, path, scope, inline)
+        self.check_keys("side", args, {"body", "name"}, {"body"}, path)
+        body = self.seq(args["body"], (*path, "body"), inner, env)
+        return Parallel(inner.prefix, "side", (Branch("input", Seq(())), Branch("", body)),
                         False, path)
 
     def dense(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],

@@ -1,0 +1,84 @@
+"""Options and output plumbing shared by the data commands (stdout for data, stderr for the rest)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from cnnstat.core.report import Report
+from cnnstat.errors import SpecError
+from cnnstat.render import table as tables
+from cnnstat.render.diagnostics import format_diagnostic
+from cnnstat.spec import loader
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+def echo_err(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def report_diagnostics(exc_or_diags: Any, source: Any = None) -> None:
+    """Print diagnostics (a SpecError's, or a list with its source map) on stderr."""
+    diags = exc_or_diags.diagnostics if isinstance(exc_or_diags, SpecError) else exc_or_diags
+    src = exc_or_diags.source if isinstance(exc_or_diags, SpecError) else source
+    for d in diags:
+        echo_err(format_diagnostic(d, src))
+
+
+def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--format, --input, --batch, --set and --color, shared by every data command."""
+    options = [
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+                     show_default=True, help="Output format (data goes to stdout)."),
+        click.option("--input", "input_shape", metavar="CxHxW",
+                     help="Override the input shape, e.g. 3x227x227."),
+        click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
+                     help="Batch size for MACs, FLOPs and activations."),
+        click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
+                     help="Override a spec parameter (repeatable)."),
+        click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                     show_default=True, help="Colour in table output (honours NO_COLOR)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def load_report(spec: str, input_shape: str | None, batch: int,
+                overrides: Sequence[str]) -> Report:
+    shape = loader.parse_input(input_shape) if input_shape else None
+    loaded = loader.load(spec, loader.parse_set(list(overrides)), shape)
+    report = loaded.analyze(batch)
+    report_diagnostics(list(report.diagnostics), loaded.source)
+    return report
+
+
+def console(color: str) -> Any:
+    from rich.console import Console
+
+    if color == "always" or (color == "auto" and os.environ.get("FORCE_COLOR")):
+        return Console(force_terminal=True, soft_wrap=False)
+    if color == "never" or os.environ.get("NO_COLOR"):
+        return Console(no_color=True, color_system=None, highlight=False)
+    if not sys.stdout.isatty():
+        return Console(width=200)  # a pipe or file: do not wrap at 80 columns
+    return Console()
+
+
+def emit(fmt: str, color: str, doc: dict[str, Any], tabs: Sequence[tables.Table]) -> None:
+    if fmt == "json":
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif fmt == "csv":
+        sys.stdout.write(tables.to_csv(tabs))
+    elif fmt == "markdown":
+        sys.stdout.write(tables.to_markdown(tabs))
+    else:
+        tables.to_rich(tabs, console(color))
+
+
