@@ -60,15 +60,15 @@ def load_report(spec: str, input_shape: str | None, batch: int,
 
 
 def console(color: str) -> Any:
+    """A rich console for stdout; wide (no wrapping) when stdout is a pipe or file."""
     from rich.console import Console
 
+    width = None if sys.stdout.isatty() else 200
     if color == "always" or (color == "auto" and os.environ.get("FORCE_COLOR")):
-        return Console(force_terminal=True, soft_wrap=False)
+        return Console(force_terminal=True, width=width)
     if color == "never" or os.environ.get("NO_COLOR"):
-        return Console(no_color=True, color_system=None, highlight=False)
-    if not sys.stdout.isatty():
-        return Console(width=200)  # a pipe or file: do not wrap at 80 columns
-    return Console()
+        return Console(no_color=True, color_system=None, highlight=False, width=width)
+    return Console(width=width)
 
 
 def emit(fmt: str, color: str, doc: dict[str, Any], tabs: Sequence[tables.Table]) -> None:

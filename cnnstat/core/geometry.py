@@ -34,19 +34,19 @@ def effective_extent(kernel: int, dilation: int) -> int:
 
 
 def output_size(size: int, win: Window, ceil_mode: bool = False) -> int:
-    """Number of window positions: floor((W + P_l + P_r - F) / S) + 1 (ceil with ceil_mode).
+    """Number of window positions: floor((W + P_l + P_r - F) / S) + 1.
 
-    May return a value below 1; callers turn that into a located error.
+    With ``ceil_mode`` the division rounds up (PyTorch's pooling rule), so a last window may
+    overhang the padded input by less than a stride, unless it would start beyond the input and
+    left padding.  Returns 0 when no window fits; callers turn that into a located error.
     """
     span = size + win.padded_span - win.extent
-    if span < 0:
-        return 0
     if not ceil_mode:
-        return span // win.stride + 1
-    out = -(-span // win.stride) + 1
-    if (out - 1) * win.stride >= size + win.pad_left:
+        return max(0, span // win.stride + 1)
+    out = (span + win.stride - 1) // win.stride + 1
+    if out > 0 and (out - 1) * win.stride >= size + win.pad_left:
         out -= 1
-    return out
+    return max(0, out)
 
 
 def dropped(size: int, win: Window) -> int:

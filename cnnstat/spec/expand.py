@@ -40,7 +40,8 @@ def as_int(raw: object, env: Mapping[str, object], path: SpecPath, what: str) ->
     if isinstance(v, bool) or not isinstance(v, int):
         if hasattr(v, "denominator") and getattr(v, "denominator") == 1:
             return int(v)  # type: ignore[call-overload]
-        raise spec_error("E303", f"{what} must be a whole number, got {v!r}" +
+        shown = str(v) if hasattr(v, "denominator") else repr(v)
+        raise spec_error("E303", f"{what} must be a whole number, got {shown}" +
                          (f" (from '{raw}')" if is_expression(raw) else ""), path,
                          hint="round explicitly: ceil(...), floor(...), round(...) or "
                          "make_divisible(...)")
@@ -59,7 +60,8 @@ class Scope:
     def claim(self, base: str, explicit: str | None, path: SpecPath) -> str:
         if explicit is not None:
             if explicit in self.used:
-                raise spec_error("E208", f"duplicate layer name '{self.full(explicit)}'", path,
+                raise spec_error("E208", f"duplicate layer name '{self.full(explicit)}'",
+                                 (*path, "name"),
                                  hint="give each layer in a scope a distinct name")
             self.used.add(explicit)
             return self.full(explicit)

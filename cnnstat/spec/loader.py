@@ -66,7 +66,7 @@ def read_source(spec: str) -> tuple[str, bytes, str | None]:
         entry = zoo.find(spec)
         if entry is None:
             raise UsageError(f"no built-in spec named '{spec}'",
-                             suggest(zoo.normalise(spec), zoo.names()) or
+                             suggest(zoo.normalise(spec), zoo.names(), n=3) or
                              "'cnnstat list' shows the built-in specs; give a path for a file")
         return str(entry.path), entry.path.read_bytes(), entry.variant
     if path.is_dir():

@@ -88,8 +88,8 @@ class _Converter:
                 raise spec_error("E202", "mapping keys must be plain names", (*path, "?"))
             child = (*path, key)
             if key in out:
-                self.smap.values[child] = _pos(key_node.start_mark)
                 first = self.smap.keys[child]
+                self.smap.keys[child] = _pos(key_node.start_mark)
                 raise spec_error("E102", f"duplicate key '{key}' (first defined at line "
                                  f"{first.line})", child, hint="remove one of the two entries")
             self.smap.keys[child] = _pos(key_node.start_mark)

@@ -10,10 +10,14 @@ from pydantic import BaseModel, ValidationError
 from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath
 
 
-def suggest(word: str, choices: Iterable[str]) -> str | None:
-    """'did you mean ...?' for the closest of ``choices``, or None."""
-    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f"did you mean '{match[0]}'?" if match else None
+def suggest(word: str, choices: Iterable[str], n: int = 1) -> str | None:
+    """'did you mean ...?' for the closest (up to ``n``) of ``choices``, or None."""
+    match = difflib.get_close_matches(str(word), list(choices), n=n, cutoff=0.6)
+    if not match:
+        return None
+    quoted = [f"'{m}'" for m in match]
+    listing = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f"did you mean {listing}?"
 
 
 def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:

@@ -1,0 +1,57 @@
+"""Golden outputs per built-in spec and format, with the invariant that totals equal the sum of
+the rows.  Regenerate with ``pytest --overwrite`` and review the diff."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+
+import pytest
+
+from cnnstat import zoo
+
+FORMATS = {"json": "json", "csv": "csv", "markdown": "md"}
+
+
+@pytest.mark.parametrize("name", zoo.names())
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_summary_golden(name: str, fmt: str, cli: Callable, golden: Callable) -> None:
+    result = cli("summary", name, "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    golden(f"summary/{name}.{FORMATS[fmt]}", result.stdout)
+
+
+@pytest.mark.parametrize("name", zoo.names())
+def test_params_golden(name: str, cli: Callable, golden: Callable) -> None:
+    result = cli("params", name, "--format", "markdown")
+    assert result.exit_code == 0, result.stderr
+    golden(f"params/{name}.md", result.stdout)
+
+
+@pytest.mark.parametrize("name", zoo.names())
+def test_json_totals_are_the_sum_of_the_layers(name: str, cli: Callable) -> None:
+    doc = json.loads(cli("summary", name, "--format", "json", "--batch", "3").stdout)
+    layers, totals = doc["layers"], doc["totals"]
+    for key in ("params", "weights", "bias", "buffers", "macs", "flops", "activations"):
+        assert totals[key] == sum(layer[key] for layer in layers), key
+    assert totals["elementwise"] == sum(sum(layer["elementwise"].values()) for layer in layers)
+    assert totals["flops"] == 2 * totals["macs"]
+    assert all(layer["params"] == layer["weights"] + layer["bias"] for layer in layers)
+
+
+@pytest.mark.parametrize("name", zoo.names())
+def test_csv_total_row_is_the_sum_of_the_rows(name: str, cli: Callable) -> None:
+    rows = list(csv.DictReader(io.StringIO(cli("summary", name, "--format", "csv").stdout)))
+    *body, total = rows
+    assert total["name"] == "total"
+    for key in ("params", "macs", "elementwise", "activations"):
+        assert int(total[key]) == sum(int(r[key]) for r in body), key
+
+
+def test_params_json_shares_sum_to_one(cli: Callable) -> None:
+    doc = json.loads(cli("params", "vgg16", "--format", "json").stdout)
+    assert sum(layer["params"] for layer in doc["layers"]) == doc["totals"]["params"]
+    assert sum(k["params"] for k in doc["by_kind"]) == doc["totals"]["params"]
+    assert abs(sum(layer["share"] for layer in doc["layers"]) - 1.0) < 1e-9
