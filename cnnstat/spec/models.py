@@ -26,7 +26,7 @@ Flag = Annotated[StrictBool | str, FLAG]
 class Args(BaseModel):
     """Arguments common to every layer kind."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     name: str | None = Field(None, description="the layer's name (generated when absent)")
 
 
@@ -163,7 +163,7 @@ LAYER_ARGS: dict[str, type[Args]] = {
 class Figure(BaseModel):
     """A published figure, with its source and the tolerance its rounding implies."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     value: StrictInt | StrictFloat
     source: str = Field(description="where the figure was published")
     rel_tol: StrictFloat | StrictInt = 0
@@ -179,7 +179,7 @@ Metric = Literal["params", "macs", "flops", "activations"]
 class BlockModel(BaseModel):
     """A named, reusable block: arguments with defaults ("required" for none) and a body."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     args: dict[str, StrictInt | StrictFloat | StrictBool | str] = {}
     layers: list[Any] = Field(description="the block's body, a list of layer items")
 
@@ -187,7 +187,7 @@ class BlockModel(BaseModel):
 class VariantModel(BaseModel):
     """A named parameter set (``efficientnet-b3``), with its own title and published figures."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     set: dict[str, StrictInt | StrictFloat | StrictBool | str] = Field(
         description="parameter values that differ from the spec's defaults")
     title: str = ""
@@ -198,7 +198,7 @@ class VariantModel(BaseModel):
 class SpecModel(BaseModel):
     """The top level of a spec file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     title: str = ""
     source: str = ""
