@@ -1,8 +1,9 @@
 """Published figures against computed ones.
 
 A figure agrees when |computed - published| <= max(abs_tol, rel_tol * published).  A figure that
-disagrees and carries a ``known_difference`` is an explained disagreement (reported, not a
-failure); one that agrees although it claims a known difference is a stale note.
+disagrees and carries a ``known_difference`` is a known, documented disagreement (reported with
+its note, not a failure; the note says what is explained and what is not); one that agrees
+although it claims a known difference is a stale note.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Literal
 from cnnstat.core.report import Report
 from cnnstat.spec.models import Figure
 
-Status = Literal["agrees", "explained", "disagrees", "stale-note"]
+Status = Literal["agrees", "known", "disagrees", "stale-note"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class FigureCheck:
         known = self.figure.known_difference is not None
         if self.within:
             return "stale-note" if known else "agrees"
-        return "explained" if known else "disagrees"
+        return "known" if known else "disagrees"
 
 
 def metric_value(report: Report, metric: str) -> int:

@@ -87,7 +87,7 @@ def test_bottleneck_total_358m_double_counts_the_3x3_product():
     assert round(listed / 1e6) != 358
     # ... but the sum with the [3x3 conv, 192] product counted twice
     assert round((listed + 28 * 28 * 192 * 3 * 3 * 64) / 1e6) == 358
-    assert set(statuses("inception-bottleneck").values()) == {"explained"}
+    assert set(statuses("inception-bottleneck").values()) == {"known"}
 
 
 def test_bottleneck_saves_compute_over_naive():
@@ -122,7 +122,7 @@ def test_torchvision_params_exact_and_macs_within_rounding(name):
 def test_googlenet_paper_differences_are_explained():
     # Szegedy et al. 2015 (published.md): "≈ 6.8M (Table 1 column sum)", "1.5 billion
     # multiply-adds budget"; both differ from the exact count of Table 1's layers
-    assert set(statuses("googlenet-paper").values()) == {"explained"}
+    assert set(statuses("googlenet-paper").values()) == {"known"}
 
 
 def test_googlenet_paper_minus_torchvision_macs_is_the_5x5_branches():
