@@ -125,3 +125,22 @@ def test_every_problem_in_a_layer_is_reported(tmp_path: Path, cli: Callable) -> 
     result = cli("summary", str(path))
     codes = [line.split("error[")[1][:4] for line in result.stderr.splitlines() if "error[" in line]
     assert sorted(codes) == ["E201", "E201", "E203", "E203"]
+
+
+def test_explicit_shortcut_layer_list(tmp_path: Path, cli: Callable) -> None:
+    """A residual shortcut written as a layer list (WRN's bare 1x1 projection)."""
+    path = tmp_path / "net.yaml"
+    path.write_text(HEAD + "layers:\n  - residual:\n      body: [conv: {out: 8, kernel: 3, "
+                    "stride: 2, padding: 1}]\n      shortcut: [conv: {out: 8, kernel: 1, "
+                    "stride: 2}]\n", encoding="utf-8")
+    result = cli("summary", str(path), "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    assert "residual1.shortcut.conv1" in result.stdout
+
+
+def test_shortcut_mapping_is_a_located_error(tmp_path: Path, cli: Callable) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text(HEAD + "layers:\n  - residual: {body: [relu], shortcut: {conv: 1}}\n",
+                    encoding="utf-8")
+    result = cli("summary", str(path))
+    assert result.exit_code == 1 and "error[E202]: residual shortcut must be" in result.stderr

@@ -21,7 +21,7 @@ def test_published_figures_agree_or_the_difference_is_explained(name: str) -> No
 
 # Built-ins for which shared/reference/published.md has no parameter count; each is tested
 # from first principles below instead.
-NO_PUBLISHED_PARAMS = {"vgg13-bn", "vgg19-bn", "zfnet", "zfnet-wide", "googlenet-paper-aux",
+NO_PUBLISHED_PARAMS = {"plain34", "resnet18-a", "resnet34-a", "inception-naive", "inception-bottleneck", "vgg13-bn", "vgg19-bn", "zfnet", "zfnet-wide", "googlenet-paper-aux",
                        "mobilenet-v1-0-75", "mobilenet-v1-0-5", "mobilenet-v1-0-25",
                        "shufflenet-v2-x1-5", "shufflenet-v2-x2-0"}
 

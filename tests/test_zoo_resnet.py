@@ -150,14 +150,14 @@ STATUSES = {
     "resnet18": ["agrees", "agrees", "agrees"],
     "resnet18-v1": ["agrees", "agrees", "agrees"],
     "resnet18-a": ["agrees"],
-    "resnet34": ["agrees", "agrees", "explained"],
-    "resnet34-v1": ["agrees", "agrees", "explained"],
+    "resnet34": ["agrees", "agrees", "known"],
+    "resnet34-v1": ["agrees", "agrees", "known"],
     "resnet34-a": ["agrees"],
-    "resnet50": ["agrees", "agrees", "explained"],
-    "resnet50-v1": ["agrees", "explained"],
-    "resnet101": ["agrees", "agrees", "explained"],
+    "resnet50": ["agrees", "agrees", "known"],
+    "resnet50-v1": ["agrees", "known"],
+    "resnet101": ["agrees", "agrees", "known"],
     "resnet101-v1": ["agrees", "agrees"],
-    "resnet152": ["agrees", "agrees", "explained"],
+    "resnet152": ["agrees", "agrees", "known"],
     "resnet152-v1": ["agrees", "agrees"],
     "resnet-cifar": ["agrees"],
     **{f"resnet-cifar-{d}": ["agrees"] for d, *_ in CIFAR},
@@ -165,7 +165,7 @@ STATUSES = {
     "wide-resnet50-2": ["agrees", "agrees"],
     "resnext50-32x4d": ["agrees", "agrees", "agrees", "agrees"],
     "wrn-28-10": ["agrees"],
-    "se-resnet50": ["agrees", "explained"],
+    "se-resnet50": ["agrees", "known"],
 }
 
 
@@ -328,10 +328,7 @@ def test_wrn_28_10_by_hand() -> None:
            + bn(w3))
     authors = convs + bns + w3 * 10 + 10
     assert authors == 36_479_194
-    # the spec's shortcut is 1x1 conv + BN (an explicit conv-only shortcut cannot be written),
-    # so it counts the three shortcut BNs the authors' network does not have
-    shortcut_bn = sum(r.params for r in report("wrn-28-10").rows
-                      if r.kind == "bn" and ".shortcut." in r.name)
-    assert shortcut_bn == bn(w1) + bn(w2) + bn(w3) == 2_240
-    assert params("wrn-28-10") == authors + shortcut_bn
+    # the projection shortcuts are a bare 1x1 conv, as in the authors' code: no BN
+    assert [r.kind for r in report("wrn-28-10").rows if ".shortcut." in r.name] == ["conv"] * 3
+    assert params("wrn-28-10") == authors
     assert report("wrn-28-10").rows[-1].output_shape == (10,)

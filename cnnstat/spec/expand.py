@@ -281,7 +281,7 @@ class Expander:
         name = scope.full("shortcut")
         modes = {"auto": "projection", "projection": "projection", "pad": "pad",
                  "identity-if-same": "optional"}
-        if raw in modes:
+        if isinstance(raw, str) and raw in modes:
             return Branch("shortcut", Seq((AutoShortcut(name, modes[raw], path),)))  # type: ignore
         if raw == "identity":
             return Branch("shortcut", Seq(()))
