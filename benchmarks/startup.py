@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "startup.md"))
     args = parser.parse_args()
     py = sys.executable
+    os.chdir(HERE.parent)  # `python -m cnnstat` runs this checkout
     cnnstat = [py, "-m", "cnnstat", "summary", args.spec, "--format", "json"]
     table = [row(f"`cnnstat summary {args.spec}`", timed(cnnstat, args.repeats)),
              row("`cnnstat summary " + args.spec + "` (table output, rich)",

@@ -50,8 +50,9 @@ def find(name: str) -> ZooEntry | None:
 
 
 def _variants(path: Path) -> list[str]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [normalise(v) for v in (data.get("variants") or {})]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
+    return [normalise(v) for v in (data.get("variants") or {})] if isinstance(data, dict) else []
 
 
 def entries() -> list[ZooEntry]:

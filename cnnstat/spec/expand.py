@@ -84,6 +84,8 @@ class Expander:
         self.globals = env
         self.stack: list[str] = []
         self.count = 0
+        # repeat and blocks expand the same YAML mapping many times: validate its shape once
+        self.validated: dict[tuple[str, int], Any] = {}
 
     # -- sequences and items ------------------------------------------------------------------
     def seq(self, items: list[Any], path: SpecPath, scope: Scope, env: Mapping[str, object]) -> Seq:
@@ -144,7 +146,11 @@ class Expander:
         if self.count > MAX_LAYERS:
             raise spec_error("E207", f"the spec expands to more than {MAX_LAYERS} layers", path)
         model = LAYER_ARGS[kind]
-        parsed = validate(model, {} if args is None else args, path, kind)
+        key = (kind, id(args))
+        parsed = self.validated.get(key)
+        if parsed is None:
+            parsed = self.validated[key] = validate(model, {} if args is None else args, path,
+                                                    kind)
         concrete: dict[str, Any] = {}
         arg_paths: dict[str, SpecPath] = {}
         for fname, finfo in model.model_fields.items():

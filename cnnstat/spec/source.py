@@ -114,11 +114,14 @@ def load_yaml(text: str, name: str) -> tuple[Any, SourceMap]:
         raise
 
 
-def _parse(text: str, smap: SourceMap) -> Any:
-    if len(text) > MAX_BYTES:
-        raise spec_error("E105", f"file is larger than {MAX_BYTES // 1024 // 1024} MiB")
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _compose_slowly(text: str, smap: SourceMap) -> yaml.Node:
+    """Re-parse a document libyaml rejected with the pure-Python parser, whose messages are
+    more precise (it names the offending character), and raise the located E101."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         smap.values[("<yaml>",)] = _pos(mark)
@@ -127,6 +130,16 @@ def _parse(text: str, smap: SourceMap) -> Any:
         raise spec_error("E101", f"YAML syntax error: {problem}", ("<yaml>",), hint=hint) from None
     except yaml.YAMLError as exc:
         raise spec_error("E101", f"YAML error: {exc}") from None
+    raise AssertionError("the C parser rejected what the Python parser accepts")
+
+
+def _parse(text: str, smap: SourceMap) -> Any:
+    if len(text) > MAX_BYTES:
+        raise spec_error("E105", f"file is larger than {MAX_BYTES // 1024 // 1024} MiB")
+    try:
+        node = yaml.compose(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        node = _compose_slowly(text, smap)
     if node is None:
         raise spec_error("E104", "the spec is empty",
                          hint="a spec needs at least 'input' and 'layers'")
