@@ -364,17 +364,19 @@ class _Walk:
     def check_alignment(self, row: Row, labels: list[str], outs: list[Flow],
                         units: Sequence[int]) -> None:
         """W502 when paths arrive with different jumps or centres (both paths named)."""
-        problems = []
+        problems: dict[str, list[str]] = {}  # the same mismatch on both axes is said once
         for axis, n in enumerate(units):
             fields = [_broadcast(o.fields[axis], len(o.boxes[axis]), n) for o in outs]
             for k in range(1, len(fields)):
                 if not aligned(fields[0], fields[k]):
-                    problems.append(f"{AXES[axis]}: {labels[0]} {_describe(fields[0])} vs "
-                                    f"{labels[k]} {_describe(fields[k])}")
+                    text = (f"{labels[0]} {_describe(fields[0])} vs {labels[k]} "
+                            f"{_describe(fields[k])}")
+                    problems.setdefault(text, []).append(AXES[axis])
                     break
         if problems:
             self.sink.warn("W502", f"{row.kind} '{row.name}': paths arrive misaligned; "
-                           + "; ".join(problems), row.path, layer=row.name,
+                           + "; ".join(f"{' and '.join(axes)}: {text}"
+                                       for text, axes in problems.items()), row.path, layer=row.name,
                            hint="the field shown is the union of the paths' fields; give every "
                            "path the same total stride and padding to align them")
 
