@@ -47,7 +47,7 @@ from cnnstat.errors import Diagnostic, DiagnosticSink
 AXES = ("H", "W")
 Span = tuple[int, int]
 #: Per output unit along one axis: the (first, last) input row it depends on; None for a unit
-#: that reads only padding.  Both ends are non-decreasing in the unit index.
+#: that reads only padding.
 Boxes = tuple["Span | None", ...]
 
 
@@ -143,12 +143,15 @@ def aligned(a: AxisField, b: AxisField) -> bool:
 # -- exact per-unit boxes --------------------------------------------------------------------
 
 def _union_of(boxes: Boxes, units: range) -> Span | None:
-    """Box of the union of ``boxes[u]`` for u in ``units`` (ends are monotone in u)."""
-    first = next((boxes[u] for u in units if boxes[u] is not None), None)
-    if first is None:
+    """Box of the union of ``boxes[u]`` for u in ``units`` (None if all are None).
+
+    Not just the first and last box: with dilation and padding the ends are not monotone (unit
+    0 of a dilated window may skip row 0 that unit 1 reads).
+    """
+    spans = [b for b in (boxes[u] for u in units) if b is not None]
+    if not spans:
         return None
-    last = next(boxes[u] for u in reversed(units) if boxes[u] is not None)
-    return first[0], last[1]  # type: ignore[index]
+    return min(s[0] for s in spans), max(s[1] for s in spans)
 
 
 def window_taps(win: Window, unit: int, size: int) -> range:
