@@ -251,7 +251,7 @@ class UnitRegion:
     """Where one output unit looks, per axis (H, W).
 
     ``field``: its analytic field, unclipped (may reach into padding).  ``seen``: the input rows
-    and columns it really depends on (None: none, it reads only padding).
+    and columns it really depends on (None, None: no input pixel, it reads only padding).
     """
 
     layer: str
@@ -292,8 +292,13 @@ class FieldRow:
                 raise IndexError(f"unit index {i} outside 0..{n - 1} along {AXES[axis]}")
         fh, fw = self.fields
         return UnitRegion(self.row.name, unit, (fh.centre(unit[0]), fw.centre(unit[1])),
-                          (fh.span(unit[0]), fw.span(unit[1])),
-                          (self.boxes[0][unit[0]], self.boxes[1][unit[1]]), input_size)
+                          (fh.span(unit[0]), fw.span(unit[1])), self.seen(unit), input_size)
+
+    def seen(self, unit: tuple[int, int]) -> tuple[Span | None, Span | None]:
+        """The input rows and columns unit (i, j) depends on; (None, None) if it reads only
+        padding along either axis (then it depends on no input pixel at all)."""
+        rows, cols = self.boxes[0][unit[0]], self.boxes[1][unit[1]]
+        return (rows, cols) if rows is not None and cols is not None else (None, None)
 
 
 @dataclass(frozen=True)

@@ -26,27 +26,35 @@ Span = tuple[int, int]
 
 
 class _DilatedMean(nn.Module):
-    """Average pooling with dilation (which nn.AvgPool2d lacks), as a depthwise convolution."""
+    """Average pooling with dilation (which nn.AvgPool2d lacks): a depthwise all-ones conv over
+    the windows ``pool`` would take (ceil_mode's extra windows included)."""
 
     def __init__(self, pool: nn.MaxPool2d) -> None:
         super().__init__()
-        self.kernel = nn.modules.utils._pair(pool.kernel_size)
-        self.stride = nn.modules.utils._pair(pool.stride or pool.kernel_size)
-        self.padding = nn.modules.utils._pair(pool.padding)
-        self.dilation = nn.modules.utils._pair(pool.dilation)
-        if pool.ceil_mode:
-            raise NotImplementedError("dilated max pooling with ceil_mode has no average twin")
+        self.pool = pool
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight = x.new_ones(x.shape[1], 1, *self.kernel)
-        return F.conv2d(x, weight, None, self.stride, self.padding, self.dilation, x.shape[1])
+        p = self.pool
+        kernel, stride = _pair(p.kernel_size), _pair(p.stride or p.kernel_size)
+        pad, dil = _pair(p.padding), _pair(p.dilation)
+        out = F.max_pool2d(x.detach(), kernel, stride, pad, dil, p.ceil_mode).shape[2:]
+        extra = [max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * q))
+                 for o, s, d, k, n, q in zip(out, stride, dil, kernel, x.shape[2:], pad)]
+        x = F.pad(x, (pad[1], pad[1] + extra[1], pad[0], pad[0] + extra[0]))
+        weight = x.new_ones(x.shape[1], 1, *kernel)
+        y = F.conv2d(x, weight, None, stride, 0, dil, x.shape[1])
+        return y[:, :, : out[0], : out[1]]
+
+
+def _pair(v: int | Sequence[int]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
 def _mean_pool(pool: nn.Module) -> nn.Module:
     if isinstance(pool, nn.AdaptiveMaxPool2d):
         return nn.AdaptiveAvgPool2d(pool.output_size)
     assert isinstance(pool, nn.MaxPool2d)
-    if nn.modules.utils._pair(pool.dilation) != (1, 1):
+    if _pair(pool.dilation) != (1, 1):
         return _DilatedMean(pool)
     return nn.AvgPool2d(pool.kernel_size, pool.stride, pool.padding, pool.ceil_mode)
 
