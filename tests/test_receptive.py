@@ -214,7 +214,8 @@ def test_squeeze_excitation_makes_the_field_shared_without_warning() -> None:
 
 
 def test_side_outputs_are_off_the_main_line() -> None:
-    side = parallel("aux", "side", branch("input"), branch("head", conv(3), plain("global_avgpool")))
+    head = branch("head", conv(3), plain("global_avgpool"))
+    side = parallel("aux", "side", branch("input"), head)
     fields = fields_of(analyze(Seq((conv(3, name="stem"), side, conv(3, name="tail"))), (2, 9, 9)))
     head = fields.find("head.l0")
     assert head is not None and not head.main

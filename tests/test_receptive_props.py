@@ -1,4 +1,4 @@
-"""Property tests: analytic fields against brute-force index sets through random chains and branches.
+"""Property tests: analytic fields against brute-force index sets, random chains and branches.
 
 For every output unit of every row the brute force follows the unit's taps back to the input.
 Unclipped (padding followed back as if the grid went on) its extremes must be the analytic field

@@ -13,6 +13,8 @@ from __future__ import annotations
 import pytest
 
 torch = pytest.importorskip("torch")
+pytestmark = [pytest.mark.torch,
+              pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")]
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -89,7 +91,8 @@ def support(graph: Seq, size: tuple[int, int], unit: tuple[int, int]) -> torch.T
     return gradient_support(positive_surrogate(module), (2, *size), unit)
 
 
-def region_mask(size: tuple[int, int], rows: tuple[int, int], cols: tuple[int, int]) -> torch.Tensor:
+def region_mask(size: tuple[int, int], rows: tuple[int, int],
+                cols: tuple[int, int]) -> torch.Tensor:
     mask = torch.zeros(size, dtype=torch.bool)
     r0, r1 = max(rows[0], 0), min(rows[1], size[0] - 1)
     c0, c1 = max(cols[0], 0), min(cols[1], size[1] - 1)

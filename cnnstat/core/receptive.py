@@ -190,8 +190,9 @@ Transfer = Callable[[Row, Flow, DiagnosticSink], Flow]
 
 
 def enclosing_window(bounds: Sequence[tuple[int, int]]) -> tuple[Window, bool]:
-    """The smallest regular window (stride max(1, W // O)) holding every [a, b) of ``bounds``;
-    exact (True) when the windows are in fact regular, as when O divides W."""
+    """A regular window at stride max(1, W // O), as narrow as it can be, whose i-th position
+    holds the i-th [a, b) of ``bounds``; exact (True) when the windows are in fact regular, as
+    when O divides W."""
     n = len(bounds)
     stride = max(1, bounds[-1][1] // n)
     left = min(a - i * stride for i, (a, _) in enumerate(bounds))
@@ -382,9 +383,9 @@ class _Walk:
                     problems.setdefault(text, []).append(AXES[axis])
                     break
         if problems:
-            self.sink.warn("W502", f"{row.kind} '{row.name}': paths arrive misaligned; "
-                           + "; ".join(f"{' and '.join(axes)}: {text}"
-                                       for text, axes in problems.items()), row.path, layer=row.name,
+            listing = "; ".join(f"{' and '.join(axes)}: {text}" for text, axes in problems.items())
+            self.sink.warn("W502", f"{row.kind} '{row.name}': paths arrive misaligned; {listing}",
+                           row.path, layer=row.name,
                            hint="the field shown is the union of the paths' fields; give every "
                            "path the same total stride and padding to align them")
 
