@@ -56,15 +56,17 @@ def rf_text(fr: FieldRow) -> str:
     return pair(h.size, w.size) + ("*" if h.shared or w.shared else "")
 
 
-def _fields(report: Report) -> list[FieldRow | None]:
+def row_fields(report: Report) -> list[FieldRow | None]:
     """Each row's receptive field (None throughout for a flat input)."""
     if len(report.input_shape) != 3:
         return [None] * len(report.rows)
     return list(receptive_fields(report).rows)
 
 
-def summary_json(report: Report) -> dict[str, Any]:
-    rfs = [list(map(attrgetter("size"), fr.fields)) if fr else None for fr in _fields(report)]
+def summary_json(report: Report, fields: list[FieldRow | None] | None = None) -> dict[str, Any]:
+    """``fields``: :func:`row_fields` of ``report`` when the caller already has them."""
+    fields = row_fields(report) if fields is None else fields
+    rfs = [list(map(attrgetter("size"), fr.fields)) if fr else None for fr in fields]
     return {**header("summary"), "spec": spec_info(report), "conventions": conventions.ALL,
             "layers": [{**layer_json(r, report.batch), "rf": rf}
                        for r, rf in zip(report.rows, rfs)],
@@ -76,7 +78,7 @@ def _batch_note(report: Report) -> str:
     return f"per batch of {report.batch}" if report.batch != 1 else "per image"
 
 
-def summary_table(report: Report) -> Table:
+def summary_table(report: Report, fields: list[FieldRow | None] | None = None) -> Table:
     cols = [Column("name", "name"), Column("layer", "layer"), Column("output", "output", "shape"),
             Column("params", "params", "count"), Column("macs", "MACs", "count"),
             Column("elementwise", "elem. ops", "count"),
@@ -85,7 +87,7 @@ def summary_table(report: Report) -> Table:
     rows = [{"name": r.name, "layer": r.description, "output": r.output_shape,
              "params": r.params, "macs": r.macs * b, "elementwise": r.elementwise * b,
              "activations": r.activations * b, "rf": rf_text(fr) if fr else None}
-            for r, fr in zip(report.rows, _fields(report))]
+            for r, fr in zip(report.rows, row_fields(report) if fields is None else fields)]
     t = report.totals()
     total = {"name": "total", "layer": f"{len(report.rows)} operations",
              "output": report.output_shape, "params": t.params, "macs": t.macs,

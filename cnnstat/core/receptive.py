@@ -148,10 +148,25 @@ def _union_of(boxes: Boxes, units: range) -> Span | None:
     Not just the first and last box: with dilation and padding the ends are not monotone (unit
     0 of a dilated window may skip row 0 that unit 1 reads).
     """
-    spans = [b for b in (boxes[u] for u in units) if b is not None]
-    if not spans:
-        return None
-    return min(s[0] for s in spans), max(s[1] for s in spans)
+    lo = hi = None
+    for u in units:
+        box = boxes[u]
+        if box is not None:
+            lo = box[0] if lo is None else min(lo, box[0])
+            hi = box[1] if hi is None else max(hi, box[1])
+    return None if lo is None or hi is None else (lo, hi)
+
+
+def _constant(boxes: Boxes) -> Span | None:
+    """The span every unit sees when it is one and the same (as once every unit sees the whole
+    input): the fast path of deep networks, where later windows only repeat it."""
+    span = boxes[0]
+    return span if span is not None and boxes.count(span) == len(boxes) else None
+
+
+def _within(span: Span, paths: Sequence[Boxes]) -> bool:
+    return all(s is None or (span[0] <= s[0] and s[1] <= span[1])
+               for boxes in paths for s in set(boxes))
 
 
 def window_taps(win: Window, unit: int, size: int) -> range:
@@ -163,11 +178,18 @@ def window_taps(win: Window, unit: int, size: int) -> range:
 
 
 def window_boxes(boxes: Boxes, win: Window, units: int) -> Boxes:
-    return tuple(_union_of(boxes, window_taps(win, i, len(boxes))) for i in range(units))
+    n, same = len(boxes), _constant(boxes)
+    if same is not None:
+        return tuple(same if window_taps(win, i, n) else None for i in range(units))
+    return tuple(_union_of(boxes, window_taps(win, i, n)) for i in range(units))
 
 
 def merge_boxes(paths: Sequence[Boxes], units: int) -> Boxes:
     """Per unit, the union over paths (a one-unit path is broadcast to every unit)."""
+    for boxes in paths:
+        same = _constant(boxes)
+        if same is not None and _within(same, paths):
+            return (same,) * units
     out: list[Span | None] = []
     for i in range(units):
         spans = [s for s in (b[i if len(b) > 1 else 0] for b in paths) if s is not None]
