@@ -7,7 +7,7 @@ import sys
 from fractions import Fraction
 
 import pytest
-from rf_helpers import avgpool, branch, chain, conv, maxpool, parallel, plain
+from rf_helpers import branch, chain, conv, maxpool, parallel, plain
 
 from cnnstat import zoo
 from cnnstat.core.analyze import analyze
@@ -31,7 +31,7 @@ def codes(fields: FieldReport) -> list[str]:
     return [d.code for d in fields.diagnostics]
 
 
-def field_at(name: str, spec: str, **kw: object) -> FieldRow:
+def field_at(name: str, spec: str) -> FieldRow:
     fields = receptive_fields(loader.load(spec).analyze())
     found = fields.find(name)
     assert found is not None
