@@ -10,6 +10,7 @@ from cnnstat.cli_common import data_options, emit, load_spec, report_diagnostics
 from cnnstat.core.receptive import FieldReport, FieldRow, receptive_fields
 from cnnstat.core.report import Report
 from cnnstat.errors import UsageError
+from cnnstat.render import numbers
 from cnnstat.spec.validate import suggest
 
 
@@ -44,7 +45,7 @@ def _layer(fields: FieldReport, name: str | None) -> FieldRow:
                          suggest(name, [fr.row.name for fr in fields.rows]))
     if len(found.row.output_shape) != 3:
         raise UsageError(f"layer '{name}' has no spatial output "
-                         f"({'x'.join(map(str, found.row.output_shape))})",
+                         f"({numbers.shape(found.row.output_shape)})",
                          "choose a layer before the global pooling or flatten")
     return found
 
@@ -75,7 +76,7 @@ def receptive_field(spec: str | None, layer: str | None, unit: str | None, fmt: 
     report, fields = _fields(spec, input_shape, overrides)
     if fields is None:
         raise UsageError(f"{report.name}: receptive fields need a C x H x W input, got "
-                         f"{'x'.join(map(str, report.input_shape))}")
+                         f"{numbers.shape(report.input_shape)}")
     if unit is None:
         emit(fmt, color, rv.fields_json(report, fields), [rv.fields_table(report, fields)])
         return
@@ -84,5 +85,5 @@ def receptive_field(spec: str | None, layer: str | None, unit: str | None, fmt: 
         region = target.region(_parse_unit(unit), fields.input_size)
     except IndexError as exc:
         raise UsageError(f"--unit {unit}: {exc} of '{target.row.name}' "
-                         f"({'x'.join(map(str, target.row.output_shape))})") from None
+                         f"({numbers.shape(target.row.output_shape)})") from None
     emit(fmt, color, rv.unit_json(report, region, fields), [rv.unit_table(report, region)])
