@@ -50,10 +50,14 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def load_spec(spec: str, input_shape: str | None, overrides: Sequence[str]) -> loader.Loaded:
+    shape = loader.parse_input(input_shape) if input_shape else None
+    return loader.load(spec, loader.parse_set(list(overrides)), shape)
+
+
 def load_report(spec: str, input_shape: str | None, batch: int,
                 overrides: Sequence[str]) -> Report:
-    shape = loader.parse_input(input_shape) if input_shape else None
-    loaded = loader.load(spec, loader.parse_set(list(overrides)), shape)
+    loaded = load_spec(spec, input_shape, overrides)
     report = loaded.analyze(batch)
     report_diagnostics(list(report.diagnostics), loaded.source)
     return report

@@ -76,10 +76,14 @@ class UsageError(Exception):
 
 @dataclass
 class DiagnosticSink:
-    """Collects warnings while a spec is expanded and analysed."""
+    """Collects warnings (and notes) while a spec is expanded and analysed."""
 
     items: list[Diagnostic] = field(default_factory=list)
 
     def warn(self, code: str, message: str, path: SpecPath = (), *, hint: str | None = None,
              layer: str | None = None) -> None:
         self.items.append(Diagnostic(code, Severity.WARNING, message, path, hint, layer))
+
+    def note(self, code: str, message: str, path: SpecPath = (), *, hint: str | None = None,
+             layer: str | None = None) -> None:
+        self.items.append(Diagnostic(code, Severity.NOTE, message, path, hint, layer))

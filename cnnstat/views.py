@@ -5,10 +5,12 @@ FLOPs, element-wise ops and activations are for the whole batch (``batch`` says 
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from cnnstat import __version__
 from cnnstat.core import conventions
+from cnnstat.core.receptive import FieldRow, receptive_fields
 from cnnstat.core.report import Report, Row
 from cnnstat.render import numbers
 from cnnstat.render.table import Column, Table
@@ -43,9 +45,31 @@ def totals_json(report: Report) -> dict[str, Any]:
             "elementwise_by_kind": report.ops_by_kind(), "activations": t.activations}
 
 
-def summary_json(report: Report) -> dict[str, Any]:
+def pair(h: Any, w: Any) -> str:
+    """'7' when both axes agree, '7x5' (H x W) otherwise."""
+    return str(h) if h == w else f"{h}x{w}"
+
+
+def rf_text(fr: FieldRow) -> str:
+    """A receptive field size for a table cell; '*' marks a shared (global) field."""
+    h, w = fr.fields
+    return pair(h.size, w.size) + ("*" if h.shared or w.shared else "")
+
+
+def row_fields(report: Report) -> list[FieldRow | None]:
+    """Each row's receptive field (None throughout for a flat input)."""
+    if len(report.input_shape) != 3:
+        return [None] * len(report.rows)
+    return list(receptive_fields(report).rows)
+
+
+def summary_json(report: Report, fields: list[FieldRow | None] | None = None) -> dict[str, Any]:
+    """``fields``: :func:`row_fields` of ``report`` when the caller already has them."""
+    fields = row_fields(report) if fields is None else fields
+    rfs = [list(map(attrgetter("size"), fr.fields)) if fr else None for fr in fields]
     return {**header("summary"), "spec": spec_info(report), "conventions": conventions.ALL,
-            "layers": [layer_json(r, report.batch) for r in report.rows],
+            "layers": [{**layer_json(r, report.batch), "rf": rf}
+                       for r, rf in zip(report.rows, rfs)],
             "totals": totals_json(report),
             "diagnostics": [d.to_json() for d in report.diagnostics]}
 
@@ -54,15 +78,16 @@ def _batch_note(report: Report) -> str:
     return f"per batch of {report.batch}" if report.batch != 1 else "per image"
 
 
-def summary_table(report: Report) -> Table:
+def summary_table(report: Report, fields: list[FieldRow | None] | None = None) -> Table:
     cols = [Column("name", "name"), Column("layer", "layer"), Column("output", "output", "shape"),
             Column("params", "params", "count"), Column("macs", "MACs", "count"),
             Column("elementwise", "elem. ops", "count"),
-            Column("activations", "activations", "count")]
+            Column("activations", "activations", "count"), Column("rf", "RF")]
     b = report.batch
     rows = [{"name": r.name, "layer": r.description, "output": r.output_shape,
              "params": r.params, "macs": r.macs * b, "elementwise": r.elementwise * b,
-             "activations": r.activations * b} for r in report.rows]
+             "activations": r.activations * b, "rf": rf_text(fr) if fr else None}
+            for r, fr in zip(report.rows, row_fields(report) if fields is None else fields)]
     t = report.totals()
     total = {"name": "total", "layer": f"{len(report.rows)} operations",
              "output": report.output_shape, "params": t.params, "macs": t.macs,
@@ -71,7 +96,9 @@ def summary_table(report: Report) -> Table:
         f" (input {numbers.shape(report.input_shape)}, {_batch_note(report)})"
     notes = [f"params {numbers.human(t.params)} | MACs {numbers.human(t.macs)} | "
              f"FLOPs {numbers.human(t.flops)} (= 2 x MACs) | activations "
-             f"{numbers.human(t.activations)}", conventions.MACS, conventions.ELEMENTWISE]
+             f"{numbers.human(t.activations)}", conventions.MACS, conventions.ELEMENTWISE,
+             "RF: receptive field size in input pixels, 'HxW' where the axes differ; * every "
+             "unit sees the same region (cnnstat receptive-field shows jump and start)"]
     return Table(title, cols, rows, total, notes)
 
 

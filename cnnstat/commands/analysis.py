@@ -15,7 +15,8 @@ def summary(spec: str, fmt: str, input_shape: str | None, batch: int,
             overrides: tuple[str, ...], color: str) -> None:
     """Per-layer table: output shape, params, MACs, element-wise ops, activations; totals."""
     report = load_report(spec, input_shape, batch, overrides)
-    emit(fmt, color, views.summary_json(report), [views.summary_table(report)])
+    fields = views.row_fields(report)
+    emit(fmt, color, views.summary_json(report, fields), [views.summary_table(report, fields)])
 
 
 @click.command()

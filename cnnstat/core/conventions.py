@@ -10,6 +10,10 @@ ELEMENTWISE = ("element-wise ops (bias adds, normalisation, activations, pooling
 ACTIVATIONS = "activations: elements of each layer's output"
 PARAMS = ("params: trainable weights and biases (BN gamma/beta included); buffers such as BN "
           "running statistics are counted separately")
+RECEPTIVE_FIELD = ("receptive field per axis in input pixels (pixel k at index k): r = size, "
+                   "j = jump (effective stride), start = centre of unit 0's field (exact, whole "
+                   "or half; JSON gives it as a fraction string such as '15/2'), effective "
+                   "padding = max(0, (r - 1)/2 - start)")
 
 ALL = {"macs": MACS, "flops": FLOPS, "elementwise": ELEMENTWISE, "activations": ACTIVATIONS,
-       "params": PARAMS}
+       "params": PARAMS, "receptive_field": RECEPTIVE_FIELD}

@@ -16,12 +16,17 @@ Pair = tuple[int, int]
 
 @dataclass(frozen=True)
 class Window:
-    """One axis of a sliding window: effective extent, stride and (left, right) padding."""
+    """One axis of a sliding window: effective extent, stride and (left, right) padding.
+
+    ``dilation`` is the spacing of the taps inside the extent (the extent already includes it);
+    the receptive-field walk needs it to know which rows a window really reads.
+    """
 
     extent: int
     stride: int
     pad_left: int
     pad_right: int
+    dilation: int = 1
 
     @property
     def padded_span(self) -> int:

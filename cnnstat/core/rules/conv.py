@@ -29,7 +29,7 @@ def conv_windows(layer: Layer) -> tuple[Window, Window]:
             pad = 0 if padding == "valid" else padding[axis]
             positive(layer, "padding", pad, 0)
             left = right = pad
-        wins.append(Window(effective_extent(k, d), s, left, right))
+        wins.append(Window(effective_extent(k, d), s, left, right, d))
     return wins[0], wins[1]
 
 

@@ -29,7 +29,7 @@ def pool_windows(layer: Layer) -> tuple[Window, Window]:
             raise spec_error("E406", f"{layer.kind} '{layer.name}': padding {padding[axis]} is more "
                              f"than half the window {extent}", layer.arg_path("padding"),
                              layer=layer.name, hint="PyTorch allows at most kernel // 2")
-        wins.append(Window(extent, stride[axis], padding[axis], padding[axis]))
+        wins.append(Window(extent, stride[axis], padding[axis], padding[axis], dilation[axis]))
     return wins[0], wins[1]
 
 

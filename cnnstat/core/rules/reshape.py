@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cnnstat.core.geometry import Window
 from cnnstat.core.ir import Layer
 from cnnstat.core.rules.base import Cost, Shape, numel, positive, rule, spatial
 from cnnstat.errors import DiagnosticSink, spec_error
@@ -27,12 +28,16 @@ def channel_shuffle(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
 
 @rule("pad_channels")
 def pad_channels(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
-    """ResNet option A: x[:, :, ::s, ::s] zero-padded to ``out`` channels; no parameters."""
+    """ResNet option A: x[:, :, ::s, ::s] zero-padded to ``out`` channels; no parameters.
+
+    The subsampling is a 1x1 window at stride s (its receptive-field window)."""
     c, h, w = spatial(layer, x)
     out, stride = layer.args["out"], layer.args["stride"]
     positive(layer, "stride", stride)
     if out < c:
         raise spec_error("E406", f"pad_channels '{layer.name}': out={out} is fewer than the {c} "
                          "input channels", layer.arg_path("out"), layer=layer.name)
+    sample = Window(1, stride, 0, 0)
     return Cost(output=(out, -(-h // stride), -(-w // stride)),
-                description=f"subsample by {stride}, zero-pad to {out} channels")
+                description=f"subsample by {stride}, zero-pad to {out} channels",
+                windows=(sample, sample))

@@ -1,0 +1,459 @@
+"""Receptive fields, per axis and exact: size, jump and start through chains and merges.
+
+Coordinates are input pixel indices: row k of the input (column k along W) sits at k.  Per layer
+and axis, output unit i of a layer sees the input rows
+
+    [start + i*j - (r - 1)/2,  start + i*j + (r - 1)/2]
+
+before clipping to the input: r is the field's size, j its jump (the effective stride: input rows
+between neighbouring units) and start the centre of unit 0's field.  The input itself has r = 1,
+j = 1, start = 0.  Through a window of effective extent k_eff = d*(k - 1) + 1, stride s and left
+padding p (the recurrences of google-research/receptive_field):
+
+    j_out = j_in * s
+    r_out = r_in + (k_eff - 1) * j_in
+    start_out = start_in + ((k_eff - 1)/2 - p) * j_in
+
+Both ends of a field are whole rows, so start is a whole or half-whole :class:`Fraction`, never a
+float.  The *effective padding* is how far unit 0's field reaches before row 0:
+max(0, (r - 1)/2 - start); over a chain it is the sum of p_l * j_(l-1) (padding is zeros, so it
+can only ever reach outwards).  ceil_mode pooling needs nothing special: its extra last window
+changes the number of units, not r, j or start.
+
+A global reduction (global pooling, flatten, and so every linear layer after it) has one output
+whose field is the union of all its input units' fields: a window of extent and stride n over the
+n units.  From there on, and wherever such a unit is broadcast back over a map (squeeze-and-
+excitation), every unit sees the same region: the field is *shared*.
+
+Alongside the analytic fields the walk keeps, for every output unit, the exact bounding box of the
+input rows it depends on (:data:`Boxes`): the union of the boxes of the real units its taps read,
+so padding, dilation holes and rows that the floor drops never count.  It is what the gradient of
+that unit shows (with positive weights) and what ``--unit`` maps back; the analytic field is its
+unclipped envelope, equal to it along a chain wherever no padding is involved.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+from cnnstat.core.geometry import Window, adaptive_bounds
+from cnnstat.core.ir import Layer, Node, Parallel, Seq
+from cnnstat.core.report import Report, Row
+from cnnstat.errors import Diagnostic, DiagnosticSink
+
+AXES = ("H", "W")
+Span = tuple[int, int]
+#: Per output unit along one axis: the (first, last) input row it depends on; None for a unit
+#: that reads only padding.
+Boxes = tuple["Span | None", ...]
+
+
+def fmt_start(value: Fraction) -> str:
+    """'7.5' for 15/2, '7' for 7: starts are whole or half-whole, so the decimal is exact."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    if value.denominator == 2:
+        return f"{value.numerator / 2:.1f}"  # exact: a half has one binary digit
+    return str(value)
+
+
+@dataclass(frozen=True)
+class AxisField:
+    """The receptive field along one axis: size r, jump j, start (see the module docstring).
+
+    ``shared``: every output unit sees the same region [lo, hi] (after a global reduction).
+    """
+
+    size: int
+    jump: int
+    start: Fraction
+    shared: bool = False
+
+    @property
+    def lo(self) -> int:
+        """First input row of unit 0's field: start - (r - 1)/2 (negative: into padding)."""
+        return int(self.start - Fraction(self.size - 1, 2))
+
+    @property
+    def hi(self) -> int:
+        """Last input row of unit 0's field: start + (r - 1)/2."""
+        return self.lo + self.size - 1
+
+    @property
+    def padding(self) -> int:
+        """Effective padding: max(0, (r - 1)/2 - start), rows of unit 0's field before row 0."""
+        return max(0, -self.lo)
+
+    def span(self, unit: int) -> Span:
+        """Unit ``unit``'s field, unclipped: [lo + i*j, hi + i*j] (the same for all if shared)."""
+        shift = 0 if self.shared else unit * self.jump
+        return self.lo + shift, self.hi + shift
+
+    def centre(self, unit: int) -> Fraction:
+        return self.start + (0 if self.shared else unit * self.jump)
+
+    def through(self, win: Window) -> AxisField:
+        """j_out = j_in*s; r_out = r_in + (k_eff - 1)*j_in; start_out = start_in +
+        ((k_eff - 1)/2 - p_left)*j_in.  A shared field keeps its region."""
+        j = self.jump
+        if self.shared:
+            return replace(self, jump=j * win.stride)
+        return AxisField(self.size + (win.extent - 1) * j, j * win.stride,
+                         self.start + (Fraction(win.extent - 1, 2) - win.pad_left) * j)
+
+    def reduce(self, units: int) -> AxisField:
+        """A global reduction over ``units`` units: their union, shared by the one output."""
+        if self.shared:
+            return self
+        return replace(self.through(Window(units, units, 0, 0)), shared=True)
+
+
+INPUT_FIELD = AxisField(1, 1, Fraction(0))
+
+
+def field_from_span(lo: int, hi: int, jump: int, shared: bool) -> AxisField:
+    return AxisField(hi - lo + 1, jump, Fraction(lo + hi, 2), shared)
+
+
+def merge_fields(fields: Sequence[AxisField], units: int) -> AxisField:
+    """The smallest field that holds every incoming path's field, for each of ``units`` units.
+
+    Aligned paths (one jump, one start) give the largest of their fields.  Paths with one jump
+    and different starts give their union.  With different jumps no (r, j, start) is exact: this
+    is the field at the largest jump that encloses every path's field for units 0..n-1.  A shared
+    path (a broadcast reduction) makes the result shared: its region and all units' fields.
+    """
+    if any(f.shared for f in fields):
+        lo = min(f.lo for f in fields)
+        hi = max(f.span(units - 1)[1] for f in fields)
+        return field_from_span(lo, hi, max(f.jump for f in fields), True)
+    jump = max(f.jump for f in fields)
+    lo = min(f.lo - (units - 1) * (jump - f.jump) for f in fields)
+    return field_from_span(lo, max(f.hi for f in fields), jump, False)
+
+
+def aligned(a: AxisField, b: AxisField) -> bool:
+    """Same jump and start (shared fields align with anything: they have no grid)."""
+    return a.shared or b.shared or (a.jump, a.start) == (b.jump, b.start)
+
+
+# -- exact per-unit boxes --------------------------------------------------------------------
+
+def _union_of(boxes: Boxes, units: range) -> Span | None:
+    """Box of the union of ``boxes[u]`` for u in ``units`` (None if all are None).
+
+    Not just the first and last box: with dilation and padding the ends are not monotone (unit
+    0 of a dilated window may skip row 0 that unit 1 reads).
+    """
+    lo = hi = None
+    for u in units:
+        box = boxes[u]
+        if box is not None:
+            lo = box[0] if lo is None else min(lo, box[0])
+            hi = box[1] if hi is None else max(hi, box[1])
+    return None if lo is None or hi is None else (lo, hi)
+
+
+def _constant(boxes: Boxes) -> Span | None:
+    """The span every unit sees when it is one and the same (as once every unit sees the whole
+    input): the fast path of deep networks, where later windows only repeat it."""
+    span = boxes[0]
+    return span if span is not None and boxes.count(span) == len(boxes) else None
+
+
+def _within(span: Span, paths: Sequence[Boxes]) -> bool:
+    return all(s is None or (span[0] <= s[0] and s[1] <= span[1])
+               for boxes in paths for s in set(boxes))
+
+
+def window_taps(win: Window, unit: int, size: int) -> range:
+    """The real input units (0..size-1) that output ``unit`` of ``win`` reads."""
+    d, base = win.dilation, unit * win.stride - win.pad_left
+    first = 0 if base >= 0 else -(base // d)
+    last = min((win.extent - 1) // d, (size - 1 - base) // d) if size - 1 >= base else -1
+    return range(base + first * d, base + last * d + 1, d) if first <= last else range(0)
+
+
+def window_boxes(boxes: Boxes, win: Window, units: int) -> Boxes:
+    n, same = len(boxes), _constant(boxes)
+    if same is not None:
+        return tuple(same if window_taps(win, i, n) else None for i in range(units))
+    return tuple(_union_of(boxes, window_taps(win, i, n)) for i in range(units))
+
+
+def merge_boxes(paths: Sequence[Boxes], units: int) -> Boxes:
+    """Per unit, the union over paths (a one-unit path is broadcast to every unit)."""
+    for boxes in paths:
+        same = _constant(boxes)
+        if same is not None and _within(same, paths):
+            return (same,) * units
+    out: list[Span | None] = []
+    for i in range(units):
+        spans = [s for s in (b[i if len(b) > 1 else 0] for b in paths) if s is not None]
+        out.append((min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None)
+    return tuple(out)
+
+
+# -- per-kind transfers ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Flow:
+    """What reaches one point of the graph, per axis; ``via`` names the last row on the path."""
+
+    fields: tuple[AxisField, AxisField]
+    boxes: tuple[Boxes, Boxes]
+    via: str | None = None
+
+
+Transfer = Callable[[Row, Flow, DiagnosticSink], Flow]
+
+
+def enclosing_window(bounds: Sequence[tuple[int, int]]) -> tuple[Window, bool]:
+    """A regular window at stride max(1, W // O), as narrow as it can be, whose i-th position
+    holds the i-th [a, b) of ``bounds``; exact (True) when the windows are in fact regular, as
+    when O divides W."""
+    n = len(bounds)
+    stride = max(1, bounds[-1][1] // n)
+    left = min(a - i * stride for i, (a, _) in enumerate(bounds))
+    extent = max(b - left - i * stride for i, (_, b) in enumerate(bounds))
+    exact = all(a - i * stride == left and b - i * stride == left + extent
+                for i, (a, b) in enumerate(bounds))
+    return Window(extent, stride, -left, 0), exact
+
+
+def _adaptive(row: Row, flow: Flow, sink: DiagnosticSink) -> Flow:
+    """PyTorch adaptive pooling: unit i reads [floor(i*W/O), ceil((i+1)*W/O))."""
+    fields, boxes = [], []
+    for axis, f, b, n in zip(AXES, flow.fields, flow.boxes, row.output_shape[1:]):
+        bounds = adaptive_bounds(len(b), n)
+        win, exact = enclosing_window(bounds)
+        if not exact:
+            sink.warn("W504", f"{row.kind} '{row.name}': {len(b)} -> {n} along {axis} uses "
+                      "uneven windows; the field shown encloses every unit's (boxes are exact)",
+                      row.path, layer=row.name)
+        fields.append(f.through(win))
+        boxes.append(tuple(_union_of(b, range(lo, hi)) for lo, hi in bounds))
+    return Flow((fields[0], fields[1]), (tuple(boxes[0]), tuple(boxes[1])))
+
+
+#: Kinds whose field the report's ``Row.windows`` / ``Row.global_field`` cannot describe.
+SPECIAL: dict[str, Transfer] = {"adaptive_avgpool": _adaptive}
+
+
+def _hw(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return shape[1:] if len(shape) == 3 else ()
+
+
+def transfer(row: Row, flow: Flow, sink: DiagnosticSink) -> Flow:
+    """The flow after ``row``: reduced, windowed, special-cased, or unchanged (point-wise)."""
+    if row.global_field and len(row.input_shape) == 3:
+        return Flow((flow.fields[0].reduce(len(flow.boxes[0])),
+                     flow.fields[1].reduce(len(flow.boxes[1]))),
+                    ((_union_of(flow.boxes[0], range(len(flow.boxes[0]))),),
+                     (_union_of(flow.boxes[1], range(len(flow.boxes[1]))),)))
+    if row.windows is not None:
+        wins, sizes = row.windows, row.output_shape[1:]
+        return Flow((flow.fields[0].through(wins[0]), flow.fields[1].through(wins[1])),
+                    (window_boxes(flow.boxes[0], wins[0], sizes[0]),
+                     window_boxes(flow.boxes[1], wins[1], sizes[1])))
+    if row.kind in SPECIAL:
+        return SPECIAL[row.kind](row, flow, sink)
+    if _hw(row.input_shape) != _hw(row.output_shape):
+        raise ValueError(f"no receptive-field rule for {row.kind} '{row.name}', which changes "
+                         "the spatial size")
+    return flow
+
+
+# -- the report ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UnitRegion:
+    """Where one output unit looks, per axis (H, W).
+
+    ``field``: its analytic field, unclipped (may reach into padding).  ``seen``: the input rows
+    and columns it really depends on (None, None: no input pixel, it reads only padding).
+    """
+
+    layer: str
+    unit: tuple[int, int]
+    centre: tuple[Fraction, Fraction]
+    field: tuple[Span, Span]
+    seen: tuple[Span | None, Span | None]
+    input_size: tuple[int, int]
+
+    def padding(self, axis: int) -> tuple[int, int]:
+        """Rows (columns) of the unclipped field before row 0 and after the last row."""
+        lo, hi = self.field[axis]
+        return max(0, -lo), max(0, hi - (self.input_size[axis] - 1))
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    """One report row's receptive field per axis; ``main``: not inside a branch."""
+
+    row: Row
+    fields: tuple[AxisField, AxisField]
+    boxes: tuple[Boxes, Boxes]
+    main: bool
+
+    @property
+    def units(self) -> tuple[int, int]:
+        return len(self.boxes[0]), len(self.boxes[1])
+
+    def covers(self, input_size: tuple[int, int]) -> tuple[bool, bool]:
+        """Per axis: does every unit depend on every input row (column)?"""
+        return (all(b == (0, input_size[0] - 1) for b in self.boxes[0]),
+                all(b == (0, input_size[1] - 1) for b in self.boxes[1]))
+
+    def region(self, unit: tuple[int, int], input_size: tuple[int, int]) -> UnitRegion:
+        """Unit (i, j) of this row mapped back to the input; IndexError when out of range."""
+        for axis, (i, n) in enumerate(zip(unit, self.units)):
+            if not 0 <= i < n:
+                raise IndexError(f"unit index {i} outside 0..{n - 1} along {AXES[axis]}")
+        fh, fw = self.fields
+        return UnitRegion(self.row.name, unit, (fh.centre(unit[0]), fw.centre(unit[1])),
+                          (fh.span(unit[0]), fw.span(unit[1])), self.seen(unit), input_size)
+
+    def seen(self, unit: tuple[int, int]) -> tuple[Span | None, Span | None]:
+        """The input rows and columns unit (i, j) depends on; (None, None) if it reads only
+        padding along either axis (then it depends on no input pixel at all)."""
+        rows, cols = self.boxes[0][unit[0]], self.boxes[1][unit[1]]
+        return (rows, cols) if rows is not None and cols is not None else (None, None)
+
+
+@dataclass(frozen=True)
+class FieldReport:
+    """Receptive fields of every row of a :class:`Report`, in its (execution) order."""
+
+    input_size: tuple[int, int]
+    rows: tuple[FieldRow, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def find(self, name: str) -> FieldRow | None:
+        return next((fr for fr in self.rows if fr.row.name == name), None)
+
+    @property
+    def last_spatial(self) -> FieldRow | None:
+        """The last C x H x W row of the main line before its first global reduction."""
+        last = None
+        for fr in self.rows:
+            if fr.main and fr.row.global_field:
+                break
+            if fr.main and len(fr.row.output_shape) == 3:
+                last = fr
+        return last
+
+
+class _Walk:
+    """Follows the resolved graph as the analysis did, pairing each node with its row."""
+
+    def __init__(self, report: Report) -> None:
+        self.pending: dict[str, deque[Row]] = {}
+        for row in report.rows:
+            self.pending.setdefault(row.name, deque()).append(row)
+        self.rows: list[FieldRow] = []
+        self.sink = DiagnosticSink()
+
+    def node(self, node: Node, flow: Flow, main: bool) -> Flow:
+        if isinstance(node, Layer):
+            row = self.pending[node.name].popleft()
+            return self.record(row, transfer(row, flow, self.sink), main)
+        if isinstance(node, Seq):
+            for item in node.items:
+                flow = self.node(item, flow, main)
+            return flow
+        if isinstance(node, Parallel):
+            return self.parallel(node, flow, main)
+        raise TypeError(f"unresolved node {node!r}")
+
+    def record(self, row: Row, flow: Flow, main: bool) -> Flow:
+        self.rows.append(FieldRow(row, flow.fields, flow.boxes, main))
+        return replace(flow, via=row.name)
+
+    def parallel(self, par: Parallel, flow: Flow, main: bool) -> Flow:
+        """``split`` branches see the same spatial field as their input; ``side`` outputs do not
+        feed the trunk (branch 0 is the trunk)."""
+        outs = [self.node(br.body, flow, False) for br in par.branches]
+        if par.merge == "side":
+            return outs[0]
+        row = self.pending[f"{par.name}.{par.merge}" if par.name else par.merge].popleft()
+        units = _hw(row.output_shape) or (1, 1)
+        fields, boxes = [], []
+        for axis, n in enumerate(units):
+            incoming = [_broadcast(o.fields[axis], len(o.boxes[axis]), n) for o in outs]
+            fields.append(merge_fields(incoming, n))
+            boxes.append(merge_boxes([o.boxes[axis] for o in outs], n))
+        labels = [f"'{br.name or 'body'}' " + ("(identity)" if out is flow else
+                                               f"(via '{out.via}')")
+                  for br, out in zip(par.branches, outs)]
+        self.check_alignment(row, labels, outs, units)
+        return self.record(row, Flow((fields[0], fields[1]), (boxes[0], boxes[1])), main)
+
+    def check_alignment(self, row: Row, labels: list[str], outs: list[Flow],
+                        units: Sequence[int]) -> None:
+        """W502 when paths arrive with different jumps or centres (both paths named)."""
+        problems: dict[str, list[str]] = {}  # the same mismatch on both axes is said once
+        for axis, n in enumerate(units):
+            fields = [_broadcast(o.fields[axis], len(o.boxes[axis]), n) for o in outs]
+            for k in range(1, len(fields)):
+                if not aligned(fields[0], fields[k]):
+                    text = (f"{labels[0]} {_describe(fields[0])} vs {labels[k]} "
+                            f"{_describe(fields[k])}")
+                    problems.setdefault(text, []).append(AXES[axis])
+                    break
+        if problems:
+            listing = "; ".join(f"{' and '.join(axes)}: {text}" for text, axes in problems.items())
+            self.sink.warn("W502", f"{row.kind} '{row.name}': paths arrive misaligned; {listing}",
+                           row.path, layer=row.name,
+                           hint="the field shown is the union of the paths' fields; give every "
+                           "path the same total stride and padding to align them")
+
+
+def _broadcast(f: AxisField, size: int, units: int) -> AxisField:
+    """A one-unit path broadcast over ``units`` units is seen whole by every unit."""
+    return replace(f, shared=True) if size == 1 and units > 1 else f
+
+
+def _describe(f: AxisField) -> str:
+    return f"(j {f.jump}, start {fmt_start(f.start)}, r {f.size})"
+
+
+def _input_flow(size: tuple[int, int]) -> Flow:
+    return Flow((INPUT_FIELD, INPUT_FIELD),
+                (tuple((k, k) for k in range(size[0])), tuple((k, k) for k in range(size[1]))))
+
+
+def receptive_fields(report: Report) -> FieldReport:
+    """The receptive field of every row of ``report`` (a C x H x W input is required)."""
+    if len(report.input_shape) != 3:
+        raise ValueError(f"receptive fields need a C x H x W input, got {report.input_shape}")
+    size = (report.input_shape[1], report.input_shape[2])
+    walk = _Walk(report)
+    walk.node(report.graph, _input_flow(size), True)
+    by_row = {id(fr.row): fr for fr in walk.rows}
+    fields = FieldReport(size, tuple(by_row[id(row)] for row in report.rows))
+    _note_saturation(fields, walk.sink)
+    return replace(fields, diagnostics=tuple(walk.sink.items))
+
+
+def _note_saturation(fields: FieldReport, sink: DiagnosticSink) -> None:
+    """W503: the first main-line layer whose every unit sees the whole input, when the field
+    still grows after it (it can only grow into padding)."""
+    last = fields.last_spatial
+    if last is None:
+        return
+    for fr in fields.rows:
+        if fr.main and all(fr.covers(fields.input_size)):
+            grown = [f"{a} {f.size} -> {g.size}" for a, f, g in zip(AXES, fr.fields, last.fields)
+                     if g.size > f.size]
+            if grown:
+                h, w = fields.input_size
+                sink.note("W503", f"every unit of '{fr.row.name}' already sees the whole {h}x{w} "
+                          f"input; the field grows on to '{last.row.name}' ({', '.join(grown)}) "
+                          "only into padding", fr.row.path, layer=fr.row.name)
+            return
+        if fr is last:
+            return

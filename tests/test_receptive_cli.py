@@ -1,0 +1,168 @@
+"""`cnnstat receptive-field` and the RF column of `cnnstat summary`, through click's runner."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cnnstat import zoo
+from cnnstat.cli import main
+
+MISALIGNED = """\
+name: shifted
+input: [3, 8, 8]
+layers:
+  - concat:
+      name: mix
+      branches:
+        odd: [conv: {out: 4, kernel: 3, padding: 1}]
+        even: [conv: {out: 4, kernel: 2, padding: same}]
+"""
+
+SATURATED = """\
+name: small
+input: [1, 4, 4]
+layers:
+  - repeat: 4
+    layers: [conv: {out: 2, kernel: 3, padding: 1}]
+"""
+
+FLAT = """\
+name: mlp
+input: [10]
+layers:
+  - linear: {out: 3}
+"""
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, ["receptive-field", *args])
+
+
+def spec_file(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "net.yaml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_table_lists_every_layer_and_the_last_spatial_field() -> None:
+    result = run("alexnet", "--color", "never")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert "pool3" in result.stdout and "fc8" in result.stdout
+    assert "last spatial layer 'pool3': field 195, jump 32, effective padding 64" in \
+        result.stdout
+
+
+def test_json_is_exact_and_parses() -> None:
+    result = run("vgg16", "--format", "json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["command"] == "receptive-field" and doc["input_size"] == [224, 224]
+    last = doc["last_spatial"]
+    assert (last["h"]["r"], last["h"]["j"], Fraction(last["h"]["start"])) == \
+        (212, 32, Fraction(31, 2))
+    assert last["h"]["padding"] == 90 and last["covers"] == [False, False]
+    names = [layer["name"] for layer in doc["layers"]]
+    assert names[:2] == ["stage1.conv1", "stage1.relu1"]
+    assert all(isinstance(layer["h"]["start"], str) for layer in doc["layers"])
+
+
+def test_csv_and_markdown() -> None:
+    rows = list(csv.reader(io.StringIO(run("alexnet", "--format", "csv").stdout)))
+    assert rows[0] == ["name", "layer", "output", "rf", "jump", "start", "pad", "whole"]
+    assert rows[1][:7] == ["conv1", "96 11x11 filters at stride 4, pad 0", "96x55x55", "11", "4",
+                           "5", "0"]
+    markdown = run("alexnet", "--format", "markdown").stdout
+    assert "| pool3 | 3x3 max pool at stride 2 | 256x6x6 | 195 | 32 | 33 | 64 | no |" in markdown
+
+
+def test_unit_maps_back_to_its_input_region() -> None:
+    result = run("alexnet", "--unit", "0,5", "--format", "json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    half = (195 - 1) // 2
+    centre = 33 + 5 * 32
+    assert doc["layer"] == "pool3" and doc["unit"] == [0, 5]
+    assert doc["field"] == {"rows": [33 - half, 33 + half], "cols": [centre - half, centre + half]}
+    assert doc["seen"] == {"rows": [0, 33 + half], "cols": [centre - half, 226]}
+    assert doc["padding"] == {"top": half - 33, "bottom": 0, "left": 0,
+                              "right": centre + half - 226}
+    table = run("alexnet", "--unit", "0,5", "--layer", "conv2", "--color", "never").stdout
+    assert "unit (0, 5) of 'conv2' reads input rows 0..34" in table
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("alexnet", "--unit", "6,0"), "unit index 6 outside 0..5 along H"),
+    (("alexnet", "--unit", "0"), "expected ROW,COL"),
+    (("alexnet", "--unit", "0,0", "--layer", "pool4"), "did you mean 'pool3'?"),
+    (("alexnet", "--unit", "0,0", "--layer", "fc6"), "has no spatial output"),
+    (("alexnet", "--layer", "conv2"), "give --unit ROW,COL too"),
+    (("--unit", "0,0"), "need a SPEC"),
+    (("no-such-net",), "no built-in spec named 'no-such-net'"),
+])
+def test_bad_usage_exits_2_without_traceback(args: tuple[str, ...], message: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_flat_input_is_refused(tmp_path: Path) -> None:
+    result = run(spec_file(tmp_path, FLAT))
+    assert result.exit_code == 2
+    assert "receptive fields need a C x H x W input" in result.stderr
+
+
+def test_misaligned_paths_warn_on_stderr_and_json_still_parses(tmp_path: Path) -> None:
+    result = run(spec_file(tmp_path, MISALIGNED), "--format", "json")
+    assert result.exit_code == 0
+    assert "warning[W502]: concat 'mix.concat': paths arrive misaligned" in result.stderr
+    assert "'odd' (via 'mix.odd.conv1')" in result.stderr
+    assert "net.yaml:5:7: warning[W502]" in result.stderr  # located at the concat
+    doc = json.loads(result.stdout)
+    assert [d["code"] for d in doc["diagnostics"]] == ["W502"]
+
+
+def test_saturation_note(tmp_path: Path) -> None:
+    result = run(spec_file(tmp_path, SATURATED), "--format", "csv")
+    assert result.exit_code == 0
+    assert "note[W503]: every unit of 'conv3' already sees the whole 4x4 input" in result.stderr
+    assert [row[-1] for row in csv.reader(io.StringIO(result.stdout))][1:] == \
+        ["no", "no", "yes", "yes"]
+
+
+def test_input_override_changes_the_fields() -> None:
+    result = run("alexnet", "--input", "3x224x224", "--format", "json")
+    assert result.exit_code == 0
+    assert "warning[W501]" in result.stderr  # (224 - 11)/4 + 1 is not an integer
+    doc = json.loads(result.stdout)
+    assert doc["last_spatial"]["h"]["r"] == 195 and doc["input_size"] == [224, 224]
+
+
+def test_zoo_overview_covers_every_spec() -> None:
+    result = run("--format", "json")
+    assert result.exit_code == 0
+    specs = {s["name"]: s for s in json.loads(result.stdout)["specs"]}
+    assert list(specs) == zoo.names()
+    assert (specs["vgg16"]["h"]["r"], specs["vgg16"]["h"]["j"]) == (212, 32)
+    assert specs["alexnet"]["layer"] == "pool3"
+    table = run("--color", "never").stdout
+    assert "receptive field at the last spatial layer" in table and "vgg19" in table
+
+
+def test_summary_gains_an_rf_column() -> None:
+    runner = CliRunner()
+    doc = json.loads(runner.invoke(main, ["summary", "alexnet", "--format", "json"]).stdout)
+    rf = {layer["name"]: layer["rf"] for layer in doc["layers"]}
+    assert rf["conv1"] == [11, 11] and rf["pool3"] == [195, 195]
+    assert doc["conventions"]["receptive_field"].startswith("receptive field per axis")
+    rows = list(csv.reader(io.StringIO(
+        runner.invoke(main, ["summary", "alexnet", "--format", "csv"]).stdout)))
+    assert rows[0][-1] == "rf" and rows[1][-1] == "11" and rows[-1][-1] == ""
