@@ -144,3 +144,21 @@ def test_lenet5_per_layer_parameters_match_the_paper() -> None:
     assert rows["c5"] == 16 * 5 * 5 * 120 + 120 == 48120
     assert rows["f6"] == 120 * 84 + 84 == 10164
     assert rows["output"] == 0  # RBF centres are fixed, not trainable
+
+
+@pytest.mark.parametrize(("layer", "ok"), [
+    ("maxpool: {kernel: 2, padding: 1}", True),
+    ("maxpool: {kernel: 3, padding: 2}", False),
+    # PyTorch checks the undilated kernel: dilation does not allow more padding
+    ("maxpool: {kernel: 3, dilation: 2, padding: 2, stride: 1}", False),
+    ("avgpool: {kernel: 4, padding: 2, stride: 1}", True),
+])
+def test_pool_padding_at_most_half_the_kernel(tmp_path: Path, layer: str, ok: bool) -> None:
+    from cnnstat.errors import SpecError
+
+    if ok:
+        analyze(tmp_path, "[1, 10, 10]", f"  - {layer}\n")
+    else:
+        with pytest.raises(SpecError) as info:
+            analyze(tmp_path, "[1, 10, 10]", f"  - {layer}\n")
+        assert info.value.diagnostics[0].code == "E406"
