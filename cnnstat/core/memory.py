@@ -28,6 +28,15 @@ from fractions import Fraction
 from cnnstat.core.ir import Layer, Node, Parallel, Seq
 from cnnstat.core.report import Report, Row
 
+INFERENCE = ("inference: graph run in the order written, branches one after another; every "
+             "operation writes a new tensor (no in-place ops; views such as flatten count as "
+             "copies); a tensor lives from its producer to its last reader, a block's input until "
+             "its merge; peak = largest live total during one operation")
+TRAINING = ("training: the input and every operation's output are saved for backward (in-place "
+            "ReLU, recomputation and transient activation gradients not modelled) + weights + "
+            "gradients (1 x params) + optimizer state (SGD 0, SGD-momentum 1, Adam 2 x params) + "
+            "buffers")
+
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 OPTIMIZER_STATES = {"sgd": 0, "sgd-momentum": 1, "adam": 2}
 
