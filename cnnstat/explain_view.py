@@ -42,15 +42,16 @@ def text(explanations: list[Explanation]) -> str:
 
 
 COLUMNS = [Column("label", "quantity"), Column("formula", "formula"),
-           Column("arithmetic", "worked"), Column("value", "value")]
+           Column("arithmetic", "worked"), Column("value", "value", "count"),
+           Column("note", "note")]
 
 
 def tables(explanations: list[Explanation]) -> list[Table]:
     out = []
     for ex in explanations:
         rows = [{"label": s.label, "formula": s.formula, "arithmetic": s.arithmetic,
-                 "value": _value(s) + (f" ({s.note})" if s.note else "")} for s in ex.steps]
-        title = f"{ex.title} (input {_volume(ex.input_shape)})"
+                 "value": s.value, "note": s.note} for s in ex.steps]
+        title = f"{ex.title}; input {_volume(ex.input_shape)}"
         out.append(Table(title, COLUMNS, rows, None, list(ex.notes)))
     return out
 
