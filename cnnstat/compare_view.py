@@ -80,23 +80,23 @@ def _totals_row(c: Compared, base: Compared) -> dict[str, Any]:
 
 def _side_by_side(items: Sequence[Compared], slots: list[compare.Slot], title: str,
                   ops: bool) -> Table:
+    """One row per aligned slot: each spec's operation (layers) or params (blocks) and MACs,
+    then the MACs ratio of each spec to the first."""
     base = items[0].name
-    cols = [Column("label", "layer" if ops else "block")]
+    cols = [Column("name", "layer" if ops else "block")]
     for c in items:
-        if ops:
-            cols.append(Column(f"{c.name}:op", c.name))
-        cols += [Column(f"{c.name}:params", f"{c.name} params", "count"),
-                 Column(f"{c.name}:macs", f"{c.name} MACs", "count")]
-    cols += [Column(f"{c.name}:ratio", f"MACs {c.name}/{base}") for c in items[1:]]
+        cols.append(Column(f"{c.name}:op", c.name) if ops else
+                    Column(f"{c.name}:params", f"{c.name} params", "count"))
+        cols.append(Column(f"{c.name}:macs", f"{c.name} MACs", "count"))
+    cols += [Column(f"{c.name}:ratio", f"{c.name} / {base}") for c in items[1:]]
     layer_maps = [c.layers() for c in items]
     rows = [_slot_row(items, slot, layer_maps, ops) for slot in slots]
-    total = _total_row(items)
-    return Table(title, cols, rows, total)
+    return Table(title, cols, rows, _total_row(items))
 
 
 def _slot_row(items: Sequence[Compared], slot: compare.Slot, layer_maps: list[dict[str, Layer]],
               ops: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"label": slot.label}
+    out: dict[str, Any] = {"name": slot.label}
     batch = items[0].report.batch
     for c, row, layers in zip(items, slot.rows, layer_maps):
         if ops:
@@ -112,7 +112,7 @@ def _slot_row(items: Sequence[Compared], slot: compare.Slot, layer_maps: list[di
 
 
 def _total_row(items: Sequence[Compared]) -> dict[str, Any]:
-    out: dict[str, Any] = {"label": "total"}
+    out: dict[str, Any] = {"name": "total"}
     base = items[0].report.totals()
     for c in items:
         t = c.report.totals()
@@ -165,10 +165,11 @@ def figures_table(items: Sequence[Compared]) -> Table | None:
 def tables(items: Sequence[Compared], layers: list[compare.Slot],
            blocks: list[compare.Slot]) -> list[Table]:
     out = [totals_table(items), _side_by_side(items, layers,
-                                              "per layer (aligned by name, then position)", True)]
+                                              "MACs per layer (aligned by name, then position); ratios of MACs", True)]
     if any(compare.nested(c.report) for c in items):
         out.append(_side_by_side(items, blocks,
-                                 "per block (runs of layers sharing a name prefix)", False))
+                                 "params and MACs per block (runs of layers sharing a name prefix); "
+                                 "ratios of MACs", False))
     figures = figures_table(items)
     return out + ([figures] if figures else [])
 
