@@ -164,12 +164,12 @@ def figures_table(items: Sequence[Compared]) -> Table | None:
 
 def tables(items: Sequence[Compared], layers: list[compare.Slot],
            blocks: list[compare.Slot]) -> list[Table]:
-    out = [totals_table(items), _side_by_side(items, layers,
-                                              "MACs per layer (aligned by name, then position); ratios of MACs", True)]
+    out = [totals_table(items),
+           _side_by_side(items, layers, "MACs per layer (aligned by name, then position); "
+                         "ratios of MACs", True)]
     if any(compare.nested(c.report) for c in items):
-        out.append(_side_by_side(items, blocks,
-                                 "params and MACs per block (runs of layers sharing a name prefix); "
-                                 "ratios of MACs", False))
+        out.append(_side_by_side(items, blocks, "params and MACs per block (runs of layers "
+                                 "sharing a name prefix); ratios of MACs", False))
     figures = figures_table(items)
     return out + ([figures] if figures else [])
 

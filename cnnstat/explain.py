@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Optional
 from fractions import Fraction
+from typing import Optional
 
 from cnnstat.core.analyze import analyze
-from cnnstat.core.geometry import Window, dropped
+from cnnstat.core.geometry import Window, dropped, output_size
 from cnnstat.core.ir import Layer, Seq
 from cnnstat.core.report import Row, Shape
 from cnnstat.core.rules.pointwise import ACTIVATIONS
 from cnnstat.spec.expr import evaluate
+
 
 @dataclass(frozen=True)
 class Step:
@@ -124,17 +125,19 @@ def _non_integer_note(name: str, unit: str, size: int, win: Window, out: int,
 
 
 def _fixes(size: int, win: Window) -> str:
-    """The nearest padding or input size for which the windows fit exactly."""
+    """The nearest padding (at most half the window) or input size at which the windows fit
+    exactly, each with the output size the geometry gives for it."""
     out = []
     for pad in range(win.pad_left + 1, win.pad_left + win.stride + 1):
-        if (size + 2 * pad - win.extent) % win.stride == 0 and 2 * pad < win.extent + win.stride:
-            out.append(f"pad {pad} gives ({size} + 2*{pad} - {win.extent})/{win.stride} + 1 = "
-                       f"{(size + 2 * pad - win.extent) // win.stride + 1}")
+        padded = Window(win.extent, win.stride, pad, pad)
+        if (size + 2 * pad - win.extent) % win.stride == 0 and 2 * pad <= win.extent:
+            out.append(f"pad {pad} gives ({_padded(size, padded)})/{win.stride} + 1 = "
+                       f"{output_size(size, padded)}")
             break
     bigger = next(n for n in range(size + 1, size + win.stride + 1)
                   if (n + win.padded_span - win.extent) % win.stride == 0)
     out.append(f"an input of {bigger} gives ({_padded(bigger, win)})/{win.stride} + 1 = "
-               f"{(bigger + win.padded_span - win.extent) // win.stride + 1}")
+               f"{output_size(bigger, win)}")
     return "; ".join(out)
 
 
@@ -165,7 +168,7 @@ def _windows(row: Row) -> tuple[Window, Window]:
 def _window_field(row: Row, channels: str) -> Step:
     h, w = (win.extent for win in _windows(row))
     return Step("receptive field", "kernel extent", "", f"{h}x{w}",
-                f"each output value sees {h}x{w} positions of this layer's input"
+                f"each output value depends on a {h}x{w} region of this layer's input"
                 f"{channels}")
 
 
@@ -178,34 +181,45 @@ def _no_macs(row: Row) -> Step:
 def explain_conv(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
     """W2 = (W1 - F + 2P)/S + 1, D2 = K; (F*F*D1 + 1)*K parameters; H2*W2*K*F*F*D1 MACs."""
     d1, k = row.input_shape[0], row.output_shape[0]
-    kh, kw = layer.args["kernel"]
-    groups = layer.args["groups"]
-    steps, notes = _axis_steps(row, "(W1 - F + 2P)/S + 1")
-    steps.append(Step("depth", "D2 = K", "", k, "one output channel per filter"))
-    steps.append(Step("output", "H2 x W2 x D2", "", hwc(row.output_shape)))
-    steps += _conv_params(layer, row, d1, k, (kh, kw), groups)
-    fan = _fan_in(layer, d1, groups)
-    h2, w2 = row.output_shape[1:]
-    if fan[0] is None:
-        steps.append(Step("MACs", f"H2*W2*K*F*F*{fan[1]}", worked(product(h2, w2, k, kh, kw,
-                          fan[2]), row.macs), row.macs, "multiply-accumulates, bias excluded"))
-    else:
-        steps.append(Step("MACs", "H2*W2*connections*F*F", worked(product(
-            h2, w2, fan[0], kh, kw), row.macs), row.macs, "multiply-accumulates, bias excluded"))
-    steps.append(_flops(row))
-    seen = f", across {fan[2]} input channel{'s' if fan[2] != 1 else ''}" if fan[0] is None \
-        else ", across its connected channels"
+    kernel, groups = layer.args["kernel"], layer.args["groups"]
+    steps = _dilation(layer)
+    axes, notes = _axis_steps(row, "(W1 - F + 2P)/S + 1")
+    steps += [*axes, Step("depth", "D2 = K", "", k, "one output channel per filter"),
+              Step("output", "H2 x W2 x D2", "", hwc(row.output_shape)),
+              *_conv_params(layer, row, d1, k, kernel, groups), _conv_macs(layer, row, d1),
+              _flops(row)]
+    table = layer.args.get("connections")
+    seen = ", across its connected channels" if table is not None else \
+        f", across {d1 // groups} input channel{'s' if d1 // groups != 1 else ''}"
     steps += [_window_field(row, seen), _activations(row), *_ops(row)]
     return Explanation(f"conv '{layer.name}': {row.description}", row.input_shape, row,
                        tuple(steps), tuple(notes))
 
 
-def _fan_in(layer: Layer, d1: int, groups: int) -> tuple[int | None, str, int]:
-    """(total connections of a sparse table or None, the per-filter depth symbol, its value)."""
+def _dilation(layer: Layer) -> list[Step]:
+    """The effective kernel d*(F - 1) + 1 of a dilated conv (F below is this extent)."""
+    (kh, kw), (dh, dw) = layer.args["kernel"], layer.args["dilation"]
+    if (dh, dw) == (1, 1):
+        return []
+    axes = [("", dh, kh)] if (dh, kh) == (dw, kw) else [(" (H)", dh, kh), (" (W)", dw, kw)]
+    return [Step(f"effective kernel{axis}", "d*(F - 1) + 1", worked(f"{d}*({f} - 1) + 1",
+                 d * (f - 1) + 1), d * (f - 1) + 1, "F in the output size is this extent")
+            for axis, d, f in axes]
+
+
+def _conv_macs(layer: Layer, row: Row, d1: int) -> Step:
+    h2, w2, k = row.output_shape[1], row.output_shape[2], row.output_shape[0]
+    kh, kw = layer.args["kernel"]
     table = layer.args.get("connections")
+    note = "multiply-accumulates, bias excluded"
     if table is not None:
-        return sum(len(r) for r in table), "connections", 0
-    return None, ("D1" if groups == 1 else "(D1/g)"), d1 // groups
+        conns = sum(len(r) for r in table)
+        return Step("MACs", "H2*W2*connections*F*F", worked(product(h2, w2, conns, kh, kw),
+                    row.macs), row.macs, note)
+    groups = layer.args["groups"]
+    depth = "D1" if groups == 1 else "(D1/g)"
+    return Step("MACs", f"H2*W2*K*F*F*{depth}", worked(product(h2, w2, k, kh, kw, d1 // groups),
+                row.macs), row.macs, note)
 
 
 def _conv_params(layer: Layer, row: Row, d1: int, k: int, kernel: tuple[int, int],

@@ -36,7 +36,8 @@ WRAPPED = {"out", "kernel", "stride", "padding", "dilation", "groups", "bias"}
 
 
 def parse_hwc(text: str) -> Shape:
-    """'32x32x3' -> (3, 32, 32); '32x32' -> (32, 32) (keep the spec's channels); '4096' -> (4096,)."""
+    """'32x32x3' -> (3, 32, 32); '32x32' -> (32, 32), keeping the spec's channels; '4096' ->
+    (4096,) features."""
     try:
         dims = tuple(int(p) for p in text.lower().replace(",", "x").split("x"))
     except ValueError:
