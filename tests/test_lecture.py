@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,27 @@ def test_memory_style_golden(name: str, cli: Callable, golden: Callable) -> None
 def test_default_summary_is_unchanged_by_the_style_option(cli: Callable) -> None:
     assert cli("summary", "alexnet", "--format", "csv").stdout == \
         cli("summary", "alexnet", "--format", "csv", "--style", "default").stdout
+
+
+def _console_blocks(text: str) -> list[tuple[list[str], list[str]]]:
+    """(argv, output lines) of each ```console block of a document."""
+    blocks = []
+    for chunk in text.split("```console\n")[1:]:
+        body = chunk.split("```", 1)[0].splitlines()
+        blocks.append((body[0].removeprefix("$ cnnstat ").split(), body[1:]))
+    return blocks
+
+
+def test_readme_examples_are_the_real_output(cli: Callable) -> None:
+    """README-lecture.md's examples: full outputs verbatim; abridged markdown tables (with '...')
+    line by line, skipping the elided lines."""
+    text = (Path(__file__).resolve().parents[1] / "README-lecture.md").read_text("utf-8")
+    blocks = _console_blocks(text)
+    assert len(blocks) == 4
+    for argv, lines in blocks:
+        out = cli(*argv).stdout
+        if "--format" not in argv:
+            assert out == "\n".join(lines) + "\n", argv
+            continue
+        shown = [ln for ln in lines if ln.startswith("|") and "..." not in ln]
+        assert shown and all(ln in out.splitlines() for ln in shown), argv
