@@ -4,19 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cnnstat import compare_view
 from cnnstat.cli_common import data_options, emit, report_diagnostics
-from cnnstat.figures import check_figures
-from cnnstat.spec import loader
-
-
-def load_compared(spec: str, input_shape: str | None, batch: int,
-                  overrides: tuple[str, ...]) -> compare_view.Compared:
-    shape = loader.parse_input(input_shape) if input_shape else None
-    loaded = loader.load(spec, loader.parse_set(list(overrides)), shape)
-    report = loaded.analyze(batch)
-    report_diagnostics(list(report.diagnostics), loaded.source)
-    return compare_view.Compared(report, tuple(check_figures(report, loaded.reference)))
 
 
 @click.command(name="compare")
@@ -31,9 +19,20 @@ def compare_command(specs: tuple[str, ...], fmt: str, input_shape: str | None, b
     cnnstat compare inception-naive inception-bottleneck
     cnnstat compare stack-3x3 conv-7x7 --set C=128
     """
+    from cnnstat import compare_view  # loaded by the command that needs it, not at start-up
+    from cnnstat.figures import check_figures
+    from cnnstat.spec import loader
+
     if len(specs) < 2:
         raise click.UsageError("compare needs at least two specs")
-    items = [load_compared(s, input_shape, batch, overrides) for s in specs]
+    items = []
+    for spec in specs:
+        loaded = loader.load(spec, loader.parse_set(list(overrides)),
+                             loader.parse_input(input_shape) if input_shape else None)
+        report = loaded.analyze(batch)
+        report_diagnostics(list(report.diagnostics), loaded.source)
+        items.append(compare_view.Compared(report, tuple(check_figures(report,
+                                                                          loaded.reference))))
     layers, blocks = compare_view.layer_slots(items), compare_view.block_slots(items)
     emit(fmt, color, compare_view.document(items, layers, blocks),
          compare_view.tables(items, layers, blocks))

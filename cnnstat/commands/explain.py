@@ -9,21 +9,22 @@ lecture writes volumes (32x32x3), or N features for a linear layer.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
 
-from cnnstat import explain_view
 from cnnstat.cli_common import FORMATS, emit, report_diagnostics
 from cnnstat.core.ir import Layer, iter_layers
 from cnnstat.core.report import Report, Row, Shape
 from cnnstat.core.rules import RULES
 from cnnstat.errors import UsageError
-from cnnstat.explain import Explanation, explain
 from cnnstat.spec import loader
 from cnnstat.spec.models import LAYER_ARGS
 from cnnstat.spec.validate import suggest
+
+if TYPE_CHECKING:  # the explanation code loads only when explain runs
+    from cnnstat.explain import Explanation
 
 # option -> spec argument; the last group goes inside maxout's wrapped layer
 OPTIONS = {"filters": "out", "kernel": "kernel", "stride": "stride", "pad": "padding",
@@ -121,6 +122,8 @@ def _flat_source(report: Report, index: int) -> Shape | None:
 
 
 def explain_spec(report: Report, layer_name: str | None) -> list[Explanation]:
+    from cnnstat.explain import explain
+
     layers = {layer.name: layer for layer in iter_layers(report.graph)}
     names = [r.name for r in report.rows]
     if layer_name is not None and layer_name not in names:
@@ -131,6 +134,8 @@ def explain_spec(report: Report, layer_name: str | None) -> list[Explanation]:
 
 
 def _explain_kind(kind: str, opts: dict[str, Any]) -> list[Explanation]:
+    from cnnstat.explain import explain
+
     if not opts.get("input_hwc"):
         raise UsageError(f"explain {kind} needs --input HxWxC", "e.g. --input 32x32x3")
     text, flat = one_layer_spec(kind, parse_hwc(opts["input_hwc"]), opts)
@@ -184,6 +189,8 @@ def explain_command(target: str, **opts: Any) -> None:
         report = loaded.analyze()
         report_diagnostics(list(report.diagnostics), loaded.source)
         explanations = explain_spec(report, opts["layer_name"])
+    from cnnstat import explain_view
+
     if opts["fmt"] == "table":
         sys.stdout.write(explain_view.text(explanations))
     else:

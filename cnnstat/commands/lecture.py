@@ -9,8 +9,6 @@ from cnnstat import lecture
 from cnnstat.cli_common import emit, report_diagnostics
 from cnnstat.spec import loader
 
-STYLES = ("default", "lecture", "memory")
-
 
 def styled_summary(spec: str, style: str, dtype: str, fmt: str, input_shape: str | None,
                    batch: int, overrides: Sequence[str], color: str) -> None:

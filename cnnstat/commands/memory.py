@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from cnnstat import memory_view
 from cnnstat.cli_common import data_options, emit, load_report
 from cnnstat.core.memory import DTYPE_BYTES, OPTIMIZER_STATES, parse_size
 from cnnstat.errors import UsageError
@@ -34,6 +33,8 @@ def memory_command(spec: str, fmt: str, input_shape: str | None, batch: int,
         size = parse_size(budget) if budget is not None else None
     except ValueError as exc:
         raise UsageError(f"--fit: {exc}") from None
+    from cnnstat import memory_view  # loaded by the command that needs it
+
     report = load_report(spec, input_shape, batch, overrides)
     view = memory_view.MemoryView(report, dtype, optimizer, size)
     emit(fmt, color, memory_view.document(view), memory_view.tables(view))
