@@ -125,10 +125,17 @@ def params_arithmetic(lr: LectureRow) -> str:
     row = lr.row
     if row.params == 0:
         return "0"
-    text = _conv_params(lr) if row.kind == "conv" else _linear_params(lr) \
-        if row.kind == "linear" else f"2*{row.output_shape[0]}" if row.kind == "bn" \
-        else f"{row.weights} + {row.bias}" if row.bias else str(row.weights)
-    return worked(text, row.params)
+    by_kind = {"conv": _conv_params, "linear": _linear_params, "bn": _bn_params}
+    return worked(by_kind.get(row.kind, _sum_params)(lr), row.params)
+
+
+def _bn_params(lr: LectureRow) -> str:
+    """gamma and beta per channel."""
+    return f"2*{lr.row.output_shape[0]}"
+
+
+def _sum_params(lr: LectureRow) -> str:
+    return f"{lr.row.weights} + {lr.row.bias}" if lr.row.bias else str(lr.row.weights)
 
 
 def _conv_params(lr: LectureRow) -> str:
