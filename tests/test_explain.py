@@ -181,3 +181,17 @@ def test_explain_golden(name: str, args: tuple[str, ...], cli: Callable,
     result = cli(*args)
     assert result.exit_code == 0, result.stderr
     golden(f"explain/{name}", result.stdout)
+
+
+def test_an_unknown_layer_argument_names_the_options_the_kind_takes(cli: Callable) -> None:
+    result = cli("explain", "maxpool", "--input", "8x8x3", "--kernel", "3", "--arg", "bogus=1")
+    assert result.exit_code == 2
+    assert "--arg bogus does not apply to maxpool" in result.stderr
+    assert "--kernel, --stride, --pad" in result.stderr
+
+
+def test_other_layer_arguments_go_through_arg(cli: Callable) -> None:
+    doc = json.loads(cli("explain", "lrn", "--input", "13x13x256", "--arg", "size=3",
+                         "--format", "json").stdout)
+    assert doc["layers"][0]["description"] == "Normalization layer (LRN, size 3)"
+    assert steps(doc, "element-wise (lrn)")["value"] == 3 * 13 * 13 * 256

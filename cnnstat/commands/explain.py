@@ -77,12 +77,12 @@ def _given(opts: dict[str, Any]) -> dict[str, Any]:
 
 def _check_args(kind: str, args: dict[str, Any]) -> None:
     fields = {k: f for k, f in LAYER_ARGS[kind].model_fields.items() if k != "name"}
-    names = {arg: FLAGS.get(opt, f"--arg {arg}=") for opt, arg in OPTIONS.items()}
+    names = {arg: FLAGS[opt] for opt, arg in OPTIONS.items()}
     for arg in args:
         if arg not in fields:
             takes = ", ".join(names.get(a, f"--arg {a}=...") for a in fields) or "no options"
-            raise UsageError(f"{names.get(arg, arg)} does not apply to {kind}", f"{kind} takes: "
-                             f"{takes}")
+            flag = names.get(arg, f"--arg {arg}")
+            raise UsageError(f"{flag} does not apply to {kind}", f"{kind} takes: {takes}")
     missing = [names.get(a, a) for a, f in fields.items() if f.is_required() and a not in args]
     if missing:
         raise UsageError(f"explain {kind} needs " + ", ".join(missing))
