@@ -13,7 +13,7 @@ import click
 
 from cnnstat import __version__
 from cnnstat.cli_common import echo_err, report_diagnostics
-from cnnstat.commands import analysis
+from cnnstat.commands import analysis, compare, explain, memory
 from cnnstat.commands.receptive import receptive_field
 from cnnstat.errors import ExitStatus, SpecError, UsageError
 
@@ -53,3 +53,6 @@ def main(ctx: click.Context, traceback: bool) -> None:
 for command in (analysis.summary, analysis.params, analysis.list_):
     main.add_command(command)
 main.add_command(receptive_field)
+main.add_command(explain.explain_command)
+main.add_command(compare.compare_command)
+main.add_command(memory.memory_command)

@@ -6,14 +6,27 @@ import click
 
 from cnnstat import views, zoo
 from cnnstat.cli_common import data_options, emit, load_report
+from cnnstat.core.memory import DTYPE_BYTES
+
+STYLES = ("default", "lecture", "memory")
 
 
 @click.command()
 @click.argument("spec")
 @data_options
+@click.option("--style", type=click.Choice(STYLES), default="default", show_default=True,
+              help="lecture: the lecture's [HxWxC] NAME: ... lines; memory: the per-layer "
+              "memory/params table with the arithmetic shown.")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32",
+              show_default=True, help="Bytes per element for --style memory.")
 def summary(spec: str, fmt: str, input_shape: str | None, batch: int,
-            overrides: tuple[str, ...], color: str) -> None:
+            overrides: tuple[str, ...], color: str, style: str, dtype: str) -> None:
     """Per-layer table: output shape, params, MACs, element-wise ops, activations; totals."""
+    if style != "default":
+        from cnnstat.commands import lecture  # the lecture formats load only when asked for
+
+        lecture.styled_summary(spec, style, dtype, fmt, input_shape, batch, overrides, color)
+        return
     report = load_report(spec, input_shape, batch, overrides)
     fields = views.row_fields(report)
     emit(fmt, color, views.summary_json(report, fields), [views.summary_table(report, fields)])

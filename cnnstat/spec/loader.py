@@ -123,7 +123,13 @@ def load(spec: str, overrides: dict[str, object] | None = None,
          input_shape: tuple[int, ...] | None = None) -> Loaded:
     """Read, validate and expand ``spec``. SpecError (rejected) or UsageError (could not run)."""
     name, raw, variant = read_source(spec)
-    text = decode(raw, name)
+    return load_text(decode(raw, name), name, variant, overrides, input_shape)
+
+
+def load_text(text: str, name: str, variant: str | None = None,
+              overrides: dict[str, object] | None = None,
+              input_shape: tuple[int, ...] | None = None) -> Loaded:
+    """Validate and expand spec text already in memory (``cnnstat explain`` writes one)."""
     data, smap = load_yaml(text, name)
     try:
         return _build(data, smap, variant, overrides or {}, input_shape)

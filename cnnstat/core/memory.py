@@ -1,0 +1,198 @@
+"""Activation memory for inference (the peak of what is alive at once) and for training.
+
+Conventions (stated once here and printed by ``cnnstat memory``):
+
+* **Inference.**  The resolved graph runs in the order it is written; the branches of a block run
+  one after another.  Every operation (layer or merge) writes a new output tensor: in-place
+  operations are not modelled and views such as ``flatten`` count as copies.  A tensor is alive
+  from the operation that writes it (the network input: from the start) until the last operation
+  that reads it; so a block's input stays alive until its last branch (or its identity shortcut,
+  which the merge reads) is done, and each branch's output until the merge.  Network outputs,
+  including auxiliary (side) outputs, stay alive to the end.  The peak is the largest sum of live
+  tensors during one operation, its inputs and its output included.
+* **Training.**  The network input and every operation's output are saved for the backward pass
+  (in-place ReLU, activation recomputation and the transient gradients of activations are not
+  modelled); the weights, one gradient per weight, the optimizer state (SGD 0, SGD with momentum
+  1, Adam 2 values per weight) and the buffers (BN running statistics) are stored once.
+
+Everything is an exact element count; bytes = elements x the dtype's size.  Activations scale
+with the batch; weights, gradients, optimizer state and buffers do not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from cnnstat.core.ir import Layer, Node, Parallel, Seq
+from cnnstat.core.report import Report, Row
+
+INFERENCE = ("inference: graph run in the order written, branches one after another; every "
+             "operation writes a new tensor (no in-place ops; views such as flatten count as "
+             "copies); a tensor lives from its producer to its last reader, a block's input until "
+             "its merge; peak = largest live total during one operation")
+TRAINING = ("training: the input and every operation's output are saved for backward (in-place "
+            "ReLU, recomputation and transient activation gradients not modelled) + weights + "
+            "gradients (1 x params) + optimizer state (SGD 0, SGD-momentum 1, Adam 2 x params) + "
+            "buffers")
+
+DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
+OPTIMIZER_STATES = {"sgd": 0, "sgd-momentum": 1, "adam": 2}
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One operation of the inference schedule: its row and the elements alive while it runs
+    (per image)."""
+
+    row: Row
+    alive: int
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The inference schedule of a report, per image."""
+
+    input_elements: int
+    steps: tuple[Step, ...]
+
+    @property
+    def peak(self) -> Step:
+        """The first operation at which the live elements are largest."""
+        return max(self.steps, key=lambda s: s.alive)
+
+    @property
+    def saved(self) -> int:
+        """Elements saved for backward: the input and every operation's output."""
+        return self.input_elements + sum(s.row.activations for s in self.steps)
+
+
+@dataclass(frozen=True)
+class _Op:
+    row: Row
+    reads: tuple[int, ...]
+    writes: int
+
+
+class _Trace:
+    """Turns the resolved graph into operations reading and writing numbered tensors."""
+
+    def __init__(self, report: Report) -> None:
+        self.rows = {row.name: row for row in report.rows}
+        if len(self.rows) != len(report.rows):
+            raise ValueError(f"{report.name}: operation names are not unique")
+        self.sizes: list[int] = [_numel(report.input_shape)]
+        self.ops: list[_Op] = []
+        self.kept: set[int] = set()
+
+    def node(self, node: Node, x: int) -> int:
+        if isinstance(node, Layer):
+            return self.write(node.name, (x,))
+        if isinstance(node, Seq):
+            for item in node.items:
+                x = self.node(item, x)
+            return x
+        if isinstance(node, Parallel):
+            return self.parallel(node, x)
+        raise TypeError(f"unresolved node {node!r}")
+
+    def parallel(self, par: Parallel, x: int) -> int:
+        outs = [self.node(branch.body, x) for branch in par.branches]
+        if par.merge == "side":
+            self.kept.update(outs[1:])
+            return outs[0]
+        return self.write(f"{par.name}.{par.merge}" if par.name else par.merge, tuple(outs))
+
+    def write(self, name: str, reads: tuple[int, ...]) -> int:
+        row = self.rows[name]
+        self.sizes.append(row.activations)
+        self.ops.append(_Op(row, reads, len(self.sizes) - 1))
+        return len(self.sizes) - 1
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def schedule(report: Report) -> Schedule:
+    """Live elements during each operation of ``report``'s graph (see the module docstring)."""
+    trace = _Trace(report)
+    out = trace.node(report.graph, 0)
+    n = len(trace.ops)
+    born = [-1] * len(trace.sizes)
+    last = [-1] * len(trace.sizes)
+    for i, op in enumerate(trace.ops):
+        born[op.writes] = i
+        for t in op.reads:
+            last[t] = max(last[t], i)
+    for t in {out, *trace.kept}:
+        last[t] = n - 1
+    delta = [0] * (n + 1)
+    for t, size in enumerate(trace.sizes):
+        start = max(born[t], 0)
+        end = max(last[t], start)
+        delta[start] += size
+        delta[end + 1] -= size
+    steps, alive = [], 0
+    for i, op in enumerate(trace.ops):
+        alive += delta[i]
+        steps.append(Step(op.row, alive))
+    return Schedule(trace.sizes[0], tuple(steps))
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Named element counts of one memory estimate, in display order."""
+
+    parts: tuple[tuple[str, int], ...]
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.parts)
+
+    @property
+    def fixed(self) -> int:
+        """Elements that do not scale with the batch (everything but the first part)."""
+        return sum(n for _, n in self.parts[1:])
+
+
+def inference(report: Report, sched: Schedule, batch: int) -> Breakdown:
+    """Peak live activations for ``batch`` images, plus the weights and buffers."""
+    t = report.totals()
+    return Breakdown((("activations at peak", sched.peak.alive * batch), ("weights", t.params),
+                      ("buffers", t.buffers)))
+
+
+def training(report: Report, sched: Schedule, batch: int, optimizer: str) -> Breakdown:
+    """Saved activations for ``batch`` images, weights, gradients, optimizer state, buffers."""
+    t = report.totals()
+    return Breakdown((("saved activations", sched.saved * batch), ("weights", t.params),
+                      ("gradients", t.params),
+                      ("optimizer state", OPTIMIZER_STATES[optimizer] * t.params),
+                      ("buffers", t.buffers)))
+
+
+def largest_batch(per_image: int, fixed: int, dtype_bytes: int, budget: int) -> int | None:
+    """The largest N with (fixed + N * per_image) * dtype_bytes <= budget (0: not even one
+    image fits; None: activations take no memory, so any batch fits)."""
+    if per_image == 0:
+        return None
+    return max(0, (budget - fixed * dtype_bytes) // (per_image * dtype_bytes))
+
+
+def parse_size(text: str) -> int:
+    """'16GiB' -> 17179869184 bytes.  KiB/MiB/GiB/TiB are powers of 1024, KB/MB/GB/TB powers of
+    1000, B or no unit bytes; case-insensitive; a fractional size is rounded down to a byte."""
+    match = _SIZE.match(text)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _UNITS:
+        raise ValueError(f"cannot read {text!r} as a memory size; write e.g. 16GiB, 512MB or 1024")
+    return int(Fraction(match.group(1)) * _UNITS[unit])

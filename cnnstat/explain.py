@@ -1,0 +1,377 @@
+"""One layer's numbers with the formulas worked out, as the lecture works them.
+
+The numbers come from the core: a layer is analysed by the same rules as any spec (``cnnstat
+explain conv ...`` builds a one-layer spec and analyses it), and every worked line here is
+checked against the core's figure before it is shown: :func:`worked` evaluates the printed
+arithmetic with the spec language's exact evaluator and raises if it differs from the rule's
+result, so an explanation cannot drift from the rules.  Shapes are written H x W x C, as the
+lecture writes them (32x32x3); arithmetic uses ``*`` as the lecture's "5*5*3 + 1 = 76".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Optional
+
+from cnnstat.core.analyze import analyze
+from cnnstat.core.geometry import Window, dropped, output_size
+from cnnstat.core.ir import Layer, Seq
+from cnnstat.core.report import Row, Shape
+from cnnstat.core.rules.pointwise import ACTIVATIONS
+from cnnstat.spec.expr import evaluate
+
+
+@dataclass(frozen=True)
+class Step:
+    """One worked line: ``label  formula = arithmetic = value  (note)``."""
+
+    label: str
+    formula: str = ""
+    arithmetic: str = ""
+    value: int | str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Explanation:
+    title: str
+    input_shape: Shape
+    row: Row
+    steps: tuple[Step, ...]
+    notes: tuple[str, ...] = ()
+
+
+class DriftError(RuntimeError):
+    """A worked line does not give the core's figure: the explanation has drifted from a rule."""
+
+
+def hwc(shape: Shape) -> str:
+    """(3, 32, 32) -> '32x32x3' (the lecture's H x W x C); a flat shape stays as it is."""
+    dims = (*shape[1:], shape[0]) if len(shape) == 3 else shape
+    return "x".join(str(d) for d in dims)
+
+
+def worked(arithmetic: str, expected: int) -> str:
+    """``arithmetic``, after checking that it evaluates to the core's ``expected`` figure."""
+    got = evaluate("=" + arithmetic, {})
+    if got != expected:
+        raise DriftError(f"explanation drifted: {arithmetic} = {got}, the rule gives {expected}")
+    return arithmetic
+
+
+def product(*factors: int) -> str:
+    return "*".join(str(f) for f in factors)
+
+
+# -- shared pieces -----------------------------------------------------------------------------
+
+def _axis_steps(row: Row, formula: str) -> tuple[list[Step], list[str]]:
+    """Output height and width from the row's windows, with notes for a non-integer division."""
+    windows = _windows(row)
+    sizes = row.input_shape[1:]
+    if windows[0] == windows[1] and sizes[0] == sizes[1]:
+        step, notes = _axis_step("height and width", "row and column", formula, sizes[0],
+                                 windows[0], row.output_shape[1])
+        return [step], notes
+    steps, notes = [], []
+    for (label, unit), win, size, out in zip((("height", "row"), ("width", "column")), windows,
+                                             sizes, row.output_shape[1:]):
+        step, note = _axis_step(label, unit, formula, size, win, out)
+        steps.append(step)
+        notes.extend(note)
+    return steps, notes
+
+
+def _padded(size: int, win: Window) -> str:
+    """'32 + 2*2 - 5' (the lecture's order); the padding term is left out when there is none."""
+    if win.pad_left == win.pad_right:
+        pad = f" + 2*{win.pad_left}" if win.pad_left else ""
+    else:
+        pad = f" + {win.pad_left} + {win.pad_right}"
+    return f"{size}{pad} - {win.extent}"
+
+
+def _axis_step(label: str, unit: str, formula: str, size: int, win: Window,
+               out: int) -> tuple[Step, list[str]]:
+    span = size + win.padded_span - win.extent
+    text = f"({_padded(size, win)})/{win.stride} + 1"
+    if span % win.stride == 0:
+        return Step(label, formula, worked(text, out), out), []
+    floor = span // win.stride + 1
+    rounding = "floor" if out == floor else "ceil"
+    worked(f"({_padded(size, win)})//{win.stride} + 1" if rounding == "floor"
+           else f"-(-({_padded(size, win)})//{win.stride}) + 1", out)
+    value = f"{span}/{win.stride} + 1 = {float(Fraction(span, win.stride) + 1):.4g}"
+    step = Step(label, formula, text, value, f"not an integer: the {rounding} gives {out}")
+    return step, [_non_integer_note(label, unit, size, win, out, rounding)]
+
+
+def _non_integer_note(name: str, unit: str, size: int, win: Window, out: int,
+                      rounding: str) -> str:
+    if rounding == "ceil":
+        return (f"{name}: ceil mode rounds ({_padded(size, win)})/{win.stride} + 1 up to {out}: "
+                "the last window overhangs the input")
+    lost = dropped(size, win)
+    if not lost:
+        return (f"{name}: ({_padded(size, win)})/{win.stride} + 1 is not an integer; the floor "
+                "drops only padding, no input row or column is lost")
+    plural = unit.replace("row", "rows").replace("column", "columns") if lost > 1 else unit
+    what = f"drops the last {lost} input {plural}"
+    fixes = _fixes(size, win)
+    return (f"{name}: ({_padded(size, win)})/{win.stride} + 1 is not an integer; the floor "
+            f"{what}.  Zero padding handles non-integer cases" + (f": {fixes}" if fixes else ""))
+
+
+def _fixes(size: int, win: Window) -> str:
+    """The nearest padding (at most half the window) or input size at which the windows fit
+    exactly, each with the output size the geometry gives for it."""
+    out = []
+    for pad in range(win.pad_left + 1, win.pad_left + win.stride + 1):
+        padded = Window(win.extent, win.stride, pad, pad)
+        if (size + 2 * pad - win.extent) % win.stride == 0 and 2 * pad <= win.extent:
+            out.append(f"pad {pad} gives ({_padded(size, padded)})/{win.stride} + 1 = "
+                       f"{output_size(size, padded)}")
+            break
+    bigger = next(n for n in range(size + 1, size + win.stride + 1)
+                  if (n + win.padded_span - win.extent) % win.stride == 0)
+    out.append(f"an input of {bigger} gives ({_padded(bigger, win)})/{win.stride} + 1 = "
+               f"{output_size(bigger, win)}")
+    return "; ".join(out)
+
+
+def _flops(row: Row) -> Step:
+    return Step("FLOPs", "2 x MACs", worked(f"2*{row.macs}", row.flops), row.flops,
+                "PyTorch FlopCounterMode's convention")
+
+
+def _activations(row: Row) -> Step:
+    dims = (*row.output_shape[1:], row.output_shape[0]) if len(row.output_shape) == 3 \
+        else row.output_shape
+    formula = "H2*W2*D2" if len(dims) == 3 else "N"
+    return Step("activations", formula, worked(product(*dims), row.activations),
+                row.activations, "output elements per image")
+
+
+def _ops(row: Row) -> list[Step]:
+    return [Step(f"element-wise ({kind})", "", "", n, "counted separately, never in MACs")
+            for kind, n in row.ops.items()]
+
+
+def _windows(row: Row) -> tuple[Window, Window]:
+    if row.windows is None:
+        raise TypeError(f"{row.kind} '{row.name}' has no sliding window")
+    return row.windows
+
+
+def _window_field(row: Row, channels: str) -> Step:
+    h, w = (win.extent for win in _windows(row))
+    return Step("receptive field", "kernel extent", "", f"{h}x{w}",
+                f"each output value depends on a {h}x{w} region of this layer's input"
+                f"{channels}")
+
+
+def _no_macs(row: Row) -> Step:
+    return Step("MACs", "", "", row.macs, "no multiply-accumulates")
+
+
+# -- per kind ----------------------------------------------------------------------------------
+
+def explain_conv(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """W2 = (W1 - F + 2P)/S + 1, D2 = K; (F*F*D1 + 1)*K parameters; H2*W2*K*F*F*D1 MACs."""
+    d1, k = row.input_shape[0], row.output_shape[0]
+    kernel, groups = layer.args["kernel"], layer.args["groups"]
+    steps = _dilation(layer)
+    axes, notes = _axis_steps(row, "(W1 - F + 2P)/S + 1")
+    steps += [*axes, Step("depth", "D2 = K", "", k, "one output channel per filter"),
+              Step("output", "H2 x W2 x D2", "", hwc(row.output_shape)),
+              *_conv_params(layer, row, d1, k, kernel, groups), _conv_macs(layer, row, d1),
+              _flops(row)]
+    table = layer.args.get("connections")
+    seen = ", across its connected channels" if table is not None else \
+        f", across {d1 // groups} input channel{'s' if d1 // groups != 1 else ''}"
+    steps += [_window_field(row, seen), _activations(row), *_ops(row)]
+    return Explanation(f"conv '{layer.name}': {row.description}", row.input_shape, row,
+                       tuple(steps), tuple(notes))
+
+
+def _dilation(layer: Layer) -> list[Step]:
+    """The effective kernel d*(F - 1) + 1 of a dilated conv (F below is this extent)."""
+    (kh, kw), (dh, dw) = layer.args["kernel"], layer.args["dilation"]
+    if (dh, dw) == (1, 1):
+        return []
+    axes = [("", dh, kh)] if (dh, kh) == (dw, kw) else [(" (H)", dh, kh), (" (W)", dw, kw)]
+    return [Step(f"effective kernel{axis}", "d*(F - 1) + 1", worked(f"{d}*({f} - 1) + 1",
+                 d * (f - 1) + 1), d * (f - 1) + 1, "F in the output size is this extent")
+            for axis, d, f in axes]
+
+
+def _conv_macs(layer: Layer, row: Row, d1: int) -> Step:
+    h2, w2, k = row.output_shape[1], row.output_shape[2], row.output_shape[0]
+    kh, kw = layer.args["kernel"]
+    table = layer.args.get("connections")
+    note = "multiply-accumulates, bias excluded"
+    if table is not None:
+        conns = sum(len(r) for r in table)
+        return Step("MACs", "H2*W2*connections*F*F", worked(product(h2, w2, conns, kh, kw),
+                    row.macs), row.macs, note)
+    groups = layer.args["groups"]
+    depth = "D1" if groups == 1 else "(D1/g)"
+    return Step("MACs", f"H2*W2*K*F*F*{depth}", worked(product(h2, w2, k, kh, kw, d1 // groups),
+                row.macs), row.macs, note)
+
+
+def _conv_params(layer: Layer, row: Row, d1: int, k: int, kernel: tuple[int, int],
+                 groups: int) -> list[Step]:
+    kh, kw = kernel
+    bias = 1 if layer.args["bias"] else 0
+    table = layer.args.get("connections")
+    if table is not None:
+        conns = sum(len(r) for r in table)
+        text = f"{conns}*{kh}*{kw}" + (f" + {k}" if bias else "")
+        return [Step("parameters", "connections*F*F" + (" + K" if bias else ""),
+                     worked(text, row.params), row.params,
+                     f"sparse table: {conns} filter-channel connections")]
+    depth = "D1" if groups == 1 else "D1/g"
+    per = product(kh, kw, d1 // groups)
+    steps = []
+    if groups != 1:
+        steps.append(Step("channels per filter", "D1/g", worked(f"{d1}//{groups}", d1 // groups),
+                          d1 // groups, f"{groups} groups"))
+    one = f"{per} + 1" if bias else per
+    per_filter = kh * kw * (d1 // groups) + bias
+    steps.append(Step("each filter", f"F*F*{depth}" + (" + 1" if bias else ""),
+                      worked(one, per_filter), per_filter,
+                      "+1 for bias" if bias else "no bias"))
+    steps.append(Step("parameters", f"(F*F*{depth}" + (" + 1)*K" if bias else ")*K"),
+                      worked(f"{per_filter}*{k}", row.params), row.params,
+                      f"(F*F*{depth})*K = {row.weights:,} weights and {row.bias:,} biases"))
+    return steps
+
+
+def explain_pool(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """W2 = (W1 - F)/S + 1 (with padding: (W1 - F + 2P)/S + 1), D2 = D1, zero parameters."""
+    padded = any(win.padded_span for win in _windows(row))
+    steps, notes = _axis_steps(row, "(W1 - F + 2P)/S + 1" if padded else "(W1 - F)/S + 1")
+    steps.append(Step("depth", "D2 = D1", "", row.output_shape[0], "pooling keeps the depth"))
+    steps.append(Step("output", "H2 x W2 x D2", "", hwc(row.output_shape)))
+    steps.append(Step("parameters", "", "", row.params,
+                      "a fixed function of the input: pooling introduces zero parameters"))
+    steps.append(_no_macs(row))
+    kh, kw = layer.args["kernel"]
+    h2, w2 = row.output_shape[1:]
+    (kind, ops), = row.ops.items()
+    steps.append(Step(f"element-wise ({kind})", "H2*W2*D2*F*F",
+                      worked(product(h2, w2, row.output_shape[0], kh, kw), ops), ops,
+                      "one op per window element per output value"))
+    steps += [_window_field(row, ", in its own channel"), _activations(row)]
+    return Explanation(f"{layer.kind} '{layer.name}': {row.description}", row.input_shape, row,
+                       tuple(steps), tuple(notes))
+
+
+def explain_linear(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """weights N_in*N_out, biases N_out, MACs N_in*N_out; every output sees every input."""
+    n_in, out = row.input_shape[0], row.output_shape[0]
+    inputs = product(*flat[1:], flat[0]) if flat else str(n_in)
+    steps = []
+    if flat:
+        steps.append(Step("inputs", "H*W*C", worked(inputs, n_in), n_in,
+                          f"the {hwc(flat)} volume, flattened"))
+    steps.append(Step("output", "N_out", "", out, "neurons"))
+    steps.append(Step("weights", "N_in*N_out", worked(f"{inputs}*{out}", row.weights),
+                      row.weights, "one per input-output pair"))
+    if row.bias:
+        steps.append(Step("parameters", "N_in*N_out + N_out",
+                          worked(f"{row.weights} + {out}", row.params), row.params,
+                          "+1 bias per neuron"))
+    steps.append(Step("MACs", "N_in*N_out", worked(f"{inputs}*{out}", row.macs), row.macs,
+                      "multiply-accumulates, bias excluded"))
+    steps += [_flops(row), Step("receptive field", "", "", "global",
+                                "every output depends on every input"), *_ops(row)]
+    return Explanation(f"linear '{layer.name}': {row.description}", flat or row.input_shape,
+                       row, tuple(steps))
+
+
+def explain_activation(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """Point-wise: the shape is kept; PReLU has one learned slope per channel (or one)."""
+    steps = [Step("output", "same as input", "", hwc(row.output_shape))]
+    if layer.kind == "prelu":
+        shared = layer.args["shared"]
+        steps.append(Step("parameters", "1 (shared)" if shared else "C (one a per channel)",
+                          "", row.params, "the learned slope a in max(ax, x)"))
+    else:
+        steps.append(Step("parameters", "", "", row.params, "a fixed function: no parameters"))
+    n = row.ops[layer.kind]
+    steps += [_no_macs(row), Step(f"element-wise ({layer.kind})", "one per element",
+                                  worked(product(*row.output_shape), n), n),
+              Step("receptive field", "", "", "1x1", "point-wise")]
+    return Explanation(f"{layer.kind} '{layer.name}': {row.description}", row.input_shape, row,
+                       tuple(steps))
+
+
+def explain_maxout(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """max over k pieces of a conv/linear: k x its parameters and MACs, (k-1) compares."""
+    inner: Layer = layer.args["layer"]
+    k = layer.args["pieces"]
+    inner_row = analyze(Seq((inner,)), row.input_shape).rows[0]
+    base = EXPLAINERS[inner.kind](inner, inner_row, flat)
+    steps = [Step(f"piece: {s.label}", s.formula, s.arithmetic, s.value, s.note)
+             for s in base.steps if s.label not in ("FLOPs",)]
+    steps.append(Step("parameters", "k x piece", worked(f"{k}*{inner_row.params}", row.params),
+                      row.params, f"{k} pieces, each a full {inner.kind}"))
+    steps.append(Step("MACs", "k x piece", worked(f"{k}*{inner_row.macs}", row.macs), row.macs))
+    steps.append(_flops(row))
+    cmp_ops = row.ops["maxout"]
+    steps.append(Step("element-wise (maxout)", "(k - 1) x outputs",
+                      worked(f"({k} - 1)*{row.activations}", cmp_ops), cmp_ops, "compares"))
+    return Explanation(f"maxout '{layer.name}': {row.description}", row.input_shape, row,
+                       tuple(steps), base.notes)
+
+
+def explain_generic(layer: Layer | None, row: Row, flat: Shape | None = None) -> Explanation:
+    """Any other operation: the rule's figures, without a worked formula."""
+    steps = [Step("output", "", "", hwc(row.output_shape))]
+    if row.params:
+        steps.append(Step("parameters", "weights + biases",
+                          worked(f"{row.weights} + {row.bias}", row.params), row.params))
+    else:
+        steps.append(Step("parameters", "", "", 0))
+    if row.buffers:
+        steps.append(Step("buffers", "", "", row.buffers, "not trainable"))
+    steps += [Step("MACs", "", "", row.macs), *_ops(row), _activations(row)]
+    if row.global_field:
+        steps.append(Step("receptive field", "", "", "global", "every output sees all its input"))
+    return Explanation(f"{row.kind} '{row.name}': {row.description}", row.input_shape, row,
+                       tuple(steps))
+
+
+def explain_bn(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """gamma and beta per channel (trainable), running mean and variance (buffers)."""
+    c = row.output_shape[0]
+    steps = [Step("output", "same as input", "", hwc(row.output_shape))]
+    if row.params:
+        steps.append(Step("parameters", "2*C", worked(f"2*{c}", row.params), row.params,
+                          "gamma and beta per channel"))
+    steps += [Step("buffers", "2*C + 1", worked(f"2*{c} + 1", row.buffers), row.buffers,
+                   "running mean and variance, batch counter"), _no_macs(row),
+              Step("element-wise (bn)", "2 per element",
+                   worked(f"2*{product(*row.output_shape)}", row.ops["bn"]), row.ops["bn"])]
+    return Explanation(f"bn '{layer.name}': {row.description}", row.input_shape, row,
+                       tuple(steps))
+
+
+Explainer = Callable[[Layer, Row, Optional[Shape]], Explanation]
+
+EXPLAINERS: dict[str, Explainer] = {
+    "conv": explain_conv, "maxpool": explain_pool, "avgpool": explain_pool,
+    "linear": explain_linear, "maxout": explain_maxout, "bn": explain_bn, "prelu":
+    explain_activation, **{kind: explain_activation for kind in ACTIVATIONS},
+}
+
+
+def explain(layer: Layer | None, row: Row, flat: Shape | None = None) -> Explanation:
+    """The worked explanation of ``row`` (``layer`` is None for a merge)."""
+    if layer is None:
+        return explain_generic(None, row, flat)
+    return EXPLAINERS.get(layer.kind, explain_generic)(layer, row, flat)
