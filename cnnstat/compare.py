@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cnnstat.core.ir import Layer, Parallel, Seq
+from cnnstat.core.ir import Layer
+from cnnstat.core.receptive import receptive_fields
 from cnnstat.core.report import Report, Row
 from cnnstat.explain import worked
 
@@ -148,25 +149,10 @@ def _checked(text: str, macs: int) -> str:
 
 
 def receptive_field(report: Report) -> str:
-    """The receptive field of the network output for a chain (no branches): r grows by
-    (F - 1) * j at each window, the jump j by its stride; 'global' once a layer sees its whole
-    input.  Branching graphs give '-' (``cnnstat receptive-field`` handles them)."""
-    if any(isinstance(item, Parallel) for item in _walk(report.graph)):
+    """The receptive field of the network output, 'h x w', from the exact graph walk of
+    :mod:`cnnstat.core.receptive` (branches included); 'global' once every unit sees the whole
+    input; '-' for a flat input."""
+    if len(report.input_shape) != 3 or not report.rows:
         return "-"
-    r, j = [1, 1], [1, 1]
-    for row in report.rows:
-        if row.global_field:
-            return "global"
-        for axis, win in enumerate(row.windows or ()):
-            r[axis] += (win.extent - 1) * j[axis]
-            j[axis] *= win.stride
-    return f"{r[0]}x{r[1]}"
-
-
-def _walk(seq: Seq) -> list[object]:
-    out: list[object] = []
-    for item in seq.items:
-        out.append(item)
-        if isinstance(item, Seq):
-            out.extend(_walk(item))
-    return out
+    h, w = receptive_fields(report).rows[-1].fields
+    return "global" if h.shared or w.shared else f"{h.size}x{w.size}"

@@ -185,7 +185,8 @@ def test_blocks_sum_their_layers() -> None:
 
 def test_receptive_field_of_chains() -> None:
     assert receptive_field(load("stack-3x3").analyze()) == f"{1 + 3 * (3 - 1)}x{1 + 3 * 2}"
-    assert receptive_field(load("inception-naive").analyze()) == "-"
+    # branches: the largest field over the paths, the 5x5 conv's
+    assert receptive_field(load("inception-naive").analyze()) == "5x5"
 
 
 @pytest.mark.parametrize(("value", "text"), [(1.0, "1x"), (0.3177, "0.318x"), (2.5, "2.5x"),
