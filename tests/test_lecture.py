@@ -134,11 +134,11 @@ def _console_blocks(text: str) -> list[tuple[list[str], list[str]]]:
 
 
 def test_readme_examples_are_the_real_output(cli: Callable) -> None:
-    """README-lecture.md's examples: full outputs verbatim; abridged markdown tables (with '...')
-    line by line, skipping the elided lines."""
-    text = (Path(__file__).resolve().parents[1] / "README-lecture.md").read_text("utf-8")
+    """README.md's examples: full outputs verbatim; markdown tables line by line, skipping
+    elided lines ('...')."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
     blocks = _console_blocks(text)
-    assert len(blocks) == 4
+    assert len(blocks) >= 6
     for argv, lines in blocks:
         out = cli(*argv).stdout
         if "--format" not in argv:
