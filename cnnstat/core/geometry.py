@@ -36,13 +36,15 @@ def effective_extent(kernel: int, dilation: int) -> int:
 def output_size(size: int, win: Window, ceil_mode: bool = False) -> int:
     """Number of window positions: floor((W + P_l + P_r - F) / S) + 1 (ceil with ceil_mode).
 
-    May return a value below 1; callers turn that into a located error.
+    As in PyTorch, ceil mode rounds even a negative span up (the window may reach past the
+    input), and drops a last window that would start in the right padding.  May return a value
+    below 1; callers turn that into a located error.
     """
     span = size + win.padded_span - win.extent
-    if span < 0:
-        return 0
     if not ceil_mode:
-        return span // win.stride + 1
+        return span // win.stride + 1 if span >= 0 else 0
+    # PyTorch rounds (span + S - 1) / S down, so a window may overhang a too-small input by up
+    # to S - 1 positions: a 2x2 pool at stride 2 in ceil mode maps a 1x1 input to 1x1.
     out = -(-span // win.stride) + 1
     if (out - 1) * win.stride >= size + win.pad_left:
         out -= 1
