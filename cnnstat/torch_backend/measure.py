@@ -1,0 +1,146 @@
+"""Live measurements of a module, per named submodule: output shapes (forward hooks), parameter
+and buffer counts (numel), and FLOPs as PyTorch's FlopCounterMode and fvcore count them.
+
+Every measurement leaves the module as it found it: hooks are removed in ``finally`` blocks,
+training flags are restored, nothing is registered on it.  Shapes and FlopCounterMode work on the
+meta device (nothing is allocated); fvcore traces with real tensors, so a meta module is copied
+to the CPU (uninitialised, then zeroed: only shapes matter to a counter).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+Shape = tuple[int, ...]
+
+
+def numel(tensors: Iterator[Tensor]) -> int:
+    return sum(t.numel() for t in tensors)
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[None]:
+    """Eval mode (BN uses running statistics, dropout is off) with every module's flag restored."""
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for m, was in flags:
+            m.training = was
+
+
+@contextmanager
+def hooked(modules: Sequence[tuple[str, nn.Module]],
+           record: Callable[[str, nn.Module, Any], None]) -> Iterator[None]:
+    """Forward hooks calling ``record(name, module, output)``, removed on exit."""
+    def hook(name: str) -> Callable[[nn.Module, Any, Any], None]:
+        def fire(mod: nn.Module, args: Any, out: Any) -> None:
+            record(name, mod, out)  # returns None: a hook's return value would replace ``out``
+
+        return fire
+
+    handles = []
+    try:
+        for name, mod in modules:
+            handles.append(mod.register_forward_hook(hook(name)))
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def out_shape(out: Any) -> Shape | None:
+    """The per-image shape of a module's output (the batch dimension dropped)."""
+    return tuple(out.shape[1:]) if isinstance(out, Tensor) else None
+
+
+def sample_input(model: nn.Module, shape: Shape, batch: int, device: Any = None) -> Tensor:
+    if device is None:
+        tensor = next(model.parameters(), None)
+        if tensor is None:
+            tensor = next(model.buffers(), None)
+        device = tensor.device if tensor is not None else "cpu"
+    return torch.zeros(batch, *shape, device=device)
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What one forward pass showed: per named module its output shape (absent if it never ran)
+    and FlopCounterMode FLOPs; the model's (trunk) output shape and FlopCounterMode's total."""
+
+    shapes: dict[str, Shape | None]
+    flops: dict[str, int]
+    output: Shape | None
+    total_flops: int
+
+
+def shapes_and_torch_flops(model: nn.Module, names: Sequence[str], x: Tensor) -> Pass:
+    """One forward pass with hooks on the named modules, inside FlopCounterMode."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    shapes: dict[str, Shape | None] = {}
+    mods = [(n, model.get_submodule(n)) for n in names]
+    counter = FlopCounterMode(display=False)
+    with eval_mode(model), torch.no_grad(), \
+            hooked(mods, lambda name, m, out: shapes.setdefault(name, out_shape(out))), counter:
+        out = model(x)
+    counts = counter.get_flop_counts()
+    root = type(model).__name__
+    flops = {n: int(sum(counts.get(f"{root}.{n}", {}).values())) for n in names}
+    trunk = out[0] if isinstance(out, (tuple, list)) else out
+    return Pass(shapes, flops, out_shape(trunk), int(counter.get_total_flops()))
+
+
+def fvcore_flops(model: nn.Module, names: Sequence[str], shape: Shape, batch: int
+                 ) -> tuple[dict[str, int], int]:
+    """fvcore FlopCountAnalysis with its default handles, per named module and in total."""
+    from fvcore.nn import FlopCountAnalysis
+
+    target = _real_copy(model)
+    x = sample_input(target, shape, batch)
+    with eval_mode(target), _quiet():
+        analysis = FlopCountAnalysis(target, x)
+        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        analysis.tracer_warnings("none")
+        by_module = analysis.by_module()
+        total = analysis.total()
+    return {n: int(by_module.get(n, 0)) for n in names}, int(total)
+
+
+def _real_copy(model: nn.Module) -> nn.Module:
+    """``model`` itself when its tensors are real; a zeroed CPU copy of a meta module."""
+    tensor = next(model.parameters(), None)
+    if tensor is None:
+        tensor = next(model.buffers(), None)
+    if tensor is None or not tensor.is_meta:
+        return model
+    real = copy.deepcopy(model).to_empty(device="cpu")
+    with torch.no_grad():
+        for t in (*real.parameters(), *real.buffers()):
+            t.zero_()
+    return real
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """fvcore warns through ``logging`` and ``warnings`` about ops it skips; its skipping is the
+    convention the fvcore preset states, so the noise is silenced while it runs."""
+    logger = logging.getLogger("fvcore")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
