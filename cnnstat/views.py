@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from cnnstat import __version__
-from cnnstat.core import conventions
+from cnnstat.core import conventions, presets
+from cnnstat.core.presets import Preset
 from cnnstat.core.report import Report, Row
 from cnnstat.render import numbers
 from cnnstat.render.table import Column, Table
@@ -43,18 +44,24 @@ def totals_json(report: Report) -> dict[str, Any]:
             "elementwise_by_kind": report.ops_by_kind(), "activations": t.activations}
 
 
-def summary_json(report: Report) -> dict[str, Any]:
-    return {**header("summary"), "spec": spec_info(report), "conventions": conventions.ALL,
-            "layers": [layer_json(r, report.batch) for r in report.rows],
-            "totals": totals_json(report),
-            "diagnostics": [d.to_json() for d in report.diagnostics]}
+def summary_json(report: Report, preset: Preset | None = None) -> dict[str, Any]:
+    doc = {**header("summary"), "spec": spec_info(report), "conventions": conventions.ALL,
+           "layers": [layer_json(r, report.batch) for r in report.rows],
+           "totals": totals_json(report),
+           "diagnostics": [d.to_json() for d in report.diagnostics]}
+    if preset is not None and preset is not presets.MACS:
+        for layer, row in zip(doc["layers"], report.rows):
+            layer["count"] = preset.count(row) * report.batch
+        doc["count"] = {"preset": preset.name, "convention": preset.convention,
+                        "total": preset.total(report)}
+    return doc
 
 
 def _batch_note(report: Report) -> str:
     return f"per batch of {report.batch}" if report.batch != 1 else "per image"
 
 
-def summary_table(report: Report) -> Table:
+def summary_table(report: Report, preset: Preset | None = None) -> Table:
     cols = [Column("name", "name"), Column("layer", "layer"), Column("output", "output", "shape"),
             Column("params", "params", "count"), Column("macs", "MACs", "count"),
             Column("elementwise", "elem. ops", "count"),
@@ -72,7 +79,23 @@ def summary_table(report: Report) -> Table:
     notes = [f"params {numbers.human(t.params)} | MACs {numbers.human(t.macs)} | "
              f"FLOPs {numbers.human(t.flops)} (= 2 x MACs) | activations "
              f"{numbers.human(t.activations)}", conventions.MACS, conventions.ELEMENTWISE]
-    return Table(title, cols, rows, total, notes)
+    table = Table(title, cols, rows, total, notes)
+    if preset is not None and preset is not presets.MACS:
+        _add_count(table, report, preset)
+    return table
+
+
+def _add_count(table: Table, report: Report, preset: Preset) -> None:
+    """A column after MACs with ``preset``'s count, its total, and its convention as a note."""
+    cols = list(table.columns)
+    cols.insert([c.key for c in cols].index("macs") + 1, Column("count", preset.label, "count"))
+    table.columns = cols
+    for cells, row in zip(table.rows, report.rows):
+        cells["count"] = preset.count(row) * report.batch
+    if table.total is not None:
+        table.total["count"] = preset.total(report)
+    table.notes.insert(1, f"{preset.label} {numbers.human(preset.total(report))}: "
+                       f"{preset.convention}")
 
 
 def params_json(report: Report) -> dict[str, Any]:

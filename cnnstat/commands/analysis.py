@@ -6,16 +6,21 @@ import click
 
 from cnnstat import views, zoo
 from cnnstat.cli_common import data_options, emit, load_report
+from cnnstat.core.presets import PRESETS
 
 
 @click.command()
 @click.argument("spec")
+@click.option("--count", type=click.Choice(list(PRESETS)), default="macs", show_default=True,
+              help="Also count compute as another tool does: torch (FlopCounterMode) or fvcore "
+              "(FlopCountAnalysis); 'cnnstat verify' proves both live.")
 @data_options
-def summary(spec: str, fmt: str, input_shape: str | None, batch: int,
+def summary(spec: str, count: str, fmt: str, input_shape: str | None, batch: int,
             overrides: tuple[str, ...], color: str) -> None:
     """Per-layer table: output shape, params, MACs, element-wise ops, activations; totals."""
     report = load_report(spec, input_shape, batch, overrides)
-    emit(fmt, color, views.summary_json(report), [views.summary_table(report)])
+    preset = PRESETS[count]
+    emit(fmt, color, views.summary_json(report, preset), [views.summary_table(report, preset)])
 
 
 @click.command()

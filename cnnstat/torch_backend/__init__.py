@@ -20,5 +20,6 @@ def require(*modules: str) -> None:
         try:
             importlib.import_module(name)
         except ImportError:
-            raise UsageError(f"this needs {name}, which is not installed",
+            raise UsageError(f"{name} is not installed; it is needed to build and count networks "
+                             "live",
                              INSTALL_HINT) from None

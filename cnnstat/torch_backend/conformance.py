@@ -135,15 +135,15 @@ def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 @dataclass(frozen=True)
 class Call:
-    """One leaf-module call: what it showed, the spec kinds its type implements, its FLOPs."""
+    """One leaf-module call: what it showed and the spec kinds its module type implements."""
 
     side: Side
     kinds: tuple[str, ...]
-    flops: int
 
 
-def _calls(model: nn.Module, x: torch.Tensor) -> tuple[list[Call], Any]:
-    """Run ``model`` once under hooks and FlopCounterMode: its leaf-module calls and output."""
+def _calls(model: nn.Module, x: torch.Tensor) -> tuple[list[Call], Any, int]:
+    """Run ``model`` once under hooks and FlopCounterMode: its leaf-module calls, its output and
+    FlopCounterMode's total."""
     from torch.utils.flop_counter import FlopCounterMode
 
     fired: list[tuple[str, nn.Module, Any]] = []
@@ -159,11 +159,11 @@ def _calls(model: nn.Module, x: torch.Tensor) -> tuple[list[Call], Any]:
         first = id(mod) not in seen  # a module called twice holds its parameters once
         seen.add(id(mod))
         kinds = kinds_of(mod)
-        side = Side(name, f"{type(mod).__name__} ({'/'.join(kinds) or '?'})", shape,
-                    numel(mod.parameters()) if first else 0)
         flops = int(sum(counts.get(f"{root}.{name}", {}).values())) if first else 0
-        calls.append(Call(side, kinds, flops))
-    return calls, out
+        side = Side(name, f"{type(mod).__name__} ({'/'.join(kinds) or '?'})", shape,
+                    numel(mod.parameters()) if first else 0, flops)
+        calls.append(Call(side, kinds))
+    return calls, out, int(counter.get_total_flops())
 
 
 def conform(report: Report, model: nn.Module, label: str) -> ConformanceResult:
@@ -171,14 +171,14 @@ def conform(report: Report, model: nn.Module, label: str) -> ConformanceResult:
     rows = {r.name: r for r in report.rows}
     spec = [rows[x.name] for x in walk(report.graph) if isinstance(x, Layer)]
     x = sample_input(model, report.input_shape, report.batch)
-    calls, out = _calls(model, x)
+    calls, out, total_flops = _calls(model, x)
     matcher = _Matcher(spec, calls, report.batch)
     matcher.run()
     trunk = out[0] if isinstance(out, (tuple, list)) else out
     t = report.totals()
     totals = {"shape": Check(report.output_shape, out_shape(trunk)),
               "params": Check(t.params, numel(model.parameters())),
-              "torch": Check(TORCH.total(report), sum(c.flops for c in calls))}
+              "torch": Check(TORCH.total(report), total_flops)}
     return ConformanceResult(report.name, label, report.input_shape, tuple(matcher.pairs),
                              tuple(matcher.skipped_spec), tuple(matcher.skipped_impl), totals)
 
@@ -209,7 +209,7 @@ class _Matcher:
                 self.skipped_impl.append(call.side.name)
                 j += 1
             else:
-                self.pairs.append(Pair(_spec_side(row), call.side,
+                self.pairs.append(Pair(self._spec_side(row), call.side,
                                        (f"kind: spec {row.kind}, module {call.side.kind}",)))
                 return
         self._leftovers(i, j)
@@ -221,20 +221,21 @@ class _Matcher:
         return row.kind in call.kinds
 
     def _compare(self, row: Row, call: Call) -> Pair:
-        problems = []
-        if row.output_shape != call.side.shape:
-            problems.append("output shape")
-        if row.params != call.side.params:
-            problems.append("params")
-        if TORCH.count(row) * self.batch != call.flops:
-            problems.append(f"FLOPs (torch): spec {TORCH.count(row) * self.batch:,}, "
-                            f"module {call.flops:,}")
-        return Pair(_spec_side(row), call.side, tuple(problems))
+        spec = self._spec_side(row)
+        problems = [label for label, a, b in (("output shape", spec.shape, call.side.shape),
+                                              ("params", spec.params, call.side.params),
+                                              ("FLOPs (torch)", spec.flops, call.side.flops))
+                    if a != b]
+        return Pair(spec, call.side, tuple(problems))
+
+    def _spec_side(self, row: Row) -> Side:
+        return Side(row.name, row.kind, row.output_shape, row.params,
+                    TORCH.count(row) * self.batch)
 
     def _leftovers(self, i: int, j: int) -> None:
         for row in self.spec[i:]:
             if row.params:
-                self.pairs.append(Pair(_spec_side(row), None, ("no module implements it",)))
+                self.pairs.append(Pair(self._spec_side(row), None, ("no module implements it",)))
                 return
             self.skipped_spec.append(row.name)
         for call in self.calls[j:]:
@@ -243,6 +244,3 @@ class _Matcher:
                 return
             self.skipped_impl.append(call.side.name)
 
-
-def _spec_side(row: Row) -> Side:
-    return Side(row.name, row.kind, row.output_shape, row.params)

@@ -79,11 +79,12 @@ class Side:
     kind: str
     shape: tuple[int, ...] | None
     params: int
+    flops: int = 0  # FLOPs under the torch preset (spec) or FlopCounterMode (module)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind,
                 "shape": list(self.shape) if self.shape is not None else None,
-                "params": self.params}
+                "params": self.params, "flops": self.flops}
 
 
 @dataclass(frozen=True)
