@@ -44,3 +44,18 @@ def test_lrn_on_a_flat_input_is_rejected(tmp_path: Path) -> None:
 def test_dropout_probability_is_checked(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="between 0 and 1"):
         analyze(tmp_path, "name: t\ninput: [8]\nlayers:\n  - dropout: {p: 1.5}\n")
+
+
+def test_explicit_shortcut_list_expands(tmp_path: Path) -> None:
+    report = analyze(tmp_path, "name: t\ninput: [4, 8, 8]\nlayers:\n  - residual:\n"
+                     "      body: [conv: {out: 6, kernel: 1}]\n"
+                     "      shortcut: [conv: {out: 6, kernel: 1, bias: false}]\n")
+    names = [r.name for r in report.rows]
+    assert names == ["residual1.conv1", "residual1.shortcut.conv1", "residual1.add"]
+    assert report.rows[1].params == 4 * 6
+
+
+def test_shortcut_mapping_is_a_located_error_not_a_crash(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="residual shortcut must be"):
+        analyze(tmp_path, "name: t\ninput: [4, 8, 8]\nlayers:\n  - residual:\n"
+                "      body: [relu]\n      shortcut: {conv: {out: 4, kernel: 1}}\n")

@@ -279,12 +279,12 @@ class Expander:
         name = scope.full("shortcut")
         modes = {"auto": "projection", "projection": "projection", "pad": "pad",
                  "identity-if-same": "optional"}
-        if raw in modes:
+        if isinstance(raw, list):
+            return Branch("shortcut", self.seq(raw, path, Scope(name), env))
+        if isinstance(raw, str) and raw in modes:  # a mapping here is not hashable
             return Branch("shortcut", Seq((AutoShortcut(name, modes[raw], path),)))  # type: ignore
         if raw == "identity":
             return Branch("shortcut", Seq(()))
-        if isinstance(raw, list):
-            return Branch("shortcut", self.seq(raw, path, Scope(name), env))
         raise spec_error("E202", "residual shortcut must be auto, identity, pad, "
                          f"identity-if-same or a list of layers, got {raw!r}", path)
 
