@@ -13,6 +13,7 @@ from typing import Any
 from torch import nn
 
 from cnnstat.core.ir import Layer
+from cnnstat.core.rules.conv import conv_windows
 from cnnstat.torch_backend.modules import RBF, Maxout, PadChannels, SparseConv2d, Subsample
 
 Shape = tuple[int, ...]
@@ -38,13 +39,29 @@ def build_layer(layer: Layer, x: Shape) -> nn.Module:
 
 @builds("conv")
 def conv(layer: Layer, x: Shape) -> nn.Module:
+    """nn.Conv2d, with 'same'/'valid' written as explicit zero padding (see :func:`padding`)."""
     a = layer.args
+    pads = padding(layer)
+    symmetric = all(left == right for left, right in pads)
     common: dict[str, Any] = {"kernel_size": a["kernel"], "stride": a["stride"],
-                              "padding": a["padding"], "dilation": a["dilation"],
-                              "bias": a["bias"]}
+                              "padding": tuple(left for left, _ in pads) if symmetric else 0,
+                              "dilation": a["dilation"], "bias": a["bias"]}
     if a.get("connections") is not None:
-        return SparseConv2d(a["connections"], common)
-    return nn.Conv2d(x[0], a["out"], groups=a["groups"], **common)
+        module: nn.Module = SparseConv2d(a["connections"], common)
+    else:
+        module = nn.Conv2d(x[0], a["out"], groups=a["groups"], **common)
+    return module if symmetric else nn.Sequential(nn.ZeroPad2d(
+        (pads[1][0], pads[1][1], pads[0][0], pads[0][1])), module)
+
+
+def padding(layer: Layer) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(left, right) zero padding per axis (H, W), from the same windows the analytic rule uses.
+
+    ``nn.Conv2d(padding='same')`` computes the same thing, but it runs as
+    aten::_convolution_mode, which fvcore has no handle for (it counts such a conv as 0), while
+    torchvision-style networks write the padding out; so the builder writes it out too."""
+    wins = conv_windows(layer)
+    return (wins[0].pad_left, wins[0].pad_right), (wins[1].pad_left, wins[1].pad_right)
 
 
 @builds("linear")
