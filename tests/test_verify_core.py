@@ -59,3 +59,15 @@ def test_shortcut_mapping_is_a_located_error_not_a_crash(tmp_path: Path) -> None
     with pytest.raises(SpecError, match="residual shortcut must be"):
         analyze(tmp_path, "name: t\ninput: [4, 8, 8]\nlayers:\n  - residual:\n"
                 "      body: [relu]\n      shortcut: {conv: {out: 4, kernel: 1}}\n")
+
+
+def test_pool_padding_is_bounded_by_half_the_kernel_not_the_dilated_window(tmp_path: Path) -> None:
+    # kernel 3 at dilation 2 spans 5, but PyTorch checks pad <= kernel // 2 = 1
+    text = ("name: t\ninput: [1, 9, 9]\nlayers:\n"
+            "  - maxpool: {kernel: 3, dilation: 2, padding: %d}\n")
+    assert analyze(tmp_path, text % 1).output_shape == (1, (9 + 2 - 5) // 3 + 1, (9 + 2 - 5) // 3 + 1)
+    with pytest.raises(SpecError, match="more than half the kernel 3"):
+        analyze(tmp_path, text % 2)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="half of kernel size"):
+        torch.nn.MaxPool2d(3, padding=2, dilation=2)(torch.zeros(1, 1, 9, 9))
