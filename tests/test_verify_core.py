@@ -65,7 +65,8 @@ def test_pool_padding_is_bounded_by_half_the_kernel_not_the_dilated_window(tmp_p
     # kernel 3 at dilation 2 spans 5, but PyTorch checks pad <= kernel // 2 = 1
     text = ("name: t\ninput: [1, 9, 9]\nlayers:\n"
             "  - maxpool: {kernel: 3, dilation: 2, padding: %d}\n")
-    assert analyze(tmp_path, text % 1).output_shape == (1, (9 + 2 - 5) // 3 + 1, (9 + 2 - 5) // 3 + 1)
+    side = (9 + 2 * 1 - 5) // 3 + 1
+    assert analyze(tmp_path, text % 1).output_shape == (1, side, side)
     with pytest.raises(SpecError, match="more than half the kernel 3"):
         analyze(tmp_path, text % 2)
     torch = pytest.importorskip("torch")

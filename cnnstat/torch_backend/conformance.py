@@ -87,7 +87,7 @@ def _import(where: str) -> Any:
             raise UsageError(f"--module: cannot import {where}")
         module = importlib.util.module_from_spec(spec)
         with _cwd_on_path():
-            _run_user(lambda: spec.loader.exec_module(module), where)  # type: ignore[union-attr]
+            _run_user(lambda: spec.loader.exec_module(module), where)
         return module
     with _cwd_on_path():
         return _run_user(lambda: importlib.import_module(where), where)

@@ -10,6 +10,7 @@ to the CPU (uninitialised, then zeroed: only shapes matter to a counter).
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -64,13 +65,15 @@ def out_shape(out: Any) -> Shape | None:
     return tuple(out.shape[1:]) if isinstance(out, Tensor) else None
 
 
-def sample_input(model: nn.Module, shape: Shape, batch: int, device: Any = None) -> Tensor:
-    if device is None:
-        tensor = next(model.parameters(), None)
-        if tensor is None:
-            tensor = next(model.buffers(), None)
-        device = tensor.device if tensor is not None else "cpu"
-    return torch.zeros(batch, *shape, device=device)
+def first_tensor(model: nn.Module) -> Tensor | None:
+    """A parameter or buffer of ``model`` (where it lives), or None for a stateless module."""
+    return next(itertools.chain(model.parameters(), model.buffers()), None)
+
+
+def sample_input(model: nn.Module, shape: Shape, batch: int) -> Tensor:
+    """Zeros of ``batch`` x ``shape`` on the device ``model`` lives on."""
+    tensor = first_tensor(model)
+    return torch.zeros(batch, *shape, device=tensor.device if tensor is not None else "cpu")
 
 
 @dataclass(frozen=True)
@@ -89,10 +92,13 @@ def shapes_and_torch_flops(model: nn.Module, names: Sequence[str], x: Tensor) ->
     from torch.utils.flop_counter import FlopCounterMode
 
     shapes: dict[str, Shape | None] = {}
+
+    def record(name: str, mod: nn.Module, out: Any) -> None:
+        shapes.setdefault(name, out_shape(out))
+
     mods = [(n, model.get_submodule(n)) for n in names]
     counter = FlopCounterMode(display=False)
-    with eval_mode(model), torch.no_grad(), \
-            hooked(mods, lambda name, m, out: shapes.setdefault(name, out_shape(out))), counter:
+    with eval_mode(model), torch.no_grad(), hooked(mods, record), counter:
         out = model(x)
     counts = counter.get_flop_counts()
     root = type(model).__name__
@@ -119,9 +125,7 @@ def fvcore_flops(model: nn.Module, names: Sequence[str], shape: Shape, batch: in
 
 def _real_copy(model: nn.Module) -> nn.Module:
     """``model`` itself when its tensors are real; a zeroed CPU copy of a meta module."""
-    tensor = next(model.parameters(), None)
-    if tensor is None:
-        tensor = next(model.buffers(), None)
+    tensor = first_tensor(model)
     if tensor is None or not tensor.is_meta:
         return model
     real = copy.deepcopy(model).to_empty(device="cpu")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -48,7 +49,7 @@ class Maxout(nn.Module):
         self.add_module(inner_name, inner)
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.get_submodule(self.inner_name)(x)
+        y: Tensor = self.get_submodule(self.inner_name)(x)
         n, c = y.shape[0], y.shape[1]
         return y.view(n, c // self.pieces, self.pieces, *y.shape[2:]).amax(dim=2)
 
@@ -61,10 +62,10 @@ class SparseConv2d(nn.Module):
     single-output conv per map, so the parameters are exactly sum(|table[i]|) * k_h * k_w (+ bias).
     """
 
-    def __init__(self, table: list[list[int]], conv: dict[str, object]) -> None:
+    def __init__(self, table: list[list[int]], conv: dict[str, Any]) -> None:
         super().__init__()
         self.table = [list(row) for row in table]
-        self.maps = nn.ModuleList(nn.Conv2d(len(row), 1, **conv) for row in table)  # type: ignore[arg-type]
+        self.maps = nn.ModuleList(nn.Conv2d(len(row), 1, **conv) for row in table)
 
     def forward(self, x: Tensor) -> Tensor:
         outs = [conv(torch.cat([x[:, c:c + 1] for c in row], dim=1))
@@ -92,6 +93,8 @@ class Subsample(nn.Module):
 
 class RBF(nn.Module):
     """LeNet-5's output: y_i = sum_j (x_j - w_ij)^2 with fixed centres w (a buffer, not trained)."""
+
+    centres: Tensor
 
     def __init__(self, features: int, units: int) -> None:
         super().__init__()

@@ -84,7 +84,8 @@ class SpecNet(nn.Module):
 
     def _run(self, node: Node, x: Tensor, sides: list[Tensor]) -> Tensor:
         if isinstance(node, Layer):
-            return self.get_submodule(node.name)(x)
+            out: Tensor = self.get_submodule(node.name)(x)
+            return out
         if isinstance(node, Seq):
             for item in node.items:
                 x = self._run(item, x, sides)
@@ -97,7 +98,8 @@ class SpecNet(nn.Module):
         if node.merge == "side":
             sides.extend(outs[1:])
             return outs[0]
-        return self.get_submodule(merge_name(node))(*outs)
+        merged: Tensor = self.get_submodule(merge_name(node))(*outs)
+        return merged
 
     def extra_repr(self) -> str:
         return f"spec={self.spec_name!r}, input={'x'.join(map(str, self.input_shape))}"

@@ -25,8 +25,12 @@ class Check:
         return self.live is not None and self.analytic == self.live
 
     def to_json(self) -> dict[str, Any]:
-        conv = (lambda v: list(v) if isinstance(v, tuple) else v)
-        return {"analytic": conv(self.analytic), "live": conv(self.live), "ok": self.ok}
+        return {"analytic": _plain(self.analytic), "live": _plain(self.live), "ok": self.ok}
+
+
+def _plain(value: Any) -> Any:
+    """Shapes as JSON lists."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ def pool_windows(layer: Layer) -> tuple[Window, Window]:
         positive(layer, "padding", padding[axis], 0)
         # PyTorch bounds the padding by half the kernel size, not by half the dilated extent.
         if 2 * padding[axis] > kernel[axis]:
-            raise spec_error("E406", f"{layer.kind} '{layer.name}': padding {padding[axis]} is more "
-                             f"than half the kernel {kernel[axis]}", layer.arg_path("padding"),
+            raise spec_error("E406", f"{layer.kind} '{layer.name}': padding {padding[axis]} is "
+                             f"more than half the kernel {kernel[axis]}", layer.arg_path("padding"),
                              layer=layer.name, hint="PyTorch allows at most kernel // 2")
         wins.append(Window(extent, stride[axis], padding[axis], padding[axis]))
     return wins[0], wins[1]
