@@ -91,36 +91,50 @@ def shapes_and_torch_flops(model: nn.Module, names: Sequence[str], x: Tensor) ->
     """One forward pass with hooks on the named modules, inside FlopCounterMode."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    shapes: dict[str, Shape | None] = {}
-
-    def record(name: str, mod: nn.Module, out: Any) -> None:
-        shapes.setdefault(name, out_shape(out))
-
-    mods = [(n, model.get_submodule(n)) for n in names]
+    shapes = _ShapeLog()
     counter = FlopCounterMode(display=False)
-    with eval_mode(model), torch.no_grad(), hooked(mods, record), counter:
-        out = model(x)
+    with eval_mode(model), torch.no_grad(), shapes.hooks(model, names), counter:
+        model(x)
     counts = counter.get_flop_counts()
     root = type(model).__name__
     flops = {n: int(sum(counts.get(f"{root}.{n}", {}).values())) for n in names}
-    trunk = out[0] if isinstance(out, (tuple, list)) else out
-    return Pass(shapes, flops, out_shape(trunk), int(counter.get_total_flops()))
+    return Pass(shapes.shapes, flops, shapes.output, int(counter.get_total_flops()))
 
 
-def fvcore_flops(model: nn.Module, names: Sequence[str], shape: Shape, batch: int
-                 ) -> tuple[dict[str, int], int]:
-    """fvcore FlopCountAnalysis with its default handles, per named module and in total."""
+def fvcore_pass(model: nn.Module, names: Sequence[str], shape: Shape, batch: int) -> Pass:
+    """fvcore FlopCountAnalysis with its default handles, per named module and in total, on real
+    tensors; the shapes come from hooks that fire while fvcore traces (one forward pass)."""
     from fvcore.nn import FlopCountAnalysis
 
     target = _real_copy(model)
     x = sample_input(target, shape, batch)
-    with eval_mode(target), _quiet():
+    shapes = _ShapeLog()
+    with eval_mode(target), _quiet(), shapes.hooks(target, names):
         analysis = FlopCountAnalysis(target, x)
         analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
         analysis.tracer_warnings("none")
         by_module = analysis.by_module()
         total = analysis.total()
-    return {n: int(by_module.get(n, 0)) for n in names}, int(total)
+    flops = {n: int(by_module.get(n, 0)) for n in names}
+    return Pass(shapes.shapes, flops, shapes.output, int(total))
+
+
+class _ShapeLog:
+    """Output shapes of named submodules (the first call of each) and of the model itself."""
+
+    def __init__(self) -> None:
+        self.shapes: dict[str, Shape | None] = {}
+        self.output: Shape | None = None
+
+    def hooks(self, model: nn.Module, names: Sequence[str]) -> Any:
+        mods = [("", model), *((n, model.get_submodule(n)) for n in names)]
+        return hooked(mods, self.record)
+
+    def record(self, name: str, mod: nn.Module, out: Any) -> None:
+        if name == "":  # the model: a tensor, or (trunk, side outputs...)
+            self.output = out_shape(out[0] if isinstance(out, (tuple, list)) else out)
+        else:
+            self.shapes.setdefault(name, out_shape(out))
 
 
 def _real_copy(model: nn.Module) -> nn.Module:

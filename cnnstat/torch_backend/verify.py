@@ -11,7 +11,8 @@ import torch
 
 from cnnstat.core.presets import PRESETS
 from cnnstat.core.report import Report, Row
-from cnnstat.torch_backend.measure import fvcore_flops, numel, sample_input, shapes_and_torch_flops
+from cnnstat.torch_backend.measure import (Pass, fvcore_pass, numel, sample_input,
+                                           shapes_and_torch_flops)
 from cnnstat.torch_backend.net import SpecNet
 from cnnstat.torch_backend.results import Check, LayerCheck, VerifyResult
 
@@ -25,35 +26,39 @@ def verify_report(report: Report, counters: Sequence[str] = COUNTERS, device: st
         with torch.device(device):
             model = SpecNet(report)
     names = [row.name for row in report.rows]
-    x = sample_input(model, report.input_shape, report.batch)
-    run = shapes_and_torch_flops(model, names, x)
-    live: dict[str, dict[str, int]] = {"torch": run.flops}
-    totals_live: dict[str, int] = {"torch": run.total_flops}
+    passes: dict[str, Pass] = {}
     if "fvcore" in counters:
-        live["fvcore"], totals_live["fvcore"] = fvcore_flops(model, names, report.input_shape,
-                                                             report.batch)
-    layers = tuple(_layer(row, report.batch, model, run.shapes, live, counters)
+        passes["fvcore"] = fvcore_pass(model, names, report.input_shape, report.batch)
+    if "torch" in counters or not passes:
+        x = sample_input(model, report.input_shape, report.batch)
+        passes["torch"] = shapes_and_torch_flops(model, names, x)
+        device = str(x.device)
+    else:
+        device = "cpu"  # fvcore alone: the shapes come from its own pass on real tensors
+    main = passes["torch"] if "torch" in passes else passes["fvcore"]
+    layers = tuple(_layer(row, report.batch, model, main.shapes, passes, counters)
                    for row in report.rows)
-    totals = _totals(report, model, run.output, totals_live, counters)
+    totals = _totals(report, model, main.output, passes, counters)
     return VerifyResult(report.name, report.title, report.input_shape, report.batch,
-                        str(x.device), tuple(counters), layers, totals,
+                        device, tuple(counters), layers, totals,
                         {"torch": torch.__version__, **_fvcore_version(counters)})
 
 
 def _layer(row: Row, batch: int, model: SpecNet, shapes: dict[str, Any],
-           live: dict[str, dict[str, int]], counters: Sequence[str]) -> LayerCheck:
+           passes: dict[str, Pass], counters: Sequence[str]) -> LayerCheck:
     mod = model.get_submodule(row.name)
     checks = {"shape": Check(row.output_shape, shapes.get(row.name)),
               "params": Check(row.params, numel(mod.parameters())),
               "buffers": Check(row.buffers, numel(mod.buffers()))}
     for c in counters:
-        ran = row.name in shapes
-        checks[c] = Check(batch * PRESETS[c].count(row), live[c][row.name] if ran else None)
+        ran = row.name in passes[c].shapes  # a module that never ran measured nothing
+        checks[c] = Check(batch * PRESETS[c].count(row), passes[c].flops[row.name] if ran
+                          else None)
     return LayerCheck(row.name, row.kind, row.description, checks)
 
 
 def _totals(report: Report, model: SpecNet, output: tuple[int, ...] | None,
-            live: dict[str, int], counters: Sequence[str]) -> dict[str, Check]:
+            passes: dict[str, Pass], counters: Sequence[str]) -> dict[str, Check]:
     """Whole-model figures: catches anything the per-layer view could miss (a parameter held by
     no layer, FLOPs spent outside every layer)."""
     t = report.totals()
@@ -61,7 +66,7 @@ def _totals(report: Report, model: SpecNet, output: tuple[int, ...] | None,
               "params": Check(t.params, numel(model.parameters())),
               "buffers": Check(t.buffers, numel(model.buffers()))}
     for c in counters:
-        totals[c] = Check(PRESETS[c].total(report), live[c])
+        totals[c] = Check(PRESETS[c].total(report), passes[c].total_flops)
     return totals
 
 
