@@ -25,9 +25,9 @@ def _fmt(value: Any) -> str:
     return numbers.exact(value) if isinstance(value, int) else str(value)
 
 
-def live_cell(check: Check) -> str:
-    """The live value with its mark: '1,728 ✓' or '1,700 ✗'."""
-    return f"{_fmt(check.live)} {OK if check.ok else BAD}"
+def live_cell(check: Check) -> tuple[Any, bool]:
+    """The live value and whether it matched (a 'check' cell: '1,728 ✓' or '1,700 ✗')."""
+    return check.live, check.ok
 
 
 def _figures(result: VerifyResult) -> list[str]:
@@ -44,7 +44,7 @@ def layer_table(result: VerifyResult) -> Table:
     cols = [Column("name", "name"), Column("kind", "kind")]
     for f in figs:
         cols += [Column(f, HEADERS[f], "shape" if f == "shape" else "count"),
-                 Column(f"{f}_live", "live", "count")]
+                 Column(f"{f}_live", "live", "check")]
     rows = [_cells(lc.name, lc.kind, lc.checks, figs) for lc in result.layers]
     total = _cells("total", f"{len(result.layers)} operations", result.totals, figs)
     title = (f"{result.spec}: analytic vs live PyTorch (input "

@@ -192,3 +192,12 @@ def test_summary_count_adds_a_labelled_column_and_total() -> None:
     assert f"**{t.macs + 512 * 7 * 7:,}**" in table
     plain = json.loads(run("summary", "vgg11", "--format", "json").stdout)
     assert "count" not in plain and "count" not in plain["layers"][0]
+
+
+def test_verify_csv_has_exact_analytic_and_live_values() -> None:
+    lines = run("verify", "lenet5", "--format", "csv").stdout.splitlines()
+    header = lines[0].split(",")
+    c3 = dict(zip(header, next(line for line in lines if line.startswith("c3,")).split(",")))
+    assert c3["params"] == c3["params_live"] == str(60 * 25 + 16)
+    assert c3["shape"] == c3["shape_live"] == "16x10x10"
+    assert c3["fvcore_live"] == str(10 * 10 * 60 * 25)

@@ -62,7 +62,8 @@ def hooked(modules: Sequence[tuple[str, nn.Module]],
 
 def out_shape(out: Any) -> Shape | None:
     """The per-image shape of a module's output (the batch dimension dropped)."""
-    return tuple(out.shape[1:]) if isinstance(out, Tensor) else None
+    # int(): under fvcore's jit trace the sizes are traced 0-d tensors, not ints
+    return tuple(int(d) for d in out.shape[1:]) if isinstance(out, Tensor) else None
 
 
 def first_tensor(model: nn.Module) -> Tensor | None:
