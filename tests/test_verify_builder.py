@@ -35,6 +35,21 @@ def test_importing_cnnstat_does_not_import_torch() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_presets_and_verify_views_import_neither_torch_nor_ui_libraries() -> None:
+    code = ("import sys, cnnstat.core.presets, cnnstat.spec.loader, cnnstat.verify_view, "
+            "cnnstat.torch_backend.results\n"
+            "loaded = {'torch', 'fvcore', 'rich', 'click'} & set(sys.modules)\n"
+            "assert not loaded, loaded\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_build_takes_a_name_a_path_or_a_loaded_spec() -> None:
+    loaded = loader.load("conv-example")
+    for spec in ("conv-example", str(loaded.source.name), loaded):
+        model = cnnstat.build(spec, device="meta")
+        assert sum(p.numel() for p in model.parameters()) == 10 * (5 * 5 * 3 + 1)
+
+
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
 def test_fixture_specs_verify_on_every_figure(path: Path) -> None:
     report = loader.load(str(path)).analyze()

@@ -105,7 +105,8 @@ def shapes_and_torch_flops(model: nn.Module, names: Sequence[str], x: Tensor) ->
 def fvcore_pass(model: nn.Module, names: Sequence[str], shape: Shape, batch: int) -> Pass:
     """fvcore FlopCountAnalysis with its default handles, per named module and in total, on real
     tensors; the shapes come from hooks that fire while fvcore traces (one forward pass)."""
-    from fvcore.nn import FlopCountAnalysis
+    with _quiet():  # importing fvcore warns that torch.jit.script is deprecated
+        from fvcore.nn import FlopCountAnalysis
 
     target = _real_copy(model)
     x = sample_input(target, shape, batch)
