@@ -15,6 +15,7 @@ from cnnstat import __version__
 from cnnstat.cli_common import echo_err, report_diagnostics
 from cnnstat.commands import analysis, compare, explain, memory
 from cnnstat.commands.receptive import receptive_field
+from cnnstat.commands.verify import verify
 from cnnstat.errors import ExitStatus, SpecError, UsageError
 
 
@@ -56,3 +57,4 @@ main.add_command(receptive_field)
 main.add_command(explain.explain_command)
 main.add_command(compare.compare_command)
 main.add_command(memory.memory_command)
+main.add_command(verify)

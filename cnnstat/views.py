@@ -9,7 +9,8 @@ from operator import attrgetter
 from typing import Any
 
 from cnnstat import __version__
-from cnnstat.core import conventions
+from cnnstat.core import conventions, presets
+from cnnstat.core.presets import Preset
 from cnnstat.core.receptive import FieldRow, receptive_fields
 from cnnstat.core.report import Report, Row
 from cnnstat.render import numbers
@@ -63,22 +64,31 @@ def row_fields(report: Report) -> list[FieldRow | None]:
     return list(receptive_fields(report).rows)
 
 
-def summary_json(report: Report, fields: list[FieldRow | None] | None = None) -> dict[str, Any]:
-    """``fields``: :func:`row_fields` of ``report`` when the caller already has them."""
+def summary_json(report: Report, fields: list[FieldRow | None] | None = None,
+                 preset: Preset | None = None) -> dict[str, Any]:
+    """``fields``: :func:`row_fields` of ``report`` when the caller already has them;
+    ``preset``: a ``--count`` convention other than plain MACs adds a ``count`` per layer."""
     fields = row_fields(report) if fields is None else fields
     rfs = [list(map(attrgetter("size"), fr.fields)) if fr else None for fr in fields]
-    return {**header("summary"), "spec": spec_info(report), "conventions": conventions.ALL,
-            "layers": [{**layer_json(r, report.batch), "rf": rf}
-                       for r, rf in zip(report.rows, rfs)],
-            "totals": totals_json(report),
-            "diagnostics": [d.to_json() for d in report.diagnostics]}
+    doc = {**header("summary"), "spec": spec_info(report), "conventions": conventions.ALL,
+           "layers": [{**layer_json(r, report.batch), "rf": rf}
+                      for r, rf in zip(report.rows, rfs)],
+           "totals": totals_json(report),
+           "diagnostics": [d.to_json() for d in report.diagnostics]}
+    if preset is not None and preset is not presets.MACS:
+        for layer, row in zip(doc["layers"], report.rows):
+            layer["count"] = preset.count(row) * report.batch
+        doc["count"] = {"preset": preset.name, "convention": preset.convention,
+                        "total": preset.total(report)}
+    return doc
 
 
 def _batch_note(report: Report) -> str:
     return f"per batch of {report.batch}" if report.batch != 1 else "per image"
 
 
-def summary_table(report: Report, fields: list[FieldRow | None] | None = None) -> Table:
+def summary_table(report: Report, fields: list[FieldRow | None] | None = None,
+                  preset: Preset | None = None) -> Table:
     cols = [Column("name", "name"), Column("layer", "layer"), Column("output", "output", "shape"),
             Column("params", "params", "count"), Column("macs", "MACs", "count"),
             Column("elementwise", "elem. ops", "count"),
@@ -99,7 +109,23 @@ def summary_table(report: Report, fields: list[FieldRow | None] | None = None) -
              f"{numbers.human(t.activations)}", conventions.MACS, conventions.ELEMENTWISE,
              "RF: receptive field size in input pixels, 'HxW' where the axes differ; * every "
              "unit sees the same region (cnnstat receptive-field shows jump and start)"]
-    return Table(title, cols, rows, total, notes)
+    table = Table(title, cols, rows, total, notes)
+    if preset is not None and preset is not presets.MACS:
+        _add_count(table, report, preset)
+    return table
+
+
+def _add_count(table: Table, report: Report, preset: Preset) -> None:
+    """A column after MACs with ``preset``'s count, its total, and its convention as a note."""
+    cols = list(table.columns)
+    cols.insert([c.key for c in cols].index("macs") + 1, Column("count", preset.label, "count"))
+    table.columns = cols
+    for cells, row in zip(table.rows, report.rows):
+        cells["count"] = preset.count(row) * report.batch
+    if table.total is not None:
+        table.total["count"] = preset.total(report)
+    table.notes.insert(1, f"{preset.label} {numbers.human(preset.total(report))}: "
+                       f"{preset.convention}")
 
 
 def params_json(report: Report) -> dict[str, Any]:

@@ -7,19 +7,23 @@ import click
 from cnnstat import views, zoo
 from cnnstat.cli_common import data_options, emit, load_report
 from cnnstat.core.memory import DTYPE_BYTES
+from cnnstat.core.presets import PRESETS
 
 STYLES = ("default", "lecture", "memory")
 
 
 @click.command()
 @click.argument("spec")
+@click.option("--count", type=click.Choice(list(PRESETS)), default="macs", show_default=True,
+              help="Also count compute as another tool does: torch (FlopCounterMode) or fvcore "
+              "(FlopCountAnalysis); 'cnnstat verify' proves both live.")
 @data_options
 @click.option("--style", type=click.Choice(STYLES), default="default", show_default=True,
               help="lecture: the lecture's [HxWxC] NAME: ... lines; memory: the per-layer "
               "memory/params table with the arithmetic shown.")
 @click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32",
               show_default=True, help="Bytes per element for --style memory.")
-def summary(spec: str, fmt: str, input_shape: str | None, batch: int,
+def summary(spec: str, count: str, fmt: str, input_shape: str | None, batch: int,
             overrides: tuple[str, ...], color: str, style: str, dtype: str) -> None:
     """Per-layer table: output shape, params, MACs, element-wise ops, activations; totals."""
     if style != "default":
@@ -28,8 +32,9 @@ def summary(spec: str, fmt: str, input_shape: str | None, batch: int,
         lecture.styled_summary(spec, style, dtype, fmt, input_shape, batch, overrides, color)
         return
     report = load_report(spec, input_shape, batch, overrides)
-    fields = views.row_fields(report)
-    emit(fmt, color, views.summary_json(report, fields), [views.summary_table(report, fields)])
+    fields, preset = views.row_fields(report), PRESETS[count]
+    emit(fmt, color, views.summary_json(report, fields, preset),
+         [views.summary_table(report, fields, preset)])
 
 
 @click.command()

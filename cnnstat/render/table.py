@@ -28,18 +28,36 @@ def _shape(v: Any) -> str:
     return numbers.shape(v) if isinstance(v, tuple) else _plain(v)
 
 
-FORMATTERS: dict[str, Callable[[Any], str]] = {"text": _plain, "count": _count, "shape": _shape}
+def _checked(v: Any) -> str:
+    """A measured value and whether it matched: (value, ok) -> '1,728 ✓' / '1,700 ✗'."""
+    if not isinstance(v, tuple):
+        return _plain(v)
+    value, ok = v
+    shown = "(did not run)" if value is None else _shape(value) if isinstance(value, tuple) \
+        else _count(value)
+    return f"{shown} {'✓' if ok else '✗'}"
+
+
+def _raw(v: Any, fmt: str) -> str:
+    """A cell for CSV: the exact value (a checked cell gives its measured value)."""
+    if fmt == "check" and isinstance(v, tuple):
+        v = v[0]
+    return _shape(v) if fmt in ("shape", "check") else _plain(v)
+
+
+FORMATTERS: dict[str, Callable[[Any], str]] = {"text": _plain, "count": _count, "shape": _shape,
+                                               "check": _checked}
 
 
 @dataclass(frozen=True)
 class Column:
     key: str
     header: str
-    fmt: str = "text"  # text | count | shape
+    fmt: str = "text"  # text | count | shape | check (a (measured value, matched) pair)
 
     @property
     def numeric(self) -> bool:
-        return self.fmt == "count"
+        return self.fmt in ("count", "check")
 
     def cell(self, value: Any) -> str:
         return FORMATTERS[self.fmt](value)
@@ -79,8 +97,7 @@ def to_csv(tables: Sequence[Table]) -> str:
             buf.write("\n")
         writer.writerow([c.key for c in t.columns])
         for row in [*t.rows, *([t.total] if t.total else [])]:
-            writer.writerow([_shape(row.get(c.key)) if c.fmt == "shape" else _plain(row.get(c.key))
-                             for c in t.columns])
+            writer.writerow([_raw(row.get(c.key), c.fmt) for c in t.columns])
     return buf.getvalue()
 
 

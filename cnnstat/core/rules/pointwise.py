@@ -8,8 +8,8 @@ divide); none for dropout (inference) and identity."""
 from __future__ import annotations
 
 from cnnstat.core.ir import Layer
-from cnnstat.core.rules.base import Cost, Shape, numel, positive, rule
-from cnnstat.errors import DiagnosticSink
+from cnnstat.core.rules.base import Cost, Shape, fmt_shape, numel, positive, rule
+from cnnstat.errors import DiagnosticSink, spec_error
 
 ACTIVATIONS = {
     "relu": "ReLU max(0, x)",
@@ -59,6 +59,10 @@ def lrn(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
     """Local response normalisation across ``size`` channels: no parameters."""
     size = layer.args["size"]
     positive(layer, "size", size)
+    if len(x) < 2:
+        raise spec_error("E403", f"lrn '{layer.name}' normalises across channels of a C x H x W "
+                         f"input, got the flat {fmt_shape(x)}", layer.path, layer=layer.name,
+                         hint="put 'lrn' before 'flatten'")
     return Cost(output=x, description=f"Normalization layer (LRN, size {size})",
                 ops={"lrn": size * numel(x)})
 
@@ -71,7 +75,11 @@ def softmax(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
 
 @rule("dropout")
 def dropout(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
-    """Identity at inference."""
+    """Identity at inference; p is a probability."""
+    p = layer.args["p"]
+    if not 0 <= p <= 1:
+        raise spec_error("E406", f"dropout '{layer.name}': p must be between 0 and 1, got {p}",
+                         layer.arg_path("p"), layer=layer.name)
     return Cost(output=x, description=f"dropout p={layer.args['p']}")
 
 

@@ -1,0 +1,107 @@
+"""verify: build specs as live PyTorch modules and prove the analytic numbers, layer by layer.
+
+torch (and fvcore) are imported inside the command, never at CLI start-up; without them the
+command exits 2 with the install hint.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from cnnstat import zoo
+from cnnstat.cli_common import data_options, echo_err, emit, load_report
+from cnnstat.errors import ExitStatus, UsageError
+
+COUNT_CHOICES = ("all", "torch", "fvcore")
+
+
+@click.command()
+@click.argument("specs", nargs=-1)
+@click.option("--module", "impl", metavar="MODULE:FACTORY",
+              help="Check your own nn.Module against the spec instead: pkg.mod:factory or "
+              "path/to/file.py:factory (the factory takes no arguments).")
+@click.option("--count", "count", type=click.Choice(COUNT_CHOICES), default="all",
+              show_default=True,
+              help="FLOP counters to check: PyTorch FlopCounterMode against the 'torch' preset, "
+              "fvcore FlopCountAnalysis against the 'fvcore' preset, or both.")
+@click.option("--device", type=click.Choice(["meta", "cpu"]), default="meta", show_default=True,
+              help="Where to build the network: meta allocates nothing (fvcore always traces "
+              "on CPU).")
+@data_options
+def verify(specs: tuple[str, ...], impl: str | None, count: str, device: str, fmt: str,
+           input_shape: str | None, batch: int, overrides: tuple[str, ...], color: str) -> None:
+    """Build SPEC (default: the whole zoo) in PyTorch and compare every layer's output shape,
+    parameters, buffers and FLOPs with the analytic numbers.  Exit 0 when all agree, 1 on any
+    mismatch, 2 when PyTorch is missing."""
+    from cnnstat.torch_backend import require
+
+    counters = ("torch", "fvcore") if count == "all" else (count,)
+    require("torch", *(["fvcore"] if "fvcore" in counters else []))
+    if impl is not None:
+        ok = _conformance(specs, impl, fmt, color, input_shape, batch, overrides)
+    else:
+        ok = _verify(specs, counters, device, fmt, color, input_shape, batch, overrides)
+    if not ok:
+        click.get_current_context().exit(ExitStatus.REJECTED)
+
+
+def _verify(specs: Sequence[str], counters: tuple[str, ...], device: str, fmt: str, color: str,
+            input_shape: str | None, batch: int, overrides: Sequence[str]) -> bool:
+    from cnnstat import verify_view
+    from cnnstat.torch_backend.verify import verify_report
+
+    names = list(specs) or zoo.names()
+    results = []
+    with _progress(len(names), show=not specs) as advance:
+        for name in names:
+            report = load_report(name, input_shape, batch, overrides)
+            results.append(verify_report(report, counters, device))
+            advance(name)
+    for r in results:
+        if r.first_divergence is not None:
+            lc = r.first_divergence
+            echo_err(f"cnnstat: verify: {r.spec}: first divergent layer '{lc.name}' "
+                     f"({', '.join(lc.diverging())})")
+        elif not r.ok:
+            echo_err(f"cnnstat: verify: {r.spec}: totals differ")
+    tables = [verify_view.layer_table(r) for r in results] if len(results) == 1 else \
+        [verify_view.overview_table(results), *(verify_view.layer_table(r)
+                                                for r in results if not r.ok)]
+    emit(fmt, color, verify_view.verify_json(results), tables)
+    return all(r.ok for r in results)
+
+
+def _conformance(specs: Sequence[str], impl: str, fmt: str, color: str,
+                 input_shape: str | None, batch: int, overrides: Sequence[str]) -> bool:
+    from cnnstat import verify_view
+    from cnnstat.torch_backend.conformance import conform, load_factory
+
+    if len(specs) != 1:
+        raise UsageError("--module compares one spec with one module; give exactly one SPEC")
+    report = load_report(specs[0], input_shape, batch, overrides)
+    result = conform(report, load_factory(impl), impl)
+    if not result.ok:
+        echo_err(f"cnnstat: verify: {result.spec} vs {impl}: "
+                 f"{verify_view.conformance_notes(result)[0].lstrip(verify_view.BAD + ' ')}")
+    emit(fmt, color, verify_view.conformance_json(result),
+         [verify_view.conformance_table(result)])
+    return result.ok
+
+
+@contextmanager
+def _progress(total: int, show: bool) -> Iterator[Any]:
+    """A progress bar on stderr when it is a terminal (the zoo run); silent otherwise."""
+    if not show or not sys.stderr.isatty():
+        yield lambda name: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("verifying", total=total)
+        yield lambda name: bar.update(task, advance=1, description=f"verified {name}")

@@ -1,0 +1,72 @@
+"""``--count`` presets: other tools' compute conventions, reproduced exactly from the rows.
+
+Counters disagree by a factor of two and by what they include.  A preset states one tool's
+convention as arithmetic over the analytic rows, so its totals can be reconciled with ours:
+
+- ``macs`` (ours, the default): multiply-accumulates of conv and linear weights, bias excluded.
+- ``torch``: ``torch.utils.flop_counter.FlopCounterMode``: 2 FLOPs per MAC, and only
+  convolutions and matrix products are counted (no bias, normalisation, pooling or activations).
+- ``fvcore``: ``fvcore.nn.FlopCountAnalysis`` with its default handles: 1 "flop" per MAC (one
+  fused multiply-add), plus, in eval mode, batch norm at 2 per input element (1 without affine
+  parameters) and adaptive average pooling at 1 per *input* element.  Other element-wise
+  operators (ReLU, max/avg pooling, adds) are skipped by fvcore and count 0 here.
+
+Each preset is proven layer by layer against the live tool by ``cnnstat verify``.  Numbers are
+per image, like the rows; :meth:`Preset.total` scales by the batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from cnnstat.core.report import Report, Row
+
+
+def _fvcore_batch_norm(row: Row) -> int:
+    """fvcore ``batchnorm_flop_jit`` (eval): numel(input) * (2 if affine else 1).
+
+    An affine batch norm is the one with gamma, i.e. with weights."""
+    return math.prod(row.input_shape) * (2 if row.weights else 1)
+
+
+def _fvcore_adaptive_pool(row: Row) -> int:
+    """fvcore ``elementwise_flop_counter(1, 0)`` on aten::adaptive_avg_pool2d: numel(input)."""
+    return math.prod(row.input_shape)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """``per_mac`` counts per multiply-accumulate, plus per-kind extras computed from the row."""
+
+    name: str
+    label: str
+    convention: str
+    per_mac: int
+    extras: Mapping[str, Callable[[Row], int]] = field(default_factory=dict)
+
+    def count(self, row: Row) -> int:
+        """This preset's count for one row, per image."""
+        extra = self.extras.get(row.kind)
+        return self.per_mac * row.macs + (extra(row) if extra else 0)
+
+    def total(self, report: Report) -> int:
+        """Sum over the rows, for the report's batch."""
+        return report.batch * sum(self.count(r) for r in report.rows)
+
+
+MACS = Preset(
+    "macs", "MACs",
+    "MACs: multiply-accumulates of conv and linear weights, bias excluded", 1)
+TORCH = Preset(
+    "torch", "FLOPs (torch)",
+    "torch: PyTorch FlopCounterMode, 2 FLOPs per MAC of conv and linear (matmul) only", 2)
+FVCORE = Preset(
+    "fvcore", "flops (fvcore)",
+    "fvcore: FlopCountAnalysis defaults, 1 per MAC of conv and linear, plus eval-mode batch norm "
+    "(2 per input element, 1 without affine) and adaptive avg pooling (1 per input element)", 1,
+    {"bn": _fvcore_batch_norm, "adaptive_avgpool": _fvcore_adaptive_pool,
+     "global_avgpool": _fvcore_adaptive_pool})
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (MACS, TORCH, FVCORE)}

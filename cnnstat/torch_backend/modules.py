@@ -1,0 +1,123 @@
+"""The small modules PyTorch lacks: maxout, LeNet-5's sparse conv, subsampling and RBF output,
+ResNet's option-A shortcut, the merges of parallel branches, and the containers of the tree.
+
+Each keeps exactly the parameters and buffers the analytic rule counts, so ``numel`` of a module
+is a live check of the rule.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class Group(nn.Module):
+    """A namespace in the module tree (``layer1`` of ``layer1.conv1``); never called itself."""
+
+
+class Merge(nn.Module):
+    """Joins branch outputs: ``concat`` along channels, ``add`` or ``mul`` (broadcast)."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+
+    def forward(self, *xs: Tensor) -> Tensor:
+        if self.mode == "concat":
+            return torch.cat(xs, dim=1)
+        op = operator.add if self.mode == "add" else operator.mul
+        return functools.reduce(op, xs)
+
+    def extra_repr(self) -> str:
+        return self.mode
+
+
+class Maxout(nn.Module):
+    """Goodfellow et al.'s maxout: the wrapped conv/linear computes ``pieces`` times ``out``
+    features (output feature o, piece p at index o * pieces + p), and the max over pieces is kept.
+    """
+
+    def __init__(self, inner_name: str, inner: nn.Module, pieces: int) -> None:
+        super().__init__()
+        self.pieces = pieces
+        self.inner_name = inner_name
+        self.add_module(inner_name, inner)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y: Tensor = self.get_submodule(self.inner_name)(x)
+        n, c = y.shape[0], y.shape[1]
+        return y.view(n, c // self.pieces, self.pieces, *y.shape[2:]).amax(dim=2)
+
+    def extra_repr(self) -> str:
+        return f"pieces={self.pieces}"
+
+
+class SparseConv2d(nn.Module):
+    """A conv whose output map i sees only the input channels ``table[i]`` (LeNet-5's C3): one
+    single-output conv per map, so the parameters are exactly sum(|table[i]|) * k_h * k_w (+ bias).
+    """
+
+    def __init__(self, table: list[list[int]], conv: dict[str, Any]) -> None:
+        super().__init__()
+        self.table = [list(row) for row in table]
+        self.maps = nn.ModuleList(nn.Conv2d(len(row), 1, **conv) for row in table)
+
+    def forward(self, x: Tensor) -> Tensor:
+        outs = [conv(torch.cat([x[:, c:c + 1] for c in row], dim=1))
+                for row, conv in zip(self.table, self.maps)]
+        return torch.cat(outs, dim=1)
+
+
+class Subsample(nn.Module):
+    """LeNet-5's S-layer: the window average times a trainable coefficient plus a trainable bias,
+    one of each per channel (2C parameters)."""
+
+    def __init__(self, channels: int, kernel: tuple[int, int], stride: tuple[int, int]) -> None:
+        super().__init__()
+        self.kernel, self.stride = kernel, stride
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = F.avg_pool2d(x, self.kernel, self.stride)
+        return y * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.numel()}, kernel_size={self.kernel}, stride={self.stride}"
+
+
+class RBF(nn.Module):
+    """LeNet-5's output: y_i = sum_j (x_j - w_ij)^2 with fixed centres w (a buffer, not trained)."""
+
+    centres: Tensor
+
+    def __init__(self, features: int, units: int) -> None:
+        super().__init__()
+        # The paper draws the centres by hand as +-1 bitmaps; random signs stand in for them.
+        self.register_buffer("centres", torch.randint(0, 2, (units, features)).float() * 2 - 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x.unsqueeze(1) - self.centres).pow(2).sum(dim=-1)
+
+
+class PadChannels(nn.Module):
+    """ResNet's option-A shortcut: x[:, :, ::s, ::s], zero-padded (evenly, as in the common CIFAR
+    implementation) from its channels up to ``out``; no parameters."""
+
+    def __init__(self, channels: int, out: int, stride: int) -> None:
+        super().__init__()
+        self.stride = stride
+        self.before = (out - channels) // 2
+        self.after = out - channels - self.before
+
+    def forward(self, x: Tensor) -> Tensor:
+        s = self.stride
+        return F.pad(x[:, :, ::s, ::s], (0, 0, 0, 0, self.before, self.after))
+
+    def extra_repr(self) -> str:
+        return f"stride={self.stride}, pad=({self.before}, {self.after})"

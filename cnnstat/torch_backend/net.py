@@ -1,0 +1,125 @@
+"""The whole network: :class:`SpecNet` registers every leaf layer and every merge under the spec's
+hierarchical name (``model.get_submodule("layer1.bottleneck1.conv2")``) and its ``forward``
+interprets the resolved graph of the analytic report, so the live network is, by construction,
+the graph whose numbers the report holds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from cnnstat.core.ir import Layer, Node, Parallel, Seq
+from cnnstat.core.report import Report, Shape
+from cnnstat.errors import UsageError
+from cnnstat.spec import loader
+from cnnstat.torch_backend.layers import build_layer
+from cnnstat.torch_backend.modules import Group, Merge
+
+
+def merge_name(par: Parallel) -> str:
+    """The name of a merge's row and module: '<parallel name>.<merge>'."""
+    return f"{par.name}.{par.merge}" if par.name else par.merge
+
+
+def walk(node: Node) -> list[Layer | Parallel]:
+    """Leaf layers and merging parallels (side outputs do not merge), in execution order."""
+    if isinstance(node, Layer):
+        return [node]
+    if isinstance(node, Seq):
+        return [x for item in node.items for x in walk(item)]
+    if isinstance(node, Parallel):
+        inner = [x for br in node.branches for x in walk(br.body)]
+        return inner if node.merge == "side" else [*inner, node]
+    return []
+
+
+class SpecNet(nn.Module):
+    """A spec as a live network.  ``forward`` returns the trunk's output or, when the spec has side
+    outputs (auxiliary heads), the tuple ``(trunk, side1, side2, ...)`` in execution order: the
+    side heads are part of the counted network, so they are computed and returned, never dropped.
+    """
+
+    def __init__(self, report: Report) -> None:
+        super().__init__()
+        self.spec_name = report.name
+        self.input_shape = report.input_shape
+        self.graph = report.graph
+        inputs = {row.name: row.input_shape for row in report.rows}
+        for item in walk(report.graph):
+            if isinstance(item, Layer):
+                self._attach(item.name, build_layer(item, inputs[item.name]))
+            else:
+                self._attach(merge_name(item), Merge(item.merge))
+
+    def _attach(self, name: str, module: nn.Module) -> None:
+        *scopes, leaf = name.split(".")
+        parent: nn.Module = self
+        for part in scopes:
+            child = parent._modules.get(part)
+            if child is None:
+                child = Group()
+                self._add(parent, part, child, name)
+            parent = child
+        self._add(parent, leaf, module, name)
+
+    @staticmethod
+    def _add(parent: nn.Module, part: str, module: nn.Module, name: str) -> None:
+        if part in parent._modules:
+            raise UsageError(f"cannot build '{name}': '{part}' is both a layer and a scope",
+                             "rename the layer so no name is a prefix of another")
+        try:
+            parent.add_module(part, module)
+        except (KeyError, TypeError) as exc:
+            raise UsageError(f"cannot build layer '{name}': {exc}",
+                             "rename the layer (names become PyTorch module attributes)") from None
+
+    def forward(self, x: Tensor) -> Any:
+        sides: list[Tensor] = []
+        y = self._run(self.graph, x, sides)
+        return (y, *sides) if sides else y
+
+    def _run(self, node: Node, x: Tensor, sides: list[Tensor]) -> Tensor:
+        if isinstance(node, Layer):
+            out: Tensor = self.get_submodule(node.name)(x)
+            return out
+        if isinstance(node, Seq):
+            for item in node.items:
+                x = self._run(item, x, sides)
+            return x
+        if not isinstance(node, Parallel):
+            raise TypeError(f"unresolved node {node!r}")  # the report's graph has none
+        n = len(node.branches)
+        inputs = torch.split(x, x.shape[1] // n, dim=1) if node.split else (x,) * n
+        outs = [self._run(br.body, xi, sides) for br, xi in zip(node.branches, inputs)]
+        if node.merge == "side":
+            sides.extend(outs[1:])
+            return outs[0]
+        merged: Tensor = self.get_submodule(merge_name(node))(*outs)
+        return merged
+
+    def extra_repr(self) -> str:
+        return f"spec={self.spec_name!r}, input={'x'.join(map(str, self.input_shape))}"
+
+
+def analyze(spec: Any, overrides: dict[str, object] | None = None,
+            input_shape: Shape | None = None, batch: int = 1) -> Report:
+    """A Report from a built-in name, a path, a loaded spec, or a Report itself."""
+    if isinstance(spec, Report):
+        return spec
+    if isinstance(spec, loader.Loaded):
+        return spec.analyze(batch)
+    if isinstance(spec, (str, Path)):
+        return loader.load(str(spec), overrides, input_shape).analyze(batch)
+    raise TypeError(f"expected a spec name, path, Loaded or Report, got {type(spec).__name__}")
+
+
+def build(spec: Any, *, overrides: dict[str, object] | None = None,
+          input_shape: Shape | None = None, device: Any = None) -> SpecNet:
+    """The spec as a ``torch.nn.Module`` (on ``device``; ``"meta"`` allocates nothing)."""
+    report = analyze(spec, overrides, input_shape)
+    with torch.device(device or "cpu"):
+        return SpecNet(report)

@@ -1,0 +1,81 @@
+"""Cross-check a report against its own network built live: per layer and in total, output shapes,
+parameters, buffers, and FLOPs under the ``torch`` and ``fvcore`` presets against
+FlopCounterMode and fvcore themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from cnnstat.core.presets import PRESETS
+from cnnstat.core.report import Report, Row
+from cnnstat.torch_backend.measure import (Pass, fvcore_pass, numel, sample_input,
+                                           shapes_and_torch_flops)
+from cnnstat.torch_backend.net import SpecNet
+from cnnstat.torch_backend.results import Check, LayerCheck, VerifyResult
+
+COUNTERS = ("torch", "fvcore")
+
+
+def verify_report(report: Report, counters: Sequence[str] = COUNTERS, device: str = "meta",
+                  model: SpecNet | None = None) -> VerifyResult:
+    """Build ``report``'s network on ``device`` (or take ``model``, left unmodified) and compare."""
+    if model is None:
+        with torch.device(device):
+            model = SpecNet(report)
+    names = [row.name for row in report.rows]
+    passes: dict[str, Pass] = {}
+    if "fvcore" in counters:
+        passes["fvcore"] = fvcore_pass(model, names, report.input_shape, report.batch)
+    if "torch" in counters or not passes:
+        x = sample_input(model, report.input_shape, report.batch)
+        passes["torch"] = shapes_and_torch_flops(model, names, x)
+        device = str(x.device)
+    else:
+        device = "cpu"  # fvcore alone: the shapes come from its own pass on real tensors
+    main = passes["torch"] if "torch" in passes else passes["fvcore"]
+    layers = tuple(_layer(row, report.batch, model, main.shapes, passes, counters)
+                   for row in report.rows)
+    totals = _totals(report, model, main.output, passes, counters)
+    return VerifyResult(report.name, report.title, report.input_shape, report.batch,
+                        device, tuple(counters), layers, totals,
+                        {"torch": torch.__version__, **_fvcore_version(counters)})
+
+
+def _layer(row: Row, batch: int, model: SpecNet, shapes: dict[str, Any],
+           passes: dict[str, Pass], counters: Sequence[str]) -> LayerCheck:
+    mod = model.get_submodule(row.name)
+    checks = {"shape": Check(row.output_shape, shapes.get(row.name)),
+              "params": Check(row.params, numel(mod.parameters())),
+              "buffers": Check(row.buffers, numel(mod.buffers()))}
+    for c in counters:
+        ran = row.name in passes[c].shapes  # a module that never ran measured nothing
+        checks[c] = Check(batch * PRESETS[c].count(row), passes[c].flops[row.name] if ran
+                          else None)
+    return LayerCheck(row.name, row.kind, row.description, checks)
+
+
+def _totals(report: Report, model: SpecNet, output: tuple[int, ...] | None,
+            passes: dict[str, Pass], counters: Sequence[str]) -> dict[str, Check]:
+    """Whole-model figures: catches anything the per-layer view could miss (a parameter held by
+    no layer, FLOPs spent outside every layer)."""
+    t = report.totals()
+    totals = {"shape": Check(report.output_shape, output),
+              "params": Check(t.params, numel(model.parameters())),
+              "buffers": Check(t.buffers, numel(model.buffers()))}
+    for c in counters:
+        totals[c] = Check(PRESETS[c].total(report), passes[c].total_flops)
+    return totals
+
+
+def _fvcore_version(counters: Sequence[str]) -> dict[str, str]:
+    if "fvcore" not in counters:
+        return {}
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return {"fvcore": version("fvcore")}
+    except PackageNotFoundError:
+        return {"fvcore": "unknown"}
