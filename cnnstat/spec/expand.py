@@ -40,7 +40,8 @@ def as_int(raw: object, env: Mapping[str, object], path: SpecPath, what: str) ->
     if isinstance(v, bool) or not isinstance(v, int):
         if hasattr(v, "denominator") and getattr(v, "denominator") == 1:
             return int(v)  # type: ignore[call-overload]
-        raise spec_error("E303", f"{what} must be a whole number, got {v!r}" +
+        shown = str(v) if hasattr(v, "denominator") else repr(v)
+        raise spec_error("E303", f"{what} must be a whole number, got {shown}" +
                          (f" (from '{raw}')" if is_expression(raw) else ""), path,
                          hint="round explicitly: ceil(...), floor(...), round(...) or "
                          "make_divisible(...)")
@@ -59,7 +60,8 @@ class Scope:
     def claim(self, base: str, explicit: str | None, path: SpecPath) -> str:
         if explicit is not None:
             if explicit in self.used:
-                raise spec_error("E208", f"duplicate layer name '{self.full(explicit)}'", path,
+                raise spec_error("E208", f"duplicate layer name '{self.full(explicit)}'",
+                                 (*path, "name"),
                                  hint="give each layer in a scope a distinct name")
             self.used.add(explicit)
             return self.full(explicit)
@@ -82,6 +84,8 @@ class Expander:
         self.globals = env
         self.stack: list[str] = []
         self.count = 0
+        # repeat and blocks expand the same YAML mapping many times: validate its shape once
+        self.validated: dict[tuple[str, int], Any] = {}
 
     # -- sequences and items ------------------------------------------------------------------
     def seq(self, items: list[Any], path: SpecPath, scope: Scope, env: Mapping[str, object]) -> Seq:
@@ -142,7 +146,11 @@ class Expander:
         if self.count > MAX_LAYERS:
             raise spec_error("E207", f"the spec expands to more than {MAX_LAYERS} layers", path)
         model = LAYER_ARGS[kind]
-        parsed = validate(model, {} if args is None else args, path, kind)
+        key = (kind, id(args))
+        parsed = self.validated.get(key)
+        if parsed is None:
+            parsed = self.validated[key] = validate(model, {} if args is None else args, path,
+                                                    kind)
         concrete: dict[str, Any] = {}
         arg_paths: dict[str, SpecPath] = {}
         for fname, finfo in model.model_fields.items():
@@ -279,12 +287,12 @@ class Expander:
         name = scope.full("shortcut")
         modes = {"auto": "projection", "projection": "projection", "pad": "pad",
                  "identity-if-same": "optional"}
-        if isinstance(raw, list):
-            return Branch("shortcut", self.seq(raw, path, Scope(name), env))
-        if isinstance(raw, str) and raw in modes:  # a mapping here is not hashable
+        if isinstance(raw, str) and raw in modes:
             return Branch("shortcut", Seq((AutoShortcut(name, modes[raw], path),)))  # type: ignore
         if raw == "identity":
             return Branch("shortcut", Seq(()))
+        if isinstance(raw, list):
+            return Branch("shortcut", self.seq(raw, path, Scope(name), env))
         raise spec_error("E202", "residual shortcut must be auto, identity, pad, "
                          f"identity-if-same or a list of layers, got {raw!r}", path)
 
