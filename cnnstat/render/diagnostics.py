@@ -6,7 +6,7 @@ from __future__ import annotations
 from cnnstat.errors import Diagnostic
 from cnnstat.spec.source import SourceMap
 
-_KEY_CODES = {"E201", "E102", "E206"}
+_KEY_CODES = {"E201", "E102", "E206", "W504"}
 
 
 def locate(diag: Diagnostic, source: SourceMap | None) -> tuple[str, int, int] | None:

@@ -22,6 +22,9 @@ COMPOSITES = ("residual", "concat", "split", "scale", "dense", "side")
 MAX_LAYERS = 50_000
 MAX_REPEAT = 10_000
 MAX_BLOCK_DEPTH = 32
+MAX_NESTING = 100
+MAX_STEPS = 500_000
+MAX_SIZE = 2**31 - 1
 REQUIRED = "required"
 
 
@@ -46,6 +49,15 @@ def as_int(raw: object, env: Mapping[str, object], path: SpecPath, what: str) ->
                          hint="round explicitly: ceil(...), floor(...), round(...) or "
                          "make_divisible(...)")
     return v
+
+
+def check_size(n: int, path: SpecPath, what: str) -> int:
+    """Refuse sizes no real network has, so every later product stays small and quick."""
+    if n > MAX_SIZE:
+        raise spec_error("E407", f"{what} {n:,} exceeds the largest size cnnstat accepts "
+                         f"({MAX_SIZE:,} = 2**31 - 1)", path,
+                         hint="sizes, channels and counts must fit a 32-bit signed integer")
+    return n
 
 
 @dataclass
@@ -84,18 +96,40 @@ class Expander:
         self.globals = env
         self.stack: list[str] = []
         self.count = 0
+        self.steps = 0
+        self.depth = 0
+
+    def step(self, path: SpecPath) -> None:
+        """Count expansion work, so nested repeats of empty lists cannot run for ever."""
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise spec_error("E207", f"the spec expands to more than {MAX_STEPS:,} items "
+                             "(nested repeats?)", path, hint="lower the repeat counts")
 
     # -- sequences and items ------------------------------------------------------------------
     def seq(self, items: list[Any], path: SpecPath, scope: Scope, env: Mapping[str, object]) -> Seq:
         if not isinstance(items, list):
             raise spec_error("E202", "expected a list of layers", path)
         out: list[Node] = []
+        self.step(path)
         for i, item in enumerate(items):
             out.extend(self.item(item, (*path, i), scope, env))
         return Seq(tuple(out))
 
     def item(self, item: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
              inline: bool = False) -> list[Node]:
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                raise spec_error("E207", f"layers nested more than {MAX_NESTING} deep "
+                                 "(through blocks and composition)", path,
+                                 hint="flatten the nesting; sequences need no wrapper")
+            return self._item(item, path, scope, env, inline)
+        finally:
+            self.depth -= 1
+
+    def _item(self, item: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
+              inline: bool) -> list[Node]:
         if isinstance(item, str):
             return [self.keyed(item, None, path, scope, env, inline)]
         if isinstance(item, dict) and "repeat" in item:
@@ -173,7 +207,7 @@ class Expander:
         if SIZE in meta:
             return self.size(kind, fname, raw, path, env)
         if INT in meta:
-            return as_int(raw, env, path, f"{kind} {fname}")
+            return check_size(as_int(raw, env, path, f"{kind} {fname}"), path, f"{kind} {fname}")
         if REAL in meta:
             v = value(raw, env, path)
             if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(
@@ -195,12 +229,12 @@ class Expander:
             if len(raw) != 2:
                 raise spec_error("E202", f"{kind} {fname}: a size is an int or an [h, w] pair, "
                                  f"got {len(raw)} values", path)
-            return (as_int(raw[0], env, (*path, 0), f"{kind} {fname}"),
-                    as_int(raw[1], env, (*path, 1), f"{kind} {fname}"))
+            return tuple(check_size(as_int(v, env, (*path, i), f"{kind} {fname}"), (*path, i),
+                                    f"{kind} {fname}") for i, v in enumerate(raw))
         v = value(raw, env, path)
         if v in ("same", "valid") and fname == "padding":
             return v
-        n = as_int(v, env, path, f"{kind} {fname}")
+        n = check_size(as_int(v, env, path, f"{kind} {fname}"), path, f"{kind} {fname}")
         return (n, n)
 
     # -- named blocks ---------------------------------------------------------------------------

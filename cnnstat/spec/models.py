@@ -192,7 +192,10 @@ class VariantModel(BaseModel):
         description="parameter values that differ from the spec's defaults")
     title: str = ""
     reference: dict[Metric, Figure | list[Figure]] = {}
-    expect: dict[Metric, StrictInt] = {}
+    expect: dict[Metric, StrictInt] = Field(
+        {}, description="exact figures pinned for regression ('cnnstat check' fails on a change)")
+    budget: dict[Metric, StrictInt] = Field(
+        {}, description="limits for this variant, overriding the spec's budget metric by metric")
 
 
 class SpecModel(BaseModel):
@@ -210,5 +213,7 @@ class SpecModel(BaseModel):
     layers: list[Any] = Field(min_length=1)
     reference: dict[Metric, Figure | list[Figure]] = Field(
         {}, description="published figures (one or a list per metric), checked against ours")
-    expect: dict[Metric, StrictInt] = {}
-    budget: dict[Metric, StrictInt] = {}
+    expect: dict[Metric, StrictInt] = Field(
+        {}, description="exact figures pinned for regression ('cnnstat check' fails on a change)")
+    budget: dict[Metric, StrictInt] = Field(
+        {}, description="upper limits ('cnnstat check' fails when a figure exceeds one)")
