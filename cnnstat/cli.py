@@ -13,7 +13,7 @@ import click
 
 from cnnstat import __version__
 from cnnstat.cli_common import echo_err, report_diagnostics
-from cnnstat.commands import analysis, check
+from cnnstat.commands import analysis, check, tooling
 from cnnstat.errors import ExitStatus, SpecError, UsageError
 
 
@@ -52,3 +52,5 @@ def main(ctx: click.Context, traceback: bool) -> None:
 for command in (analysis.summary, analysis.params, analysis.list_):
     main.add_command(command)
 main.add_command(check.check)
+main.add_command(tooling.diff)
+main.add_command(tooling.schema)

@@ -15,10 +15,11 @@ from typing import Any
 from cnnstat.core.ir import AutoShortcut, Branch, Layer, Node, Parallel, Seq
 from cnnstat.errors import SpecPath, spec_error
 from cnnstat.spec.expr import ExprError, evaluate, is_expression
-from cnnstat.spec.models import FLAG, INT, LAYER_ARGS, REAL, SIZE, BlockModel, SpecModel
+from cnnstat.spec.models import (COMPOSITE_ARGS, FLAG, INT, LAYER_ARGS, REAL, SIZE, BlockModel,
+                                  SpecModel)
 from cnnstat.spec.validate import suggest, validate
 
-COMPOSITES = ("residual", "concat", "split", "scale", "dense", "side")
+COMPOSITES = tuple(COMPOSITE_ARGS)
 MAX_LAYERS = 50_000
 MAX_REPEAT = 10_000
 MAX_BLOCK_DEPTH = 32
@@ -26,6 +27,8 @@ MAX_NESTING = 100
 MAX_STEPS = 500_000
 MAX_SIZE = 2**31 - 1
 REQUIRED = "required"
+SHORTCUT_MODES = {"auto": "projection", "projection": "projection", "pad": "pad",
+                  "identity-if-same": "optional"}  # and "identity": no shortcut layers at all
 
 
 def value(raw: object, env: Mapping[str, object], path: SpecPath) -> object:
@@ -290,8 +293,11 @@ class Expander:
             return scope, args
         return Scope(scope.claim(kind, args.get("name"), path)), args
 
-    def check_keys(self, kind: str, args: dict[str, Any], allowed: set[str], required: set[str],
-                   path: SpecPath) -> None:
+    def check_keys(self, kind: str, args: dict[str, Any], path: SpecPath) -> None:
+        """The keys of ``kind``'s arguments model (:data:`COMPOSITE_ARGS`), nothing else."""
+        fields = COMPOSITE_ARGS[kind].model_fields
+        allowed = set(fields)
+        required = {k for k, f in fields.items() if f.is_required()}
         for key in args:
             if key not in allowed:
                 raise spec_error("E201", f"{kind}: unknown key '{key}'", (*path, key),
@@ -303,7 +309,7 @@ class Expander:
     def residual(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
                  inline: bool) -> Node:
         inner, args = self.composite_scope("residual", args, path, scope, inline)
-        self.check_keys("residual", args, {"body", "shortcut", "then", "name"}, {"body"}, path)
+        self.check_keys("residual", args, path)
         body = self.seq(args["body"], (*path, "body"), inner, env)
         shortcut = self.shortcut(args.get("shortcut", "auto"), (*path, "shortcut"), inner, env)
         par = Parallel(inner.prefix, "add", (Branch("", body), shortcut), False, path)
@@ -313,8 +319,7 @@ class Expander:
     def shortcut(self, raw: Any, path: SpecPath, scope: Scope,
                  env: Mapping[str, object]) -> Branch:
         name = scope.full("shortcut")
-        modes = {"auto": "projection", "projection": "projection", "pad": "pad",
-                 "identity-if-same": "optional"}
+        modes = SHORTCUT_MODES
         if isinstance(raw, str) and raw in modes:
             return Branch("shortcut", Seq((AutoShortcut(name, modes[raw], path),)))  # type: ignore
         if raw == "identity":
@@ -348,7 +353,7 @@ class Expander:
         if isinstance(args, list):
             args = {"branches": args}
         inner, args = self.composite_scope(kind, args, path, scope, inline)
-        self.check_keys(kind, args, {"branches", "name"}, {"branches"}, path)
+        self.check_keys(kind, args, path)
         branches = self.branches(kind, args["branches"], (*path, "branches"), inner, env)
         return Parallel(inner.prefix, "concat", branches, split, path)
 
@@ -361,7 +366,7 @@ class Expander:
         if isinstance(args, list):
             args = {"body": args}
         inner, args = self.composite_scope("scale", args, path, scope, inline)
-        self.check_keys("scale", args, {"body", "name"}, {"body"}, path)
+        self.check_keys("scale", args, path)
         gate = self.seq(args["body"], (*path, "body"), inner, env)
         return Parallel(inner.prefix, "mul", (Branch("input", Seq(())), Branch("", gate)),
                         False, path)
@@ -372,7 +377,7 @@ class Expander:
         if isinstance(args, list):
             args = {"body": args}
         inner, args = self.composite_scope("side", args, path, scope, inline)
-        self.check_keys("side", args, {"body", "name"}, {"body"}, path)
+        self.check_keys("side", args, path)
         body = self.seq(args["body"], (*path, "body"), inner, env)
         return Parallel(inner.prefix, "side", (Branch("input", Seq(())), Branch("", body)),
                         False, path)
@@ -380,7 +385,7 @@ class Expander:
     def dense(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
               inline: bool) -> Node:
         inner, args = self.composite_scope("dense", args, path, scope, inline)
-        self.check_keys("dense", args, {"count", "layers", "name"}, {"count", "layers"}, path)
+        self.check_keys("dense", args, path)
         n = as_int(args["count"], env, (*path, "count"), "dense count")
         if not 1 <= n <= MAX_REPEAT:
             raise spec_error("E207", f"dense count {n} is outside 1..{MAX_REPEAT}",
