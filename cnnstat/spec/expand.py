@@ -27,6 +27,8 @@ MAX_NESTING = 100
 MAX_STEPS = 500_000
 MAX_SIZE = 2**31 - 1
 REQUIRED = "required"
+PADDING_WORDS = ("same", "valid")
+PADDING_WORD_KINDS = {"conv"}  # as in PyTorch, where only convolutions take padding='same'
 SHORTCUT_MODES = {"auto": "projection", "projection": "projection", "pad": "pad",
                   "identity-if-same": "optional"}  # and "identity": no shortcut layers at all
 
@@ -226,8 +228,8 @@ class Expander:
 
     def size(self, kind: str, fname: str, raw: Any, path: SpecPath,
              env: Mapping[str, object]) -> Any:
-        if fname == "padding" and raw in ("same", "valid"):
-            return raw
+        if fname == "padding" and raw in PADDING_WORDS:
+            return self.padding_word(kind, raw, path)
         if isinstance(raw, list):
             if len(raw) != 2:
                 raise spec_error("E202", f"{kind} {fname}: a size is an int or an [h, w] pair, "
@@ -235,10 +237,17 @@ class Expander:
             return tuple(check_size(as_int(v, env, (*path, i), f"{kind} {fname}"), (*path, i),
                                     f"{kind} {fname}") for i, v in enumerate(raw))
         v = value(raw, env, path)
-        if v in ("same", "valid") and fname == "padding":
-            return v
+        if v in PADDING_WORDS and fname == "padding":
+            return self.padding_word(kind, v, path)
         n = check_size(as_int(v, env, path, f"{kind} {fname}"), path, f"{kind} {fname}")
         return (n, n)
+
+    def padding_word(self, kind: str, word: Any, path: SpecPath) -> str:
+        if kind not in PADDING_WORD_KINDS:
+            raise spec_error("E406", f"{kind} padding '{word}' is only understood by "
+                             f"{', '.join(sorted(PADDING_WORD_KINDS))}", path,
+                             hint="give the padding as a number or an [h, w] pair")
+        return str(word)
 
     # -- named blocks ---------------------------------------------------------------------------
     def call(self, block: str, args: Any, path: SpecPath, scope: Scope,

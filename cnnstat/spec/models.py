@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, WithJsonSchema
+from pydantic import (AllowInfNan, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt,
+                      WithJsonSchema)
+
+FiniteFloat = Annotated[StrictFloat, AllowInfNan(False)]
+"""A float that is a number (YAML's .nan and .inf are not: no figure or size is infinite)."""
 
 # Markers in Annotated[...] tell the expander how to evaluate and normalise a field.
 INT, SIZE, REAL, FLAG = "int", "size", "real", "flag"
@@ -19,7 +23,7 @@ Int = Annotated[StrictInt | str, INT]
 """An integer, or an expression that evaluates to one."""
 Size = Annotated[StrictInt | str | list[StrictInt | str], SIZE]
 """An int (both axes) or an [h, w] pair; either may be expressions."""
-Real = Annotated[StrictFloat | StrictInt | str, REAL]
+Real = Annotated[FiniteFloat | StrictInt | str, REAL]
 Flag = Annotated[StrictBool | str, FLAG]
 
 LAYER_ITEM_REF = "#/$defs/LayerItem"
@@ -229,10 +233,10 @@ class Figure(BaseModel):
     """A published figure, with its source and the tolerance its rounding implies."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    value: StrictInt | StrictFloat
+    value: StrictInt | FiniteFloat
     source: str = Field(description="where the figure was published")
-    rel_tol: StrictFloat | StrictInt = 0
-    abs_tol: StrictFloat | StrictInt = 0
+    rel_tol: FiniteFloat | StrictInt = 0
+    abs_tol: FiniteFloat | StrictInt = 0
     known_difference: str | None = Field(
         None, description="why our exact figure differs from the published one (explained, "
         "reported as a note rather than a failure)")
@@ -245,7 +249,7 @@ class BlockModel(BaseModel):
     """A named, reusable block: arguments with defaults ("required" for none) and a body."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    args: dict[str, StrictInt | StrictFloat | StrictBool | str] = {}
+    args: dict[str, StrictInt | FiniteFloat | StrictBool | str] = {}
     layers: Layers = Field(description="the block's body, a list of layer items")
 
 
@@ -253,7 +257,7 @@ class VariantModel(BaseModel):
     """A named parameter set (``efficientnet-b3``), with its own title and published figures."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    set: dict[str, StrictInt | StrictFloat | StrictBool | str] = Field(
+    set: dict[str, StrictInt | FiniteFloat | StrictBool | str] = Field(
         description="parameter values that differ from the spec's defaults")
     title: str = ""
     reference: dict[Metric, Figure | list[Figure]] = {}
@@ -272,7 +276,7 @@ class SpecModel(BaseModel):
     source: str = ""
     notes: str = ""
     input: list[Int] = Field(min_length=1, max_length=3, description="[C, H, W] or [features]")
-    params: dict[str, StrictInt | StrictFloat | StrictBool | str] = {}
+    params: dict[str, StrictInt | FiniteFloat | StrictBool | str] = {}
     variants: dict[str, VariantModel] = {}
     blocks: dict[str, BlockModel] = {}
     layers: Layers = Field(min_length=1, description="the network, a list of layer items",
