@@ -73,6 +73,11 @@ def read(path: str) -> dict[str, Any]:
     if not isinstance(doc, dict) or not isinstance(doc.get("specs"), dict):
         raise UsageError(f"{path}: not a cnnstat baseline (no 'specs' mapping)",
                          "write one with 'cnnstat check PATH... --write-baseline FILE'")
+    for name, entry in doc["specs"].items():
+        layers = entry.get("layers") if isinstance(entry, dict) else None
+        if not isinstance(layers, list) or not all(isinstance(x, dict) for x in layers):
+            raise UsageError(f"{path}: spec '{name}' has no list of layer records",
+                             "write the baseline again with --write-baseline")
     return doc
 
 
@@ -155,7 +160,7 @@ def compare(doc: dict[str, Any], results: list[FileResult]) -> list[dict[str, An
             if target.report is None:
                 continue
             old = specs.get(target.name)
-            if not isinstance(old, dict) or not isinstance(old.get("layers"), list):
+            if old is None:
                 target.diagnostics.append(Diagnostic(
                     "N607", Severity.NOTE, "not in the baseline", ("name",),
                     hint="write a new baseline with --write-baseline"))

@@ -114,10 +114,11 @@ def diff_table(a: Side, b: Side, changes: list[Change], show_all: bool) -> Table
              "params_d": pb - pa, "macs_a": ma, "macs_b": mb, "macs_d": mb - ma}
     counts = {k: sum(c.kind == k for c in changes) for k in ("changed", "added", "removed",
                                                               "same")}
+    ratios = (f"params B/A = {_show_ratio(_ratio(pa, pb))} ({numbers.human(pa)} -> "
+              f"{numbers.human(pb)}); MACs B/A = {_show_ratio(_ratio(ma, mb))} "
+              f"({numbers.human(ma)} -> {numbers.human(mb)})")
     notes = [f"A = {a.label}, B = {b.label}: " + ", ".join(f"{n} {k}" for k, n in counts.items()),
-             f"params B/A = {_show_ratio(_ratio(pa, pb))} ({numbers.human(pa)} -> "
-             f"{numbers.human(pb)}); MACs B/A = {_show_ratio(_ratio(ma, mb))} "
-             f"({numbers.human(ma)} -> {numbers.human(mb)})", conventions.MACS]
+             ratios, conventions.MACS]
     if not show_all and counts["same"]:
         notes.append(f"{counts['same']} unchanged layers not shown (--all shows them)")
     return Table(f"diff: {a.label} -> {b.label} (per image)", cols, rows, total, notes)

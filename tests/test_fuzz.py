@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-import yaml
 
 from cnnstat import baseline
 from cnnstat.checking import check_bytes, summarise

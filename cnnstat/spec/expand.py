@@ -15,8 +15,16 @@ from typing import Any
 from cnnstat.core.ir import AutoShortcut, Branch, Layer, Node, Parallel, Seq
 from cnnstat.errors import SpecPath, spec_error
 from cnnstat.spec.expr import ExprError, evaluate, is_expression
-from cnnstat.spec.models import (COMPOSITE_ARGS, FLAG, INT, LAYER_ARGS, REAL, SIZE, BlockModel,
-                                  SpecModel)
+from cnnstat.spec.models import (
+    COMPOSITE_ARGS,
+    FLAG,
+    INT,
+    LAYER_ARGS,
+    REAL,
+    SIZE,
+    BlockModel,
+    SpecModel,
+)
 from cnnstat.spec.validate import suggest, validate
 
 COMPOSITES = tuple(COMPOSITE_ARGS)

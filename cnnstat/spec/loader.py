@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -15,8 +14,8 @@ from cnnstat.core.ir import Seq
 from cnnstat.core.report import Report
 from cnnstat.errors import Diagnostic, SpecError, SpecPath, UsageError, spec_error
 from cnnstat.spec.expand import as_int, check_size, expand, value
-from cnnstat.spec.models import Figure, SpecModel, VariantModel
 from cnnstat.spec.lint import unused_blocks
+from cnnstat.spec.models import Figure, SpecModel, VariantModel
 from cnnstat.spec.source import Position, SourceMap, load_yaml
 from cnnstat.spec.validate import suggest, validate
 

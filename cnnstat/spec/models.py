@@ -10,8 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import (AllowInfNan, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt,
-                      WithJsonSchema)
+from pydantic import (
+    AllowInfNan,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    WithJsonSchema,
+)
 
 FiniteFloat = Annotated[StrictFloat, AllowInfNan(False)]
 """A float that is a number (YAML's .nan and .inf are not: no figure or size is infinite)."""

@@ -17,8 +17,15 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from cnnstat.spec.models import (COMPOSITE_ARGS, LAYER_ARGS, LAYER_ITEM_REF, LIST_FORM, NO_ARGS,
-                                  RepeatItem, SpecModel)
+from cnnstat.spec.models import (
+    COMPOSITE_ARGS,
+    LAYER_ARGS,
+    LAYER_ITEM_REF,
+    LIST_FORM,
+    NO_ARGS,
+    RepeatItem,
+    SpecModel,
+)
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "spec.schema.json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

@@ -76,7 +76,18 @@ class _Converter:
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        return _scalar(node)
+        return self.scalar(node, path)
+
+    def scalar(self, node: yaml.Node, path: SpecPath) -> Any:
+        """The value of a scalar node; an unknown tag or a malformed tagged value is E202."""
+        try:
+            return _scalar(node)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+            self.smap.values.setdefault(path, _pos(node.start_mark))
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise spec_error("E202", f"cannot read {node.tag!r} value: {problem}", path,
+                             hint="write plain YAML values: no tags such as !!python/...") \
+                from None
 
     def _mapping(self, node: yaml.MappingNode, path: SpecPath, depth: int) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
@@ -85,7 +96,8 @@ class _Converter:
                 self.smap.values.setdefault((*path, "<<"), _pos(key_node.start_mark))
                 raise spec_error("E202", "YAML merge keys ('<<') are not supported", (*path, "<<"),
                                  hint="use a named block with arguments instead")
-            key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            key = self.scalar(key_node, (*path, "?")) if isinstance(key_node, yaml.ScalarNode) \
+                else None
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 self.smap.values.setdefault((*path, "?"), _pos(key_node.start_mark))
                 raise spec_error("E202", "mapping keys must be plain names", (*path, "?"))
