@@ -7,11 +7,8 @@ import sys
 
 import click
 
-from cnnstat import baseline as baselines
-from cnnstat import checking
 from cnnstat.cli_common import echo_err
 from cnnstat.errors import ExitStatus, UsageError
-from cnnstat.render import check_report
 
 CHECK_FORMATS = ("text", "json", "github", "junit")
 
@@ -34,6 +31,11 @@ def check(ctx: click.Context, paths: tuple[str, ...], strict: bool, fmt: str,
 
     PATH is a file, a directory (searched for *.yaml and *.yml) or a built-in name; without
     one, the built-in specs are checked.  Every problem in every file is reported."""
+    # Imported here: the other commands' cold start does not pay for them.
+    from cnnstat import baseline as baselines
+    from cnnstat import checking
+    from cnnstat.render import check_report
+
     files = checking.spec_files(paths or checking.default_paths())
     if not files:
         raise UsageError("no spec files (*.yaml, *.yml) under " + ", ".join(paths),

@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from cnnstat import diffing
 from cnnstat.cli_common import FORMATS, echo_err, emit
 from cnnstat.errors import ExitStatus
 
@@ -25,6 +24,8 @@ def diff(a: str, b: str, fmt: str, show_all: bool, color: str) -> None:
     A and B are specs (built-in names, paths, '-') or JSON files: a baseline from
     'check --write-baseline' (FILE.json#NAME picks a spec) or 'summary --format json' output.
     A report: the exit status is 0 whatever the differences."""
+    from cnnstat import diffing
+
     sa, sb, changes = diffing.diff(a, b)
     emit(fmt, color, diffing.diff_json(sa, sb, changes),
          [diffing.diff_table(sa, sb, changes, show_all)])
