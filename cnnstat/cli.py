@@ -13,7 +13,7 @@ import click
 
 from cnnstat import __version__
 from cnnstat.cli_common import echo_err, report_diagnostics
-from cnnstat.commands import analysis, compare, explain, memory
+from cnnstat.commands import analysis, check, compare, explain, memory, tooling
 from cnnstat.commands.receptive import receptive_field
 from cnnstat.commands.verify import verify
 from cnnstat.errors import ExitStatus, SpecError, UsageError
@@ -58,3 +58,6 @@ main.add_command(explain.explain_command)
 main.add_command(compare.compare_command)
 main.add_command(memory.memory_command)
 main.add_command(verify)
+main.add_command(check.check)
+main.add_command(tooling.diff)
+main.add_command(tooling.schema)

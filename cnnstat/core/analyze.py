@@ -154,7 +154,14 @@ def resolve_shortcut(auto: AutoShortcut, x: Shape, target: Shape) -> Seq:
 
 
 def _stride_between(auto: AutoShortcut, x: Shape, target: Shape) -> int:
-    for s in range(1, max(x[1], x[2]) + 1):
+    """The smallest stride s with ceil(H / s), ceil(W / s) = the target's H, W.
+
+    ceil(n / s) = t holds exactly for s in [ceil(n / t), ceil(n / (t - 1))), an interval, so the
+    smallest stride that works for both axes is the larger of the two lower ends, if any works
+    (computed, not searched: a search over s would take as long as the input is wide).
+    """
+    if min(target[1:]) >= 1:
+        s = max(-(-x[1] // target[1]), -(-x[2] // target[2]), 1)
         if (-(-x[1] // s), -(-x[2] // s)) == target[1:]:
             return s
     raise spec_error("E404", f"shortcut '{auto.name}': no stride maps {fmt_shape(x)} onto "

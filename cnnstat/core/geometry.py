@@ -9,6 +9,7 @@ last window that would start in the right padding is dropped.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 Pair = tuple[int, int]
@@ -71,6 +72,16 @@ def same_padding(kernel: int, dilation: int) -> tuple[int, int]:
     """PyTorch's padding='same' at stride 1: total d*(F-1), the extra one on the right."""
     total = dilation * (kernel - 1)
     return total // 2, total - total // 2
+
+
+def adaptive_span(size: int, out: int) -> int:
+    """Sum of the widths of PyTorch's adaptive pooling windows over one axis: W + O - gcd(W, O).
+
+    Window i spans [floor(i*W/O), ceil((i+1)*W/O)).  Summed over i, the ceilings exceed the
+    floors by W plus one for every i where O does not divide (i+1)*W, which is O - gcd(W, O)
+    times; in closed form so that a huge output size costs nothing.
+    """
+    return size + out - math.gcd(size, out)
 
 
 def adaptive_bounds(size: int, out: int) -> list[tuple[int, int]]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from cnnstat.errors import Diagnostic
 from cnnstat.spec.source import SourceMap
 
-_KEY_CODES = {"E201", "E102", "E206"}
+WIDTH = 160  # longest source excerpt shown under a diagnostic
+_KEY_CODES = {"E201", "E102", "E206", "W504"}
 
 
 def locate(diag: Diagnostic, source: SourceMap | None) -> tuple[str, int, int] | None:
@@ -16,15 +17,28 @@ def locate(diag: Diagnostic, source: SourceMap | None) -> tuple[str, int, int] |
     return (source.name, pos.line, pos.column) if pos else (source.name, 1, 1)
 
 
+def _excerpt(line: str, column: int, width: int = WIDTH) -> tuple[str, int]:
+    """The source line as shown (control characters made visible, a long line cut to a window
+    around the column) and the caret's column in it."""
+    text = "".join(" " if c == "\t" else "\ufffd" if ord(c) < 32 or c == "\x7f" else c
+                   for c in line)
+    if len(text) <= width:
+        return text, column
+    start = max(0, min(column - 1 - width // 2, len(text) - width))
+    head = "..." if start else ""
+    tail = "..." if start + width < len(text) else ""
+    return head + text[start:start + width] + tail, column - start + len(head)
+
+
 def format_diagnostic(diag: Diagnostic, source: SourceMap | None) -> str:
     where = locate(diag, source)
     head = f"{diag.severity.value}[{diag.code}]: {diag.message}"
     lines = [f"{where[0]}:{where[1]}:{where[2]}: {head}" if where else head]
     if where and source is not None:
-        text = source.line_text(where[1]).replace("\t", " ")
+        text, column = _excerpt(source.line_text(where[1]), where[2])
         if text.strip():
             lines.append(f"    {text}")
-            lines.append("    " + " " * (where[2] - 1) + "^")
+            lines.append("    " + " " * (column - 1) + "^")
     if diag.hint:
         lines.append(f"    hint: {diag.hint}")
     return "\n".join(lines)

@@ -15,14 +15,30 @@ from typing import Any
 from cnnstat.core.ir import AutoShortcut, Branch, Layer, Node, Parallel, Seq
 from cnnstat.errors import SpecPath, spec_error
 from cnnstat.spec.expr import ExprError, evaluate, is_expression
-from cnnstat.spec.models import FLAG, INT, LAYER_ARGS, REAL, SIZE, BlockModel, SpecModel
+from cnnstat.spec.models import (
+    COMPOSITE_ARGS,
+    FLAG,
+    INT,
+    LAYER_ARGS,
+    REAL,
+    SIZE,
+    BlockModel,
+    SpecModel,
+)
 from cnnstat.spec.validate import suggest, validate
 
-COMPOSITES = ("residual", "concat", "split", "scale", "dense", "side")
+COMPOSITES = tuple(COMPOSITE_ARGS)
 MAX_LAYERS = 50_000
 MAX_REPEAT = 10_000
 MAX_BLOCK_DEPTH = 32
+MAX_NESTING = 100
+MAX_STEPS = 500_000
+MAX_SIZE = 2**31 - 1
 REQUIRED = "required"
+PADDING_WORDS = ("same", "valid")
+PADDING_WORD_KINDS = {"conv"}  # as in PyTorch, where only convolutions take padding='same'
+SHORTCUT_MODES = {"auto": "projection", "projection": "projection", "pad": "pad",
+                  "identity-if-same": "optional"}  # and "identity": no shortcut layers at all
 
 
 def value(raw: object, env: Mapping[str, object], path: SpecPath) -> object:
@@ -46,6 +62,15 @@ def as_int(raw: object, env: Mapping[str, object], path: SpecPath, what: str) ->
                          hint="round explicitly: ceil(...), floor(...), round(...) or "
                          "make_divisible(...)")
     return v
+
+
+def check_size(n: int, path: SpecPath, what: str) -> int:
+    """Refuse sizes no real network has, so every later product stays small and quick."""
+    if n > MAX_SIZE:
+        raise spec_error("E407", f"{what} {n:,} exceeds the largest size cnnstat accepts "
+                         f"({MAX_SIZE:,} = 2**31 - 1)", path,
+                         hint="sizes, channels and counts must fit a 32-bit signed integer")
+    return n
 
 
 @dataclass
@@ -84,20 +109,42 @@ class Expander:
         self.globals = env
         self.stack: list[str] = []
         self.count = 0
+        self.steps = 0
+        self.depth = 0
         # repeat and blocks expand the same YAML mapping many times: validate its shape once
         self.validated: dict[tuple[str, int], Any] = {}
+
+    def step(self, path: SpecPath) -> None:
+        """Count expansion work, so nested repeats of empty lists cannot run for ever."""
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise spec_error("E207", f"the spec expands to more than {MAX_STEPS:,} items "
+                             "(nested repeats?)", path, hint="lower the repeat counts")
 
     # -- sequences and items ------------------------------------------------------------------
     def seq(self, items: list[Any], path: SpecPath, scope: Scope, env: Mapping[str, object]) -> Seq:
         if not isinstance(items, list):
             raise spec_error("E202", "expected a list of layers", path)
         out: list[Node] = []
+        self.step(path)
         for i, item in enumerate(items):
             out.extend(self.item(item, (*path, i), scope, env))
         return Seq(tuple(out))
 
     def item(self, item: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
              inline: bool = False) -> list[Node]:
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                raise spec_error("E207", f"layers nested more than {MAX_NESTING} deep "
+                                 "(through blocks and composition)", path,
+                                 hint="flatten the nesting; sequences need no wrapper")
+            return self._item(item, path, scope, env, inline)
+        finally:
+            self.depth -= 1
+
+    def _item(self, item: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
+              inline: bool) -> list[Node]:
         if isinstance(item, str):
             return [self.keyed(item, None, path, scope, env, inline)]
         if isinstance(item, dict) and "repeat" in item:
@@ -179,7 +226,7 @@ class Expander:
         if SIZE in meta:
             return self.size(kind, fname, raw, path, env)
         if INT in meta:
-            return as_int(raw, env, path, f"{kind} {fname}")
+            return check_size(as_int(raw, env, path, f"{kind} {fname}"), path, f"{kind} {fname}")
         if REAL in meta:
             v = value(raw, env, path)
             if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(
@@ -195,19 +242,26 @@ class Expander:
 
     def size(self, kind: str, fname: str, raw: Any, path: SpecPath,
              env: Mapping[str, object]) -> Any:
-        if fname == "padding" and raw in ("same", "valid"):
-            return raw
+        if fname == "padding" and raw in PADDING_WORDS:
+            return self.padding_word(kind, raw, path)
         if isinstance(raw, list):
             if len(raw) != 2:
                 raise spec_error("E202", f"{kind} {fname}: a size is an int or an [h, w] pair, "
                                  f"got {len(raw)} values", path)
-            return (as_int(raw[0], env, (*path, 0), f"{kind} {fname}"),
-                    as_int(raw[1], env, (*path, 1), f"{kind} {fname}"))
+            return tuple(check_size(as_int(v, env, (*path, i), f"{kind} {fname}"), (*path, i),
+                                    f"{kind} {fname}") for i, v in enumerate(raw))
         v = value(raw, env, path)
-        if v in ("same", "valid") and fname == "padding":
-            return v
-        n = as_int(v, env, path, f"{kind} {fname}")
+        if v in PADDING_WORDS and fname == "padding":
+            return self.padding_word(kind, v, path)
+        n = check_size(as_int(v, env, path, f"{kind} {fname}"), path, f"{kind} {fname}")
         return (n, n)
+
+    def padding_word(self, kind: str, word: Any, path: SpecPath) -> str:
+        if kind not in PADDING_WORD_KINDS:
+            raise spec_error("E406", f"{kind} padding '{word}' is only understood by "
+                             f"{', '.join(sorted(PADDING_WORD_KINDS))}", path,
+                             hint="give the padding as a number or an [h, w] pair")
+        return str(word)
 
     # -- named blocks ---------------------------------------------------------------------------
     def call(self, block: str, args: Any, path: SpecPath, scope: Scope,
@@ -262,8 +316,11 @@ class Expander:
             return scope, args
         return Scope(scope.claim(kind, args.get("name"), path)), args
 
-    def check_keys(self, kind: str, args: dict[str, Any], allowed: set[str], required: set[str],
-                   path: SpecPath) -> None:
+    def check_keys(self, kind: str, args: dict[str, Any], path: SpecPath) -> None:
+        """The keys of ``kind``'s arguments model (:data:`COMPOSITE_ARGS`), nothing else."""
+        fields = COMPOSITE_ARGS[kind].model_fields
+        allowed = set(fields)
+        required = {k for k, f in fields.items() if f.is_required()}
         for key in args:
             if key not in allowed:
                 raise spec_error("E201", f"{kind}: unknown key '{key}'", (*path, key),
@@ -275,7 +332,7 @@ class Expander:
     def residual(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
                  inline: bool) -> Node:
         inner, args = self.composite_scope("residual", args, path, scope, inline)
-        self.check_keys("residual", args, {"body", "shortcut", "then", "name"}, {"body"}, path)
+        self.check_keys("residual", args, path)
         body = self.seq(args["body"], (*path, "body"), inner, env)
         shortcut = self.shortcut(args.get("shortcut", "auto"), (*path, "shortcut"), inner, env)
         par = Parallel(inner.prefix, "add", (Branch("", body), shortcut), False, path)
@@ -285,8 +342,7 @@ class Expander:
     def shortcut(self, raw: Any, path: SpecPath, scope: Scope,
                  env: Mapping[str, object]) -> Branch:
         name = scope.full("shortcut")
-        modes = {"auto": "projection", "projection": "projection", "pad": "pad",
-                 "identity-if-same": "optional"}
+        modes = SHORTCUT_MODES
         if isinstance(raw, str) and raw in modes:
             return Branch("shortcut", Seq((AutoShortcut(name, modes[raw], path),)))  # type: ignore
         if raw == "identity":
@@ -320,7 +376,7 @@ class Expander:
         if isinstance(args, list):
             args = {"branches": args}
         inner, args = self.composite_scope(kind, args, path, scope, inline)
-        self.check_keys(kind, args, {"branches", "name"}, {"branches"}, path)
+        self.check_keys(kind, args, path)
         branches = self.branches(kind, args["branches"], (*path, "branches"), inner, env)
         return Parallel(inner.prefix, "concat", branches, split, path)
 
@@ -333,7 +389,7 @@ class Expander:
         if isinstance(args, list):
             args = {"body": args}
         inner, args = self.composite_scope("scale", args, path, scope, inline)
-        self.check_keys("scale", args, {"body", "name"}, {"body"}, path)
+        self.check_keys("scale", args, path)
         gate = self.seq(args["body"], (*path, "body"), inner, env)
         return Parallel(inner.prefix, "mul", (Branch("input", Seq(())), Branch("", gate)),
                         False, path)
@@ -344,7 +400,7 @@ class Expander:
         if isinstance(args, list):
             args = {"body": args}
         inner, args = self.composite_scope("side", args, path, scope, inline)
-        self.check_keys("side", args, {"body", "name"}, {"body"}, path)
+        self.check_keys("side", args, path)
         body = self.seq(args["body"], (*path, "body"), inner, env)
         return Parallel(inner.prefix, "side", (Branch("input", Seq(())), Branch("", body)),
                         False, path)
@@ -352,7 +408,7 @@ class Expander:
     def dense(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
               inline: bool) -> Node:
         inner, args = self.composite_scope("dense", args, path, scope, inline)
-        self.check_keys("dense", args, {"count", "layers", "name"}, {"count", "layers"}, path)
+        self.check_keys("dense", args, path)
         n = as_int(args["count"], env, (*path, "count"), "dense count")
         if not 1 <= n <= MAX_REPEAT:
             raise spec_error("E207", f"dense count {n} is outside 1..{MAX_REPEAT}",

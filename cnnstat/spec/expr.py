@@ -117,6 +117,15 @@ def evaluate(text: str, env: Mapping[str, object]) -> object:
     return _Evaluator(env).visit(tree.body)
 
 
+def _exact(value: object, what: str) -> object:
+    """A float as the exact fraction of its decimal text (0.1 is 1/10); inf and nan refused."""
+    if not isinstance(value, float):
+        return value
+    if not math.isfinite(value):
+        raise ExprError("E303", f"{what} is {value}, not a finite number")
+    return Fraction(str(value))
+
+
 class _Evaluator:
     def __init__(self, env: Mapping[str, object]) -> None:
         self.env = env
@@ -136,14 +145,13 @@ class _Evaluator:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ExprError("E301", f"constant {value!r} is not a number")
-        return Fraction(str(value)) if isinstance(value, float) else value
+        return _exact(value, f"'{ast.unparse(node)}'")
 
     def visit_Name(self, node: ast.Name) -> object:
         if node.id not in self.env:
             known = ", ".join("$" + k for k in sorted(self.env)) or "none"
             raise ExprError("E302", f"unknown parameter '${node.id}'", f"known: {known}")
-        value = self.env[node.id]
-        return Fraction(str(value)) if isinstance(value, float) else value
+        return _exact(self.env[node.id], f"${node.id}")
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> object:
         operand = self._number(node.operand)

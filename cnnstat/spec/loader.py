@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -13,11 +12,20 @@ from cnnstat import zoo
 from cnnstat.core.analyze import analyze
 from cnnstat.core.ir import Seq
 from cnnstat.core.report import Report
-from cnnstat.errors import SpecError, UsageError, spec_error
-from cnnstat.spec.expand import as_int, expand, value
+from cnnstat.errors import Diagnostic, SpecError, SpecPath, UsageError, spec_error
+from cnnstat.spec.expand import as_int, check_size, expand, value
+from cnnstat.spec.lint import unused_blocks
 from cnnstat.spec.models import Figure, SpecModel, VariantModel
-from cnnstat.spec.source import SourceMap, load_yaml
+from cnnstat.spec.source import Position, SourceMap, load_yaml
 from cnnstat.spec.validate import suggest, validate
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A spec file read and validated at the top level, before any variant is chosen."""
+
+    model: SpecModel
+    source: SourceMap
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,8 @@ class Loaded:
     env: dict[str, object]
     source: SourceMap
     variant: VariantModel | None = None
+    variant_key: str | None = None  # the key under ``variants:``, as written
+    lint: tuple[Diagnostic, ...] = ()  # warnings about the file itself (W504 unused block)
 
     @property
     def title(self) -> str:
@@ -39,21 +49,51 @@ class Loaded:
     @property
     def reference(self) -> list[tuple[str, Figure]]:
         """(metric, figure) pairs: the variant's when a variant was chosen, else the spec's."""
+        return [(metric, fig) for metric, fig, _ in self.figures()]
+
+    def figures(self) -> list[tuple[str, Figure, SpecPath]]:
+        """(metric, figure, spec path of the figure), so a check can point at its line."""
+        base = self._base("reference")
         table = self.variant.reference if self.variant is not None else self.model.reference
-        return [(metric, fig) for metric, figs in table.items()
-                for fig in (figs if isinstance(figs, list) else [figs])]
+        out: list[tuple[str, Figure, SpecPath]] = []
+        for metric, figs in table.items():
+            if isinstance(figs, list):
+                out.extend((metric, fig, (*base, metric, i)) for i, fig in enumerate(figs))
+            else:
+                out.append((metric, figs, (*base, metric)))
+        return out
 
     @property
     def expect(self) -> dict[str, int]:
         return dict(self.variant.expect) if self.variant is not None else dict(self.model.expect)
 
+    def expect_paths(self) -> list[tuple[str, int, SpecPath]]:
+        base = self._base("expect")
+        return [(metric, pin, (*base, metric)) for metric, pin in self.expect.items()]
+
+    def budget(self) -> list[tuple[str, int, SpecPath]]:
+        """(metric, limit, path): the spec's budget, each metric overridden by the variant's."""
+        out = {m: (v, ("budget", m)) for m, v in self.model.budget.items()}
+        if self.variant is not None:
+            out.update({m: (v, self._base("budget") + (m,)) for m, v in self.variant.budget.items()})
+        return [(metric, limit, path) for metric, (limit, path) in out.items()]
+
+    def _base(self, section: str) -> SpecPath:
+        return ("variants", self.variant_key, section) if self.variant_key else (section,)
+
     def analyze(self, batch: int = 1) -> Report:
         try:
-            return analyze(self.graph, self.input_shape, name=self.name, title=self.title,
-                           source=self.model.source, batch=batch)
+            report = analyze(self.graph, self.input_shape, name=self.name, title=self.title,
+                             source=self.model.source, batch=batch)
         except SpecError as exc:
             exc.source = self.source
             raise
+        except RecursionError:
+            raise _located(spec_error("E207", "the network is nested too deeply to analyse"),
+                           self.source) from None
+        if self.lint:
+            report = replace(report, diagnostics=(*self.lint, *report.diagnostics))
+        return report
 
 
 def read_source(spec: str) -> tuple[str, bytes, str | None]:
@@ -86,8 +126,7 @@ def decode(raw: bytes, name: str) -> str:
         line = before.count(b"\n") + 1
         col = exc.start - (before.rfind(b"\n") + 1) + 1
         smap = SourceMap(name, raw.decode("utf-8", errors="replace"))
-        smap.values[("<bytes>",)] = __import__("cnnstat.spec.source", fromlist=["Position"]) \
-            .Position(line, col)
+        smap.values[("<bytes>",)] = Position(line, col)
         err = spec_error("E103", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", ("<bytes>",),
                          hint="save the file as UTF-8")
         err.source = smap
@@ -129,50 +168,79 @@ def load(spec: str, overrides: dict[str, object] | None = None,
 def load_text(text: str, name: str, variant: str | None = None,
               overrides: dict[str, object] | None = None,
               input_shape: tuple[int, ...] | None = None) -> Loaded:
-    """Validate and expand spec text already in memory (``cnnstat explain`` writes one)."""
+    """Validate and expand spec text already in memory (``cnnstat explain`` writes one);
+    ``variant`` is a normalised variant name as in a built-in name."""
+    parsed = parse_text(text, name)
+    key = None
+    if variant is not None:
+        key = {zoo.normalise(k): k for k in parsed.model.variants}[variant]
+    return build(parsed, key, overrides, input_shape)
+
+
+def parse(raw: bytes, name: str) -> Parsed:
+    """Decode, read the YAML and validate the top level. Raises SpecError (located)."""
+    return parse_text(decode(raw, name), name)
+
+
+def parse_text(text: str, name: str) -> Parsed:
+    """Read the YAML of ``text`` and validate the top level. Raises SpecError (located)."""
     data, smap = load_yaml(text, name)
     try:
-        return _build(data, smap, variant, overrides or {}, input_shape)
+        if not isinstance(data, dict):
+            raise spec_error("E104", "a spec is a mapping with at least 'name', 'input' and "
+                             "'layers'", ())
+        model = validate(SpecModel, data, (), "spec")
     except SpecError as exc:
-        exc.source = smap
-        raise
-
-
-def _build(data: Any, smap: SourceMap, variant: str | None, overrides: dict[str, object],
-           input_override: tuple[int, ...] | None) -> Loaded:
-    if not isinstance(data, dict):
-        raise spec_error("E104", "a spec is a mapping with at least 'name', 'input' and 'layers'",
-                         ())
-    model = validate(SpecModel, data, (), "spec")
+        raise _located(exc, smap) from None
     assert isinstance(model, SpecModel)
-    chosen = _variant(model, variant)
-    env = _environment(model, chosen, overrides)
+    return Parsed(model, smap)
+
+
+def build(parsed: Parsed, variant: str | None = None,
+          overrides: dict[str, object] | None = None,
+          input_shape: tuple[int, ...] | None = None) -> Loaded:
+    """Expand ``parsed`` with its defaults, or with ``variant`` (a key under ``variants:``)."""
+    try:
+        return _build(parsed.model, parsed.source, variant, overrides or {}, input_shape)
+    except SpecError as exc:
+        raise _located(exc, parsed.source) from None
+    except RecursionError:
+        raise _located(spec_error("E207", "the spec is nested too deeply to expand"),
+                       parsed.source) from None
+
+
+def _located(exc: SpecError, smap: SourceMap) -> SpecError:
+    exc.source = smap
+    return exc
+
+
+def _build(model: SpecModel, smap: SourceMap, variant: str | None,
+           overrides: dict[str, object], input_override: tuple[int, ...] | None) -> Loaded:
+    chosen = model.variants[variant] if variant is not None else None
+    env = _environment(model, chosen, variant, overrides)
     shape = tuple(as_int(d, env, ("input", i), "input size") for i, d in enumerate(model.input))
-    for i, d in enumerate(shape):
-        if d < 1:
-            raise spec_error("E406", f"input sizes must be positive, got {d}", ("input", i))
     if input_override:
         shape = input_override if len(input_override) == len(shape) else \
             (*shape[: len(shape) - len(input_override)], *input_override)
+    for i, d in enumerate(shape):
+        if d < 1:
+            raise spec_error("E406", f"input sizes must be positive, got {d}", ("input", i))
+        check_size(d, ("input", i), "input size")
     graph = expand(model, env)
-    name = f"{model.name}-{variant}" if variant else model.name
-    return Loaded(model, name, graph, shape, env, smap, chosen)
+    name = f"{model.name}-{zoo.normalise(variant)}" if variant else model.name
+    return Loaded(model, name, graph, shape, env, smap, chosen, variant,
+                  tuple(unused_blocks(model)))
 
 
-def _variant(model: SpecModel, variant: str | None) -> VariantModel | None:
-    if variant is None:
-        return None
-    return {zoo.normalise(k): v for k, v in model.variants.items()}[variant]
-
-
-def _environment(model: SpecModel, variant: VariantModel | None,
+def _environment(model: SpecModel, variant: VariantModel | None, variant_key: str | None,
                  overrides: dict[str, object]) -> dict[str, object]:
     raw: dict[str, object] = dict(model.params)
     if variant is not None:
         for key in variant.set:
             if key not in raw:
                 raise spec_error("E206", f"variant sets '{key}', which is not a parameter",
-                                 ("variants",), hint=suggest(key, raw))
+                                 ("variants", str(variant_key), "set", key),
+                                 hint=suggest(key, raw))
         raw.update(variant.set)
     for key in overrides:
         if key not in raw:

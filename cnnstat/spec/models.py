@@ -10,7 +10,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from pydantic import (
+    AllowInfNan,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    WithJsonSchema,
+)
+
+FiniteFloat = Annotated[StrictFloat, AllowInfNan(False)]
+"""A float that is a number (YAML's .nan and .inf are not: no figure or size is infinite)."""
 
 # Markers in Annotated[...] tell the expander how to evaluate and normalise a field.
 INT, SIZE, REAL, FLAG = "int", "size", "real", "flag"
@@ -19,8 +31,13 @@ Int = Annotated[StrictInt | str, INT]
 """An integer, or an expression that evaluates to one."""
 Size = Annotated[StrictInt | str | list[StrictInt | str], SIZE]
 """An int (both axes) or an [h, w] pair; either may be expressions."""
-Real = Annotated[StrictFloat | StrictInt | str, REAL]
+Real = Annotated[FiniteFloat | StrictInt | str, REAL]
 Flag = Annotated[StrictBool | str, FLAG]
+
+LAYER_ITEM_REF = "#/$defs/LayerItem"
+Layers = Annotated[list[Any], WithJsonSchema({"type": "array", "items": {"$ref": LAYER_ITEM_REF}})]
+"""A list of layer items; validated item by item during expansion (the schema says what an item
+is: see :mod:`cnnstat.spec.schema`)."""
 
 
 class Args(BaseModel):
@@ -121,7 +138,8 @@ class RBFArgs(Args):
 
 class MaxoutArgs(Args):
     pieces: Int = Field(description="k: the wrapped layer is computed k times and the max taken")
-    layer: dict[str, Any] = Field(description="the wrapped layer: a single conv or linear")
+    layer: Annotated[dict[str, Any], WithJsonSchema({"allOf": [{"$ref": LAYER_ITEM_REF}]})] = Field(
+        description="the wrapped layer: a single conv or linear")
 
 
 NO_ARGS = Args
@@ -160,14 +178,73 @@ LAYER_ARGS: dict[str, type[Args]] = {
 }
 
 
+class CompositeArgs(BaseModel):
+    """Arguments common to the composition keywords."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    name: str | None = Field(None, description="the scope's name (generated when absent)")
+
+
+class ResidualArgs(CompositeArgs):
+    """body + shortcut, added element-wise; ``then`` runs after the add."""
+
+    body: Layers
+    shortcut: Literal["auto", "projection", "identity", "pad", "identity-if-same"] | Layers = Field(
+        "auto", description="auto (identity, or 1x1 conv + bn when the shape changes), identity, "
+        "pad (ResNet option A), identity-if-same (no shortcut when the shape changes), or layers")
+    then: Layers = Field([], description="layers after the add (e.g. [relu])")
+
+
+class BranchesArgs(CompositeArgs):
+    """Parallel branches whose outputs are concatenated on channels (``split``: each gets an
+    equal share of the input channels)."""
+
+    branches: list[Layers | None] | dict[str, Layers | None] = Field(
+        description="a list of layer lists, or a mapping of named layer lists (two or more)")
+
+
+class BodyArgs(CompositeArgs):
+    """A body computed from the current input (``scale``: multiplies it; ``side``: a side
+    output that the trunk does not consume)."""
+
+    body: Layers
+
+
+class DenseArgs(CompositeArgs):
+    """DenseNet: ``count`` times, the layers' output is concatenated to their input."""
+
+    count: Int
+    layers: Layers
+
+
+class RepeatItem(BaseModel):
+    """``repeat: N`` with ``layers: [...]``: the layers N times, inlined (N may be 0)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    repeat: Int
+    layers: Layers
+
+
+COMPOSITE_ARGS: dict[str, type[CompositeArgs]] = {
+    "residual": ResidualArgs,
+    "concat": BranchesArgs,
+    "split": BranchesArgs,
+    "scale": BodyArgs,
+    "side": BodyArgs,
+    "dense": DenseArgs,
+}
+LIST_FORM = {"concat": "branches", "split": "branches", "scale": "body", "side": "body"}
+"""Composites that may be written as a bare list: the list is this argument."""
+
+
 class Figure(BaseModel):
     """A published figure, with its source and the tolerance its rounding implies."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    value: StrictInt | StrictFloat
+    value: StrictInt | FiniteFloat
     source: str = Field(description="where the figure was published")
-    rel_tol: StrictFloat | StrictInt = 0
-    abs_tol: StrictFloat | StrictInt = 0
+    rel_tol: FiniteFloat | StrictInt = 0
+    abs_tol: FiniteFloat | StrictInt = 0
     known_difference: str | None = Field(
         None, description="why our exact figure differs from the published one (explained, "
         "reported as a note rather than a failure)")
@@ -180,19 +257,22 @@ class BlockModel(BaseModel):
     """A named, reusable block: arguments with defaults ("required" for none) and a body."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    args: dict[str, StrictInt | StrictFloat | StrictBool | str] = {}
-    layers: list[Any] = Field(description="the block's body, a list of layer items")
+    args: dict[str, StrictInt | FiniteFloat | StrictBool | str] = {}
+    layers: Layers = Field(description="the block's body, a list of layer items")
 
 
 class VariantModel(BaseModel):
     """A named parameter set (``efficientnet-b3``), with its own title and published figures."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    set: dict[str, StrictInt | StrictFloat | StrictBool | str] = Field(
+    set: dict[str, StrictInt | FiniteFloat | StrictBool | str] = Field(
         description="parameter values that differ from the spec's defaults")
     title: str = ""
     reference: dict[Metric, Figure | list[Figure]] = {}
-    expect: dict[Metric, StrictInt] = {}
+    expect: dict[Metric, StrictInt] = Field(
+        {}, description="exact figures pinned for regression ('cnnstat check' fails on a change)")
+    budget: dict[Metric, StrictInt] = Field(
+        {}, description="limits for this variant, overriding the spec's budget metric by metric")
 
 
 class SpecModel(BaseModel):
@@ -204,11 +284,14 @@ class SpecModel(BaseModel):
     source: str = ""
     notes: str = ""
     input: list[Int] = Field(min_length=1, max_length=3, description="[C, H, W] or [features]")
-    params: dict[str, StrictInt | StrictFloat | StrictBool | str] = {}
+    params: dict[str, StrictInt | FiniteFloat | StrictBool | str] = {}
     variants: dict[str, VariantModel] = {}
     blocks: dict[str, BlockModel] = {}
-    layers: list[Any] = Field(min_length=1)
+    layers: Layers = Field(min_length=1, description="the network, a list of layer items",
+                           json_schema_extra={"minItems": 1})
     reference: dict[Metric, Figure | list[Figure]] = Field(
         {}, description="published figures (one or a list per metric), checked against ours")
-    expect: dict[Metric, StrictInt] = {}
-    budget: dict[Metric, StrictInt] = {}
+    expect: dict[Metric, StrictInt] = Field(
+        {}, description="exact figures pinned for regression ('cnnstat check' fails on a change)")
+    budget: dict[Metric, StrictInt] = Field(
+        {}, description="upper limits ('cnnstat check' fails when a figure exceeds one)")

@@ -8,6 +8,7 @@ rejected instead of eating memory).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,9 +16,10 @@ import yaml
 
 from cnnstat.errors import SpecError, SpecPath, spec_error
 
-MAX_NODES = 200_000
+MAX_NODES = 200_000  # values after alias expansion
+MAX_COMPOSED = 50_000  # YAML nodes as written (pure-Python parsing costs ~70 us per node)
 MAX_DEPTH = 64
-MAX_BYTES = 4 * 1024 * 1024
+MAX_BYTES = 1024 * 1024  # the largest built-in spec is ~14 KB
 
 
 @dataclass(frozen=True)
@@ -74,15 +76,28 @@ class _Converter:
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        return _scalar(node)
+        return self.scalar(node, path)
+
+    def scalar(self, node: yaml.Node, path: SpecPath) -> Any:
+        """The value of a scalar node; an unknown tag or a malformed tagged value is E202."""
+        try:
+            return _scalar(node)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+            self.smap.values.setdefault(path, _pos(node.start_mark))
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise spec_error("E202", f"cannot read {node.tag!r} value: {problem}", path,
+                             hint="write plain YAML values: no tags such as !!python/...") \
+                from None
 
     def _mapping(self, node: yaml.MappingNode, path: SpecPath, depth: int) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise spec_error("E202", "YAML merge keys ('<<') are not supported", path,
+                self.smap.values.setdefault((*path, "<<"), _pos(key_node.start_mark))
+                raise spec_error("E202", "YAML merge keys ('<<') are not supported", (*path, "<<"),
                                  hint="use a named block with arguments instead")
-            key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            key = self.scalar(key_node, (*path, "?")) if isinstance(key_node, yaml.ScalarNode) \
+                else None
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 self.smap.values.setdefault((*path, "?"), _pos(key_node.start_mark))
                 raise spec_error("E202", "mapping keys must be plain names", (*path, "?"))
@@ -100,8 +115,66 @@ class _Converter:
 _CONSTRUCTOR = yaml.SafeLoader("")
 
 
+class _TooMany(Exception):
+    def __init__(self, mark: yaml.Mark | None) -> None:
+        super().__init__("too many YAML nodes")
+        self.mark = mark
+
+
+class _CountingLoader(yaml.SafeLoader):
+    """Stops composing after MAX_COMPOSED nodes, so a huge file fails in bounded time."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        self.composed = getattr(self, "composed", 0) + 1
+        if self.composed > MAX_COMPOSED:
+            raise _TooMany(self.peek_event().start_mark)
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+
+
 def _scalar(node: yaml.Node) -> Any:
     return _CONSTRUCTOR.construct_object(node, deep=True)
+
+
+# Flow brackets outside quoted scalars and comments (a quote or '#' counts where a token starts).
+_FLOW = re.compile(r"""(?:(?<=[\s\[{,:])|^)(?:'[^']*'|"(?:[^"\\\n]|\\.)*"|\#[^\n]*)|[\[\]{}]""",
+                   re.M)
+
+
+def _flow_overflow(text: str) -> int | None:
+    """The offset where flow collections ([...] and {...}) nest deeper than MAX_DEPTH, if they do.
+
+    PyYAML's scanner keeps a pending simple key per open flow level and rescans them for every
+    token, so deep flow nesting costs seconds before its composer overflows the stack; this
+    look at the brackets (a regular expression, no parsing) fails such a file at once.
+    """
+    depth = 0
+    for match in _FLOW.finditer(text):
+        c = match.group()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return match.start()
+        elif c in "]}":
+            depth = max(0, depth - 1)
+    return None
+
+
+def _offset_position(text: str, offset: int) -> Position:
+    before = text[:offset]
+    return Position(before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1)
+
+
+def _too_deep(text: str) -> Position:
+    """Where nesting first goes past MAX_DEPTH (the event stream is flat: no recursion)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return _pos(event.start_mark)
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+    return Position(1, 1)
 
 
 def load_yaml(text: str, name: str) -> tuple[Any, SourceMap]:
@@ -114,32 +187,42 @@ def load_yaml(text: str, name: str) -> tuple[Any, SourceMap]:
         raise
 
 
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _compose_slowly(text: str, smap: SourceMap) -> yaml.Node:
-    """Re-parse a document libyaml rejected with the pure-Python parser, whose messages are
-    more precise (it names the offending character), and raise the located E101."""
+def _parse(text: str, smap: SourceMap) -> Any:
+    if len(text) > MAX_BYTES:
+        raise spec_error("E105", f"file is larger than {MAX_BYTES // 1024 // 1024} MiB")
+    overflow = _flow_overflow(text)
+    if overflow is not None:
+        smap.values[("<yaml>",)] = _offset_position(text, overflow)
+        raise spec_error("E105", f"nesting deeper than {MAX_DEPTH} levels", ("<yaml>",),
+                         hint="flatten the spec; use named blocks for reuse")
     try:
-        yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_CountingLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         smap.values[("<yaml>",)] = _pos(mark)
         problem = exc.problem or "invalid YAML"
+        start = exc.context_mark
+        if exc.context and start is not None and mark is not None and start.line != mark.line:
+            problem += f" ({exc.context} started at line {start.line + 1}, column " \
+                f"{start.column + 1})"
         hint = "indent with spaces, not tabs" if "\t" in smap.line_text(_pos(mark).line) else None
         raise spec_error("E101", f"YAML syntax error: {problem}", ("<yaml>",), hint=hint) from None
+    except yaml.reader.ReaderError as exc:  # a byte YAML forbids (NUL, most control characters)
+        smap.values[("<yaml>",)] = _offset_position(text, exc.position)
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise spec_error("E101", f"character U+{ord(char):04X} is not allowed in YAML",
+                         ("<yaml>",), hint="remove control characters from the file") from None
     except yaml.YAMLError as exc:
         raise spec_error("E101", f"YAML error: {exc}") from None
-    raise AssertionError("the C parser rejected what the Python parser accepts")
-
-
-def _parse(text: str, smap: SourceMap) -> Any:
-    if len(text) > MAX_BYTES:
-        raise spec_error("E105", f"file is larger than {MAX_BYTES // 1024 // 1024} MiB")
-    try:
-        node = yaml.compose(text, Loader=_FAST_LOADER)
-    except yaml.YAMLError:
-        node = _compose_slowly(text, smap)
+    except _TooMany as exc:
+        smap.values[("<yaml>",)] = _pos(exc.mark)
+        raise spec_error("E105", f"more than {MAX_COMPOSED:,} YAML values", ("<yaml>",),
+                         hint="a spec this large is not written by hand; use repeat and "
+                         "named blocks") from None
+    except RecursionError:  # PyYAML's composer recurses once per level of nesting
+        smap.values[("<yaml>",)] = _too_deep(text)
+        raise spec_error("E105", f"nesting deeper than {MAX_DEPTH} levels", ("<yaml>",),
+                         hint="flatten the spec; use named blocks for reuse") from None
     if node is None:
         raise spec_error("E104", "the spec is empty",
                          hint="a spec needs at least 'input' and 'layers'")

@@ -41,6 +41,7 @@ def validate(model: type[BaseModel], data: object, path: SpecPath, what: str) ->
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
             groups.setdefault(loc, []).append(dict(err))
+        _drop_other_union_members(groups)
         raise SpecError([_diagnostic(model, errs, path, what) for errs in groups.values()]) \
             from None
 
@@ -73,10 +74,33 @@ def _diagnostic(model: type[BaseModel], errs: list[dict[str, object]], path: Spe
                       f"(got {_show(value)})", full)
 
 
+_SHAPE_ERRORS = {"list_type", "dict_type", "model_type", "model_attributes_type"}
+
+
+def _drop_other_union_members(groups: dict[tuple[object, ...], list[dict[str, object]]]) -> None:
+    """For ``Figure | list[Figure]`` given a bad mapping, pydantic also says "should be a valid
+    list"; when some error went deeper into the value, that one is the useful one."""
+    for loc in list(groups):
+        deeper = any(len(other) > len(loc) and other[:len(loc)] == loc for other in groups)
+        if deeper and all(e["type"] in _SHAPE_ERRORS for e in groups[loc]):
+            del groups[loc]
+
+
+def _model_names() -> set[str]:
+    names, todo = set(), [BaseModel]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            names.add(sub.__name__)
+            todo.append(sub)
+    return names
+
+
 def _is_union_tag(part: object) -> bool:
-    """pydantic puts the union member's type name in ``loc`` (``int``, ``list[...]``)."""
+    """pydantic puts the union member's type name in ``loc`` (``int``, ``list[...]``, a model's
+    class name such as ``Figure``)."""
     return isinstance(part, str) and (part in {"int", "str", "float", "bool", "function-after"}
-                                      or "[" in part or part.startswith("constrained-"))
+                                      or "[" in part or part.startswith("constrained-")
+                                      or (part[:1].isupper() and part in _model_names()))
 
 
 def _valid_keys(fields: Iterable[str]) -> str | None:

@@ -6,7 +6,7 @@ the adds of an average)."""
 
 from __future__ import annotations
 
-from cnnstat.core.geometry import Window, adaptive_bounds, effective_extent
+from cnnstat.core.geometry import Window, adaptive_span, effective_extent
 from cnnstat.core.ir import Layer
 from cnnstat.core.rules.base import (Cost, Shape, fmt_pair, fmt_scalar_pair, positive,
                                      positive_pair, rule, spatial)
@@ -78,8 +78,7 @@ def subsample(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
 def _adaptive(layer: Layer, x: Shape, out_hw: tuple[int, int], desc: str) -> Cost:
     c, h, w = spatial(layer, x)
     oh, ow = out_hw
-    rows = sum(b - a for a, b in adaptive_bounds(h, oh))
-    cols = sum(b - a for a, b in adaptive_bounds(w, ow))
+    rows, cols = adaptive_span(h, oh), adaptive_span(w, ow)
     return Cost(output=(c, oh, ow), description=desc, ops={"avgpool": c * rows * cols},
                 global_field=(oh, ow) == (1, 1))
 

@@ -1,0 +1,203 @@
+"""Fuzzing the loader: mutated spec files (byte and line mutations of the zoo and of the bad-spec
+corpus) go through everything ``check`` does -- decode, YAML, validation, expansion of the
+defaults and every variant, analysis, figures -- and every rendering of the result.  Only
+cnnstat's own errors may come out, each example within a time limit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cnnstat import baseline
+from cnnstat.checking import check_bytes, summarise
+from cnnstat.errors import SpecError, UsageError
+from cnnstat.render import check_report
+from cnnstat.spec import loader
+from cnnstat.spec.models import FLAG, LAYER_ARGS, REAL
+from cnnstat.zoo import specs_dir
+from tests.limits import time_limit
+
+CORPUS = Path(__file__).parent / "bad_specs"
+SOURCES = [p.read_bytes() for p in sorted(specs_dir().glob("*.yaml"))] + \
+    [p.read_bytes() for p in sorted(CORPUS.glob("*.yaml")) if p.is_file()]
+SPECIAL = b":-[]{}&*!|>'\"#%@`,?$=\t \x00\x7f\xff\xc3"
+VALUES = [b"0", b"-1", b"1", b"2147483648", b"1000000000000000", b"3.5", b"1e309", b".nan",
+          b"$x", b"=1/0", b"~", b"''", b"[]", b"{}", b"*a", b"&a x", b"!!python/object:os.system",
+          b"same", b"true", b"required", b"10**100"]
+WORDS = [b"conv", b"relu", b"repeat", b"residual", b"concat", b"split", b"dense", b"scale",
+         b"side", b"blocks", b"variants", b"layers", b"body", b"branches", b"shortcut",
+         b"maxout", b"layer", b"reference", b"expect", b"budget", b"input", b"params", b"name"]
+
+
+@st.composite
+def line_index(draw: st.DrawFn, lines: list[bytes]) -> int:
+    return draw(st.integers(0, max(0, len(lines) - 1)))
+
+
+@st.composite
+def mutate(draw: st.DrawFn, lines: list[bytes]) -> list[bytes]:
+    """One mutation of a file's lines."""
+    if not lines:
+        return [draw(st.binary(max_size=40))]
+    i, j = draw(line_index(lines)), draw(line_index(lines))
+    line = lines[i]
+    op = draw(st.sampled_from(["delete", "duplicate", "swap", "byte", "insert", "value", "word",
+                               "indent", "truncate", "repeat"]))
+    out = list(lines)
+    if op == "delete":
+        del out[i]
+    elif op == "duplicate":
+        out.insert(j, line)
+    elif op == "swap":
+        out[i], out[j] = out[j], out[i]
+    elif op in ("byte", "insert"):
+        k = draw(st.integers(0, len(line)))
+        new = bytes([draw(st.sampled_from(SPECIAL))]) if draw(st.booleans()) else \
+            draw(st.binary(min_size=1, max_size=4))
+        out[i] = line[:k] + new + line[k + (op == "byte"):]
+    elif op in ("value", "word"):
+        tokens = line.replace(b",", b" ").replace(b"}", b" ").replace(b"]", b" ").split()
+        pool = VALUES if op == "value" else WORDS
+        if tokens:
+            old = draw(st.sampled_from(tokens))
+            out[i] = line.replace(old, draw(st.sampled_from(pool)), 1)
+    elif op == "indent":
+        out[i] = line[2:] if line.startswith(b"  ") and draw(st.booleans()) else b"  " + line
+    elif op == "truncate":
+        out = out[:i] + [line[: draw(st.integers(0, len(line)))]]
+    else:  # a block of lines repeated: deeper structures, more of everything
+        out[i:i] = out[i:j + 1] * draw(st.integers(2, 4))
+    return out
+
+
+@st.composite
+def mutated_spec(draw: st.DrawFn) -> bytes:
+    lines = draw(st.sampled_from(SOURCES)).split(b"\n")
+    for _ in range(draw(st.integers(1, 4))):
+        lines = draw(mutate(lines))
+    return b"\n".join(lines)
+
+
+def load_every_configuration(raw: bytes) -> None:
+    """What every command does with a file: its defaults and each variant, analysed."""
+    parsed = loader.parse(raw, "fuzz.yaml")
+    for variant in [None, *parsed.model.variants]:
+        try:
+            loader.build(parsed, variant).analyze()
+        except SpecError:
+            pass  # one configuration rejected; the others are still tried
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(mutated_spec())
+def test_mutated_specs_raise_only_cnnstat_errors(raw: bytes) -> None:
+    with time_limit(15):
+        try:
+            load_every_configuration(raw)
+        except (SpecError, UsageError):
+            pass
+        result = check_bytes(raw, "fuzz.yaml")  # check never raises: errors become findings
+        summary = summarise([result], strict=True)
+        check_report.text([result])
+        json.loads(check_report.to_json([result], summary, True))
+        check_report.github([result])
+        check_report.junit([result], True)
+        json.dumps(baseline.document([result]))
+    assert summary.files == 1 and (result.targets or result.file_diagnostics)
+
+
+def test_fuzz_sources_include_the_zoo_and_the_corpus() -> None:
+    assert len(SOURCES) > len(list(specs_dir().glob("*.yaml"))) + 40
+
+
+# -- structure-aware: random specs from a small grammar of what a spec can say ---------------
+
+ODD = st.sampled_from([0, -1, 2**31, 10**15, 0.5, float("nan"), float("inf"), True, None, "",
+                       "$w", "$w * 2", "$w / 3", "=1/0", "same", "valid", "auto", "identity",
+                       "pad", "identity-if-same", "relu", "conv", "b1", "required", [2, 3], [1],
+                       []])
+SMALL = st.integers(1, 9)
+LEAVES = st.one_of(SMALL, SMALL, SMALL, SMALL, ODD)  # mostly sensible, so analysis is reached
+def _arg(meta: list[object]) -> st.SearchStrategy:
+    if FLAG in meta:
+        return st.one_of(st.booleans(), st.booleans(), ODD)
+    if REAL in meta:
+        return st.one_of(st.floats(0, 2), ODD)
+    return LEAVES
+
+
+def kind_items(kind: str) -> st.SearchStrategy:
+    """``kind``, or ``{kind: args}`` with its required arguments and some optional ones."""
+    fields = {f: i for f, i in LAYER_ARGS[kind].model_fields.items()
+              if f not in ("name", "connections", "layer")}
+    required = {f: _arg(i.metadata) for f, i in fields.items() if i.is_required()}
+    optional = {f: _arg(i.metadata) for f, i in fields.items() if not i.is_required()}
+    if kind == "maxout":
+        required["layer"] = st.sampled_from([{"conv": {"out": 4, "kernel": 1}},
+                                             {"linear": {"out": 3}}, "relu"])
+    args = st.fixed_dictionaries(required, optional=optional)
+    items = st.builds(lambda a: {kind: a}, args)
+    return items if required else st.one_of(st.just(kind), items)
+
+
+def layer_items(children: st.SearchStrategy) -> st.SearchStrategy:
+    layers = st.lists(children, max_size=3)
+    return st.one_of(
+        st.fixed_dictionaries({"residual": st.fixed_dictionaries(
+            {"body": layers}, optional={"shortcut": st.one_of(LEAVES, layers), "then": layers})}),
+        st.builds(lambda k, bs: {k: bs}, st.sampled_from(["concat", "split"]),
+                  st.lists(layers, max_size=3)),
+        st.builds(lambda k, b: {k: b}, st.sampled_from(["scale", "side"]), layers),
+        st.fixed_dictionaries({"repeat": LEAVES, "layers": layers}),
+        st.fixed_dictionaries({"dense": st.fixed_dictionaries({"count": LEAVES,
+                                                               "layers": layers})}),
+        st.fixed_dictionaries({"maxout": st.fixed_dictionaries({"pieces": LEAVES,
+                                                                "layer": children})}),
+    )
+
+
+BASE_ITEMS = st.one_of(*(kind_items(k) for k in LAYER_ARGS),
+                       st.sampled_from(["b1", "b2", "nope", {"b1": {"w": 2}}, {"b2": None}]))
+ITEMS = st.recursive(BASE_ITEMS, layer_items, max_leaves=12)
+# Odd values go into the layers only: one at the top level rejects the whole file before any
+# layer is analysed (the mutation fuzzer above covers the top level).
+FIGURE = st.fixed_dictionaries({"value": st.integers(0, 10**6), "source": st.just("s")},
+                               optional={"rel_tol": st.sampled_from([0, 0.1, 1, -1]),
+                                         "known_difference": st.just("k")})
+COUNT = st.integers(0, 10**6)
+SPECS = st.fixed_dictionaries(
+    {"name": st.just("fuzz"), "input": st.sampled_from([[3, 16, 16], [3, 1, 1], [8], [4, 7, 5],
+                                                         ["$w", 9, 9], [3, 2**31 - 1, 4]]),
+     "params": st.fixed_dictionaries({"w": SMALL}),
+     "layers": st.lists(ITEMS, min_size=1, max_size=6)},
+    optional={"blocks": st.dictionaries(st.sampled_from(["b1", "b2"]), st.fixed_dictionaries(
+        {"layers": st.lists(ITEMS, max_size=3)}, optional={"args": st.dictionaries(
+            st.sampled_from(["w", "x"]), SMALL, max_size=2)}), max_size=2),
+        "variants": st.dictionaries(st.sampled_from(["v1", "v2"]), st.fixed_dictionaries(
+            {"set": st.fixed_dictionaries({"w": SMALL})}, optional={
+                "reference": st.fixed_dictionaries({"params": FIGURE})}), max_size=2),
+        "reference": st.fixed_dictionaries({"macs": st.one_of(FIGURE, st.lists(FIGURE,
+                                                                               max_size=2))}),
+        "budget": st.fixed_dictionaries({"params": COUNT}),
+        "expect": st.fixed_dictionaries({"activations": COUNT})})
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(SPECS)
+def test_generated_specs_raise_only_cnnstat_errors(spec: dict[str, object]) -> None:
+    raw = yaml.safe_dump(spec, sort_keys=False).encode()
+    with time_limit(15):
+        try:
+            load_every_configuration(raw)
+        except (SpecError, UsageError):
+            pass
+        result = check_bytes(raw, "fuzz.yaml")
+        check_report.text([result])
+        check_report.junit([result], False)
+    assert result.targets or result.file_diagnostics
