@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cnnstat.core.ir import Layer
-from cnnstat.core.receptive import receptive_fields
+from cnnstat.core.receptive import receptive_fields, supported
 from cnnstat.core.report import Report, Row
 from cnnstat.explain import worked
 
@@ -152,7 +152,7 @@ def receptive_field(report: Report) -> str:
     """The receptive field of the network output, 'h x w', from the exact graph walk of
     :mod:`cnnstat.core.receptive` (branches included); 'global' once every unit sees the whole
     input; '-' for a flat input."""
-    if len(report.input_shape) != 3 or not report.rows:
+    if not report.rows or not supported(report):
         return "-"
     h, w = receptive_fields(report).rows[-1].fields
     return "global" if h.shared or w.shared else f"{h.size}x{w.size}"

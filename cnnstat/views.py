@@ -11,7 +11,7 @@ from typing import Any
 from cnnstat import __version__
 from cnnstat.core import conventions, presets
 from cnnstat.core.presets import Preset
-from cnnstat.core.receptive import FieldRow, receptive_fields
+from cnnstat.core.receptive import FieldRow, receptive_fields, supported
 from cnnstat.core.report import Report, Row
 from cnnstat.render import numbers
 from cnnstat.render.table import Column, Table
@@ -59,7 +59,7 @@ def rf_text(fr: FieldRow) -> str:
 
 def row_fields(report: Report) -> list[FieldRow | None]:
     """Each row's receptive field (None throughout for a flat input)."""
-    if len(report.input_shape) != 3:
+    if not supported(report):  # flat input, or maps too large for exact per-unit fields
         return [None] * len(report.rows)
     return list(receptive_fields(report).rows)
 

@@ -57,3 +57,16 @@ def test_the_largest_accepted_sizes_give_exact_answers(cli: Callable, tmp_path: 
     doc = json.loads(cli("summary", path, "--format", "json").stdout)
     assert doc["totals"]["macs"] == big * big * big * 1
     assert doc["totals"]["params"] == big + big
+
+
+def test_receptive_fields_of_huge_maps_are_refused_not_allocated(cli: Callable,
+                                                                tmp_path: Path) -> None:
+    big = 2**31 - 1
+    path = write(tmp_path, f"name: big\ninput: [1, {big}, 8]\nlayers:\n  - conv: {{out: 2, kernel: 1}}\n")
+    summary = json.loads(cli("summary", path, "--format", "json").stdout)
+    assert summary["layers"][0]["rf"] is None  # the summary leaves the RF column empty
+    result = cli("receptive-field", path)
+    assert result.exit_code == 1
+    assert f"error[E408]: receptive fields are exact per output unit, and a feature map of " \
+        f"{big:,} rows or columns exceeds the 65,536 supported" in result.stderr
+    assert "spec.yaml:2:" in result.stderr

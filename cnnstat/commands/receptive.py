@@ -9,7 +9,7 @@ from cnnstat import zoo
 from cnnstat.cli_common import data_options, emit, load_spec, report_diagnostics
 from cnnstat.core.receptive import FieldReport, FieldRow, receptive_fields
 from cnnstat.core.report import Report
-from cnnstat.errors import UsageError
+from cnnstat.errors import SpecError, UsageError
 from cnnstat.render import numbers
 from cnnstat.spec.validate import suggest
 
@@ -19,7 +19,11 @@ def _fields(spec: str, input_shape: str | None,
     """Analyse ``spec`` and its fields (None for a flat input); diagnostics go to stderr."""
     loaded = load_spec(spec, input_shape, overrides)
     report = loaded.analyze()
-    fields = receptive_fields(report) if len(report.input_shape) == 3 else None
+    try:
+        fields = receptive_fields(report) if len(report.input_shape) == 3 else None
+    except SpecError as exc:
+        exc.source = loaded.source
+        raise
     extra = fields.diagnostics if fields is not None else ()
     report_diagnostics([*report.diagnostics, *extra], loaded.source)
     return report, fields

@@ -42,7 +42,7 @@ from fractions import Fraction
 from cnnstat.core.geometry import Window, adaptive_bounds
 from cnnstat.core.ir import Layer, Node, Parallel, Seq
 from cnnstat.core.report import Report, Row
-from cnnstat.errors import Diagnostic, DiagnosticSink
+from cnnstat.errors import Diagnostic, DiagnosticSink, spec_error
 
 AXES = ("H", "W")
 Span = tuple[int, int]
@@ -426,10 +426,32 @@ def _input_flow(size: tuple[int, int]) -> Flow:
                 (tuple((k, k) for k in range(size[0])), tuple((k, k) for k in range(size[1]))))
 
 
+#: The per-unit boxes hold one entry per output row and column of every layer; beyond this many
+#: along an axis the walk would cost memory in proportion to the map, so it is refused.
+MAX_UNITS = 1 << 16
+
+
+def largest_map(report: Report) -> int:
+    """The largest H or W of the input and of any layer's output."""
+    return max((d for shape in (report.input_shape, *(r.output_shape for r in report.rows))
+                if len(shape) == 3 for d in shape[1:]), default=0)
+
+
+def supported(report: Report) -> bool:
+    """Whether :func:`receptive_fields` can walk ``report``: a C x H x W input and no map wider
+    or taller than :data:`MAX_UNITS`."""
+    return len(report.input_shape) == 3 and largest_map(report) <= MAX_UNITS
+
+
 def receptive_fields(report: Report) -> FieldReport:
     """The receptive field of every row of ``report`` (a C x H x W input is required)."""
     if len(report.input_shape) != 3:
         raise ValueError(f"receptive fields need a C x H x W input, got {report.input_shape}")
+    if largest_map(report) > MAX_UNITS:
+        raise spec_error("E408", f"receptive fields are exact per output unit, and a feature map "
+                         f"of {largest_map(report):,} rows or columns exceeds the "
+                         f"{MAX_UNITS:,} supported", ("input",),
+                         hint="analyse a smaller input (--input)")
     size = (report.input_shape[1], report.input_shape[2])
     walk = _Walk(report)
     walk.node(report.graph, _input_flow(size), True)
