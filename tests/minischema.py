@@ -13,7 +13,7 @@ from typing import Any
 ANNOTATIONS = {"$schema", "$id", "title", "description", "default", "$defs", "examples"}
 KEYWORDS = {"$ref", "type", "enum", "const", "properties", "required", "additionalProperties",
             "propertyNames", "minProperties", "maxProperties", "items", "minItems", "maxItems",
-            "pattern", "anyOf", "oneOf", "allOf", "not"}
+            "pattern", "minLength", "anyOf", "oneOf", "allOf", "not"}
 
 _TYPES = {
     "null": lambda v: v is None,
@@ -106,6 +106,9 @@ class Validator:
 
     def _maxItems(self, value: Any, n: int, _s: dict, at: str) -> list[str]:
         return [f"{at}: more than {n} items"] if isinstance(value, list) and len(value) > n else []
+
+    def _minLength(self, value: Any, n: int, _s: dict, at: str) -> list[str]:
+        return [f"{at}: shorter than {n}"] if isinstance(value, str) and len(value) < n else []
 
     def _pattern(self, value: Any, pattern: str, _s: dict, at: str) -> list[str]:
         if isinstance(value, str) and not re.search(pattern, value):

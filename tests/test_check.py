@@ -210,3 +210,17 @@ def test_check_does_not_import_torch_or_rich() -> None:
                           check=False)
     assert json.loads(proc.stdout)["summary"]["specs"] == 1  # a built-in name: that spec only
     assert proc.stderr.strip().endswith("HEAVY=")
+
+
+def test_accepted_warning_is_a_note_and_a_stale_acceptance_is_a_warning(cli, tmp_path) -> None:
+    base = "name: a\ninput: [3, 224, 224]\nlayers:\n  - conv: {out: 8, kernel: 11, stride: 4}\n"
+    accept = "accept:\n  - {code: W501, layer: conv1, reason: as published}\n"
+    path = tmp_path / "a.yaml"
+    path.write_text(base + accept, encoding="utf-8")
+    result = cli("check", str(path), "--strict")
+    assert result.exit_code == 0, result.stderr
+    assert "note[W501]" in result.stderr and "(accepted: as published)" in result.stderr
+    path.write_text(base.replace("stride: 4", "stride: 4, padding: 2") + accept, encoding="utf-8")
+    result = cli("check", str(path), "--strict")
+    assert result.exit_code == 1
+    assert "warning[W608]: accept: no W501 warning for layer 'conv1' to accept" in result.stderr

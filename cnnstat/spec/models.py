@@ -275,6 +275,16 @@ class VariantModel(BaseModel):
         {}, description="limits for this variant, overriding the spec's budget metric by metric")
 
 
+class Acceptance(BaseModel):
+    """A warning the spec accepts: it is true of the published architecture and cannot be fixed
+    without changing it (e.g. torchvision's SqueezeNet conv1 drops a row at 224)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    code: str = Field(pattern=r"^W[0-9]{3}$", description="the warning's code, e.g. W501")
+    layer: str | None = Field(None, description="the layer it concerns (any layer when absent)")
+    reason: str = Field(min_length=1, description="why the warning is accepted")
+
+
 class SpecModel(BaseModel):
     """The top level of a spec file."""
 
@@ -295,3 +305,6 @@ class SpecModel(BaseModel):
         {}, description="exact figures pinned for regression ('cnnstat check' fails on a change)")
     budget: dict[Metric, StrictInt] = Field(
         {}, description="upper limits ('cnnstat check' fails when a figure exceeds one)")
+    accept: list[Acceptance] = Field(
+        [], description="warnings that are true of the architecture as published, each with "
+        "its reason: reported as notes, so 'cnnstat check --strict' passes")
