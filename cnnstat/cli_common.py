@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from cnnstat.core.report import Report
-from cnnstat.errors import SpecError
+from cnnstat.errors import Severity, SpecError
 from cnnstat.render import table as tables
 from cnnstat.render.diagnostics import format_diagnostic
 from cnnstat.spec import loader
@@ -56,10 +56,12 @@ def load_spec(spec: str, input_shape: str | None, overrides: Sequence[str]) -> l
 
 
 def load_report(spec: str, input_shape: str | None, batch: int,
-                overrides: Sequence[str]) -> Report:
+                overrides: Sequence[str], notes: bool = True) -> Report:
+    """Load and analyse ``spec``; its warnings (and, with ``notes``, its notes) go to stderr."""
     loaded = load_spec(spec, input_shape, overrides)
     report = loaded.analyze(batch)
-    report_diagnostics(list(report.diagnostics), loaded.source)
+    shown = [d for d in report.diagnostics if notes or d.severity is not Severity.NOTE]
+    report_diagnostics(shown, loaded.source)
     return report
 
 

@@ -52,7 +52,7 @@ def params(spec: str, fmt: str, input_shape: str | None, batch: int,
 def list_(fmt: str, input_shape: str | None, batch: int, overrides: tuple[str, ...],
           color: str) -> None:
     """The built-in zoo: name, title, input, params, MACs."""
-    rows = [views.list_row(load_report(name, input_shape, batch, overrides))
+    rows = [views.list_row(load_report(name, input_shape, batch, overrides, notes=False))
             for name in zoo.names()]
     emit(fmt, color, views.list_json(rows), [views.list_table(rows)])
 
