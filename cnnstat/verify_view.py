@@ -4,13 +4,22 @@ the first divergent layer, totals; and the JSON document.  Works on the plain re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnstat.core.presets import PRESETS
 from cnnstat.render import numbers
 from cnnstat.render.table import Column, Table
-from cnnstat.torch_backend.results import Check, ConformanceResult, Pair, Side, VerifyResult
+from cnnstat.torch_backend.results import (
+    Check,
+    ConformanceResult,
+    Pair,
+    Side,
+    VerifyResult,
+)
 from cnnstat.views import header
+
+if TYPE_CHECKING:  # rf_check imports torch; this module must not
+    from cnnstat.torch_backend.rf_check import FieldCheck
 
 OK, BAD = "✓", "✗"
 HEADERS = {"shape": "output", "params": "params", "buffers": "buffers",
@@ -194,3 +203,32 @@ def _pair_json(p: Pair) -> dict[str, Any]:
     return {"spec": p.spec.to_json() if p.spec else None,
             "module": p.impl.to_json() if p.impl else None, "ok": p.ok,
             "problems": list(p.problems)}
+
+
+def _span(span: Any) -> str:
+    return "-" if span is None else f"{span[0]}..{span[1]}"
+
+
+def field_check_table(checks: list[FieldCheck]) -> Table:
+    """Per probed unit: the rows/columns the analysis says it reads, and the live support."""
+    cols = [Column("spec", "spec"), Column("layer", "layer"), Column("unit", "unit"),
+            Column("analytic", "analytic rows, cols"), Column("live", "live rows, cols"),
+            Column("field", "analytic field (unclipped)"), Column("mark", "")]
+    rows = [{"spec": c.spec, "layer": c.layer, "unit": f"{u.unit[0]},{u.unit[1]}",
+             "analytic": f"{_span(u.analytic[0])}, {_span(u.analytic[1])}",
+             "live": f"{_span(u.live[0])}, {_span(u.live[1])}",
+             "field": f"{_span(u.field[0])}, {_span(u.field[1])}", "mark": OK if u.ok else BAD}
+            for c in checks for u in c.units]
+    notes = ["live: bounding rows and columns of the input pixels with a non-zero gradient for "
+             "the unit (summed over channels), in a float64 copy with positive weights, identity "
+             "activations and average pooling, so no gradient cancels; it must equal the "
+             "analytic rows and lie inside the unclipped field"]
+    return Table("receptive field, live", cols, rows, None, notes)
+
+
+def field_check_json(check: FieldCheck) -> dict[str, Any]:
+    return {"spec": check.spec, "layer": check.layer, "ok": check.ok,
+            "units": [{"unit": list(u.unit), "ok": u.ok,
+                       "analytic": [list(s) if s else None for s in u.analytic],
+                       "live": [list(s) if s else None for s in u.live],
+                       "field": [list(s) for s in u.field]} for u in check.units]}

@@ -32,9 +32,14 @@ COUNT_CHOICES = ("all", "torch", "fvcore")
 @click.option("--device", type=click.Choice(["meta", "cpu"]), default="meta", show_default=True,
               help="Where to build the network: meta allocates nothing (fvcore always traces "
               "on CPU).")
+@click.option("--receptive-field", "rf", is_flag=True,
+              help="Also trace the corners and centre of the last spatial layer back through "
+              "the live network (input-gradient support, positive weights) and compare with the "
+              "analytic receptive field.  Runs real float64 tensors on the CPU.")
 @data_options
-def verify(specs: tuple[str, ...], impl: str | None, count: str, device: str, fmt: str,
-           input_shape: str | None, batch: int, overrides: tuple[str, ...], color: str) -> None:
+def verify(specs: tuple[str, ...], impl: str | None, count: str, device: str, rf: bool,
+           fmt: str, input_shape: str | None, batch: int, overrides: tuple[str, ...],
+           color: str) -> None:
     """Build SPEC (default: the whole zoo) in PyTorch and compare every layer's output shape,
     parameters, buffers and FLOPs with the analytic numbers.  Exit 0 when all agree, 1 on any
     mismatch, 2 when PyTorch is missing."""
@@ -45,22 +50,25 @@ def verify(specs: tuple[str, ...], impl: str | None, count: str, device: str, fm
     if impl is not None:
         ok = _conformance(specs, impl, fmt, color, input_shape, batch, overrides)
     else:
-        ok = _verify(specs, counters, device, fmt, color, input_shape, batch, overrides)
+        ok = _verify(specs, counters, device, fmt, color, input_shape, batch, overrides, rf)
     if not ok:
         click.get_current_context().exit(ExitStatus.REJECTED)
 
 
 def _verify(specs: Sequence[str], counters: tuple[str, ...], device: str, fmt: str, color: str,
-            input_shape: str | None, batch: int, overrides: Sequence[str]) -> bool:
+            input_shape: str | None, batch: int, overrides: Sequence[str], rf: bool) -> bool:
     from cnnstat import verify_view
+    from cnnstat.torch_backend.rf_check import check_receptive_field
     from cnnstat.torch_backend.verify import verify_report
 
     names = list(specs) or zoo.names()
-    results = []
+    results, fields = [], []
     with _progress(len(names), show=not specs) as advance:
         for name in names:
             report = load_report(name, input_shape, batch, overrides)
             results.append(verify_report(report, counters, device))
+            if rf:
+                fields.append(check_receptive_field(report))
             advance(name)
     for r in results:
         if r.first_divergence is not None:
@@ -72,8 +80,16 @@ def _verify(specs: Sequence[str], counters: tuple[str, ...], device: str, fmt: s
     tables = [verify_view.layer_table(r) for r in results] if len(results) == 1 else \
         [verify_view.overview_table(results), *(verify_view.layer_table(r)
                                                 for r in results if not r.ok)]
-    emit(fmt, color, verify_view.verify_json(results), tables)
-    return all(r.ok for r in results)
+    doc = verify_view.verify_json(results)
+    if rf:
+        for check in fields:
+            if check is not None and not check.ok:
+                echo_err(f"cnnstat: verify: {check.spec}: the live receptive field of "
+                         f"'{check.layer}' differs from the analytic one")
+        doc["receptive_field"] = [verify_view.field_check_json(c) for c in fields if c]
+        tables.append(verify_view.field_check_table([c for c in fields if c]))
+    emit(fmt, color, doc, tables)
+    return all(r.ok for r in results) and all(c.ok for c in fields if c is not None)
 
 
 def _conformance(specs: Sequence[str], impl: str, fmt: str, color: str,

@@ -2,7 +2,8 @@
 
 :func:`positive_surrogate` makes a copy of a module in which no gradient can cancel or vanish:
 every parameter positive, every activation (and LRN, softmax) the identity, max pooling turned into
-average pooling over the same windows.  Fed a positive input, every partial derivative along every
+average pooling over the same windows, and an element-wise product (squeeze-and-excitation) a sum,
+which depends on the same inputs without squaring magnitudes block after block.  Fed a positive input, every partial derivative along every
 path is then positive, so the support of the input gradient of one output unit is exactly the set
 of input pixels it depends on: the oracle for :mod:`cnnstat.core.receptive` (a chain's support is
 its analytic field clipped to the input; a branching network's is enclosed by its field).
@@ -76,9 +77,15 @@ def positive_surrogate(module: nn.Module, seed: int = 0) -> nn.Module:
 
 
 def _replace(module: nn.Module) -> None:
+    from cnnstat.torch_backend.modules import Merge
+
     for name, child in module.named_children():
         if isinstance(child, POINTWISE):
             setattr(module, name, nn.Identity())
+        elif isinstance(child, Merge) and child.mode == "mul":
+            # x * gate(x) and x + gate(x) depend on the same pixels, but products of products
+            # (one per squeeze-and-excitation block) overflow float64 in deep networks
+            setattr(module, name, Merge("add"))
         elif isinstance(child, (nn.MaxPool2d, nn.AdaptiveMaxPool2d)):
             setattr(module, name, _mean_pool(child))
         else:
