@@ -53,9 +53,8 @@ def peers(n: int, repeats: int) -> dict[str, float]:
     except ImportError:
         return {}
     out: dict[str, float] = {}
-    with torch.device("meta"):
-        model = build(load("resnet-cifar", {"n": n})).eval()
-        x = torch.empty(1, 3, 32, 32)
+    model = build(load("resnet-cifar", {"n": n}), device="meta").eval()
+    x = torch.empty(1, 3, 32, 32, device="meta")
 
     def flop_counter() -> None:
         with FlopCounterMode(display=False):

@@ -72,15 +72,16 @@ def main() -> None:
                          timed([py, "-c", "import torch"], args.repeats)))
     except subprocess.CalledProcessError:
         pass
-    ours = table[0][1]
+    ours = max(table[0][1], table[1][1])  # the slower of the JSON and the default table output
     lines = [f"# Cold start: `cnnstat summary {args.spec}` vs `import torch`", "",
              f"Machine: {machine()}.  ", f"Each figure: median of {args.repeats} fresh processes "
              "(after 2 warm-up runs), with the spread.", "",
              "| command | median wall time |", "|---|---|"]
     lines += [f"| {label} | {text} |" for label, _, text in table]
     if len(table) == 4:
-        lines += ["", f"cnnstat summary is {table[3][1] / ours:.1f}x faster than importing torch "
-                  f"(target: >= 5x); target <= 0.35 s: {'met' if ours <= 0.35 else 'NOT met'}."]
+        lines += ["", f"Both `cnnstat summary` runs are at least {table[3][1] / ours:.1f}x faster "
+                  "than importing torch (target: >= 5x); slower of the two "
+                  f"{ours:.3f} s, target <= 0.35 s: {'met' if ours <= 0.35 else 'NOT met'}."]
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)
