@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -12,6 +11,7 @@ import click
 
 from cnnstat.core.report import Report
 from cnnstat.errors import Severity, SpecError
+from cnnstat.render import jsonfmt
 from cnnstat.render import table as tables
 from cnnstat.render.diagnostics import format_diagnostic
 from cnnstat.spec import loader
@@ -79,7 +79,7 @@ def console(color: str) -> Any:
 
 def emit(fmt: str, color: str, doc: dict[str, Any], tabs: Sequence[tables.Table]) -> None:
     if fmt == "json":
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(jsonfmt.dumps(doc))
     elif fmt == "csv":
         sys.stdout.write(tables.to_csv(tabs))
     elif fmt == "markdown":

@@ -127,3 +127,11 @@ def test_internal_errors_are_reported_not_raised(cli: Callable, monkeypatch) -> 
     assert "Traceback" not in result.stderr
     with_tb = cli("--traceback", "summary", "vgg16")
     assert with_tb.exit_code == 2 and "Traceback" in with_tb.stderr
+
+
+def test_json_has_one_layer_per_line_and_parses(cli: Callable) -> None:
+    out = cli("summary", "alexnet", "--format", "json").stdout
+    doc = json.loads(out)
+    layer_lines = [line for line in out.splitlines() if line.startswith('    {"name": ')]
+    assert len(layer_lines) == len(doc["layers"]) == 23
+    assert json.loads(layer_lines[0].rstrip(","))["name"] == "conv1"
