@@ -110,7 +110,7 @@ def _options(device: str, batch_text: str | None, fit: bool, max_batch: int, dty
         raise UsageError("--fit searches for the batch size itself; it cannot take --batch",
                          "bound the search with --max-batch")
     try:
-        batches = tuple(parse_batches(batch_text or "1"))
+        batches = tuple(parse_batches("1" if batch_text is None else batch_text))
     except ValueError as exc:
         raise UsageError(f"--batch: {exc}") from None
     return Options(device, dtype, batches, warmup, iters or DEFAULT_ITERS, time_budget, train,

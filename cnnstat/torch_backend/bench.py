@@ -234,10 +234,12 @@ class Bencher:
                              "run without --compile") from None
 
     def sample(self, report: Report, batch: int) -> torch.Tensor:
-        """Normal noise of ``batch`` x input shape from a fixed seed, on the device."""
-        gen = torch.Generator().manual_seed(SEED)
-        x = torch.randn(batch, *report.input_shape, generator=gen)
-        x = x.to(self.device, self.dtype)
+        """Normal noise of ``batch`` x input shape from a fixed seed, made on the device (a batch
+        too large for the device fails there, not in host memory)."""
+        where = self.device if self.device.type in ("cpu", "cuda") else torch.device("cpu")
+        gen = torch.Generator(device=where).manual_seed(SEED)
+        x = torch.randn(batch, *report.input_shape, generator=gen, device=where, dtype=self.dtype)
+        x = x.to(self.device)
         if self.opts.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
