@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnstat.benchmodel import OK, BatchResult, BenchRun, LayerTime, PerLayer, Probe, SpecResult
+from cnnstat.benchmodel import BatchResult, BenchRun, LayerTime, PerLayer, Probe, SpecResult
 from cnnstat.core import memory, roofline
 from cnnstat.core.roofline import Fit
 from cnnstat.render import numbers

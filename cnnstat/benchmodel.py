@@ -41,6 +41,8 @@ class Options:
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["batches"] = list(self.batches)
+        if self.time_budget is not None:
+            doc["iters"] = None  # the budget decides how many calls are timed
         doc["mode"] = "training step (forward + backward)" if self.train else "inference"
         return doc
 

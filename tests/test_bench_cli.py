@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from click.testing import CliRunner, Result
 from cnnstat.cli import main
 from cnnstat.core import memory
 from cnnstat.spec import loader
+from tests.conftest import write
 
 torch = pytest.importorskip("torch")
 
@@ -128,7 +130,7 @@ def test_training_steps_count_three_forwards() -> None:
 def test_time_budget_gives_at_least_three_calls() -> None:
     doc = doc_of("conv-example", "--time-budget", "0.01", "--warmup", "0", "--no-probe")
     assert doc["results"][0]["batches"][0]["latency_s"]["n"] >= 3
-    assert doc["settings"]["time_budget"] == 0.01
+    assert doc["settings"]["time_budget"] == 0.01 and doc["settings"]["iters"] is None
 
 
 def test_per_layer_times_every_operation_with_its_intensity() -> None:
@@ -266,6 +268,23 @@ def test_a_failing_step_names_its_cause(monkeypatch: pytest.MonkeyPatch) -> None
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert "conv-example at batch 1 on cpu (float32): the step failed: NotImplementedError" \
         in result.stderr
+
+
+def test_training_at_batch_1_through_batch_norm_on_1x1_maps_is_a_usage_error(
+        tmp_path: Path) -> None:
+    spec = write(tmp_path, """
+name: bn-after-pool
+input: [3, 8, 8]
+layers:
+  - conv: {out: 4, kernel: 3}
+  - global_avgpool
+  - bn
+""")
+    result = run(spec, *QUICK, "--train", "--no-probe")
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "the step failed: ValueError: Expected more than 1 value per channel" in result.stderr
+    assert "use a larger --batch" in result.stderr
+    assert run(spec, *QUICK, "--train", "--no-probe", "--batch", "2").exit_code == 0
 
 
 def test_float16_on_cpu_runs_with_a_warning_and_channels_last_is_recorded() -> None:

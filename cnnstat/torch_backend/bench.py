@@ -219,7 +219,7 @@ class Bencher:
             net.to(dtype=self.dtype)
             if self.opts.channels_last:
                 net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        except Exception as exc:  # noqa: BLE001 - only out-of-memory is turned into a message
+        except Exception as exc:  # only out-of-memory is turned into a message
             if not is_oom(exc):
                 raise
             raise UsageError(f"{report.name}: out of memory building the network on "
@@ -317,10 +317,12 @@ class Bencher:
         if self.opts.compile:
             return UsageError(f"--compile: torch.compile failed for {where}: {first_line(exc)}",
                               "run without --compile")
-        if isinstance(exc, (RuntimeError, NotImplementedError)):
-            return UsageError(f"{where}: the step failed: {first_line(exc)}",
-                              "try --dtype float32, or another device")
-        return exc
+        if not isinstance(exc, (RuntimeError, NotImplementedError, ValueError)):
+            return exc
+        hint = ("in training mode batch norm needs more than one value per channel: use a "
+                "larger --batch" if "more than 1 value per channel" in str(exc) else
+                "try --dtype float32, or another device")
+        return UsageError(f"{where}: the step failed: {first_line(exc)}", hint)
 
     def release(self) -> None:
         """Give memory back after an out-of-memory failure."""

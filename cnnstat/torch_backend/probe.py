@@ -33,24 +33,30 @@ def probe(device: torch.device, dtype: str) -> Probe:
     """
     dt = DTYPES[dtype]
     n = _matmul_size(device, dt)
+    mm = _time_matmul(device, dt, n, warmup=2, budget=PROBE_SECONDS)
+    copy_bytes, cp = _time_copy(device, dt)
+    return Probe(dtype, n, stats(mm), copy_bytes, stats(cp))
+
+
+def _time_matmul(device: torch.device, dt: torch.dtype, n: int, **timing: Any) -> list[float]:
+    """Seconds per n x n matmul into a preallocated output (operands freed on return)."""
     a, b = (torch.randn(n, n, device=device).to(dt) for _ in range(2))
     c = torch.empty(n, n, device=device, dtype=dt)
-    mm = time_calls(lambda: torch.mm(a, b, out=c), device, warmup=2, budget=PROBE_SECONDS)
-    del a, b, c
+    return time_calls(lambda: torch.mm(a, b, out=c), device, **timing)
+
+
+def _time_copy(device: torch.device, dt: torch.dtype) -> tuple[int, list[float]]:
+    """Bytes of the copied tensor and seconds per copy (read once, written once)."""
     elements = COPY_BYTES[device.type] // torch.empty((), dtype=dt).element_size()
     src = torch.ones(elements, device=device, dtype=dt)
     dst = torch.empty_like(src)
-    cp = time_calls(lambda: dst.copy_(src), device, warmup=2, budget=PROBE_SECONDS)
-    return Probe(dtype, n, stats(mm), src.numel() * src.element_size(), stats(cp))
+    times = time_calls(lambda: dst.copy_(src), device, warmup=2, budget=PROBE_SECONDS)
+    return src.numel() * src.element_size(), times
 
 
 def _matmul_size(device: torch.device, dt: torch.dtype) -> int:
     n, cap = 256, MATMUL_CAP.get(device.type, 4096)
-    while n < cap:
-        a = torch.randn(n, n, device=device).to(dt)
-        took = min(time_calls(lambda: torch.mm(a, a), device, warmup=1, iters=2))
-        if took >= MATMUL_TARGET:
-            break
+    while n < cap and min(_time_matmul(device, dt, n, warmup=1, iters=2)) < MATMUL_TARGET:
         n *= 2
     return n
 
