@@ -2,8 +2,10 @@
 # The prepared GPU check of `cnnstat bench` (issue #8).  On a machine with a CUDA GPU and a CUDA
 # build of torch: run the GPU tests (pytest -m gpu) and a short benchmark of resnet50, vgg16 and
 # mobilenet-v2 at batch 64 in float32 and bfloat16, and write a markdown report naming the card,
-# driver, CUDA and torch (benchmarks/gpu-report.md).  Installs nothing: the checkout runs in
-# place (python -m cnnstat).  Every step has a timeout; the whole check stays under 5 minutes.
+# driver, CUDA and torch (benchmarks/gpu-report.md).  The checkout runs in place (python -m
+# cnnstat); nothing is installed unless cnnstat's own dependencies or pytest are missing (then
+# pip install -e '.[test]'; torch with CUDA must already be there).  Every step has a timeout;
+# the whole check stays under 5 minutes.
 #
 #   bash benchmarks/gpu_check.sh                        # on the GPU machine
 #   GPU_CHECK_DRY_RUN=1 bash benchmarks/gpu_check.sh    # the same steps on the CPU, tiny settings
@@ -50,6 +52,12 @@ fi
 if [[ "$dry" != 1 ]] && ! "$py" -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then
     echo "gpu_check: torch finds no CUDA device here (GPU_CHECK_DRY_RUN=1 runs on the CPU)" >&2
     exit 2
+fi
+
+# The one install allowed: cnnstat's own dependencies and test tools, when they are missing.
+if ! "$py" -c "import click, rich, pydantic, yaml, pytest, hypothesis" 2>/dev/null; then
+    echo "gpu_check: installing cnnstat's dependencies: pip install -e '.[test]'" >&2
+    "$py" -m pip install -q -e '.[test]' || exit 2
 fi
 
 tmp="$(mktemp -d)"
