@@ -14,6 +14,7 @@ import click
 from cnnstat import __version__
 from cnnstat.cli_common import echo_err, report_diagnostics
 from cnnstat.commands import analysis, check, compare, explain, memory, tooling
+from cnnstat.commands.bench import bench
 from cnnstat.commands.receptive import receptive_field
 from cnnstat.commands.verify import verify
 from cnnstat.errors import ExitStatus, SpecError, UsageError
@@ -58,6 +59,7 @@ main.add_command(explain.explain_command)
 main.add_command(compare.compare_command)
 main.add_command(memory.memory_command)
 main.add_command(verify)
+main.add_command(bench)
 main.add_command(check.check)
 main.add_command(tooling.diff)
 main.add_command(tooling.schema)

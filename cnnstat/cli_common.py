@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -88,3 +89,16 @@ def emit(fmt: str, color: str, doc: dict[str, Any], tabs: Sequence[tables.Table]
         tables.to_rich(tabs, console(color))
 
 
+@contextmanager
+def progress(total: int, show: bool, doing: str, done: str) -> Iterator[Callable[[str], Any]]:
+    """A progress bar on stderr when it is a terminal (a run over the zoo); silent otherwise.
+    Yields ``advance(name)``, which moves the bar and reads '<done> <name>'."""
+    if not show or not sys.stderr.isatty():
+        yield lambda name: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(doing, total=total)
+        yield lambda name: bar.update(task, advance=1, description=f"{done} {name}")

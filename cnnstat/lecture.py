@@ -19,6 +19,7 @@ from cnnstat.core.memory import DTYPE_BYTES
 from cnnstat.core.report import Report, Row, Shape
 from cnnstat.core.rules.pointwise import ACTIVATIONS
 from cnnstat.explain import hwc, product, worked
+from cnnstat.render.numbers import binary
 from cnnstat.render.table import Column, Table
 from cnnstat.views import header, spec_info
 
@@ -196,14 +197,6 @@ def bytes_table(report: Report, dtype: str, acts: int, params: int) -> Table:
     return Table(f"{report.name}: bytes at {dtype} ({size} byte{'s' if size > 1 else ''} each)",
                  cols, rows, None, ["forward pass only; cnnstat memory gives the inference peak "
                                     "and training memory"])
-
-
-def binary(n: int) -> str:
-    """Bytes in binary units: 60950432 -> '58.13 MiB'."""
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= scale:
-            return f"{n / scale:.2f} {unit}"
-    return f"{n} B"
 
 
 def memory_json(report: Report, dtype: str, classes: int | None = None) -> dict[str, Any]:

@@ -6,15 +6,12 @@ command exits 2 with the install hint.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Sequence
 
 import click
 
 from cnnstat import zoo
-from cnnstat.cli_common import data_options, echo_err, emit, load_report
+from cnnstat.cli_common import data_options, echo_err, emit, load_report, progress
 from cnnstat.errors import ExitStatus, UsageError
 
 COUNT_CHOICES = ("all", "torch", "fvcore")
@@ -63,7 +60,8 @@ def _verify(specs: Sequence[str], counters: tuple[str, ...], device: str, fmt: s
 
     names = list(specs) or zoo.names()
     results, fields = [], []
-    with _progress(len(names), show=not specs) as advance:
+    with progress(len(names), show=not specs, doing="verifying",
+                  done="verified") as advance:
         for name in names:
             report = load_report(name, input_shape, batch, overrides)
             results.append(verify_report(report, counters, device))
@@ -107,17 +105,3 @@ def _conformance(specs: Sequence[str], impl: str, fmt: str, color: str,
     emit(fmt, color, verify_view.conformance_json(result),
          [verify_view.conformance_table(result)])
     return result.ok
-
-
-@contextmanager
-def _progress(total: int, show: bool) -> Iterator[Any]:
-    """A progress bar on stderr when it is a terminal (the zoo run); silent otherwise."""
-    if not show or not sys.stderr.isatty():
-        yield lambda name: None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("verifying", total=total)
-        yield lambda name: bar.update(task, advance=1, description=f"verified {name}")

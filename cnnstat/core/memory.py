@@ -148,6 +148,15 @@ def schedule(report: Report) -> Schedule:
     return Schedule(trace.sizes[0], tuple(steps))
 
 
+def reads(report: Report) -> dict[str, int]:
+    """Elements each operation reads, per image, by operation name: a layer its input, a merge
+    every operand (an identity shortcut's operand is the block's input), from the same trace as
+    :func:`schedule`."""
+    trace = _Trace(report)
+    trace.node(report.graph, 0)
+    return {op.row.name: sum(trace.sizes[t] for t in op.reads) for op in trace.ops}
+
+
 @dataclass(frozen=True)
 class Breakdown:
     """Named element counts of one memory estimate, in display order."""

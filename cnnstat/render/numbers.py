@@ -19,6 +19,19 @@ def human(n: int | float) -> str:
     return str(n)
 
 
+def binary(n: int) -> str:
+    """Bytes in binary units: 60950432 -> '58.13 MiB'."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n} B"
+
+
+def real(x: float) -> str:
+    """A measured quantity, four significant digits: 12.3456 -> '12.35', 123456.7 -> '123,457'."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
 def shape(dims: tuple[int, ...]) -> str:
     """(96, 55, 55) -> '96x55x55' (C x H x W)."""
     return "x".join(str(d) for d in dims)

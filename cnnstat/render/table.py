@@ -45,19 +45,30 @@ def _raw(v: Any, fmt: str) -> str:
     return _shape(v) if fmt in ("shape", "check") else _plain(v)
 
 
+def _real(v: Any) -> str:
+    return numbers.real(v) if isinstance(v, (int, float)) else _plain(v)
+
+
+def _bytes(v: Any) -> str:
+    return numbers.binary(v) if isinstance(v, int) else _plain(v)
+
+
 FORMATTERS: dict[str, Callable[[Any], str]] = {"text": _plain, "count": _count, "shape": _shape,
-                                               "check": _checked}
+                                               "check": _checked, "real": _real,
+                                               "bytes": _bytes}
 
 
 @dataclass(frozen=True)
 class Column:
     key: str
     header: str
-    fmt: str = "text"  # text | count | shape | check (a (measured value, matched) pair)
+    # text | count | shape | check (a (measured value, matched) pair) | real (a measured
+    # quantity, 4 significant digits) | bytes (an int shown in binary units); CSV gets raw values
+    fmt: str = "text"
 
     @property
     def numeric(self) -> bool:
-        return self.fmt in ("count", "check")
+        return self.fmt in ("count", "check", "real", "bytes")
 
     def cell(self, value: Any) -> str:
         return FORMATTERS[self.fmt](value)

@@ -1,0 +1,373 @@
+"""Honest timing of built networks: the device, its synchronisation, the timing loop, and a run
+over batch sizes (or a search for the largest batch that runs).
+
+How a network is timed (stated in the README and in every result):
+
+* The spec is built (:class:`~cnnstat.torch_backend.net.SpecNet`) on the device, cast to the
+  dtype (and to channels-last memory), put in eval mode under ``torch.inference_mode`` -- or, with
+  ``train``, in training mode with autograd on, each step a forward, a backward of the sum of the
+  outputs and ``zero_grad(set_to_none=True)``; no optimizer step.
+* The input is normal noise from a fixed seed.  The first call is timed apart and never enters
+  the statistics (it includes torch.compile, cuDNN autotuning and the allocator's growth); then
+  ``warmup`` untimed calls; then the timed calls (:func:`time_calls`).
+* Out of memory at a batch size (``torch.cuda.OutOfMemoryError``; on the CPU a ``MemoryError``
+  or a RuntimeError naming "out of memory" or the DefaultCPUAllocator) is a result for that batch;
+  the sweep goes on.  Any other failure stops the run with its cause (exit 2).
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import nn
+
+from cnnstat import machine
+from cnnstat.benchmodel import OK, OOM, BatchResult, Memory, Options, Probe, SpecResult
+from cnnstat.core import memory, roofline
+from cnnstat.core.report import Report
+from cnnstat.errors import UsageError
+from cnnstat.torch_backend.net import SpecNet
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+MIN_ITERS = 3  # a time budget never yields fewer timed calls than this
+MAX_ITERS = 100_000
+CPU_RAM_SHARE = 2  # --fit on the CPU: analytic estimate <= available RAM / 2
+SEED = 0
+
+
+def resolve_device(name: str) -> torch.device:
+    """The torch device for ``cpu``, ``cuda`` or ``mps``; a UsageError (exit 2) naming why the
+    device is not there."""
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            why = ("this torch build has no CUDA support" if torch.version.cuda is None else
+                   f"torch {torch.__version__} was built for CUDA {torch.version.cuda} but finds "
+                   "no usable GPU (no device, or no driver)")
+            raise UsageError(f"--device cuda: no CUDA device is available: {why}",
+                             "use --device cpu, or run on a machine with an NVIDIA GPU and a CUDA "
+                             "build of torch")
+        return torch.device("cuda", torch.cuda.current_device())
+    if name == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise UsageError("--device mps: the Metal (MPS) backend is not available here",
+                             "MPS needs macOS 12.3+ on Apple silicon; use --device cpu")
+        return torch.device("mps")
+    raise UsageError(f"unknown device {name!r}", "use cpu, cuda or mps")
+
+
+def synchronizer(device: torch.device) -> Callable[[], None]:
+    """A function that waits until the device has finished all queued work."""
+    if device.type == "cuda":
+        return lambda: torch.cuda.synchronize(device)
+    if device.type == "mps":
+        return torch.mps.synchronize  # type: ignore[no-any-return]  # GPU-only path
+    return lambda: None  # CPU ops run synchronously
+
+
+def time_calls(fn: Callable[[], Any], device: torch.device, *, warmup: int, iters: int = 20,
+               budget: float | None = None) -> list[float]:
+    """Seconds taken by each timed call of ``fn`` on ``device``.
+
+    ``warmup`` untimed calls first, then a synchronisation.  Without ``budget``, exactly ``iters``
+    timed calls; with it, calls until ``budget`` seconds of wall time have passed (at least
+    MIN_ITERS).  On CUDA each call sits between two CUDA events and the end event is waited for
+    before the next call, so every sample is one call's latency on the GPU; elsewhere
+    ``time.perf_counter`` is read before the call and after it and a device synchronisation
+    (``torch.mps.synchronize`` on MPS; none is needed on the CPU).
+    """
+    sync = synchronizer(device)
+    for _ in range(warmup):
+        fn()
+    sync()
+    one = _cuda_call if device.type == "cuda" else _host_call
+    cap = MAX_ITERS if budget is not None else iters
+    deadline = time.perf_counter() + (budget or 0.0)
+    times: list[float] = []
+    while len(times) < cap:
+        times.append(one(fn, sync))
+        if budget is not None and len(times) >= MIN_ITERS and time.perf_counter() >= deadline:
+            break
+    return times
+
+
+def _host_call(fn: Callable[[], Any], sync: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    fn()
+    sync()
+    return time.perf_counter() - start
+
+
+def _cuda_call(fn: Callable[[], Any], sync: Callable[[], None]) -> float:  # GPU-only path
+    start = torch.cuda.Event(enable_timing=True)
+    end = torch.cuda.Event(enable_timing=True)
+    start.record()
+    fn()
+    end.record()
+    end.synchronize()
+    return float(start.elapsed_time(end)) / 1000.0  # elapsed_time is in milliseconds
+
+
+def is_oom(exc: BaseException) -> bool:
+    """Whether ``exc`` means the device (or the host) ran out of memory."""
+    oom_type = getattr(torch.cuda, "OutOfMemoryError", None)
+    if isinstance(exc, MemoryError) or (oom_type is not None and isinstance(exc, oom_type)):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("out of memory" in text.lower()
+                                              or "DefaultCPUAllocator" in text)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def environment(device: torch.device) -> dict[str, Any]:
+    """Where the numbers come from: the device, the host, the software and its settings."""
+    env: dict[str, Any] = {"device": str(device), "device_name": machine.cpu_model(),
+                           **machine.describe(), "threads": torch.get_num_threads(),
+                           "torch": torch.__version__, "cuda": torch.version.cuda,
+                           "cudnn": None, "driver": None, "device_memory": None}
+    if device.type == "cuda":  # GPU-only path
+        props = torch.cuda.get_device_properties(device)
+        env.update(device_name=props.name, device_memory=props.total_memory,
+                   compute_capability=f"{props.major}.{props.minor}",
+                   multiprocessors=props.multi_processor_count,
+                   cudnn=torch.backends.cudnn.version(), driver=_nvidia_driver(device),
+                   cudnn_benchmark=torch.backends.cudnn.benchmark,
+                   tf32={"matmul": torch.backends.cuda.matmul.allow_tf32,
+                         "cudnn": torch.backends.cudnn.allow_tf32})
+    return env
+
+
+def _nvidia_driver(device: torch.device) -> str | None:  # GPU-only path
+    """The NVIDIA driver version from nvidia-smi (torch does not report it), or None."""
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "--query-gpu=driver_version", "--format=csv,noheader",
+                              "-i", str(device.index or 0)], capture_output=True, text=True,
+                             timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def check(opts: Options) -> None:
+    """Refuse combinations that cannot be measured honestly (UsageError, exit 2)."""
+    if opts.per_layer and opts.train:
+        raise UsageError("--per-layer times forward passes only; it cannot be combined with "
+                         "--train", "drop --train to see per-layer forward times")
+    if opts.per_layer and opts.compile:
+        raise UsageError("--per-layer hooks each eager module; a compiled graph does not run "
+                         "them one by one", "drop --compile to see per-layer times")
+    if opts.fit and opts.max_batch < 1:
+        raise UsageError("--max-batch must be at least 1")
+
+
+class Bencher:
+    """Times reports under one set of :class:`Options` on one device."""
+
+    def __init__(self, opts: Options) -> None:
+        check(opts)
+        self.opts = opts
+        self.device = resolve_device(opts.device)
+        self.dtype = DTYPES[opts.dtype]
+        self.size = torch.empty((), dtype=self.dtype).element_size()
+        if opts.threads:
+            torch.set_num_threads(opts.threads)
+        self.sync = synchronizer(self.device)
+
+    def environment(self) -> dict[str, Any]:
+        return environment(self.device)
+
+    def probe(self) -> Probe | None:
+        from cnnstat.torch_backend.probe import probe
+
+        return probe(self.device, self.opts.dtype) if self.opts.probe else None
+
+    def run(self, report: Report, probe: Probe | None = None) -> SpecResult:
+        model = self.build(report)
+        fit, ceiling, note = None, None, ""
+        batches = self.opts.batches
+        if self.opts.fit:
+            ceiling, note = self.ceiling(report)
+            upper = self.opts.max_batch if ceiling is None else min(self.opts.max_batch, ceiling)
+            fit = roofline.fit_search(lambda b: self.runs(model, report, b), upper)
+            batches = (fit.largest,) if fit.largest else ()
+        results = tuple(self.batch(model, report, b) for b in batches)
+        t = report.totals()
+        return SpecResult(report.name, report.title, report.input_shape, t.params,
+                          t.macs // report.batch, results, fit, ceiling, note)
+
+    def build(self, report: Report) -> nn.Module:
+        """The spec's network on the device, in the dtype and memory format, in the mode."""
+        try:
+            with torch.device(self.device):
+                net = SpecNet(report)
+            net.to(dtype=self.dtype)
+            if self.opts.channels_last:
+                net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        except Exception as exc:  # only out-of-memory is turned into a message
+            if not is_oom(exc):
+                raise
+            raise UsageError(f"{report.name}: out of memory building the network on "
+                             f"{self.device}: {first_line(exc)}") from None
+        net.train(self.opts.train)
+        if not self.opts.compile:
+            return net
+        try:
+            return torch.compile(net)  # type: ignore[no-any-return]
+        except Exception as exc:  # noqa: BLE001 - any compile failure is reported with its cause
+            raise UsageError(f"--compile: torch.compile failed: {first_line(exc)}",
+                             "run without --compile") from None
+
+    def sample(self, report: Report, batch: int) -> torch.Tensor:
+        """Normal noise of ``batch`` x input shape from a fixed seed, made on the device (a batch
+        too large for the device fails there, not in host memory)."""
+        where = self.device if self.device.type in ("cpu", "cuda") else torch.device("cpu")
+        gen = torch.Generator(device=where).manual_seed(SEED)
+        x = torch.randn(batch, *report.input_shape, generator=gen, device=where, dtype=self.dtype)
+        x = x.to(self.device)
+        if self.opts.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def step(self, model: nn.Module, x: torch.Tensor) -> Callable[[], None]:
+        if not self.opts.train:
+            return lambda: model(x)  # type: ignore[no-any-return]
+
+        def train_step() -> None:
+            out = model(x)
+            outs = out if isinstance(out, tuple) else (out,)
+            sum(o.float().sum() for o in outs).backward()  # type: ignore[union-attr]
+            model.zero_grad(set_to_none=True)
+
+        return train_step
+
+    @contextmanager
+    def grad_mode(self) -> Iterator[None]:
+        with torch.enable_grad() if self.opts.train else torch.inference_mode():
+            yield
+
+    def batch(self, model: nn.Module, report: Report, batch: int) -> BatchResult:
+        """Time ``batch``; out of memory is a result, any other failure a UsageError."""
+        flops = roofline.step_flops(report.totals().macs // report.batch, batch, self.opts.train)
+        acts, total = self.analytic(report, batch)
+        try:
+            result = self._timed(model, report, batch, flops, acts, total)
+        except Exception as exc:  # noqa: BLE001 - classified: OOM is a result, the rest a cause
+            if not is_oom(exc):
+                raise self.failure(exc, report, batch) from None
+            error = first_line(exc)
+        else:
+            return result
+        self.release()
+        return BatchResult(batch, OOM, flops, Memory(acts, total, None, self.peak_note()),
+                           error=error)
+
+    def _timed(self, model: nn.Module, report: Report, batch: int, flops: int, acts: int,
+               total: int) -> BatchResult:
+        o = self.opts
+        with self.grad_mode():
+            x = self.sample(report, batch)
+            step = self.step(model, x)
+            first = time_calls(step, self.device, warmup=0, iters=1)[0]
+            self.reset_peak()
+            times = time_calls(step, self.device, warmup=o.warmup, iters=o.iters,
+                               budget=o.time_budget)
+            peak = self.peak()
+            per_layer = self.per_layer(model, report, x) if o.per_layer else None
+        return BatchResult(batch, OK, flops, Memory(acts, total, peak, self.peak_note()),
+                           roofline.stats(times), first, per_layer=per_layer)
+
+    def per_layer(self, model: nn.Module, report: Report, x: torch.Tensor) -> Any:
+        from cnnstat.torch_backend.probe import per_layer
+
+        costs = roofline.layer_costs(report, x.shape[0], self.size)
+        return per_layer(model, costs, x, self.device, self.opts.iters)
+
+    def runs(self, model: nn.Module, report: Report, batch: int) -> bool:
+        """Whether one step at ``batch`` runs (the fit search's question)."""
+        try:
+            with self.grad_mode():
+                self.step(model, self.sample(report, batch))()
+                self.sync()
+            return True
+        except Exception as exc:  # noqa: BLE001 - classified as in batch()
+            if not is_oom(exc):
+                raise self.failure(exc, report, batch) from None
+        self.release()
+        return False
+
+    def failure(self, exc: Exception, report: Report, batch: int) -> Exception:
+        """A UsageError naming the cause of a failed step; an unexpected exception as it is."""
+        where = f"{report.name} at batch {batch} on {self.device} ({self.opts.dtype})"
+        if self.opts.compile:
+            return UsageError(f"--compile: torch.compile failed for {where}: {first_line(exc)}",
+                              "run without --compile")
+        if not isinstance(exc, (RuntimeError, NotImplementedError, ValueError)):
+            return exc
+        hint = ("in training mode batch norm needs more than one value per channel: use a "
+                "larger --batch" if "more than 1 value per channel" in str(exc) else
+                "try --dtype float32, or another device")
+        return UsageError(f"{where}: the step failed: {first_line(exc)}", hint)
+
+    def release(self) -> None:
+        """Give memory back after an out-of-memory failure."""
+        gc.collect()
+        if self.device.type == "cuda":  # GPU-only path
+            torch.cuda.empty_cache()
+
+    def analytic(self, report: Report, batch: int) -> tuple[int, int]:
+        """Bytes of the analytic estimate: (activations, total with weights and buffers)."""
+        bd = self.breakdown(report, batch)
+        return bd.parts[0][1] * self.size, bd.total * self.size
+
+    def breakdown(self, report: Report, batch: int) -> memory.Breakdown:
+        sched = memory.schedule(report)
+        if self.opts.train:  # no optimizer step is taken, so no optimizer state
+            return memory.training(report, sched, batch, "sgd")
+        return memory.inference(report, sched, batch)
+
+    def ceiling(self, report: Report) -> tuple[int | None, str]:
+        """The fit search's upper bound from memory, with its reason (CPU only)."""
+        if self.device.type != "cpu":
+            return None, ""
+        avail = machine.available_memory()
+        if avail is None:
+            return None, "available RAM unknown: no memory ceiling"
+        one = self.breakdown(report, 1)
+        per_image = one.parts[0][1]
+        budget = avail // CPU_RAM_SHARE
+        n = memory.largest_batch(per_image, one.fixed, self.size, budget)
+        note = (f"CPU ceiling: batches whose analytic memory estimate exceeds half the available "
+                f"RAM ({budget:,} of {avail:,} bytes) are not tried")
+        return n, note
+
+    def reset_peak(self) -> None:
+        if self.device.type == "cuda":  # GPU-only path
+            torch.cuda.reset_peak_memory_stats(self.device)
+
+    def peak(self) -> int | None:
+        if self.device.type == "cuda":  # GPU-only path
+            return int(torch.cuda.max_memory_allocated(self.device))
+        return None
+
+    def peak_note(self) -> str:
+        if self.device.type == "cuda":
+            return ("torch.cuda.max_memory_allocated over the timed calls (weights, input, "
+                    "activations and workspaces; the allocator's cache not counted)")
+        return (f"device peak unavailable on {self.device.type}: torch does not track the peak "
+                "of these allocations; the analytic estimate is shown alone")
