@@ -62,14 +62,19 @@ def write(path: str, results: list[FileResult]) -> None:
         raise UsageError(f"--write-baseline {path}: cannot write: {exc.strerror or exc}") from None
 
 
-def read(path: str) -> dict[str, Any]:
-    """A baseline document; UsageError when it is missing or not one."""
+def read_json(path: str) -> Any:
+    """A JSON document on disk; UsageError (exit 2) when it cannot be read or parsed."""
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not a JSON document ({exc})") from None
+
+
+def read(path: str) -> dict[str, Any]:
+    """A baseline document; UsageError when it is missing or not one."""
+    doc = read_json(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("specs"), dict):
         raise UsageError(f"{path}: not a cnnstat baseline (no 'specs' mapping)",
                          "write one with 'cnnstat check PATH... --write-baseline FILE'")

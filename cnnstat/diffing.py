@@ -8,12 +8,10 @@ matched by name (:func:`cnnstat.baseline.match`); figures are per image.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from cnnstat.baseline import Change, layer_snapshot, match
+from cnnstat.baseline import Change, layer_snapshot, match, read_json
 from cnnstat.core import conventions
 from cnnstat.errors import UsageError
 from cnnstat.render import numbers
@@ -43,12 +41,7 @@ def spec_side(arg: str) -> Side:
 def json_side(arg: str, other: str | None) -> Side:
     """A spec from a baseline (or a summary JSON document) on disk."""
     path, _, wanted = arg.partition("#")
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not a JSON document ({exc})") from None
+    doc = read_json(path)
     if isinstance(doc, dict) and isinstance(doc.get("layers"), list):  # summary --format json
         return Side(str((doc.get("spec") or {}).get("name", path)), _layers(doc["layers"], path))
     specs = doc.get("specs") if isinstance(doc, dict) else None

@@ -10,7 +10,6 @@ plain torch.nn modules, independent of cnnstat's builder.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +28,7 @@ nn = torch.nn
 from cnnstat.torch_backend.verify import verify_report  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny tensors on two shared cores: intra-op threads only contend (10x slower here)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 # derandomize: the same examples on every run (CI is repeatable); a modest count keeps the file

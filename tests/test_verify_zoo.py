@@ -5,7 +5,6 @@ are exact at any input, so a small one proves the fvcore preset as well as a lar
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
 
@@ -21,13 +20,7 @@ from cnnstat.torch_backend.results import VerifyResult  # noqa: E402
 from cnnstat.torch_backend.verify import verify_report  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny tensors on two shared cores: intra-op threads only contend (10x slower here)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 SMALL = (8, 16, 32, 64, 96, 128, 160)
