@@ -76,7 +76,7 @@ def _by_name(slots: list[Slot], track: list[Row]) -> dict[int, int]:
     return out
 
 
-def _lcs(spine: list[object], keys: list[object]) -> dict[int, int]:
+def _lcs(spine: Sequence[object], keys: Sequence[object]) -> dict[int, int]:
     n, m = len(spine), len(keys)
     best = [[0] * (m + 1) for _ in range(n + 1)]
     for a in range(n - 1, -1, -1):

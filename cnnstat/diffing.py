@@ -47,7 +47,8 @@ def json_side(arg: str, other: str | None) -> Side:
     specs = doc.get("specs") if isinstance(doc, dict) else None
     if not isinstance(specs, dict):
         raise UsageError(f"{path}: neither a cnnstat baseline nor a summary JSON document")
-    name = wanted or (other if other in specs else next(iter(specs)) if len(specs) == 1 else "")
+    name = wanted or (other if other is not None and other in specs else
+                      next(iter(specs)) if len(specs) == 1 else "")
     if name not in specs:
         raise UsageError(f"{arg}: " + (f"no spec '{name}' in the baseline" if name else
                                        "the baseline holds several specs; pick one"),

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cnnstat.spec.source import SourceMap
 
 SpecPath = tuple[str | int, ...]
 
@@ -57,7 +61,7 @@ class SpecError(Exception):
         diags = diagnostics if isinstance(diagnostics, list) else [diagnostics]
         super().__init__("; ".join(d.message for d in diags))
         self.diagnostics = diags
-        self.source: object | None = None  # the SourceMap of the file, once known
+        self.source: SourceMap | None = None  # the SourceMap of the file, once known
 
 
 def spec_error(code: str, message: str, path: SpecPath = (), *, hint: str | None = None,

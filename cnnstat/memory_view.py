@@ -7,7 +7,7 @@ from typing import Any
 
 from cnnstat.core import memory
 from cnnstat.core.report import Report
-from cnnstat.lecture import binary
+from cnnstat.render.numbers import binary
 from cnnstat.render.table import Column, Table
 from cnnstat.views import header, spec_info
 

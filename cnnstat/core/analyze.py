@@ -9,6 +9,7 @@ returned with the report (it is what the torch builder builds).
 from __future__ import annotations
 
 import math
+from typing import cast
 
 from cnnstat.core.ir import AutoShortcut, Branch, Layer, Node, Parallel, Seq
 from cnnstat.core.report import Report, Row, Shape
@@ -45,7 +46,7 @@ class _Walker:
                              layer.path, cost.windows, cost.global_field))
         return cost.output
 
-    def parallel(self, par: Parallel, x: Shape) -> tuple[Parallel, Shape]:
+    def parallel(self, par: Parallel, x: Shape) -> tuple[Node, Shape]:
         inputs = _split(par, x) if par.split else [x] * len(par.branches)
         done: dict[int, tuple[Branch, Shape]] = {}
         for i, (br, xi) in enumerate(zip(par.branches, inputs)):
@@ -55,7 +56,7 @@ class _Walker:
         for i, (br, xi) in enumerate(zip(par.branches, inputs)):
             if _is_auto(br):
                 target = next(iter(done.values()))[1]
-                auto: AutoShortcut = br.body.items[0]  # type: ignore[assignment]
+                auto = cast(AutoShortcut, br.body.items[0])  # as _is_auto checked
                 if auto.mode == "optional" and xi != target:
                     return self.drop_shortcut(par, i, done)
                 body, out = self.seq(resolve_shortcut(auto, xi, target), xi)

@@ -15,6 +15,7 @@ from typing import Any, Literal, Union
 from cnnstat.errors import SpecPath
 
 Merge = Literal["concat", "add", "mul", "side"]
+ShortcutMode = Literal["projection", "pad", "optional"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class AutoShortcut:
     """
 
     name: str
-    mode: Literal["projection", "pad", "optional"]
+    mode: ShortcutMode
     path: SpecPath = ()
 
 

@@ -161,7 +161,7 @@ def junit(results: list[FileResult], strict: bool) -> str:
                     _xml("\n".join(format_diagnostic(d, result.source) for d in other))
     for key, value in counts.items():
         suite.set(key, str(value))
-    root = ET.Element("testsuites", name="cnnstat", **{k: str(v) for k, v in counts.items()})
+    root = ET.Element("testsuites", {"name": "cnnstat", **{k: str(v) for k, v in counts.items()}})
     root.append(suite)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

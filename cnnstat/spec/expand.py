@@ -8,11 +8,12 @@ given, else its kind (or block name) numbered within its scope.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from fractions import Fraction
+from typing import Any, cast
 
-from cnnstat.core.ir import AutoShortcut, Branch, Layer, Node, Parallel, Seq
+from cnnstat.core.ir import AutoShortcut, Branch, Layer, Node, Parallel, Seq, ShortcutMode
 from cnnstat.errors import SpecPath, spec_error
 from cnnstat.spec.expr import ExprError, evaluate, is_expression
 from cnnstat.spec.models import (
@@ -22,6 +23,7 @@ from cnnstat.spec.models import (
     LAYER_ARGS,
     REAL,
     SIZE,
+    Args,
     BlockModel,
     SpecModel,
 )
@@ -37,8 +39,9 @@ MAX_SIZE = 2**31 - 1
 REQUIRED = "required"
 PADDING_WORDS = ("same", "valid")
 PADDING_WORD_KINDS = {"conv"}  # as in PyTorch, where only convolutions take padding='same'
-SHORTCUT_MODES = {"auto": "projection", "projection": "projection", "pad": "pad",
-                  "identity-if-same": "optional"}  # and "identity": no shortcut layers at all
+SHORTCUT_MODES: dict[str, ShortcutMode] = {
+    "auto": "projection", "projection": "projection", "pad": "pad",
+    "identity-if-same": "optional"}  # and "identity": no shortcut layers at all
 
 
 def value(raw: object, env: Mapping[str, object], path: SpecPath) -> object:
@@ -55,7 +58,7 @@ def as_int(raw: object, env: Mapping[str, object], path: SpecPath, what: str) ->
     v = value(raw, env, path)
     if isinstance(v, bool) or not isinstance(v, int):
         if hasattr(v, "denominator") and getattr(v, "denominator") == 1:
-            return int(v)  # type: ignore[call-overload]
+            return int(cast("bool | Fraction", v))  # what value() yields with a denominator
         shown = str(v) if hasattr(v, "denominator") else repr(v)
         raise spec_error("E303", f"{what} must be a whole number, got {shown}" +
                          (f" (from '{raw}')" if is_expression(raw) else ""), path,
@@ -112,7 +115,7 @@ class Expander:
         self.steps = 0
         self.depth = 0
         # repeat and blocks expand the same YAML mapping many times: validate its shape once
-        self.validated: dict[tuple[str, int], Any] = {}
+        self.validated: dict[tuple[str, int], Args] = {}
 
     def step(self, path: SpecPath) -> None:
         """Count expansion work, so nested repeats of empty lists cannot run for ever."""
@@ -161,7 +164,8 @@ class Expander:
         if key in LAYER_ARGS:
             return self.layer(key, args, path, scope, env)
         if key in COMPOSITES:
-            return getattr(self, key)(args, path, scope, env, inline)
+            composite: Callable[..., Node] = getattr(self, key)
+            return composite(args, path, scope, env, inline)
         if key in self.spec.blocks:
             return self.call(key, args, path, scope, env)
         choices = [*LAYER_ARGS, *COMPOSITES, *self.spec.blocks, "repeat"]
@@ -208,7 +212,7 @@ class Expander:
             if isinstance(args, dict) and fname in args:
                 arg_paths[fname] = fpath
             concrete[fname] = self.normalise(kind, fname, raw, finfo.metadata, fpath, env)
-        name = scope.claim(kind, parsed.name, path)  # type: ignore[attr-defined]
+        name = scope.claim(kind, parsed.name, path)
         if kind == "maxout":
             concrete["layer"] = self.wrapped(args["layer"], (*path, "layer"), name, env)
         return Layer(name, kind, concrete, path, arg_paths)
@@ -232,7 +236,7 @@ class Expander:
             if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(
                     v, "denominator"):
                 raise spec_error("E303", f"{kind} {fname} must be a number, got {v!r}", path)
-            return float(v)  # type: ignore[arg-type]
+            return float(cast("float | Fraction", v))  # an int, a float or a Fraction
         if FLAG in meta:
             v = value(raw, env, path)
             if not isinstance(v, bool):
@@ -344,7 +348,7 @@ class Expander:
         name = scope.full("shortcut")
         modes = SHORTCUT_MODES
         if isinstance(raw, str) and raw in modes:
-            return Branch("shortcut", Seq((AutoShortcut(name, modes[raw], path),)))  # type: ignore
+            return Branch("shortcut", Seq((AutoShortcut(name, modes[raw], path),)))
         if raw == "identity":
             return Branch("shortcut", Seq(()))
         if isinstance(raw, list):

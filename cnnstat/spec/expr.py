@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from fractions import Fraction
+from typing import cast
 
 Number = int | Fraction
 
@@ -137,7 +138,8 @@ class _Evaluator:
                             "use numbers, $parameters, arithmetic and "
                             + ", ".join(sorted(FUNCTIONS)))
         result = method(node)
-        if isinstance(result, (int, Fraction)) and abs(result) > MAX_MAGNITUDE:
+        if isinstance(result, (int, Fraction)) and \
+                cast("int | Fraction", abs(result)) > MAX_MAGNITUDE:  # abs keeps the type
             raise ExprError("E304", f"value of '{ast.unparse(node)}' is too large")
         return result
 

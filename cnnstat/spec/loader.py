@@ -15,7 +15,7 @@ from cnnstat.core.report import Report
 from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath, UsageError, spec_error
 from cnnstat.spec.expand import as_int, check_size, expand, value
 from cnnstat.spec.lint import unused_blocks
-from cnnstat.spec.models import Acceptance, Figure, SpecModel, VariantModel
+from cnnstat.spec.models import Acceptance, Figure, Metric, SpecModel, VariantModel
 from cnnstat.spec.source import Position, SourceMap, load_yaml
 from cnnstat.spec.validate import suggest, validate
 
@@ -64,7 +64,7 @@ class Loaded:
         return out
 
     @property
-    def expect(self) -> dict[str, int]:
+    def expect(self) -> dict[Metric, int]:
         return dict(self.variant.expect) if self.variant is not None else dict(self.model.expect)
 
     def expect_paths(self) -> list[tuple[str, int, SpecPath]]:
@@ -73,7 +73,8 @@ class Loaded:
 
     def budget(self) -> list[tuple[str, int, SpecPath]]:
         """(metric, limit, path): the spec's budget, each metric overridden by the variant's."""
-        out = {m: (v, ("budget", m)) for m, v in self.model.budget.items()}
+        out: dict[str, tuple[int, SpecPath]] = {m: (v, ("budget", m))
+                                                for m, v in self.model.budget.items()}
         if self.variant is not None:
             out.update({m: (v, self._base("budget") + (m,)) for m, v in self.variant.budget.items()})
         return [(metric, limit, path) for metric, (limit, path) in out.items()]

@@ -52,6 +52,8 @@ def _keyed(key: str, value: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _layer_defs(names: dict[type[BaseModel], str], models: dict[str, Any]) -> dict[str, Any]:
     defs: dict[str, Any] = {}
+    model: type[BaseModel]
+    args: dict[str, Any]
     for kind, model in LAYER_ARGS.items():
         args = _ref(names[model])
         value = args if _needs_args(model) else {"anyOf": [args, {"type": "null"}]}

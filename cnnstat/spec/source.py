@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from cnnstat.errors import SpecError, SpecPath, spec_error
+
+if TYPE_CHECKING:
+    from yaml._yaml import Mark as _CMark  # the marks of events parsed by libyaml
 
 MAX_NODES = 200_000  # values after alias expansion
 MAX_COMPOSED = 50_000  # YAML nodes as written (pure-Python parsing costs ~70 us per node)
@@ -53,7 +56,7 @@ class SourceMap:
         return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
-def _pos(mark: yaml.Mark | None) -> Position:
+def _pos(mark: yaml.Mark | _CMark | None) -> Position:
     return Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
 
 
@@ -127,8 +130,9 @@ class _CountingLoader(yaml.SafeLoader):
     def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
         self.composed = getattr(self, "composed", 0) + 1
         if self.composed > MAX_COMPOSED:
-            raise _TooMany(self.peek_event().start_mark)
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            raise _TooMany(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+        # the stubs say int; PyYAML passes the key node (mappings) or None (documents) too
+        return super().compose_node(parent, index)  # type: ignore[arg-type]
 
 
 def _scalar(node: yaml.Node) -> Any:

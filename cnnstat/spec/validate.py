@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def suggest(word: str, choices: Iterable[str], n: int = 1) -> str | None:
@@ -32,15 +36,15 @@ def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseMo
     return current
 
 
-def validate(model: type[BaseModel], data: object, path: SpecPath, what: str) -> BaseModel:
+def validate(model: type[ModelT], data: object, path: SpecPath, what: str) -> ModelT:
     """``model.model_validate(data)``; on failure a SpecError with one diagnostic per problem."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        groups: dict[tuple[object, ...], list[dict[str, object]]] = {}
+        groups: dict[SpecPath, list[ErrorDetails]] = {}
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
-            groups.setdefault(loc, []).append(dict(err))
+            groups.setdefault(loc, []).append(err)
         _drop_other_union_members(groups)
         raise SpecError([_diagnostic(model, errs, path, what) for errs in groups.values()]) \
             from None
@@ -50,10 +54,10 @@ _TYPE_WORDS = {"int": "an integer", "str": "an expression", "float": "a number",
                "bool": "true or false"}
 
 
-def _diagnostic(model: type[BaseModel], errs: list[dict[str, object]], path: SpecPath,
+def _diagnostic(model: type[BaseModel], errs: list[ErrorDetails], path: SpecPath,
                 what: str) -> Diagnostic:
     err = errs[0]
-    loc = tuple(p for p in err["loc"] if not _is_union_tag(p))  # type: ignore[union-attr]
+    loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
     full = (*path, *loc)
     key = loc[-1] if loc else what
     kind = err["type"]
@@ -66,7 +70,7 @@ def _diagnostic(model: type[BaseModel], errs: list[dict[str, object]], path: Spe
         return Diagnostic("E203", Severity.ERROR, f"{what}: missing required key '{key}'", full[:-1])
     value = err.get("input")
     if len(errs) > 1:
-        tags = [str(e["loc"][-1]) for e in errs if _is_union_tag(e["loc"][-1])]  # type: ignore
+        tags = [str(e["loc"][-1]) for e in errs if _is_union_tag(e["loc"][-1])]
         words = [_TYPE_WORDS.get(t, "an [h, w] pair" if t.startswith("list") else t) for t in tags]
         return Diagnostic("E202", Severity.ERROR, f"{what}: '{key}': expected "
                           f"{' or '.join(dict.fromkeys(words))} (got {_show(value)})", full)
@@ -77,7 +81,7 @@ def _diagnostic(model: type[BaseModel], errs: list[dict[str, object]], path: Spe
 _SHAPE_ERRORS = {"list_type", "dict_type", "model_type", "model_attributes_type"}
 
 
-def _drop_other_union_members(groups: dict[tuple[object, ...], list[dict[str, object]]]) -> None:
+def _drop_other_union_members(groups: dict[SpecPath, list[ErrorDetails]]) -> None:
     """For ``Figure | list[Figure]`` given a bad mapping, pydantic also says "should be a valid
     list"; when some error went deeper into the value, that one is the useful one."""
     for loc in list(groups):
@@ -108,7 +112,7 @@ def _valid_keys(fields: Iterable[str]) -> str | None:
     return "valid keys: " + ", ".join(names) if names else None
 
 
-def _message(err: dict[str, object]) -> str:
+def _message(err: ErrorDetails) -> str:
     msg = str(err.get("msg", "invalid value"))
     return msg[0].lower() + msg[1:]
 

@@ -23,7 +23,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -70,7 +70,7 @@ def synchronizer(device: torch.device) -> Callable[[], None]:
     if device.type == "cuda":
         return lambda: torch.cuda.synchronize(device)
     if device.type == "mps":
-        return torch.mps.synchronize  # type: ignore[no-any-return]  # GPU-only path
+        return torch.mps.synchronize  # GPU-only path
     return lambda: None  # CPU ops run synchronously
 
 
@@ -108,8 +108,8 @@ def _host_call(fn: Callable[[], Any], sync: Callable[[], None]) -> float:
 
 
 def _cuda_call(fn: Callable[[], Any], sync: Callable[[], None]) -> float:  # GPU-only path
-    start = torch.cuda.Event(enable_timing=True)
-    end = torch.cuda.Event(enable_timing=True)
+    start = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+    end = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
     start.record()
     fn()
     end.record()
@@ -143,7 +143,8 @@ def environment(device: torch.device) -> dict[str, Any]:
         env.update(device_name=props.name, device_memory=props.total_memory,
                    compute_capability=f"{props.major}.{props.minor}",
                    multiprocessors=props.multi_processor_count,
-                   cudnn=torch.backends.cudnn.version(), driver=_nvidia_driver(device),
+                   cudnn=torch.backends.cudnn.version(),  # type: ignore[no-untyped-call]
+                   driver=_nvidia_driver(device),
                    cudnn_benchmark=torch.backends.cudnn.benchmark,
                    tf32={"matmul": torch.backends.cuda.matmul.allow_tf32,
                          "cudnn": torch.backends.cudnn.allow_tf32})
@@ -228,7 +229,7 @@ class Bencher:
         if not self.opts.compile:
             return net
         try:
-            return torch.compile(net)  # type: ignore[no-any-return]
+            return cast(nn.Module, torch.compile(net))  # a module compiles to an OptimizedModule
         except Exception as exc:  # noqa: BLE001 - any compile failure is reported with its cause
             raise UsageError(f"--compile: torch.compile failed: {first_line(exc)}",
                              "run without --compile") from None
@@ -246,12 +247,12 @@ class Bencher:
 
     def step(self, model: nn.Module, x: torch.Tensor) -> Callable[[], None]:
         if not self.opts.train:
-            return lambda: model(x)  # type: ignore[no-any-return]
+            return lambda: model(x)
 
         def train_step() -> None:
             out = model(x)
             outs = out if isinstance(out, tuple) else (out,)
-            sum(o.float().sum() for o in outs).backward()  # type: ignore[union-attr]
+            sum(o.float().sum() for o in outs).backward()
             model.zero_grad(set_to_none=True)
 
         return train_step

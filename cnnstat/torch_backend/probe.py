@@ -76,7 +76,7 @@ class Stopwatch:
     def pre(self, name: str) -> Callable[..., None]:
         def hook(mod: nn.Module, args: Any) -> None:
             if self.cuda:  # GPU-only path
-                event = torch.cuda.Event(enable_timing=True)
+                event = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
                 event.record()
                 self.open[name] = event
             else:
@@ -88,7 +88,7 @@ class Stopwatch:
     def post(self, name: str) -> Callable[..., None]:
         def hook(mod: nn.Module, args: Any, out: Any) -> None:  # returns None: out is kept
             if self.cuda:  # GPU-only path
-                event = torch.cuda.Event(enable_timing=True)
+                event = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
                 event.record()
                 self.pending.append((name, self.open.pop(name), event))
             else:
