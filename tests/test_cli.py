@@ -135,3 +135,9 @@ def test_json_has_one_layer_per_line_and_parses(cli: Callable) -> None:
     layer_lines = [line for line in out.splitlines() if line.startswith('    {"name": ')]
     assert len(layer_lines) == len(doc["layers"]) == 23
     assert json.loads(layer_lines[0].rstrip(","))["name"] == "conv1"
+
+
+def test_count_with_a_style_is_a_usage_error(cli: Callable) -> None:
+    result = cli("summary", "vgg11", "--style", "lecture", "--count", "torch")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "--count torch applies to the default summary, not --style lecture" in result.stderr

@@ -8,6 +8,7 @@ from cnnstat import views, zoo
 from cnnstat.cli_common import data_options, emit, load_report
 from cnnstat.core.memory import DTYPE_BYTES
 from cnnstat.core.presets import PRESETS
+from cnnstat.errors import UsageError
 
 STYLES = ("default", "lecture", "memory")
 
@@ -26,6 +27,9 @@ STYLES = ("default", "lecture", "memory")
 def summary(spec: str, count: str, fmt: str, input_shape: str | None, batch: int,
             overrides: tuple[str, ...], color: str, style: str, dtype: str) -> None:
     """Per-layer table: output shape, params, MACs, element-wise ops, activations; totals."""
+    if style != "default" and count != "macs":
+        raise UsageError(f"--count {count} applies to the default summary, not --style {style}",
+                         "drop --style, or --count")
     if style != "default":
         from cnnstat.commands import lecture  # the lecture formats load only when asked for
 
