@@ -92,20 +92,39 @@ def _replace(module: nn.Module) -> None:
             _replace(child)
 
 
-def gradient_support(module: nn.Module, input_shape: Sequence[int], unit: tuple[int, int],
-                     channel: int | None = None) -> torch.Tensor:
-    """The H x W boolean mask of input pixels whose gradient for output ``unit`` is non-zero.
+def gradient_supports(module: nn.Module, input_shape: Sequence[int],
+                      units: Sequence[tuple[int, int]], layer: str | None = None,
+                      channel: int | None = None) -> list[torch.Tensor]:
+    """For each output ``unit`` (i, j): the H x W boolean mask of input pixels whose gradient
+    is non-zero, from one forward pass.
 
-    ``module`` is used as given (pass :func:`positive_surrogate`'s copy for an exact support);
-    ``channel`` None sums the unit over all output channels.
+    The unit is taken from the output of submodule ``layer`` (the module's own output when None),
+    summed over its channels when ``channel`` is None.  ``module`` is used as given (pass
+    :func:`positive_surrogate`'s copy for an exact support).
     """
     dtype = next((p.dtype for p in module.parameters()), torch.float64)
     x = torch.ones(1, *input_shape, dtype=dtype, requires_grad=True)
-    y = module(x)
-    picked = y[0, :, unit[0], unit[1]] if channel is None else y[0, channel, unit[0], unit[1]]
-    picked.sum().backward()
-    assert x.grad is not None
-    return x.grad[0].abs().sum(dim=0) > 0
+    captured: list[torch.Tensor] = []
+    hook = None if layer is None else module.get_submodule(layer).register_forward_hook(
+        lambda _m, _i, out: captured.append(out))
+    try:
+        y = module(x)
+    finally:
+        if hook is not None:
+            hook.remove()
+    out = captured[-1] if layer is not None else y
+    masks = []
+    for i, j in units:
+        picked = out[0, :, i, j] if channel is None else out[0, channel, i, j]
+        (grad,) = torch.autograd.grad(picked.sum(), x, retain_graph=True)
+        masks.append(grad[0].abs().sum(dim=0) > 0)
+    return masks
+
+
+def gradient_support(module: nn.Module, input_shape: Sequence[int], unit: tuple[int, int],
+                     channel: int | None = None) -> torch.Tensor:
+    """The mask of :func:`gradient_supports` for one unit of the module's output."""
+    return gradient_supports(module, input_shape, [unit], channel=channel)[0]
 
 
 def support_box(mask: torch.Tensor) -> tuple[Span | None, Span | None]:

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from cnnstat.core.receptive import FieldRow, Span, receptive_fields, supported
 from cnnstat.core.report import Report
 from cnnstat.torch_backend.net import build
-from cnnstat.torch_backend.receptive import positive_surrogate, support_box
+from cnnstat.torch_backend.receptive import gradient_supports, positive_surrogate, support_box
 
 Box = tuple["Span | None", "Span | None"]
 
@@ -64,19 +62,8 @@ def check_receptive_field(report: Report) -> FieldCheck | None:
     if fr is None:
         return None
     model = positive_surrogate(build(report, device="cpu"))
-    captured: list[torch.Tensor] = []
-    hook = model.get_submodule(fr.row.name).register_forward_hook(
-        lambda _m, _i, out: captured.append(out))
-    x = torch.ones(1, *report.input_shape, dtype=torch.float64, requires_grad=True)
-    try:
-        model(x)
-    finally:
-        hook.remove()
-    out = captured[-1]
-    checks = []
-    for unit in probe_units(fr):
-        (grad,) = torch.autograd.grad(out[0, :, unit[0], unit[1]].sum(), x, retain_graph=True)
-        live = support_box(grad[0].abs().sum(dim=0) > 0)
-        region = fr.region(unit, fields.input_size)
-        checks.append(UnitCheck(unit, fr.seen(unit), region.field, live))
+    units = probe_units(fr)
+    masks = gradient_supports(model, report.input_shape, units, layer=fr.row.name)
+    checks = [UnitCheck(unit, fr.seen(unit), fr.region(unit, fields.input_size).field,
+                        support_box(mask)) for unit, mask in zip(units, masks)]
     return FieldCheck(report.name, fr.row.name, tuple(checks))
