@@ -4,6 +4,8 @@ hypothesis profiles (``ci`` is derandomized so CI is repeatable)."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -66,3 +68,24 @@ def torch_one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+HEAVY = ("torch", "fvcore", "numpy", "rich", "click")
+
+
+def fresh_imports(modules: tuple[str, ...] = (),
+                  argv: list[str] | None = None) -> tuple[subprocess.CompletedProcess[str],
+                                                          set[str]]:
+    """In a new interpreter, import ``modules`` and then (with ``argv``) run the CLI; return the
+    process and which of :data:`HEAVY` ended up imported (the layering and start-up tests)."""
+    code = "".join(f"import {m}\n" for m in modules)
+    if argv is not None:
+        code += f"from cnnstat.cli import main\nmain({argv!r}, standalone_mode=False)\n"
+    code += (f"import sys\nsys.stderr.write('\\nLOADED=' + ','.join(m for m in {HEAVY!r} "
+             "if m in sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    last = proc.stderr.strip().rsplit("\n", 1)[-1]
+    loaded = set(last.removeprefix("LOADED=").split(",")) - {""} if last.startswith("LOADED=") \
+        else set(HEAVY)
+    return proc, loaded

@@ -4,11 +4,11 @@ render never imports torch, and a cold `cnnstat summary vgg16` does not import t
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import fresh_imports
 
 PACKAGE = Path(__file__).resolve().parents[1] / "cnnstat"
 FORBIDDEN = {
@@ -45,24 +45,12 @@ def test_only_torch_backend_imports_torch() -> None:
 
 
 def test_cold_summary_does_not_import_torch() -> None:
-    code = ("import sys\n"
-            "from cnnstat.cli import main\n"
-            "try:\n"
-            "    main(['summary', 'vgg16', '--format', 'json'], standalone_mode=False)\n"
-            "finally:\n"
-            "    heavy = sorted(m for m in ('torch', 'fvcore', 'numpy') if m in sys.modules)\n"
-            "    sys.stderr.write('HEAVY=' + ','.join(heavy))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False)
+    proc, loaded = fresh_imports(argv=["summary", "vgg16", "--format", "json"])
     assert proc.returncode == 0, proc.stderr
     assert '"params": 138357544' in proc.stdout
-    assert proc.stderr.strip().endswith("HEAVY=")
+    assert loaded & {"torch", "fvcore", "numpy"} == set()
 
 
 def test_json_output_does_not_import_rich() -> None:
-    code = ("import sys\nfrom cnnstat.cli import main\n"
-            "main(['summary', 'vgg16', '--format', 'json'], standalone_mode=False)\n"
-            "sys.stderr.write('RICH=' + str('rich' in sys.modules))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False)
-    assert proc.stderr.strip().endswith("RICH=False")
+    proc, loaded = fresh_imports(argv=["summary", "vgg16", "--format", "json"])
+    assert proc.returncode == 0 and "rich" not in loaded

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from fractions import Fraction
 
 import pytest
 from rf_helpers import branch, chain, conv, maxpool, parallel, plain
 
+from tests.conftest import fresh_imports
 from cnnstat import zoo
 from cnnstat.core.analyze import analyze
 from cnnstat.core.ir import Seq
@@ -291,14 +290,9 @@ def test_flat_inputs_have_no_receptive_field() -> None:
 
 
 def test_core_and_summary_do_not_import_heavy_packages() -> None:
-    code = ("import sys\n"
-            "import cnnstat.core.receptive\n"
-            "assert not {'torch', 'rich', 'click'} & set(sys.modules), sys.modules.keys()\n"
-            "from cnnstat.cli import main\n"
-            "try:\n    main(['summary', 'vgg16', '--format', 'json'])\n"
-            "except SystemExit as e:\n    assert e.code == 0, e.code\n"
-            "assert 'torch' not in sys.modules\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert '"rf": [' in done.stdout
+    _, loaded = fresh_imports(("cnnstat.core.receptive",))
+    assert loaded & {"torch", "rich", "click"} == set()
+    proc, loaded = fresh_imports(argv=["summary", "vgg16", "--format", "json"])
+    assert proc.returncode == 0, proc.stderr
+    assert "torch" not in loaded
+    assert '"rf": [' in proc.stdout

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import fresh_imports
 from cnnstat.core.presets import FVCORE, PRESETS, TORCH
 from cnnstat.core.rules import RULES
 from cnnstat.spec import loader
@@ -31,16 +30,15 @@ def test_builders_rules_and_schema_cover_the_same_kinds() -> None:
 
 
 def test_importing_cnnstat_does_not_import_torch() -> None:
-    code = "import sys, cnnstat, cnnstat.cli; assert 'torch' not in sys.modules, 'torch imported'"
-    subprocess.run([sys.executable, "-c", code], check=True)
+    proc, loaded = fresh_imports(("cnnstat", "cnnstat.cli"))
+    assert proc.returncode == 0 and "torch" not in loaded
 
 
 def test_presets_and_verify_views_import_neither_torch_nor_ui_libraries() -> None:
-    code = ("import sys, cnnstat.core.presets, cnnstat.spec.loader, cnnstat.verify_view, "
-            "cnnstat.torch_backend.results\n"
-            "loaded = {'torch', 'fvcore', 'rich', 'click'} & set(sys.modules)\n"
-            "assert not loaded, loaded\n")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    proc, loaded = fresh_imports(("cnnstat.core.presets", "cnnstat.spec.loader",
+                                  "cnnstat.verify_view", "cnnstat.torch_backend.results"))
+    assert proc.returncode == 0, proc.stderr
+    assert loaded & {"torch", "fvcore", "rich", "click"} == set()
 
 
 def test_build_takes_a_name_a_path_or_a_loaded_spec() -> None:
