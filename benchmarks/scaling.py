@@ -23,6 +23,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]  # measure this checkout
 
 from startup import machine  # noqa: E402
 
+from cnnstat.analysis import analyze  # noqa: E402
 from cnnstat.spec.loader import load  # noqa: E402
 
 DEPTHS = (3, 9, 18, 50, 100, 200, 400, 800)
@@ -39,8 +40,8 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
 
 
 def cnnstat_time(n: int, repeats: int) -> tuple[float, int]:
-    rows = len(load("resnet-cifar", {"n": n}).analyze().rows)
-    return median_time(lambda: load("resnet-cifar", {"n": n}).analyze(), repeats), rows
+    rows = len(analyze(load("resnet-cifar", {"n": n})).rows)
+    return median_time(lambda: analyze(load("resnet-cifar", {"n": n})), repeats), rows
 
 
 def peers(n: int, repeats: int) -> dict[str, float]:

@@ -1,3 +1,3 @@
-from cnnstat.cli import main
+from cnnstat.cli.main import main
 
 main(prog_name="cnnstat")

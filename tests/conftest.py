@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 from hypothesis import settings
 
-from cnnstat.cli import main
+from cnnstat.cli.main import main
 
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None)
@@ -80,7 +80,7 @@ def fresh_imports(modules: tuple[str, ...] = (),
     process and which of :data:`HEAVY` ended up imported (the layering and start-up tests)."""
     code = "".join(f"import {m}\n" for m in modules)
     if argv is not None:
-        code += f"from cnnstat.cli import main\nmain({argv!r}, standalone_mode=False)\n"
+        code += f"from cnnstat.cli.main import main\nmain({argv!r}, standalone_mode=False)\n"
     code += (f"import sys\nsys.stderr.write('\\nLOADED=' + ','.join(m for m in {HEAVY!r} "
              "if m in sys.modules))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from cnnstat.baseline import match
+from cnnstat.check.baseline import match
 from tests.conftest import write
 
 NET = """\

@@ -17,15 +17,17 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from cnnstat.cli import main
+from cnnstat.cli.main import main
 from cnnstat.core import memory
 from cnnstat.spec import loader
 from tests.conftest import write
 
 torch = pytest.importorskip("torch")
 
+from cnnstat.analysis import analyze  # noqa: E402
 from cnnstat.torch_backend import bench as tbench  # noqa: E402
 from cnnstat.torch_backend import probe as tprobe  # noqa: E402
+from cnnstat.torch_backend import timing  # noqa: E402
 from cnnstat.torch_backend.net import SpecNet  # noqa: E402
 
 QUICK = ("--iters", "3", "--warmup", "1", "--threads", "1")
@@ -121,7 +123,7 @@ def test_training_steps_count_three_forwards() -> None:
     (b,) = doc["results"][0]["batches"]
     assert b["flops"] == 3 * 2 * CONV_MACS
     assert "backward ~ 2 x forward" in b["flops_convention"]
-    report = loader.load("conv-example").analyze()
+    report = analyze(loader.load("conv-example"))
     saved = memory.training(report, memory.schedule(report), 1, "sgd")
     assert b["memory"]["analytic_total_bytes"] == saved.total * 4
     assert doc["settings"]["mode"].startswith("training step")
@@ -136,7 +138,7 @@ def test_time_budget_gives_at_least_three_calls() -> None:
 def test_per_layer_times_every_operation_with_its_intensity() -> None:
     doc = doc_of("resnet-basic-block", *QUICK, "--per-layer", "--input", "64x16x16")
     pl = doc["results"][0]["batches"][0]["per_layer"]
-    report = loader.load("resnet-basic-block", input_shape=(64, 16, 16)).analyze()
+    report = analyze(loader.load("resnet-basic-block", input_shape=(64, 16, 16)))
     assert [x["name"] for x in pl["layers"]] == [r.name for r in report.rows]
     ridge = doc["probe"]["ridge_flop_per_byte"]
     for x in pl["layers"]:
@@ -309,12 +311,12 @@ def test_no_spec_runs_the_zoo(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_time_calls_counts_warmup_and_timed_calls_apart() -> None:
     calls: list[int] = []
-    times = tbench.time_calls(lambda: calls.append(1), torch.device("cpu"), warmup=4, iters=7)
+    times = timing.time_calls(lambda: calls.append(1), torch.device("cpu"), warmup=4, iters=7)
     assert len(times) == 7 and len(calls) == 4 + 7 and all(t >= 0 for t in times)
     calls.clear()
-    times = tbench.time_calls(lambda: calls.append(1), torch.device("cpu"), warmup=0,
+    times = timing.time_calls(lambda: calls.append(1), torch.device("cpu"), warmup=0,
                               budget=1e-9)
-    assert len(times) == tbench.MIN_ITERS == len(calls)
+    assert len(times) == timing.MIN_ITERS == len(calls)
 
 
 @pytest.mark.parametrize(("exc", "oom"), [
@@ -330,7 +332,7 @@ def test_out_of_memory_is_recognised(exc: BaseException, oom: bool) -> None:
 
 
 def test_bench_without_torch_exits_2_with_the_install_hint() -> None:
-    code = ("import sys; sys.modules['torch'] = None; from cnnstat.cli import main; "
+    code = ("import sys; sys.modules['torch'] = None; from cnnstat.cli.main import main; "
             "main(['bench', 'conv-example'])")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from cnnstat.benchmodel import OK, BatchResult, Memory, Probe
+from cnnstat.analysis import analyze
+from cnnstat.cli import options
 from cnnstat.core import memory, roofline
 from cnnstat.core.roofline import LayerCost, Stats
 from cnnstat.render import numbers
 from cnnstat.spec import loader
+from cnnstat.torch_backend.bench_results import OK, BatchResult, Memory, Probe
 from tests.conftest import write
 
 SAMPLES = [0.010, 0.012, 0.011, 0.015, 0.013, 0.020, 0.014, 0.011, 0.012, 0.030]
@@ -47,7 +49,7 @@ def test_step_flops_are_two_macs_per_image_and_three_forwards_for_training() -> 
 
 
 def test_conv_arithmetic_intensity() -> None:
-    report = loader.load("conv-example").analyze()
+    report = analyze(loader.load("conv-example"))
     (cost,) = roofline.layer_costs(report, batch=4, dtype_bytes=4)
     flops = 2 * (32 * 32 * 10 * 5 * 5 * 3) * 4
     moved = ((3 * 32 * 32 + 10 * 32 * 32) * 4 + (10 * 5 * 5 * 3 + 10)) * 4
@@ -73,7 +75,7 @@ layers:
         - [conv: {out: 2, kernel: 1}]
         - [conv: {out: 6, kernel: 1}]
 """)
-    report = loader.load(spec).analyze()
+    report = analyze(loader.load(spec))
     costs = {c.kind: c for c in roofline.layer_costs(report, batch=1, dtype_bytes=4)}
     assert costs["relu"].intensity == 0.0
     assert costs["relu"].bytes == (4 * 8 * 8 + 4 * 8 * 8) * 4
@@ -100,13 +102,13 @@ def test_roofline_bound_and_fraction_of_peak() -> None:
 @pytest.mark.parametrize(("text", "batches"), [("1", [1]), ("1,8,32,128", [1, 8, 32, 128]),
                                                 (" 4 , 2 ", [4, 2])])
 def test_parse_batches(text: str, batches: list[int]) -> None:
-    assert roofline.parse_batches(text) == batches
+    assert options.parse_batches(text) == batches
 
 
 @pytest.mark.parametrize("text", ["", "0", "1,,2", "a", "1.5", "-1", "2,2", "8;16"])
 def test_parse_batches_rejects(text: str) -> None:
     with pytest.raises(ValueError):
-        roofline.parse_batches(text)
+        options.parse_batches(text)
 
 
 def test_fit_search_doubles_then_bisects() -> None:

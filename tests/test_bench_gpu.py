@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from cnnstat.cli import main
+from cnnstat.cli.main import main
 
 torch = pytest.importorskip("torch")
 

@@ -8,7 +8,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
-from cnnstat import checking, zoo
+from cnnstat import zoo
+from cnnstat.check import files as checking
 from tests.conftest import fresh_imports, write
 
 NET = """\

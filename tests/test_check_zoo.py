@@ -21,7 +21,7 @@ ACCEPTED = {("squeezenet1-0.yaml", "W501"), ("squeezenet1-1.yaml", "W501")}
 def zoo_check() -> dict[str, object]:
     from click.testing import CliRunner
 
-    from cnnstat.cli import main
+    from cnnstat.cli.main import main
 
     result = CliRunner().invoke(main, ["check", str(zoo.specs_dir()), "--format", "json"],
                                 catch_exceptions=False)

@@ -115,12 +115,12 @@ def test_console_script_entry_point_runs() -> None:
 
 
 def test_internal_errors_are_reported_not_raised(cli: Callable, monkeypatch) -> None:
-    from cnnstat.commands import analysis
+    from cnnstat.cli.commands import analysis
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(analysis, "load_report", boom)
+    monkeypatch.setattr(analysis, "analysed", boom)
     result = cli("summary", "vgg16")
     assert result.exit_code == 2
     assert "internal error: RuntimeError: kaboom" in result.stderr

@@ -9,10 +9,11 @@ from collections.abc import Callable
 
 import pytest
 
-from cnnstat.compare import align, blocks, receptive_field
-from cnnstat.compare_view import fmt_ratio
+from cnnstat.analysis import analyze
 from cnnstat.core.report import Row
 from cnnstat.spec.loader import load
+from cnnstat.views.compare import fmt_ratio
+from cnnstat.views.compare_align import align, blocks, receptive_field
 
 COMPARISONS = {
     "inception": ("inception-naive", "inception-bottleneck"),
@@ -49,7 +50,7 @@ def test_comparison_totals_are_the_sum_of_the_layers(name: str, cli: Callable) -
         rows = [slot["specs"][i] for slot in doc["layers"] if slot["specs"][i] is not None]
         assert sum(r["macs"] for r in rows) == spec["totals"]["macs"]
         assert sum(r["params"] for r in rows) == spec["totals"]["params"]
-        assert len(rows) == len(load(spec["name"]).analyze().rows)  # every layer shown once
+        assert len(rows) == len(analyze(load(spec["name"])).rows)  # every layer shown once
 
 
 def test_inception_operations_as_the_lecture_writes_them(cli: Callable) -> None:
@@ -177,16 +178,16 @@ def test_align_keeps_order_when_a_name_repeats_out_of_place() -> None:
 
 
 def test_blocks_sum_their_layers() -> None:
-    report = load("inception-bottleneck").analyze()
+    report = analyze(load("inception-bottleneck"))
     by_name = {b.name: b for b in blocks(report)}
     assert by_name["inception.3x3"].macs == 28 * 28 * 64 * 256 + 28 * 28 * 192 * 3 * 3 * 64
-    assert sum(b.macs for b in by_name.values()) == report.totals().macs
+    assert sum(b.macs for b in by_name.values()) == report.totals.macs
 
 
 def test_receptive_field_of_chains() -> None:
-    assert receptive_field(load("stack-3x3").analyze()) == f"{1 + 3 * (3 - 1)}x{1 + 3 * 2}"
+    assert receptive_field(analyze(load("stack-3x3"))) == f"{1 + 3 * (3 - 1)}x{1 + 3 * 2}"
     # branches: the largest field over the paths, the 5x5 conv's
-    assert receptive_field(load("inception-naive").analyze()) == "5x5"
+    assert receptive_field(analyze(load("inception-naive"))) == "5x5"
 
 
 @pytest.mark.parametrize(("value", "text"), [(1.0, "1x"), (0.3177, "0.318x"), (2.5, "2.5x"),

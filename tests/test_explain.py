@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from cnnstat.explain import DriftError, worked
+from cnnstat.analysis import analyze
 from cnnstat.spec.expr import evaluate
 from cnnstat.spec.loader import load
+from cnnstat.views.explain import DriftError, worked
 
 CONV_EXAMPLE = ("explain", "conv", "--input", "32x32x3", "--filters", "10", "--kernel", "5",
                 "--stride", "1", "--pad", "2")
@@ -34,7 +35,7 @@ def test_lecture_conv_example_is_worked_as_the_lecture_does(cli: Callable) -> No
 
 def test_conv_example_numbers_are_the_cores(cli: Callable) -> None:
     doc = json.loads(cli(*CONV_EXAMPLE, "--format", "json").stdout)
-    row = load("conv-example").analyze().rows[0]
+    row = analyze(load("conv-example")).rows[0]
     (layer,) = doc["layers"]
     assert layer["params"] == row.params == (5 * 5 * 3 + 1) * 10
     assert layer["macs"] == row.macs == 32 * 32 * 10 * 5 * 5 * 3

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from cnnstat import analysis
 from cnnstat.core.geometry import Window, output_size
 from cnnstat.spec.loader import load
 from tests.conftest import write
@@ -13,7 +14,7 @@ from tests.conftest import write
 
 def analyze(tmp_path: Path, input_shape: str, layers: str):
     text = f"name: t\ninput: {input_shape}\nlayers:\n{layers}"
-    return load(write(tmp_path, text)).analyze()
+    return analysis.analyze(load(write(tmp_path, text)))
 
 
 # (input, layer, expected output shape, params, MACs)
@@ -83,12 +84,12 @@ def test_elementwise_ops_are_counted_by_kind_never_in_macs(tmp_path: Path) -> No
     bn, relu, pool = report.rows
     assert bn.ops == {"bn": 2 * 4 * 6 * 6} and relu.ops == {"relu": 4 * 6 * 6}
     assert pool.ops == {"maxpool": 4 * 3 * 3 * 2 * 2}
-    assert report.totals().macs == 0
+    assert report.totals.macs == 0
 
 
 def test_lecture_alexnet_shapes() -> None:
     """The lecture's table: [55x55x96] CONV1 ... [6x6x256] MAX POOL3 ... [1000] FC8."""
-    rows = {r.name: r for r in load("alexnet").analyze().rows}
+    rows = {r.name: r for r in analysis.analyze(load("alexnet")).rows}
     expected = {
         "conv1": (96, (227 - 11) // 4 + 1, 55), "pool1": (96, 27, 27), "norm1": (96, 27, 27),
         "conv2": (256, 27, 27), "pool2": (256, 13, 13), "norm2": (256, 13, 13),
@@ -101,7 +102,7 @@ def test_lecture_alexnet_shapes() -> None:
 
 
 def test_alexnet_at_224_warns_about_the_floor() -> None:
-    report = load("alexnet", input_shape=(3, 224, 224)).analyze()
+    report = analysis.analyze(load("alexnet", input_shape=(3, 224, 224)))
     (warning,) = [d for d in report.diagnostics if d.layer == "conv1"]
     assert warning.code == "W501"
     # (224 - 11)/4 + 1 = 54.25: 213 = 4 * 53 + 1, so the last input row and column are unused.
@@ -128,15 +129,15 @@ def test_window_formula(size: int, k: int, s: int, p: int, ceil: bool, expected:
 
 
 def test_batch_scales_compute_and_activations_not_params() -> None:
-    one, eight = load("conv-example").analyze(1), load("conv-example").analyze(8)
-    assert eight.totals().params == one.totals().params == 760
-    assert eight.totals().macs == 8 * one.totals().macs == 8 * 32 * 32 * 10 * 5 * 5 * 3
-    assert eight.totals().activations == 8 * 32 * 32 * 10
+    one, eight = analysis.analyze("conv-example"), analysis.analyze("conv-example", batch=8)
+    assert eight.totals.params == one.totals.params == 760
+    assert eight.totals.macs == 8 * one.totals.macs == 8 * 32 * 32 * 10 * 5 * 5 * 3
+    assert eight.totals.activations == 8 * 32 * 32 * 10
 
 
 def test_lenet5_per_layer_parameters_match_the_paper() -> None:
     """LeCun et al. 1998 Sec. II-B: C1 156, S2 12, C3 1,516, S4 32, C5 48,120, F6 10,164."""
-    rows = {r.name: r.params for r in load("lenet5").analyze().rows}
+    rows = {r.name: r.params for r in analysis.analyze(load("lenet5")).rows}
     assert rows["c1"] == 6 * 5 * 5 + 6 == 156
     assert rows["s2"] == 6 + 6 == 12
     assert rows["c3"] == (6 * 3 + 9 * 4 + 1 * 6) * 5 * 5 + 16 == 1516

@@ -12,12 +12,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cnnstat import baseline
-from cnnstat.checking import check_bytes, summarise
+from cnnstat.analysis import analyze
+from cnnstat.check import baseline
+from cnnstat.check.files import check_bytes, summarise
 from cnnstat.errors import SpecError, UsageError
-from cnnstat.render import check_report
 from cnnstat.spec import loader
 from cnnstat.spec.models import FLAG, LAYER_ARGS, REAL
+from cnnstat.views import check as check_report
 from cnnstat.zoo import specs_dir
 from tests.limits import time_limit
 
@@ -87,7 +88,7 @@ def load_every_configuration(raw: bytes) -> None:
     parsed = loader.parse(raw, "fuzz.yaml")
     for variant in [None, *parsed.model.variants]:
         try:
-            loader.build(parsed, variant).analyze()
+            analyze(loader.build(parsed, variant))
         except SpecError:
             pass  # one configuration rejected; the others are still tried
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cnnstat.analysis import analyze
 from cnnstat.spec.expr import evaluate
 from cnnstat.spec.loader import load
 
@@ -43,7 +44,7 @@ def test_lecture_shapes_follow_from_the_formula() -> None:
     assert (227 - 11 + 2 * 0) // 4 + 1 == 55 and (227 - 11) % 4 == 0
     assert (55 - 3) // 2 + 1 == 27 and (27 - 5 + 2 * 2) // 1 + 1 == 27
     assert (27 - 3) // 2 + 1 == 13 and (13 - 3) // 2 + 1 == 6
-    shapes = {r.name: r.output_shape for r in load("alexnet").analyze().rows}
+    shapes = {r.name: r.output_shape for r in analyze(load("alexnet")).rows}
     assert shapes["conv1"] == (96, 55, 55) and shapes["pool3"] == (256, 6, 6)
 
 

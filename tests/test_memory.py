@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from cnnstat.analysis import analyze
+from cnnstat.cli import options
 from cnnstat.core import memory
 from cnnstat.spec.loader import load
 from tests.conftest import write
@@ -28,7 +30,7 @@ layers:
 
 
 def test_chain_peak_is_the_largest_input_plus_output(tmp_path: Path) -> None:
-    report = load(write(tmp_path, CHAIN)).analyze()
+    report = analyze(load(write(tmp_path, CHAIN)))
     sched = memory.schedule(report)
     sizes = [3 * 16 * 16, 8 * 16 * 16, 8 * 16 * 16, 8 * 8 * 8, 16 * 6 * 6, 16 * 6 * 6,
              16 * 6 * 6, 10]  # the input, then each operation's output
@@ -39,7 +41,7 @@ def test_chain_peak_is_the_largest_input_plus_output(tmp_path: Path) -> None:
 
 
 def test_residual_block_keeps_its_input_alive_until_the_add() -> None:
-    report = load("resnet-basic-block").analyze()
+    report = analyze(load("resnet-basic-block"))
     x = 64 * 56 * 56  # every tensor of the block has this size
     alive = {s.row.name: s.alive for s in memory.schedule(report).steps}
     assert alive["block.conv1"] == 2 * x  # x is read: in + out
@@ -50,7 +52,7 @@ def test_residual_block_keeps_its_input_alive_until_the_add() -> None:
 
 
 def test_concat_keeps_every_branch_output_until_the_merge() -> None:
-    report = load("inception-naive").analyze()
+    report = analyze(load("inception-naive"))
     outs = {"1x1": 128 * 28 * 28, "3x3": 192 * 28 * 28, "5x5": 96 * 28 * 28,
             "pool": 256 * 28 * 28}
     x = 256 * 28 * 28
@@ -66,10 +68,10 @@ def test_concat_keeps_every_branch_output_until_the_merge() -> None:
 @pytest.mark.parametrize("name", ["vgg16", "resnet18", "googlenet", "densenet121",
                                   "mobilenet-v2", "se-resnet50", "googlenet-paper-aux"])
 def test_schedule_covers_every_operation(name: str) -> None:
-    report = load(name).analyze()
+    report = analyze(load(name))
     sched = memory.schedule(report)
     assert [s.row.name for s in sched.steps] == [r.name for r in report.rows]
-    assert sched.saved == math_prod(report.input_shape) + report.totals().activations
+    assert sched.saved == math_prod(report.input_shape) + report.totals.activations
     assert all(s.alive >= s.row.activations for s in sched.steps)
     assert sched.peak.alive <= sched.saved
 
@@ -84,12 +86,12 @@ def math_prod(shape: tuple[int, ...]) -> int:
 @pytest.mark.parametrize(("optimizer", "states"), [("sgd", 0), ("sgd-momentum", 1),
                                                    ("adam", 2)])
 def test_training_breakdown(optimizer: str, states: int) -> None:
-    report = load("alexnet").analyze()
+    report = analyze(load("alexnet"))
     sched = memory.schedule(report)
-    params = report.totals().params
+    params = report.totals.params
     bd = memory.training(report, sched, 8, optimizer)
     parts = dict(bd.parts)
-    assert parts["saved activations"] == 8 * (3 * 227 * 227 + report.totals().activations)
+    assert parts["saved activations"] == 8 * (3 * 227 * 227 + report.totals.activations)
     assert parts["weights"] == parts["gradients"] == params
     assert parts["optimizer state"] == states * params
     assert bd.total == 8 * sched.saved + (2 + states) * params
@@ -97,11 +99,11 @@ def test_training_breakdown(optimizer: str, states: int) -> None:
 
 
 def test_inference_breakdown_scales_only_the_activations() -> None:
-    report = load("resnet18").analyze()
+    report = analyze(load("resnet18"))
     sched = memory.schedule(report)
     one, four = memory.inference(report, sched, 1), memory.inference(report, sched, 4)
     assert four.total - one.total == 3 * sched.peak.alive
-    assert dict(one.parts)["buffers"] == report.totals().buffers
+    assert dict(one.parts)["buffers"] == report.totals.buffers
 
 
 @pytest.mark.parametrize(("per", "fixed", "size", "budget"), [
@@ -123,22 +125,22 @@ def test_largest_batch_without_activations_is_unbounded() -> None:
     ("16GiB", 16 * 2**30), ("16 GiB", 16 * 2**30), ("512MB", 512 * 10**6), ("1.5KiB", 1536),
     ("1024", 1024), ("2gb", 2 * 10**9), ("3TiB", 3 * 2**40), ("10B", 10), ("0.5kb", 500)])
 def test_parse_size(text: str, expected: int) -> None:
-    assert memory.parse_size(text) == expected
+    assert options.parse_size(text) == expected
 
 
 @pytest.mark.parametrize("text", ["", "GiB", "16 GiBs", "-1GB", "1e9", "16 Gb x"])
 def test_parse_size_rejects(text: str) -> None:
     with pytest.raises(ValueError):
-        memory.parse_size(text)
+        options.parse_size(text)
 
 
 def test_cli_fit_and_dtype(cli: Callable) -> None:
     result = cli("memory", "vgg16", "--fit", "16GiB", "--dtype", "float16", "--format", "json")
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
-    report = load("vgg16").analyze()
+    report = analyze(load("vgg16"))
     sched = memory.schedule(report)
-    params = report.totals().params
+    params = report.totals.params
     budget = 16 * 2**30
     assert doc["fit"]["budget_bytes"] == budget
     assert doc["fit"]["training_batch"] == (budget - 2 * 3 * params) // (2 * sched.saved)
@@ -186,9 +188,9 @@ def test_activations_match_hooked_torch_outputs(tmp_path: Path) -> None:
             lambda m, inp, out: seen.append((inp[0][0].numel(), out[0].numel())))
     with torch.no_grad():
         net(torch.zeros(1, 3, 16, 16))
-    report = load(write(tmp_path, CHAIN)).analyze()
+    report = analyze(load(write(tmp_path, CHAIN)))
     sched = memory.schedule(report)
     assert [o for _, o in seen] == [r.activations for r in report.rows]
-    assert sum(o for _, o in seen) == report.totals().activations
+    assert sum(o for _, o in seen) == report.totals.activations
     assert max(i + o for i, o in seen) == sched.peak.alive
     assert seen[0][0] + sum(o for _, o in seen) == sched.saved

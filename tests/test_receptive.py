@@ -7,13 +7,18 @@ from fractions import Fraction
 import pytest
 from rf_helpers import branch, chain, conv, maxpool, parallel, plain
 
-from tests.conftest import fresh_imports
 from cnnstat import zoo
+from cnnstat.analysis import analyze as analyze_spec
 from cnnstat.core.analyze import analyze
 from cnnstat.core.ir import Seq
-from cnnstat.core.receptive import (AxisField, FieldReport, FieldRow, fmt_start,
-                                    receptive_fields)
-from cnnstat.spec import loader
+from cnnstat.core.receptive import (
+    AxisField,
+    FieldReport,
+    FieldRow,
+    fmt_start,
+    receptive_fields,
+)
+from tests.conftest import fresh_imports
 
 HALF = Fraction(1, 2)
 
@@ -31,7 +36,7 @@ def codes(fields: FieldReport) -> list[str]:
 
 
 def field_at(name: str, spec: str) -> FieldRow:
-    fields = receptive_fields(loader.load(spec).analyze())
+    fields = receptive_fields(analyze_spec(spec))
     found = fields.find(name)
     assert found is not None
     return found
@@ -144,7 +149,7 @@ def test_vgg16_field_at_its_last_pool() -> None:
 
 @pytest.mark.parametrize("name", zoo.names())
 def test_zoo_fields_are_exact_and_consistent(name: str) -> None:
-    report = loader.load(name).analyze()
+    report = analyze_spec(name)
     fields = receptive_fields(report)
     assert [fr.row for fr in fields.rows] == list(report.rows)
     for fr in fields.rows:
@@ -263,7 +268,7 @@ def test_even_adaptive_pooling_is_a_plain_window() -> None:
 # -- units, formatting, layering -------------------------------------------------------------
 
 def test_unit_region_of_alexnet_pool3() -> None:
-    fields = receptive_fields(loader.load("alexnet").analyze())
+    fields = receptive_fields(analyze_spec("alexnet"))
     fr = fields.find("pool3")
     assert fr is not None
     region = fr.region((0, 5), fields.input_size)

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cnnstat import zoo
-from cnnstat.cli import main
+from cnnstat.cli.main import main
 
 MISALIGNED = """\
 name: shifted

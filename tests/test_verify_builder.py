@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import fresh_imports
 from cnnstat.core.presets import FVCORE, PRESETS, TORCH
 from cnnstat.core.rules import RULES
 from cnnstat.spec import loader
 from cnnstat.spec.models import LAYER_ARGS
+from tests.conftest import fresh_imports
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
 import cnnstat  # noqa: E402
+from cnnstat.analysis import analyze  # noqa: E402
 from cnnstat.torch_backend.layers import BUILDERS  # noqa: E402
 from cnnstat.torch_backend.net import SpecNet  # noqa: E402
 from cnnstat.torch_backend.verify import verify_report  # noqa: E402
@@ -30,13 +31,13 @@ def test_builders_rules_and_schema_cover_the_same_kinds() -> None:
 
 
 def test_importing_cnnstat_does_not_import_torch() -> None:
-    proc, loaded = fresh_imports(("cnnstat", "cnnstat.cli"))
+    proc, loaded = fresh_imports(("cnnstat", "cnnstat.cli.main"))
     assert proc.returncode == 0 and "torch" not in loaded
 
 
 def test_presets_and_verify_views_import_neither_torch_nor_ui_libraries() -> None:
     proc, loaded = fresh_imports(("cnnstat.core.presets", "cnnstat.spec.loader",
-                                  "cnnstat.verify_view", "cnnstat.torch_backend.results"))
+                                  "cnnstat.views.verify", "cnnstat.torch_backend.results"))
     assert proc.returncode == 0, proc.stderr
     assert loaded & {"torch", "fvcore", "rich", "click"} == set()
 
@@ -50,7 +51,7 @@ def test_build_takes_a_name_a_path_or_a_loaded_spec() -> None:
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
 def test_fixture_specs_verify_on_every_figure(path: Path) -> None:
-    report = loader.load(str(path)).analyze()
+    report = analyze(loader.load(str(path)))
     result = verify_report(report, ("torch", "fvcore"))
     assert result.ok, (result.first_divergence, result.totals)
     assert {c for lc in result.layers for c in lc.checks} == {"shape", "params", "buffers",
@@ -58,7 +59,7 @@ def test_fixture_specs_verify_on_every_figure(path: Path) -> None:
 
 
 def test_fixtures_exercise_every_kind_and_composition() -> None:
-    rows = [r for p in FIXTURES for r in loader.load(str(p)).analyze().rows]
+    rows = [r for p in FIXTURES for r in analyze(loader.load(str(p))).rows]
     kinds = {r.kind for r in rows}
     # maxout's wrapped conv/linear, and the analytic merge rows, come on top of the layer kinds
     assert set(LAYER_ARGS) - kinds == set()
@@ -69,7 +70,7 @@ def test_fixtures_exercise_every_kind_and_composition() -> None:
 
 
 def test_module_names_are_the_spec_layer_names() -> None:
-    report = loader.load(str(SPECS / "residuals.yaml")).analyze()
+    report = analyze(loader.load(str(SPECS / "residuals.yaml")))
     model = SpecNet(report)
     for row in report.rows:
         assert model.get_submodule(row.name) is not None
@@ -79,7 +80,7 @@ def test_module_names_are_the_spec_layer_names() -> None:
 
 
 def test_identity_if_same_shortcut_is_dropped_when_shapes_differ() -> None:
-    report = loader.load(str(SPECS / "composites.yaml")).analyze()
+    report = analyze(loader.load(str(SPECS / "composites.yaml")))
     names = {r.name for r in report.rows}
     assert "inverted1.add" in names  # 16 -> 16 at stride 1: identity shortcut and add
     assert "inverted2.add" not in names  # 16 -> 24 at stride 2: no shortcut at all
@@ -115,7 +116,7 @@ def test_build_on_cpu_runs_real_numbers() -> None:
 
 
 def test_verify_leaves_the_module_unmodified() -> None:
-    report = loader.load(str(SPECS / "composites.yaml")).analyze()
+    report = analyze(loader.load(str(SPECS / "composites.yaml")))
     model = SpecNet(report).train()
     state = {k: v.clone() for k, v in model.state_dict().items()}
     buffers = [n for n, _ in model.named_buffers()]
@@ -127,7 +128,7 @@ def test_verify_leaves_the_module_unmodified() -> None:
 
 
 def test_same_padding_is_built_as_explicit_zero_padding() -> None:
-    report = loader.load(str(SPECS / "composites.yaml")).analyze()
+    report = analyze(loader.load(str(SPECS / "composites.yaml")))
     model = SpecNet(report)
     inner = model.get_submodule("maxout1.conv1")  # kernel 3, dilation 2, 'same': pad 2 each side
     assert inner.padding == (2, 2)
@@ -153,8 +154,8 @@ def test_fvcore_counts_batch_norm_by_mode_and_affine() -> None:
 
 
 def test_presets_reconcile_on_vgg11_bn() -> None:
-    report = loader.load("vgg11-bn").analyze()
-    t = report.totals()
+    report = analyze(loader.load("vgg11-bn"))
+    t = report.totals
     bn = sum(2 * math.prod(r.input_shape) for r in report.rows if r.kind == "bn")
     pool = sum(math.prod(r.input_shape) for r in report.rows if r.kind == "adaptive_avgpool")
     assert PRESETS["macs"].total(report) == t.macs

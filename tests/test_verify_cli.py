@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from cnnstat.cli import main
+from cnnstat.cli.main import main
 from cnnstat.spec import loader
 
 torch = pytest.importorskip("torch")
@@ -19,6 +19,7 @@ pytest.importorskip("fvcore")
 
 from cnnstat.torch_backend import layers  # noqa: E402
 from cnnstat.torch_backend.conformance import conform  # noqa: E402
+from cnnstat.analysis import analyze  # noqa: E402
 
 GOOD = """
 import torch.nn as nn
@@ -126,7 +127,7 @@ def test_conformance_leaves_the_users_module_unmodified(tmp_path: Path) -> None:
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 10, 5, padding=2),
                                 torch.nn.BatchNorm2d(10)).train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    report = loader.load(str(_spec(tmp_path))).analyze()
+    report = analyze(str(_spec(tmp_path)))
     assert conform(report, model, "inline").ok
     assert all(m.training for m in model.modules())
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
@@ -162,7 +163,7 @@ def test_module_needs_exactly_one_spec(tmp_path: Path) -> None:
 
 
 def _without_torch(*args: str) -> subprocess.CompletedProcess[str]:
-    code = ("import sys; sys.modules['torch'] = None; from cnnstat.cli import main; "
+    code = ("import sys; sys.modules['torch'] = None; from cnnstat.cli.main import main; "
             f"main({list(args)!r})")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
 
@@ -181,8 +182,8 @@ def test_summary_runs_without_torch() -> None:
 
 
 def test_summary_count_adds_a_labelled_column_and_total() -> None:
-    report = loader.load("vgg11").analyze()
-    t = report.totals()
+    report = analyze(loader.load("vgg11"))
+    t = report.totals
     doc = json.loads(run("summary", "vgg11", "--count", "torch", "--format", "json").stdout)
     assert doc["count"]["total"] == 2 * t.macs
     assert doc["layers"][0]["count"] == 2 * 224 * 224 * 64 * 3 * 3 * 3

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from cnnstat import analysis
 from cnnstat.core.geometry import Window, output_size
 from cnnstat.core.report import Report
 from cnnstat.errors import SpecError
@@ -15,7 +16,7 @@ from cnnstat.spec import loader
 def analyze(tmp_path: Path, text: str) -> Report:
     path = tmp_path / "spec.yaml"
     path.write_text(text, encoding="utf-8")
-    return loader.load(str(path)).analyze()
+    return analysis.analyze(loader.load(str(path)))
 
 
 def test_ceil_mode_window_may_overhang_a_small_input() -> None:

@@ -25,8 +25,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 nn = torch.nn
 
+from cnnstat.analysis import analyze  # noqa: E402
 from cnnstat.torch_backend.verify import verify_report  # noqa: E402
-
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -199,7 +199,7 @@ _DIR = tempfile.TemporaryDirectory(prefix="cnnstat-property-")
 def analytic(spec: Item) -> Any:
     path = Path(_DIR.name) / "spec.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
-    return loader.load(str(path)).analyze()
+    return analyze(loader.load(str(path)))
 
 
 @PROFILE

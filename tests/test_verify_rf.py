@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("torch")
 
+from cnnstat.analysis import analyze
 from cnnstat.core.receptive import FieldRow  # noqa: E402
 from cnnstat.spec.loader import load  # noqa: E402
 from cnnstat.torch_backend.rf_check import check_receptive_field  # noqa: E402
@@ -22,7 +23,7 @@ SPECS = ["conv-example", "lenet5", "resnet-cifar-20", "inception-naive", "squeez
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_live_support_equals_the_analytic_rows(spec: str) -> None:
-    check = check_receptive_field(load(spec).analyze())
+    check = check_receptive_field(analyze(load(spec)))
     assert check is not None and len(check.units) >= 1
     bad = [(u.unit, u.analytic, u.live, u.field) for u in check.units if not u.ok]
     assert bad == []
@@ -34,7 +35,7 @@ def test_a_padded_chain_by_hand(tmp_path: Path) -> None:
     path.write_text("name: chain\ninput: [1, 8, 8]\nlayers:\n"
                     "  - conv: {out: 2, kernel: 3, padding: 1}\n"
                     "  - conv: {out: 2, kernel: 3, padding: 1}\n", encoding="utf-8")
-    check = check_receptive_field(load(str(path)).analyze())
+    check = check_receptive_field(analyze(load(str(path))))
     assert check is not None
     first = check.units[0]
     assert first.unit == (0, 0)
@@ -52,12 +53,12 @@ def test_a_wrong_analytic_field_is_caught(monkeypatch: pytest.MonkeyPatch) -> No
         return ((rows[0] + 1, rows[1] + 1) if rows else None), cols
 
     monkeypatch.setattr(FieldRow, "seen", shifted)
-    check = check_receptive_field(load("conv-example").analyze())
+    check = check_receptive_field(analyze(load("conv-example")))
     assert check is not None and not check.ok
 
 
 def test_probe_units_are_distinct() -> None:
-    fields = check_receptive_field(load("lenet5").analyze())
+    fields = check_receptive_field(analyze(load("lenet5")))
     assert fields is not None and len({u.unit for u in fields.units}) == len(fields.units)
 
 

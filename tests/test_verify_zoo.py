@@ -5,7 +5,6 @@ are exact at any input, so a small one proves the fvcore preset as well as a lar
 
 from __future__ import annotations
 
-
 import pytest
 
 from cnnstat import zoo
@@ -16,9 +15,9 @@ from cnnstat.spec import loader
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
+from cnnstat.analysis import analyze  # noqa: E402
 from cnnstat.torch_backend.results import VerifyResult  # noqa: E402
 from cnnstat.torch_backend.verify import verify_report  # noqa: E402
-
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -37,7 +36,7 @@ def _failure(result: VerifyResult) -> str:
 
 @pytest.mark.parametrize("name", zoo.names())
 def test_zoo_spec_verifies_on_meta(name: str) -> None:
-    result = verify_report(loader.load(name).analyze(), ("torch",), "meta")
+    result = verify_report(analyze(loader.load(name)), ("torch",), "meta")
     assert result.device == "meta"
     assert result.ok, _failure(result)
 
@@ -46,15 +45,15 @@ def small_report(name: str) -> Report:
     """The spec at the smallest square input it accepts (its own input if none is smaller)."""
     full = loader.load(name)
     if len(full.input_shape) != 3:
-        return full.analyze()
+        return analyze(full)
     for side in SMALL:
         if side >= max(full.input_shape[1:]):
             break
         try:
-            return loader.load(name, None, (side, side)).analyze()
+            return analyze(loader.load(name, None, (side, side)))
         except SpecError:
             continue
-    return full.analyze()
+    return analyze(full)
 
 
 @pytest.mark.parametrize("name", zoo.names())

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import pytest
 
+from cnnstat import analysis
+from cnnstat.check.figures import check_figures
 from cnnstat.errors import SpecError
-from cnnstat.figures import check_figures
 from cnnstat.spec.loader import load
 
 
 def analyze(name: str):
-    return load(name).analyze()
+    return analysis.analyze(load(name))
 
 
 def rows_by_name(report) -> dict:
@@ -24,7 +25,7 @@ def rows_by_name(report) -> dict:
 def statuses(name: str) -> dict[str, str]:
     loaded = load(name)
     return {f"{c.metric}:{c.figure.source}": c.status
-            for c in check_figures(loaded.analyze(), loaded.reference)}
+            for c in check_figures(analysis.analyze(loaded), loaded.reference)}
 
 
 # -- the lecture's Inception module on 28x28x256 ------------------------------------------------
@@ -53,7 +54,7 @@ def test_inception_conv_ops_are_the_lectures_products(name, products):
     rows = rows_by_name(report)
     for layer, macs in products.items():
         assert rows[layer].macs == macs, layer
-    assert report.totals().macs == sum(products.values())
+    assert report.totals.macs == sum(products.values())
 
 
 def test_naive_inception_shapes_and_depth():
@@ -76,12 +77,12 @@ def test_bottleneck_inception_shapes_and_depth():
 
 def test_naive_total_is_the_lectures_854m():
     # Lecture 6 (CNNs I), Inception slides: "Total: 854M ops"
-    assert round(analyze("inception-naive").totals().macs / 1e6) == 854
+    assert round(analyze("inception-naive").totals.macs / 1e6) == 854
     assert set(statuses("inception-naive").values()) == {"agrees"}
 
 
 def test_bottleneck_total_358m_double_counts_the_3x3_product():
-    listed = analyze("inception-bottleneck").totals().macs   # = the sum of the listed products
+    listed = analyze("inception-bottleneck").totals.macs   # = the sum of the listed products
     assert listed == 271_351_808
     # Lecture 6 (CNNs I), Inception slides: "Total: 358M ops" -- not the sum of its products...
     assert round(listed / 1e6) != 358
@@ -91,8 +92,8 @@ def test_bottleneck_total_358m_double_counts_the_3x3_product():
 
 
 def test_bottleneck_saves_compute_over_naive():
-    naive = analyze("inception-naive").totals()
-    reduced = analyze("inception-bottleneck").totals()
+    naive = analyze("inception-naive").totals
+    reduced = analyze("inception-bottleneck").totals
     assert reduced.macs * 3 < naive.macs        # 271M vs 854M
     assert reduced.params * 3 < naive.params
 
@@ -113,7 +114,7 @@ TORCHVISION = {
 @pytest.mark.parametrize("name", sorted(TORCHVISION))
 def test_torchvision_params_exact_and_macs_within_rounding(name):
     params, gmacs = TORCHVISION[name]
-    totals = analyze(name).totals()
+    totals = analyze(name).totals
     assert totals.params == params
     assert abs(totals.macs - gmacs * 1e9) <= 500_000
     assert set(statuses(name).values()) == {"agrees"}
@@ -133,14 +134,14 @@ def test_googlenet_paper_minus_torchvision_macs_is_the_5x5_branches():
         (7, 32, 128), (7, 48, 128),
     ]
     extra = sum(hw * hw * c5 * r5 * (5 * 5 - 3 * 3) for hw, r5, c5 in modules)
-    assert analyze("googlenet-paper").totals().macs - analyze("googlenet").totals().macs == extra
+    assert analyze("googlenet-paper").totals.macs - analyze("googlenet").totals.macs == extra
 
 
 def test_googlenet_paper_aux_heads_are_side_outputs():
     plain, aux = analyze("googlenet-paper"), analyze("googlenet-paper-aux")
     head = lambda c_in: (c_in * 128 + 128) + (128 * 4 * 4 * 1024 + 1024) + (1024 * 1000 + 1000)
     # on (4a): 192 + 208 + 48 + 64 channels; on (4d): 112 + 288 + 64 + 64
-    assert aux.totals().params - plain.totals().params == head(192 + 208 + 48 + 64) + \
+    assert aux.totals.params - plain.totals.params == head(192 + 208 + 48 + 64) + \
         head(112 + 288 + 64 + 64)
     rows = rows_by_name(aux)
     assert rows["aux1.avgpool"].output_shape == (512, 4, 4)   # (14 - 5) / 3 + 1 = 4
@@ -201,5 +202,5 @@ def test_concat_of_different_spatial_sizes_is_rejected(tmp_path):
         "        halved: [{conv: {out: 8, kernel: 3, stride: 2, padding: 1}}]\n",
         encoding="utf-8")
     with pytest.raises(SpecError) as info:
-        load(str(path)).analyze()
+        analysis.analyze(load(str(path)))
     assert info.value.diagnostics[0].code == "E405"

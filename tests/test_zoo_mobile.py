@@ -11,7 +11,8 @@ from fractions import Fraction
 
 import pytest
 
-from cnnstat.figures import check_figures
+from cnnstat.analysis import analyze
+from cnnstat.check.figures import check_figures
 from cnnstat.spec.loader import load
 
 # name, exact published params (None where only a rounded figure exists), published MACs, the
@@ -41,14 +42,14 @@ PUBLISHED = [
                          ids=[p[0] for p in PUBLISHED])
 def test_totals_match_torchvision(name: str, params: int, macs: int, tol: int,
                                   source: str) -> None:
-    totals = load(name).analyze().totals()
+    totals = analyze(load(name)).totals
     assert totals.params == params, source
     assert abs(totals.macs - macs) <= tol, source
 
 
 def test_mobilenet_v1_against_the_paper() -> None:
     # Howard et al. 2017, Table 8: 4.2M parameters, 569M mult-adds (1.0 MobileNet-224)
-    totals = load("mobilenet-v1").analyze().totals()
+    totals = analyze(load("mobilenet-v1")).totals
     assert abs(totals.params - 4_200_000) <= 50_000
     assert abs(totals.macs - 569_000_000) <= 500_000
 
@@ -93,7 +94,7 @@ ALL_SPECS = sorted({p[0] for p in PUBLISHED} | set(STATUSES) |
 @pytest.mark.parametrize("name", ALL_SPECS)
 def test_figure_statuses(name: str) -> None:
     loaded = load(name)
-    checks = check_figures(loaded.analyze(), loaded.reference)
+    checks = check_figures(analyze(loaded), loaded.reference)
     expected = STATUSES.get(name, {})
     for check in checks:
         source = check.figure.source
@@ -124,8 +125,8 @@ def test_depthwise_separable_vs_standard_conv(tmp_path) -> None:
                       f"  - conv: {{out: {K}, kernel: 1, bias: false, name: pw}}\n")
     standard = _spec(tmp_path, "standard",
                      f"  - conv: {{out: {K}, kernel: 3, padding: 1, bias: false, name: full}}\n")
-    dw, pw = load(separable).analyze().rows
-    full, = load(standard).analyze().rows
+    dw, pw = analyze(load(separable)).rows
+    full, = analyze(load(standard)).rows
     assert dw.output_shape == (C, HW, HW) and pw.output_shape == (K, HW, HW)
     assert full.output_shape == (K, HW, HW)
     # depthwise: one 3x3 filter per channel; pointwise: a 1x1xC filter per output channel
@@ -147,7 +148,7 @@ def _row(report, name: str):
 
 
 def test_mbconv_squeeze_excitation_arithmetic() -> None:
-    report = load("efficientnet-b0").analyze()
+    report = analyze(load("efficientnet-b0"))
     # stage 2's first block: input 16, expansion 6 -> 96 channels; SE squeezes to 16 // 4 = 4
     # (a quarter of the block's input width, not of the 96 expanded channels)
     inp, expanded = 16, 16 * 6
@@ -171,7 +172,7 @@ def test_mbconv_squeeze_excitation_arithmetic() -> None:
 
 
 def test_mobilenet_v3_se_squeezes_the_expanded_width() -> None:
-    report = load("mobilenet-v3-large").analyze()
+    report = analyze(load("mobilenet-v3-large"))
     # bneck 4: 24 -> expanded 72 -> 40 with SE: squeeze make_divisible(72 // 4, 8) = 24
     fc1 = _row(report, "bneck4.se.fc1")
     assert fc1.output_shape == (24, 1, 1)
@@ -179,8 +180,8 @@ def test_mobilenet_v3_se_squeezes_the_expanded_width() -> None:
 
 
 def test_width_multiplier_scales_channels() -> None:
-    full = load("mobilenet-v1").analyze()
-    half = load("mobilenet-v1", {"alpha": 0.5}).analyze()
+    full = analyze(load("mobilenet-v1"))
+    half = analyze(load("mobilenet-v1", {"alpha": 0.5}))
     convs_full = [r for r in full.rows if r.kind == "conv"]
     convs_half = [r for r in half.rows if r.kind == "conv"]
     assert len(convs_full) == len(convs_half) == 27
@@ -193,15 +194,15 @@ def test_width_multiplier_scales_channels() -> None:
         if a.name.endswith(".dw"):  # depthwise: linearly in alpha
             assert b.params * 2 == a.params and b.macs * 2 == a.macs
     # the built-in variant is the same as the override
-    variant = load("mobilenet-v1-0-5").analyze().totals()
-    assert (variant.params, variant.macs) == (half.totals().params, half.totals().macs)
+    variant = analyze(load("mobilenet-v1-0-5")).totals
+    assert (variant.params, variant.macs) == (half.totals.params, half.totals.macs)
     # conv1 3*3*3*16 and the FC 512*1000 + 1000 are the only layers not in a separable block
     assert _row(half, "conv1").params == 3 * 3 * 3 * 16
     assert _row(half, "fc").params == 512 * 1000 + 1000
 
 
 def test_mobilenet_v2_width_rounds_to_multiples_of_8() -> None:
-    report = load("mobilenet-v2", {"width": 0.5}).analyze()
+    report = analyze(load("mobilenet-v2", {"width": 0.5}))
     # make_divisible(c * 0.5, 8): 32->16, 16->8, 24->12->16, 32->16, 64->32, 96->48, 160->80,
     # 320->160; the last conv keeps 1280 (width below 1 does not shrink it)
     outs = [_row(report, f"stage{i}.inverted1.project").output_shape[0] for i in range(1, 8)]
@@ -214,10 +215,10 @@ def test_efficientnet_depth_multiplier() -> None:
     base = [1, 2, 2, 3, 3, 4, 1]
     for variant, depth in [("b0", Fraction(1)), ("b4", Fraction(18, 10)),
                            ("b7", Fraction(31, 10))]:
-        report = load(f"efficientnet-{variant}").analyze()
+        report = analyze(load(f"efficientnet-{variant}"))
         blocks = [r for r in report.rows if r.name.endswith(".project")]
         assert len(blocks) == sum(math.ceil(n * depth) for n in base)
-    assert len([r for r in load("efficientnet-b7").analyze().rows
+    assert len([r for r in analyze(load("efficientnet-b7")).rows
                 if r.name.endswith(".project")]) == 4 + 7 + 7 + 10 + 10 + 13 + 4
 
 
@@ -225,15 +226,15 @@ def test_inverted_residual_shortcuts_only_when_shapes_agree() -> None:
     # MobileNetV2: stages (n, s) = (1,1) (2,2) (3,2) (4,2) (3,1) (3,2) (1,1); a block adds its
     # input when stride 1 and in = out: every block after a stage's first, and none of the
     # first blocks (stage 1 and 7 change the width, stage 5 goes 64 -> 96)
-    adds = [r for r in load("mobilenet-v2").analyze().rows if r.kind == "add"]
+    adds = [r for r in analyze(load("mobilenet-v2")).rows if r.kind == "add"]
     assert len(adds) == 0 + 1 + 2 + 3 + 2 + 2 + 0
     # EfficientNet-B0: 16 blocks, 7 stage-first blocks without a shortcut
-    adds = [r for r in load("efficientnet-b0").analyze().rows if r.kind == "add"]
+    adds = [r for r in analyze(load("efficientnet-b0")).rows if r.kind == "add"]
     assert len(adds) == 16 - 7
 
 
 def test_shufflenet_units() -> None:
-    report = load("shufflenet-v2").analyze()
+    report = analyze(load("shufflenet-v2"))
     # a stride-1 unit splits 116 channels into halves; only the second goes through branch2
     pw1 = _row(report, "stage2.basic1.split1.branch2.pw1")
     assert pw1.input_shape == (58, 28, 28) and pw1.params == 58 * 58
@@ -244,8 +245,8 @@ def test_shufflenet_units() -> None:
     assert dw.params == 3 * 3 * 24
     # the authors' stage-2 first unit: 1x1 convs 24->24 and 58->92 instead of 24->58 and
     # 58->58, at 28x28; their classifier has no bias
-    tv = load("shufflenet-v2").analyze().totals()
-    authors = load("shufflenet-v2-x1-0-authors").analyze().totals()
+    tv = analyze(load("shufflenet-v2")).totals
+    authors = analyze(load("shufflenet-v2-x1-0-authors")).totals
     assert authors.macs - tv.macs == (24 * 24 - 24 * 58 + 58 * 92 - 58 * 58) * 28 * 28
     assert authors.params - tv.params == ((24 * 24 + 2 * 24) - (24 * 58 + 2 * 58)
                                           + (58 * 92 + 2 * 92) - (58 * 58 + 2 * 58) - 1000)
@@ -253,8 +254,8 @@ def test_shufflenet_units() -> None:
 
 def test_efficientnet_b2_at_the_papers_resolution() -> None:
     # Tan & Le 2019, Table 2: B2 1.0B FLOPs (multiply-adds) at 260x260; torchvision uses 288
-    at_260 = load("efficientnet-b2", input_shape=(3, 260, 260)).analyze().totals()
-    at_288 = load("efficientnet-b2").analyze().totals()
+    at_260 = analyze(load("efficientnet-b2", input_shape=(3, 260, 260))).totals
+    at_288 = analyze(load("efficientnet-b2")).totals
     assert abs(at_260.macs - 1_000_000_000) <= 50_000_000
     assert abs(at_288.macs - 1_000_000_000) > 50_000_000
     assert at_260.params == at_288.params
@@ -262,6 +263,6 @@ def test_efficientnet_b2_at_the_papers_resolution() -> None:
 
 def test_mobilenet_v1_stride_of_the_last_depthwise_conv() -> None:
     # Table 1 prints "s2" for the 13th depthwise conv but its output is 7x7: stride 1
-    report = load("mobilenet-v1").analyze()
+    report = analyze(load("mobilenet-v1"))
     assert _row(report, "separable13.dw").output_shape == (1024, 7, 7)
     assert _row(report, "global_avgpool1").input_shape == (1024, 7, 7)

@@ -6,14 +6,15 @@ from __future__ import annotations
 import pytest
 
 from cnnstat import zoo
-from cnnstat.figures import check_figures
+from cnnstat.analysis import analyze
+from cnnstat.check.figures import check_figures
 from cnnstat.spec.loader import load
 
 
 @pytest.mark.parametrize("name", zoo.names())
 def test_published_figures_agree_or_the_difference_is_explained(name: str) -> None:
     loaded = load(name)
-    checks = check_figures(loaded.analyze(), loaded.reference)
+    checks = check_figures(analyze(loaded), loaded.reference)
     bad = [(c.metric, c.computed, c.figure.value, c.figure.source, c.status) for c in checks
            if c.status not in ("agrees", "known")]
     assert bad == []
@@ -44,12 +45,12 @@ def test_every_spec_states_its_source_and_a_parameter_figure(name: str) -> None:
 ])
 def test_bn_variants_add_two_parameters_per_conv_channel(name: str, published: int,
                                                          conv_channels: list[int]) -> None:
-    assert load(name).analyze().totals().params == published + 2 * sum(conv_channels)
+    assert analyze(load(name)).totals.params == published + 2 * sum(conv_channels)
 
 
 def test_zfnet_from_first_principles() -> None:
     """Zeiler & Fergus 2013 Fig. 3: 110 -> 55 -> 26 -> 13 -> 13 -> 13 -> 6, then 4096-4096-1000."""
-    report = load("zfnet").analyze()
+    report = analyze(load("zfnet"))
     shapes = {r.name: r.output_shape for r in report.rows}
     assert shapes["conv1"] == (96, (224 - 7 + 2 * 1) // 2 + 1, 110)
     assert shapes["pool1"][1:] == (55, 55) and shapes["conv2"][1:] == (26, 26)
@@ -57,8 +58,8 @@ def test_zfnet_from_first_principles() -> None:
     params = (7 * 7 * 3 * 96 + 96) + (5 * 5 * 96 * 256 + 256) + (3 * 3 * 256 * 384 + 384) + \
         (3 * 3 * 384 * 384 + 384) + (3 * 3 * 384 * 256 + 256) + (6 * 6 * 256 * 4096 + 4096) + \
         (4096 * 4096 + 4096) + (4096 * 1000 + 1000)
-    assert report.totals().params == params
-    wide = load("zfnet-wide").analyze().totals().params
+    assert report.totals.params == params
+    wide = analyze(load("zfnet-wide")).totals.params
     assert wide == params - (3 * 3 * 256 * 384 + 384) - (3 * 3 * 384 * 384 + 384) - \
         (3 * 3 * 384 * 256 + 256) - (6 * 6 * 256 * 4096) + (3 * 3 * 256 * 512 + 512) + \
         (3 * 3 * 512 * 1024 + 1024) + (3 * 3 * 1024 * 512 + 512) + (6 * 6 * 512 * 4096)
@@ -69,7 +70,7 @@ def test_vgg16_parameters_from_first_principles() -> None:
              (256, 512), (512, 512), (512, 512), (512, 512), (512, 512), (512, 512)]
     conv_params = sum(3 * 3 * c_in * c_out + c_out for c_in, c_out in convs)
     fc_params = (7 * 7 * 512 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000)
-    assert load("vgg16").analyze().totals().params == conv_params + fc_params == 138357544
+    assert analyze(load("vgg16")).totals.params == conv_params + fc_params == 138357544
 
 
 def test_vgg16_macs_from_first_principles() -> None:
@@ -78,13 +79,13 @@ def test_vgg16_macs_from_first_principles() -> None:
              (256, 512), (512, 512), (512, 512), (512, 512), (512, 512), (512, 512)]
     conv_macs = sum(s * s * c_out * c_in * 3 * 3 for s, (c_in, c_out) in zip(sizes, convs))
     fc_macs = 7 * 7 * 512 * 4096 + 4096 * 4096 + 4096 * 1000
-    assert load("vgg16").analyze().totals().macs == conv_macs + fc_macs
+    assert analyze(load("vgg16")).totals.macs == conv_macs + fc_macs
 
 
 def test_explained_differences_are_real_disagreements() -> None:
     """A known_difference must sit on a figure that really disagrees (else it is a stale note)."""
     loaded = load("alexnet")
-    (check,) = check_figures(loaded.analyze(), loaded.reference)
+    (check,) = check_figures(analyze(loaded), loaded.reference)
     assert check.status == "known"
     # one tower: conv1..5 + fc6..8, each (F*F*D)*K + K
     one_tower = ((11 * 11 * 3) * 96 + 96) + ((5 * 5 * 96) * 256 + 256) + \

@@ -12,22 +12,23 @@ from functools import lru_cache
 import pytest
 
 from cnnstat import zoo
+from cnnstat.analysis import analyze
+from cnnstat.check.figures import check_figures
 from cnnstat.core.report import Report
-from cnnstat.figures import check_figures
 from cnnstat.spec.loader import load
 
 
 @lru_cache(maxsize=None)
 def report(name: str) -> Report:
-    return load(name).analyze()
+    return analyze(load(name))
 
 
 def params(name: str) -> int:
-    return report(name).totals().params
+    return report(name).totals.params
 
 
 def macs(name: str) -> int:
-    return report(name).totals().macs
+    return report(name).totals.macs
 
 
 def rows(name: str, prefix: str) -> list:

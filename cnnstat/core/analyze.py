@@ -12,9 +12,8 @@ import math
 from typing import cast
 
 from cnnstat.core.ir import AutoShortcut, Branch, Layer, Node, Parallel, Seq
-from cnnstat.core.report import Report, Row, Shape
+from cnnstat.core.report import Report, Row, Shape, fmt_shape
 from cnnstat.core.rules import RULES
-from cnnstat.core.rules.base import fmt_shape
 from cnnstat.errors import DiagnosticSink, spec_error
 
 

@@ -21,9 +21,7 @@ with the batch; weights, gradients, optimizer state and buffers do not.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from fractions import Fraction
 
 from cnnstat.core.ir import Layer, Node, Parallel, Seq
 from cnnstat.core.report import Report, Row
@@ -40,9 +38,6 @@ TRAINING = ("training: the input and every operation's output are saved for back
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 OPTIMIZER_STATES = {"sgd": 0, "sgd-momentum": 1, "adam": 2}
 
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -175,14 +170,14 @@ class Breakdown:
 
 def inference(report: Report, sched: Schedule, batch: int) -> Breakdown:
     """Peak live activations for ``batch`` images, plus the weights and buffers."""
-    t = report.totals()
+    t = report.totals
     return Breakdown((("activations at peak", sched.peak.alive * batch), ("weights", t.params),
                       ("buffers", t.buffers)))
 
 
 def training(report: Report, sched: Schedule, batch: int, optimizer: str) -> Breakdown:
     """Saved activations for ``batch`` images, weights, gradients, optimizer state, buffers."""
-    t = report.totals()
+    t = report.totals
     return Breakdown((("saved activations", sched.saved * batch), ("weights", t.params),
                       ("gradients", t.params),
                       ("optimizer state", OPTIMIZER_STATES[optimizer] * t.params),
@@ -195,13 +190,3 @@ def largest_batch(per_image: int, fixed: int, dtype_bytes: int, budget: int) -> 
     if per_image == 0:
         return None
     return max(0, (budget - fixed * dtype_bytes) // (per_image * dtype_bytes))
-
-
-def parse_size(text: str) -> int:
-    """'16GiB' -> 17179869184 bytes.  KiB/MiB/GiB/TiB are powers of 1024, KB/MB/GB/TB powers of
-    1000, B or no unit bytes; case-insensitive; a fractional size is rounded down to a byte."""
-    match = _SIZE.match(text)
-    unit = match.group(2).lower() if match else ""
-    if match is None or unit not in _UNITS:
-        raise ValueError(f"cannot read {text!r} as a memory size; write e.g. 16GiB, 512MB or 1024")
-    return int(Fraction(match.group(1)) * _UNITS[unit])

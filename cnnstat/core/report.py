@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from cnnstat.core.geometry import Window
 from cnnstat.core.ir import Seq
 from cnnstat.errors import Diagnostic, SpecPath
 
 Shape = tuple[int, ...]
+
+
+def fmt_shape(shape: Shape) -> str:
+    """'3x224x224': the one way a shape is written, in messages and tables."""
+    return "x".join(str(d) for d in shape)
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,12 @@ class Report:
     def output_shape(self) -> Shape:
         return self.rows[-1].output_shape if self.rows else self.input_shape
 
+    @property
+    def layers(self) -> tuple[Row, ...]:
+        """The rows, one per operation (layers and merges), in execution order."""
+        return self.rows
+
+    @cached_property
     def totals(self) -> Totals:
         """Sums over rows; MACs, FLOPs, element-wise ops and activations are for the batch."""
         rows, b = self.rows, self.batch

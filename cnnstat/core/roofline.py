@@ -128,18 +128,6 @@ def fraction_of_peak(cost: LayerCost, seconds: float, peak_flops_per_s: float,
     return cost.bytes / seconds / bytes_per_s
 
 
-def parse_batches(text: str) -> list[int]:
-    """'1,8,32' -> [1, 8, 32]: positive integers, no duplicates, in the order given."""
-    parts = [p.strip() for p in text.split(",")]
-    if not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise ValueError(f"cannot read {text!r} as batch sizes; write one positive integer or a "
-                         "comma-separated list such as 1,8,32,128")
-    values = [int(p) for p in parts]
-    if len(set(values)) != len(values):
-        raise ValueError(f"batch size listed twice in {text!r}")
-    return values
-
-
 @dataclass(frozen=True)
 class Fit:
     """The largest batch that ran (0: none did) and every batch tried, in order, with whether it

@@ -11,6 +11,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+VERSION = "0.1.0"  # cnnstat's version (``cnnstat.__version__``), stamped in every document
+SCHEMA_VERSION = 1
+
+
+def header(command: str) -> dict[str, Any]:
+    """The first keys of every JSON document: schema version, tool, version and command."""
+    return {"schema_version": SCHEMA_VERSION, "tool": "cnnstat", "version": VERSION,
+            "command": command}
+
 
 def dumps(doc: dict[str, Any]) -> str:
     """``doc`` as JSON text, ending with a newline."""

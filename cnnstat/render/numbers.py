@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from cnnstat.core.report import Shape, fmt_shape
+
 _UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
 
@@ -32,9 +34,9 @@ def real(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
 
 
-def shape(dims: tuple[int, ...]) -> str:
+def shape(dims: Shape) -> str:
     """(96, 55, 55) -> '96x55x55' (C x H x W)."""
-    return "x".join(str(d) for d in dims)
+    return fmt_shape(dims)
 
 
 def percent(part: int, whole: int) -> str:

@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, cast
 
-from cnnstat.core.ir import AutoShortcut, Branch, Layer, Node, Parallel, Seq, ShortcutMode
+from cnnstat.core.ir import (
+    AutoShortcut,
+    Branch,
+    Layer,
+    Node,
+    Parallel,
+    Seq,
+    ShortcutMode,
+)
 from cnnstat.errors import SpecPath, spec_error
 from cnnstat.spec.expr import ExprError, evaluate, is_expression
 from cnnstat.spec.models import (

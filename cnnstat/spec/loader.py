@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from cnnstat import zoo
-from cnnstat.core.analyze import analyze
 from cnnstat.core.ir import Seq
-from cnnstat.core.report import Report
-from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath, UsageError, spec_error
+from cnnstat.errors import (
+    Diagnostic,
+    SpecError,
+    SpecPath,
+    UsageError,
+    spec_error,
+)
 from cnnstat.spec.expand import as_int, check_size, expand, value
 from cnnstat.spec.lint import unused_blocks
-from cnnstat.spec.models import Acceptance, Figure, Metric, SpecModel, VariantModel
+from cnnstat.spec.models import Figure, Metric, SpecModel, VariantModel
 from cnnstat.spec.source import Position, SourceMap, load_yaml
 from cnnstat.spec.validate import suggest, validate
 
@@ -81,19 +85,6 @@ class Loaded:
 
     def _base(self, section: str) -> SpecPath:
         return ("variants", self.variant_key, section) if self.variant_key else (section,)
-
-    def analyze(self, batch: int = 1) -> Report:
-        try:
-            report = analyze(self.graph, self.input_shape, name=self.name, title=self.title,
-                             source=self.model.source, batch=batch)
-        except SpecError as exc:
-            exc.source = self.source
-            raise
-        except RecursionError:
-            raise _located(spec_error("E207", "the network is nested too deeply to analyse"),
-                           self.source) from None
-        diagnostics = accept_warnings((*self.lint, *report.diagnostics), self.model.accept)
-        return replace(report, diagnostics=diagnostics)
 
 
 def read_source(spec: str) -> tuple[str, bytes, str | None]:
@@ -207,28 +198,6 @@ def build(parsed: Parsed, variant: str | None = None,
     except RecursionError:
         raise _located(spec_error("E207", "the spec is nested too deeply to expand"),
                        parsed.source) from None
-
-
-def accept_warnings(diagnostics: tuple[Diagnostic, ...],
-                    accepted: list[Acceptance]) -> tuple[Diagnostic, ...]:
-    """Turn each warning the spec accepts into a note quoting the reason; an ``accept`` entry
-    that matches no warning is itself a warning (W608), so stale entries do not linger."""
-    used: set[int] = set()
-    out: list[Diagnostic] = []
-    for diag in diagnostics:
-        match = next((i for i, a in enumerate(accepted) if diag.severity is Severity.WARNING
-                      and a.code == diag.code and a.layer in (None, diag.layer)), None)
-        if match is None:
-            out.append(diag)
-            continue
-        used.add(match)
-        out.append(replace(diag, severity=Severity.NOTE, hint=None,
-                           message=f"{diag.message} (accepted: {accepted[match].reason})"))
-    out += [Diagnostic("W608", Severity.WARNING, f"accept: no {a.code} warning"
-                       + (f" for layer '{a.layer}'" if a.layer else "") + " to accept",
-                       ("accept", i), hint="remove the stale entry")
-            for i, a in enumerate(accepted) if i not in used]
-    return tuple(out)
 
 
 def _located(exc: SpecError, smap: SourceMap) -> SpecError:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import gc
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
@@ -28,93 +27,30 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from cnnstat import machine
-from cnnstat.benchmodel import OK, OOM, BatchResult, Memory, Options, Probe, SpecResult
 from cnnstat.core import memory, roofline
 from cnnstat.core.report import Report
 from cnnstat.errors import UsageError
+from cnnstat.torch_backend import host as machine
+from cnnstat.torch_backend import probe as probing
+from cnnstat.torch_backend.bench_results import (
+    OK,
+    OOM,
+    BatchResult,
+    Memory,
+    Options,
+    Probe,
+    SpecResult,
+)
 from cnnstat.torch_backend.net import SpecNet
+from cnnstat.torch_backend.timing import (
+    DTYPES,
+    resolve_device,
+    synchronizer,
+    time_calls,
+)
 
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-MIN_ITERS = 3  # a time budget never yields fewer timed calls than this
-MAX_ITERS = 100_000
 CPU_RAM_SHARE = 2  # --fit on the CPU: analytic estimate <= available RAM / 2
 SEED = 0
-
-
-def resolve_device(name: str) -> torch.device:
-    """The torch device for ``cpu``, ``cuda`` or ``mps``; a UsageError (exit 2) naming why the
-    device is not there."""
-    if name == "cpu":
-        return torch.device("cpu")
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            why = ("this torch build has no CUDA support" if torch.version.cuda is None else
-                   f"torch {torch.__version__} was built for CUDA {torch.version.cuda} but finds "
-                   "no usable GPU (no device, or no driver)")
-            raise UsageError(f"--device cuda: no CUDA device is available: {why}",
-                             "use --device cpu, or run on a machine with an NVIDIA GPU and a CUDA "
-                             "build of torch")
-        return torch.device("cuda", torch.cuda.current_device())
-    if name == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise UsageError("--device mps: the Metal (MPS) backend is not available here",
-                             "MPS needs macOS 12.3+ on Apple silicon; use --device cpu")
-        return torch.device("mps")
-    raise UsageError(f"unknown device {name!r}", "use cpu, cuda or mps")
-
-
-def synchronizer(device: torch.device) -> Callable[[], None]:
-    """A function that waits until the device has finished all queued work."""
-    if device.type == "cuda":
-        return lambda: torch.cuda.synchronize(device)
-    if device.type == "mps":
-        return torch.mps.synchronize  # GPU-only path
-    return lambda: None  # CPU ops run synchronously
-
-
-def time_calls(fn: Callable[[], Any], device: torch.device, *, warmup: int, iters: int = 20,
-               budget: float | None = None) -> list[float]:
-    """Seconds taken by each timed call of ``fn`` on ``device``.
-
-    ``warmup`` untimed calls first, then a synchronisation.  Without ``budget``, exactly ``iters``
-    timed calls; with it, calls until ``budget`` seconds of wall time have passed (at least
-    MIN_ITERS).  On CUDA each call sits between two CUDA events and the end event is waited for
-    before the next call, so every sample is one call's latency on the GPU; elsewhere
-    ``time.perf_counter`` is read before the call and after it and a device synchronisation
-    (``torch.mps.synchronize`` on MPS; none is needed on the CPU).
-    """
-    sync = synchronizer(device)
-    for _ in range(warmup):
-        fn()
-    sync()
-    one = _cuda_call if device.type == "cuda" else _host_call
-    cap = MAX_ITERS if budget is not None else iters
-    deadline = time.perf_counter() + (budget or 0.0)
-    times: list[float] = []
-    while len(times) < cap:
-        times.append(one(fn, sync))
-        if budget is not None and len(times) >= MIN_ITERS and time.perf_counter() >= deadline:
-            break
-    return times
-
-
-def _host_call(fn: Callable[[], Any], sync: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    fn()
-    sync()
-    return time.perf_counter() - start
-
-
-def _cuda_call(fn: Callable[[], Any], sync: Callable[[], None]) -> float:  # GPU-only path
-    start = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
-    end = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
-    start.record()
-    fn()
-    end.record()
-    end.synchronize()
-    return float(start.elapsed_time(end)) / 1000.0  # elapsed_time is in milliseconds
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -194,9 +130,8 @@ class Bencher:
         return environment(self.device)
 
     def probe(self) -> Probe | None:
-        from cnnstat.torch_backend.probe import probe
 
-        return probe(self.device, self.opts.dtype) if self.opts.probe else None
+        return probing.probe(self.device, self.opts.dtype) if self.opts.probe else None
 
     def run(self, report: Report, probe: Probe | None = None) -> SpecResult:
         model = self.build(report)
@@ -208,7 +143,7 @@ class Bencher:
             fit = roofline.fit_search(lambda b: self.runs(model, report, b), upper)
             batches = (fit.largest,) if fit.largest else ()
         results = tuple(self.batch(model, report, b) for b in batches)
-        t = report.totals()
+        t = report.totals
         return SpecResult(report.name, report.title, report.input_shape, t.params,
                           t.macs // report.batch, results, fit, ceiling, note)
 
@@ -264,7 +199,7 @@ class Bencher:
 
     def batch(self, model: nn.Module, report: Report, batch: int) -> BatchResult:
         """Time ``batch``; out of memory is a result, any other failure a UsageError."""
-        flops = roofline.step_flops(report.totals().macs // report.batch, batch, self.opts.train)
+        flops = roofline.step_flops(report.totals.macs // report.batch, batch, self.opts.train)
         acts, total = self.analytic(report, batch)
         try:
             result = self._timed(model, report, batch, flops, acts, total)
@@ -294,10 +229,9 @@ class Bencher:
                            roofline.stats(times), first, per_layer=per_layer)
 
     def per_layer(self, model: nn.Module, report: Report, x: torch.Tensor) -> Any:
-        from cnnstat.torch_backend.probe import per_layer
 
         costs = roofline.layer_costs(report, x.shape[0], self.size)
-        return per_layer(model, costs, x, self.device, self.opts.iters)
+        return probing.per_layer(model, costs, x, self.device, self.opts.iters)
 
     def runs(self, model: nn.Module, report: Report, batch: int) -> bool:
         """Whether one step at ``batch`` runs (the fit search's question)."""

@@ -26,8 +26,20 @@ from cnnstat.core.ir import Layer
 from cnnstat.core.presets import TORCH
 from cnnstat.core.report import Report, Row
 from cnnstat.errors import UsageError
-from cnnstat.torch_backend.measure import eval_mode, hooked, numel, out_shape, sample_input
-from cnnstat.torch_backend.modules import RBF, Maxout, PadChannels, SparseConv2d, Subsample
+from cnnstat.torch_backend.measure import (
+    eval_mode,
+    hooked,
+    numel,
+    out_shape,
+    sample_input,
+)
+from cnnstat.torch_backend.modules import (
+    RBF,
+    Maxout,
+    PadChannels,
+    SparseConv2d,
+    Subsample,
+)
 from cnnstat.torch_backend.net import walk
 from cnnstat.torch_backend.results import Check, ConformanceResult, Pair, Side
 
@@ -175,7 +187,7 @@ def conform(report: Report, model: nn.Module, label: str) -> ConformanceResult:
     matcher = _Matcher(spec, calls, report.batch)
     matcher.run()
     trunk = out[0] if isinstance(out, (tuple, list)) else out
-    t = report.totals()
+    t = report.totals
     totals = {"shape": Check(report.output_shape, out_shape(trunk)),
               "params": Check(t.params, numel(model.parameters())),
               "torch": Check(TORCH.total(report), total_flops)}

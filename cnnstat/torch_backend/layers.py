@@ -13,10 +13,16 @@ from typing import Any
 from torch import nn
 
 from cnnstat.core.ir import Layer
+from cnnstat.core.report import Shape
 from cnnstat.core.rules.conv import conv_windows
-from cnnstat.torch_backend.modules import RBF, Maxout, PadChannels, SparseConv2d, Subsample
+from cnnstat.torch_backend.modules import (
+    RBF,
+    Maxout,
+    PadChannels,
+    SparseConv2d,
+    Subsample,
+)
 
-Shape = tuple[int, ...]
 Builder = Callable[[Layer, Shape], nn.Module]
 
 BUILDERS: dict[str, Builder] = {}

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-Shape = tuple[int, ...]
+from cnnstat.core.report import Shape
 
 
 def numel(tensors: Iterator[Tensor]) -> int:

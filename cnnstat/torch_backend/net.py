@@ -12,10 +12,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from cnnstat import analysis
 from cnnstat.core.ir import Layer, Node, Parallel, Seq
 from cnnstat.core.report import Report, Shape
 from cnnstat.errors import UsageError
-from cnnstat.spec import loader
+from cnnstat.spec.loader import Loaded
 from cnnstat.torch_backend.layers import build_layer
 from cnnstat.torch_backend.modules import Group, Merge
 
@@ -110,10 +111,8 @@ def analyze(spec: Any, overrides: dict[str, object] | None = None,
     """A Report from a built-in name, a path, a loaded spec, or a Report itself."""
     if isinstance(spec, Report):
         return spec
-    if isinstance(spec, loader.Loaded):
-        return spec.analyze(batch)
-    if isinstance(spec, (str, Path)):
-        return loader.load(str(spec), overrides, input_shape).analyze(batch)
+    if isinstance(spec, (str, Path, Loaded)):
+        return analysis.analyze(spec, input=input_shape, batch=batch, set=overrides)
     raise TypeError(f"expected a spec name, path, Loaded or Report, got {type(spec).__name__}")
 
 

@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from cnnstat.core.receptive import FieldRow, Span, receptive_fields, supported
 from cnnstat.core.report import Report
 from cnnstat.torch_backend.net import build
-from cnnstat.torch_backend.receptive import gradient_supports, positive_surrogate, support_box
+from cnnstat.torch_backend.receptive import (
+    gradient_supports,
+    positive_surrogate,
+    support_box,
+)
 
 Box = tuple["Span | None", "Span | None"]
 

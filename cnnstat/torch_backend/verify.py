@@ -11,8 +11,13 @@ import torch
 
 from cnnstat.core.presets import PRESETS
 from cnnstat.core.report import Report, Row
-from cnnstat.torch_backend.measure import (Pass, fvcore_pass, numel, sample_input,
-                                           shapes_and_torch_flops)
+from cnnstat.torch_backend.measure import (
+    Pass,
+    fvcore_pass,
+    numel,
+    sample_input,
+    shapes_and_torch_flops,
+)
 from cnnstat.torch_backend.net import SpecNet
 from cnnstat.torch_backend.results import Check, LayerCheck, VerifyResult
 
@@ -61,7 +66,7 @@ def _totals(report: Report, model: SpecNet, output: tuple[int, ...] | None,
             passes: dict[str, Pass], counters: Sequence[str]) -> dict[str, Check]:
     """Whole-model figures: catches anything the per-layer view could miss (a parameter held by
     no layer, FLOPs spent outside every layer)."""
-    t = report.totals()
+    t = report.totals
     totals = {"shape": Check(report.output_shape, output),
               "params": Check(t.params, numel(model.parameters())),
               "buffers": Check(t.buffers, numel(model.buffers()))}

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from cnnstat.core.geometry import Window
 from cnnstat.core.ir import Layer
+from cnnstat.core.report import Shape, fmt_shape
 from cnnstat.errors import DiagnosticSink, spec_error
 
-Shape = tuple[int, ...]
 RuleFn = Callable[[Layer, Shape, DiagnosticSink], "Cost"]
 
 RULES: dict[str, RuleFn] = {}
@@ -67,10 +67,6 @@ def spatial(layer: Layer, x: Shape) -> tuple[int, int, int]:
                          f"{fmt_shape(x)}", layer.path, layer=layer.name,
                          hint="spatial layers must come before 'flatten'")
     return x[0], x[1], x[2]
-
-
-def fmt_shape(shape: Shape) -> str:
-    return "x".join(str(d) for d in shape)
 
 
 def fmt_pair(pair: tuple[int, int]) -> str:

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from cnnstat.core.geometry import Window, effective_extent, same_padding
 from cnnstat.core.ir import Layer
-from cnnstat.core.rules.base import (Cost, Shape, fmt_pair, fmt_scalar_pair, positive,
-                                     positive_pair, rule, spatial)
+from cnnstat.core.report import Shape
+from cnnstat.core.rules.base import (
+    Cost,
+    fmt_pair,
+    fmt_scalar_pair,
+    positive,
+    positive_pair,
+    rule,
+    spatial,
+)
 from cnnstat.core.rules.windowed import slide
 from cnnstat.errors import DiagnosticSink, spec_error
 

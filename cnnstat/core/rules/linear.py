@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from cnnstat.core.ir import Layer
-from cnnstat.core.rules.base import RULES, Cost, Shape, fmt_shape, positive, rule
+from cnnstat.core.report import Shape, fmt_shape
+from cnnstat.core.rules.base import RULES, Cost, positive, rule
 from cnnstat.errors import DiagnosticSink, spec_error
 
 

@@ -8,7 +8,8 @@ divide); none for dropout (inference) and identity."""
 from __future__ import annotations
 
 from cnnstat.core.ir import Layer
-from cnnstat.core.rules.base import Cost, Shape, fmt_shape, numel, positive, rule
+from cnnstat.core.report import Shape, fmt_shape
+from cnnstat.core.rules.base import Cost, numel, positive, rule
 from cnnstat.errors import DiagnosticSink, spec_error
 
 ACTIVATIONS = {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from cnnstat.core.geometry import Window
 from cnnstat.core.ir import Layer
-from cnnstat.core.rules.base import Cost, Shape, numel, positive, rule, spatial
+from cnnstat.core.report import Shape
+from cnnstat.core.rules.base import Cost, numel, positive, rule, spatial
 from cnnstat.errors import DiagnosticSink, spec_error
 
 

@@ -1,0 +1,203 @@
+"""Per-layer snapshots of specs, and what changed between two of them.
+
+A baseline is a JSON document of every checked spec's layers (name, kind, output shape, params,
+MACs per image), keyed by spec name.  ``check --baseline`` fails (E606) on any change in shapes,
+parameters or MACs; ``diff`` shows the same comparison as a table.  Layers are matched by their
+stable hierarchical names.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cnnstat.check.files import FileResult, Target
+from cnnstat.core import conventions
+from cnnstat.core.report import Report
+from cnnstat.errors import Diagnostic, Severity, SpecPath, UsageError
+from cnnstat.render import numbers
+from cnnstat.render.jsonfmt import header
+
+FIELDS = ("kind", "output_shape", "params", "macs")
+MAX_CHANGES = 20  # per spec; a resolution change moves every layer
+
+
+def layer_snapshot(report: Report) -> list[dict[str, Any]]:
+    return [{"name": r.name, "kind": r.kind, "output_shape": list(r.output_shape),
+             "params": r.params, "macs": r.macs} for r in report.rows]
+
+
+def snapshot(report: Report) -> dict[str, Any]:
+    t = report.totals
+    return {"title": report.title, "input_shape": list(report.input_shape),
+            "totals": {"params": t.params, "macs": t.macs // report.batch,
+                       "activations": t.activations // report.batch},
+            "layers": layer_snapshot(report)}
+
+
+def document(results: list[FileResult]) -> dict[str, Any]:
+    """The baseline of every spec that analysed (a spec that failed has nothing to pin)."""
+    specs: dict[str, Any] = {}
+    for result in results:
+        for target in result.targets:
+            if target.report is not None:
+                specs[_key(specs, target, result)] = {"file": result.path,
+                                                      **snapshot(target.report)}
+    return {**header("baseline"), "conventions": {"macs": conventions.MACS,
+                                                  "params": conventions.PARAMS},
+            "specs": specs}
+
+
+def _key(specs: dict[str, Any], target: Target, result: FileResult) -> str:
+    """The spec name, unless two checked files share it (then the file disambiguates)."""
+    return target.name if target.name not in specs else f"{target.name} ({result.path})"
+
+
+def write(path: str, results: list[FileResult]) -> None:
+    try:
+        Path(path).write_text(json.dumps(document(results), indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--write-baseline {path}: cannot write: {exc.strerror or exc}") from None
+
+
+def read_json(path: str) -> Any:
+    """A JSON document on disk; UsageError (exit 2) when it cannot be read or parsed."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not a JSON document ({exc})") from None
+
+
+def read(path: str) -> dict[str, Any]:
+    """A baseline document; UsageError when it is missing or not one."""
+    doc = read_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("specs"), dict):
+        raise UsageError(f"{path}: not a cnnstat baseline (no 'specs' mapping)",
+                         "write one with 'cnnstat check PATH... --write-baseline FILE'")
+    for name, entry in doc["specs"].items():
+        layers = entry.get("layers") if isinstance(entry, dict) else None
+        if not isinstance(layers, list) or not all(isinstance(x, dict) for x in layers):
+            raise UsageError(f"{path}: spec '{name}' has no list of layer records",
+                             "write the baseline again with --write-baseline")
+    return doc
+
+
+# -- matching and changes -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Change:
+    """One layer matched by name: ``old`` or ``new`` is None when it was added or removed."""
+
+    name: str
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+
+    @property
+    def kind(self) -> str:
+        if self.old is None:
+            return "added"
+        if self.new is None:
+            return "removed"
+        return "changed" if any(self.old.get(f) != self.new.get(f) for f in FIELDS) else "same"
+
+    def describe(self) -> str:
+        if self.old is None or self.new is None:
+            layer = self.new or self.old or {}
+            what = (f"{layer.get('kind')}, output {_shape(layer.get('output_shape'))}, "
+                    f"params {_num(layer.get('params'))}, MACs {_num(layer.get('macs'))}")
+            return f"layer '{self.name}' {self.kind} ({what})"
+        parts = []
+        for f, label in (("kind", "kind"), ("output_shape", "output"), ("params", "params"),
+                         ("macs", "MACs")):
+            a, b = self.old.get(f), self.new.get(f)
+            if a != b:
+                show = _shape if f == "output_shape" else _num
+                parts.append(f"{label} {show(a)} -> {show(b)}")
+        return f"layer '{self.name}' changed: " + ", ".join(parts)
+
+
+def _shape(v: Any) -> str:
+    return numbers.shape(tuple(v)) if isinstance(v, list) else str(v)
+
+
+def _num(v: Any) -> str:
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def match(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[Change]:
+    """Layers of both lists matched by name, in ``old``'s order with additions where they
+    appear in ``new`` (after the nearest preceding layer that both have)."""
+    new_by = {_uid(new, i): layer for i, layer in enumerate(new)}
+    old_ids = [_uid(old, i) for i in range(len(old))]
+    old_set = set(old_ids)
+    added_after: dict[tuple[str, int] | None, list[tuple[str, int]]] = {}
+    anchor: tuple[str, int] | None = None
+    for i in range(len(new)):
+        uid = _uid(new, i)
+        if uid in old_set:
+            anchor = uid
+        else:
+            added_after.setdefault(anchor, []).append(uid)
+    out = [Change(u[0], None, new_by[u]) for u in added_after.get(None, [])]
+    for i, uid in enumerate(old_ids):
+        out.append(Change(uid[0], old[i], new_by.get(uid)))
+        out += [Change(u[0], None, new_by[u]) for u in added_after.get(uid, [])]
+    return out
+
+
+def _uid(layers: list[dict[str, Any]], i: int) -> tuple[str, int]:
+    """(name, occurrence): names are unique in a spec, but a hand-made file may repeat one."""
+    name = str(layers[i].get("name"))
+    return name, sum(1 for layer in layers[:i] if str(layer.get("name")) == name)
+
+
+def compare(doc: dict[str, Any], results: list[FileResult]) -> list[dict[str, Any]]:
+    """Add E606 (changed) and N607 (not in the baseline) to the results; return the changes."""
+    specs = doc["specs"]
+    report: list[dict[str, Any]] = []
+    for result in results:
+        names = {t.name for t in result.targets}
+        for target in result.targets:
+            if target.report is None:
+                continue
+            old = specs.get(target.name)
+            if old is None:
+                target.diagnostics.append(Diagnostic(
+                    "N607", Severity.NOTE, "not in the baseline", ("name",),
+                    hint="write a new baseline with --write-baseline"))
+                continue
+            changes = [c for c in match(old["layers"], layer_snapshot(target.report))
+                       if c.kind != "same"]
+            target.diagnostics.extend(_diagnostics(target, changes))
+            report.append({"spec": target.name, "file": result.path,
+                           "changes": [_change_json(c) for c in changes]})
+        if result.selected_all and result.targets:
+            for name, old in specs.items():
+                if isinstance(old, dict) and old.get("file") == result.path and \
+                        name not in names:
+                    result.file_diagnostics.append(Diagnostic(
+                        "E606", Severity.ERROR, f"spec '{name}' is in the baseline but no "
+                        "longer in this file", ("variants",)))
+                    report.append({"spec": name, "file": result.path, "changes": "removed"})
+    return report
+
+
+def _diagnostics(target: Target, changes: list[Change]) -> list[Diagnostic]:
+    out = []
+    rows = {r.name: r.path for r in target.report.rows} if target.report else {}
+    for c in changes[:MAX_CHANGES]:
+        path: SpecPath = rows.get(c.name, ("layers",))
+        out.append(Diagnostic("E606", Severity.ERROR, c.describe(), path, layer=c.name,
+                              hint="if the change is intended, write a new baseline"))
+    if len(changes) > MAX_CHANGES:
+        out.append(Diagnostic("E606", Severity.ERROR, f"... and {len(changes) - MAX_CHANGES} "
+                              "more changed layers", ("layers",)))
+    return out
+
+
+def _change_json(c: Change) -> dict[str, Any]:
+    return {"layer": c.name, "change": c.kind, "old": c.old, "new": c.new}

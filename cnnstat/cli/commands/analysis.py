@@ -1,0 +1,67 @@
+"""summary, params and list: the analytic tables."""
+
+from __future__ import annotations
+
+import click
+
+from cnnstat import zoo
+from cnnstat.cli.options import data_options
+from cnnstat.cli.output import analysed, emit
+from cnnstat.core.memory import DTYPE_BYTES
+from cnnstat.core.presets import PRESETS
+from cnnstat.core.report import Shape
+from cnnstat.errors import UsageError
+from cnnstat.views import summary as views
+
+STYLES = ("default", "lecture", "memory")
+
+
+@click.command()
+@click.argument("spec")
+@click.option("--count", type=click.Choice(list(PRESETS)), default="macs", show_default=True,
+              help="Also count compute as another tool does: torch (FlopCounterMode) or fvcore "
+              "(FlopCountAnalysis); 'cnnstat verify' proves both live.")
+@data_options
+@click.option("--style", type=click.Choice(STYLES), default="default", show_default=True,
+              help="lecture: the lecture's [HxWxC] NAME: ... lines; memory: the per-layer "
+              "memory/params table with the arithmetic shown.")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32",
+              show_default=True, help="Bytes per element for --style memory.")
+def summary(spec: str, count: str, fmt: str, input_shape: Shape | None, batch: int,
+            overrides: dict[str, object], color: str, style: str, dtype: str) -> None:
+    """Per-layer table: output shape, params, MACs, element-wise ops, activations; totals."""
+    if style != "default" and count != "macs":
+        raise UsageError(f"--count {count} applies to the default summary, not --style {style}",
+                         "drop --style, or --count")
+    if style != "default":
+        from cnnstat.cli.commands import (
+            lecture,  # the lecture formats load only when asked for
+        )
+
+        lecture.styled_summary(spec, style, dtype, fmt, input_shape, batch, overrides, color)
+        return
+    report = analysed(spec, input_shape, batch, overrides).report
+    fields, preset = views.row_fields(report), PRESETS[count]
+    emit(fmt, color, lambda: views.summary_json(report, fields, preset),
+         lambda: [views.summary_table(report, fields, preset)])
+
+
+@click.command()
+@click.argument("spec")
+@data_options
+def params(spec: str, fmt: str, input_shape: Shape | None, batch: int,
+           overrides: dict[str, object], color: str) -> None:
+    """Parameter breakdown: weights and bias per layer and per kind, share of the total."""
+    report = analysed(spec, input_shape, batch, overrides).report
+    emit(fmt, color, lambda: views.params_json(report), lambda: views.params_tables(report))
+
+
+@click.command(name="list")
+@data_options
+def list_(fmt: str, input_shape: Shape | None, batch: int, overrides: dict[str, object],
+          color: str) -> None:
+    """The built-in zoo: name, title, input, params, MACs."""
+    rows = [views.list_row(analysed(name, input_shape, batch, overrides, notes=False).report)
+            for name in zoo.names()]
+    emit(fmt, color, lambda: views.list_json(rows), lambda: [views.list_table(rows)])
+

@@ -1,0 +1,88 @@
+"""receptive-field: per-layer receptive fields, one unit mapped back, or the zoo overview."""
+
+from __future__ import annotations
+
+import click
+
+from cnnstat import analysis, zoo
+from cnnstat.cli.options import data_options, parse_unit
+from cnnstat.cli.output import emit, report_diagnostics
+from cnnstat.core.receptive import FieldReport, FieldRow, receptive_fields
+from cnnstat.core.report import Report, Shape
+from cnnstat.errors import SpecError, UsageError
+from cnnstat.render import numbers
+from cnnstat.spec.validate import suggest
+from cnnstat.views import receptive as rv
+
+
+def _fields(spec: str, input_shape: Shape | None,
+            overrides: dict[str, object]) -> tuple[Report, FieldReport | None]:
+    """Analyse ``spec`` and its fields (None for a flat input); diagnostics go to stderr."""
+    loaded = analysis.load(spec, input=input_shape, set=overrides)
+    report = analysis.analyze_loaded(loaded)
+    try:
+        fields = receptive_fields(report) if len(report.input_shape) == 3 else None
+    except SpecError as exc:
+        exc.source = loaded.source
+        raise
+    extra = fields.diagnostics if fields is not None else ()
+    report_diagnostics([*report.diagnostics, *extra], loaded.source)
+    return report, fields
+
+
+def _layer(fields: FieldReport, name: str | None) -> FieldRow:
+    if name is None:
+        last = fields.last_spatial
+        if last is None:
+            raise UsageError("this network has no spatial layer to map a unit of")
+        return last
+    found = fields.find(name)
+    if found is None:
+        raise UsageError(f"no layer named '{name}'",
+                         suggest(name, [fr.row.name for fr in fields.rows]))
+    if len(found.row.output_shape) != 3:
+        raise UsageError(f"layer '{name}' has no spatial output "
+                         f"({numbers.shape(found.row.output_shape)})",
+                         "choose a layer before the global pooling or flatten")
+    return found
+
+
+@click.command(name="receptive-field")
+@click.argument("spec", required=False)
+@click.option("--layer", metavar="NAME",
+              help="The layer whose unit --unit maps (default: the last spatial layer).")
+@click.option("--unit", metavar="ROW,COL",
+              help="Map this output unit back to the input region it sees.")
+@data_options
+def receptive_field(spec: str | None, layer: str | None, unit: str | None, fmt: str,
+                    input_shape: Shape | None, batch: int, overrides: dict[str, object],
+                    color: str) -> None:
+    """Receptive field size r, jump j and start per layer and axis (exact).
+
+    With --unit ROW,COL: the input rows and columns one output unit sees.  Without SPEC: the
+    field at the last spatial layer of every built-in network.  (--batch has no effect here.)
+    """
+    if spec is None:
+        if layer or unit:
+            raise UsageError("--layer and --unit need a SPEC")
+        rows = [rv.zoo_row(*_fields(name, input_shape, overrides)) for name in zoo.names()]
+        emit(fmt, color, lambda: rv.zoo_json(rows), lambda: [rv.zoo_table(rows)])
+        return
+    if layer is not None and unit is None:
+        raise UsageError("--layer picks the layer for --unit; give --unit ROW,COL too")
+    report, fields = _fields(spec, input_shape, overrides)
+    if fields is None:
+        raise UsageError(f"{report.name}: receptive fields need a C x H x W input, got "
+                         f"{numbers.shape(report.input_shape)}")
+    if unit is None:
+        emit(fmt, color, lambda: rv.fields_json(report, fields),
+             lambda: [rv.fields_table(report, fields)])
+        return
+    target = _layer(fields, layer)
+    try:
+        region = target.region(parse_unit(unit), fields.input_size)
+    except IndexError as exc:
+        raise UsageError(f"--unit {unit}: {exc} of '{target.row.name}' "
+                         f"({numbers.shape(target.row.output_shape)})") from None
+    emit(fmt, color, lambda: rv.unit_json(report, region, fields),
+         lambda: [rv.unit_table(report, region)])

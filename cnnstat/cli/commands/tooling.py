@@ -1,0 +1,54 @@
+"""diff and schema: tools around spec files."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cnnstat.cli.options import color_option, format_option
+from cnnstat.cli.output import echo_err, emit
+from cnnstat.errors import ExitStatus
+
+
+@click.command()
+@click.argument("a")
+@click.argument("b")
+@format_option()
+@click.option("--all", "show_all", is_flag=True, help="Show unchanged layers too.")
+@color_option
+def diff(a: str, b: str, fmt: str, show_all: bool, color: str) -> None:
+    """Per-layer differences between two specs, matched by layer name, with totals and ratios.
+
+    A and B are specs (built-in names, paths, '-') or JSON files: a baseline from
+    'check --write-baseline' (FILE.json#NAME picks a spec) or 'summary --format json' output.
+    A report: the exit status is 0 whatever the differences."""
+    from cnnstat.views import diff as diffing
+
+    sa, sb, changes = diffing.diff(a, b)
+    emit(fmt, color, lambda: diffing.diff_json(sa, sb, changes),
+         lambda: [diffing.diff_table(sa, sb, changes, show_all)])
+
+
+@click.command()
+@click.option("--check", "check_only", is_flag=True,
+              help="Compare the schema shipped in the package with the generated one; exit 1 "
+                   "if they differ.")
+def schema(check_only: bool) -> ExitStatus:
+    """The JSON Schema of spec files (for editors and CI), generated from the spec models.
+
+    Editors that use yaml-language-server validate and complete a spec whose first line is
+    '# yaml-language-server: $schema=<path or URL of this schema>'."""
+    from cnnstat.spec.schema import SCHEMA_FILE, schema_text
+
+    text = schema_text()
+    if not check_only:
+        sys.stdout.write(text)
+        return ExitStatus.OK
+    shipped = SCHEMA_FILE.read_text(encoding="utf-8") if SCHEMA_FILE.is_file() else None
+    if shipped != text:
+        echo_err(f"{SCHEMA_FILE}: " + ("missing" if shipped is None else "out of date") +
+                 f"\n    hint: regenerate it: cnnstat schema > {SCHEMA_FILE}")
+        return ExitStatus.REJECTED
+    echo_err(f"{SCHEMA_FILE}: up to date")
+    return ExitStatus.OK

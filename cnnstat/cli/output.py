@@ -1,0 +1,84 @@
+"""Output plumbing shared by the commands: data to stdout in the format asked for, diagnostics
+and progress to stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from cnnstat import analysis
+from cnnstat.analysis import Analysed
+from cnnstat.core.report import Shape
+from cnnstat.errors import Severity, SpecError
+from cnnstat.render import jsonfmt
+from cnnstat.render import table as tables
+from cnnstat.render.diagnostics import format_diagnostic
+
+
+def echo_err(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def report_diagnostics(exc_or_diags: Any, source: Any = None) -> None:
+    """Print diagnostics (a SpecError's, or a list with its source map) on stderr."""
+    diags = exc_or_diags.diagnostics if isinstance(exc_or_diags, SpecError) else exc_or_diags
+    src = exc_or_diags.source if isinstance(exc_or_diags, SpecError) else source
+    for d in diags:
+        echo_err(format_diagnostic(d, src))
+
+
+def analysed(spec: str, input_shape: Shape | None = None, batch: int = 1,
+             overrides: Mapping[str, object] | None = None, notes: bool = True) -> Analysed:
+    """Load and analyse ``spec``; its warnings (and, with ``notes``, its notes) go to stderr,
+    located in its file.  The loaded spec travels with the report for the commands that need
+    its figures or parameters."""
+    result = analysis.run(spec, input=input_shape, batch=batch, set=overrides)
+    shown = [d for d in result.report.diagnostics if notes or d.severity is not Severity.NOTE]
+    report_diagnostics(shown, result.loaded.source)
+    return result
+
+
+def console(color: str) -> Any:
+    """A rich console for stdout; wide (no wrapping) when stdout is a pipe or file."""
+    from rich.console import Console
+
+    width = None if sys.stdout.isatty() else 200
+    if color == "always" or (color == "auto" and os.environ.get("FORCE_COLOR")):
+        return Console(force_terminal=True, width=width)
+    if color == "never" or os.environ.get("NO_COLOR"):
+        return Console(no_color=True, color_system=None, highlight=False, width=width)
+    return Console(width=width)
+
+
+def emit(fmt: str, color: str, document: Callable[[], dict[str, Any]],
+         tabs: Callable[[], Sequence[tables.Table]]) -> None:
+    """Write a view in the one format asked for: ``document`` builds the JSON document and
+    ``tabs`` the tables, and only the one needed is built."""
+    if fmt == "json":
+        sys.stdout.write(jsonfmt.dumps(document()))
+    elif fmt == "csv":
+        sys.stdout.write(tables.to_csv(tabs()))
+    elif fmt == "markdown":
+        sys.stdout.write(tables.to_markdown(tabs()))
+    else:
+        tables.to_rich(tabs(), console(color))
+
+
+@contextmanager
+def progress(total: int, show: bool, doing: str, done: str) -> Iterator[Callable[[str], Any]]:
+    """A progress bar on stderr when it is a terminal (a run over the zoo); silent otherwise.
+    Yields ``advance(name)``, which moves the bar and reads '<done> <name>'."""
+    if not show or not sys.stderr.isatty():
+        yield lambda name: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(doing, total=total)
+        yield lambda name: bar.update(task, advance=1, description=f"{done} {name}")

@@ -1,0 +1,25 @@
+"""What several views show alike: a spec's identity and the cells of a receptive field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnnstat.core.receptive import FieldRow
+from cnnstat.core.report import Report
+
+
+def spec_info(report: Report) -> dict[str, Any]:
+    return {"name": report.name, "title": report.title, "source": report.source,
+            "input_shape": list(report.input_shape), "output_shape": list(report.output_shape),
+            "batch": report.batch}
+
+
+def pair(h: Any, w: Any) -> str:
+    """'7' when both axes agree, '7x5' (H x W) otherwise."""
+    return str(h) if h == w else f"{h}x{w}"
+
+
+def rf_text(fr: FieldRow) -> str:
+    """A receptive field size for a table cell; '*' marks a shared (global) field."""
+    h, w = fr.fields
+    return pair(h.size, w.size) + ("*" if h.shared or w.shared else "")

@@ -1,0 +1,174 @@
+"""What ``cnnstat receptive-field`` shows: per-layer fields, one unit's region, the zoo overview.
+
+Tables show one value where H and W agree and 'HxW' otherwise; starts read as exact decimals
+('7.5').  JSON gives every figure per axis (``h``, ``w``) and each start as the string of its
+:class:`~fractions.Fraction` ('15/2', '7'), which ``Fraction(text)`` reads back exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnnstat.core import conventions
+from cnnstat.core.receptive import (
+    AxisField,
+    FieldReport,
+    FieldRow,
+    Span,
+    UnitRegion,
+    fmt_start,
+)
+from cnnstat.core.report import Report
+from cnnstat.render import numbers
+from cnnstat.render.jsonfmt import header
+from cnnstat.render.table import Column, Table
+from cnnstat.views.common import pair, rf_text, spec_info
+
+LEGEND = ("r: field size; j: jump (effective stride); start: centre of unit 0's field; pad: "
+          "effective padding (how far unit 0's field reaches before row/column 0); whole: every "
+          "unit sees the whole input")
+SHARED = "*: every unit sees the same region (after a global reduction)"
+
+
+def axis_json(f: AxisField) -> dict[str, Any]:
+    return {"r": f.size, "j": f.jump, "start": str(f.start), "padding": f.padding,
+            "shared": f.shared}
+
+
+def _whole(covers: tuple[bool, bool]) -> str:
+    return {(True, True): "yes", (False, False): "no", (True, False): "H only",
+            (False, True): "W only"}[covers]
+
+
+def field_cells(fr: FieldRow, size: tuple[int, int]) -> dict[str, Any]:
+    h, w = fr.fields
+    return {"rf": rf_text(fr), "jump": pair(h.jump, w.jump),
+            "start": pair(fmt_start(h.start), fmt_start(w.start)),
+            "pad": pair(h.padding, w.padding), "whole": _whole(fr.covers(size))}
+
+
+FIELD_COLUMNS = [Column("rf", "r"), Column("jump", "j"), Column("start", "start"),
+                 Column("pad", "pad"), Column("whole", "whole")]
+
+
+def _last_note(fields: FieldReport) -> str:
+    last = fields.last_spatial
+    if last is None:
+        return "no spatial layer: every unit sees the whole input"
+    cells = field_cells(last, fields.input_size)
+    return (f"last spatial layer '{last.row.name}': field {cells['rf']}, jump {cells['jump']}, "
+            f"effective padding {cells['pad']}; every unit sees the whole "
+            f"{fields.input_size[0]}x{fields.input_size[1]} input: {cells['whole']}")
+
+
+def _title(report: Report, what: str) -> str:
+    name = f"{report.name}: {what}"
+    return f"{name} (input {numbers.shape(report.input_shape)})"
+
+
+def fields_table(report: Report, fields: FieldReport) -> Table:
+    cols = [Column("name", "name"), Column("layer", "layer"), Column("output", "output", "shape"),
+            *FIELD_COLUMNS]
+    rows = [{"name": fr.row.name, "layer": fr.row.description, "output": fr.row.output_shape,
+             **field_cells(fr, fields.input_size)} for fr in fields.rows]
+    notes = [_last_note(fields), LEGEND]
+    if any(f.shared for fr in fields.rows for f in fr.fields):
+        notes.append(SHARED)
+    return Table(_title(report, "receptive fields"), cols, rows, None, notes)
+
+
+def _last_json(fields: FieldReport) -> dict[str, Any] | None:
+    last = fields.last_spatial
+    if last is None:
+        return None
+    return {"name": last.row.name, "h": axis_json(last.fields[0]),
+            "w": axis_json(last.fields[1]), "covers": list(last.covers(fields.input_size))}
+
+
+def fields_json(report: Report, fields: FieldReport) -> dict[str, Any]:
+    layers = [{"name": fr.row.name, "kind": fr.row.kind,
+               "output_shape": list(fr.row.output_shape), "h": axis_json(fr.fields[0]),
+               "w": axis_json(fr.fields[1]), "covers": list(fr.covers(fields.input_size))}
+              for fr in fields.rows]
+    return {**header("receptive-field"), "spec": spec_info(report),
+            "conventions": {"receptive_field": conventions.RECEPTIVE_FIELD},
+            "input_size": list(fields.input_size), "layers": layers,
+            "last_spatial": _last_json(fields),
+            "diagnostics": [d.to_json() for d in (*report.diagnostics, *fields.diagnostics)]}
+
+
+def _span(span: Span | None) -> str:
+    return "-" if span is None else f"{span[0]}..{span[1]}"
+
+
+def unit_table(report: Report, region: UnitRegion) -> Table:
+    cols = [Column("axis", "axis"), Column("unit", "unit", "count"), Column("centre", "centre"),
+            Column("field", "field"), Column("seen", "in input"),
+            Column("before", "pad before", "count"), Column("after", "pad after", "count")]
+    rows = []
+    for axis, label in enumerate(("rows (H)", "cols (W)")):
+        before, after = region.padding(axis)
+        rows.append({"axis": label, "unit": region.unit[axis],
+                     "centre": fmt_start(region.centre[axis]),
+                     "field": _span(region.field[axis]), "seen": _span(region.seen[axis]),
+                     "before": before, "after": after})
+    (r0, r1), (c0, c1) = region.field
+    notes = [f"unit ({region.unit[0]}, {region.unit[1]}) of '{region.layer}' reads input rows "
+             f"{_span(region.seen[0])}, cols {_span(region.seen[1])}; unclipped its field is rows "
+             f"{r0}..{r1}, cols {c0}..{c1} (outside 0..{region.input_size[0] - 1} x "
+             f"0..{region.input_size[1] - 1} is padding)",
+             "field: the analytic field, unclipped; in input: the rows/columns the unit really "
+             "depends on (padding and rows the floor drops excluded)"]
+    return Table(_title(report, f"unit ({region.unit[0]}, {region.unit[1]}) of "
+                                f"'{region.layer}'"), cols, rows, None, notes)
+
+
+def unit_json(report: Report, region: UnitRegion, fields: FieldReport) -> dict[str, Any]:
+    (top, bottom), (left, right) = region.padding(0), region.padding(1)
+
+    def box(pair_: tuple[Span | None, Span | None]) -> dict[str, Any]:
+        return {"rows": list(pair_[0]) if pair_[0] else None,
+                "cols": list(pair_[1]) if pair_[1] else None}
+
+    return {**header("receptive-field"), "spec": spec_info(report),
+            "conventions": {"receptive_field": conventions.RECEPTIVE_FIELD},
+            "input_size": list(region.input_size), "layer": region.layer,
+            "unit": list(region.unit), "centre": [str(c) for c in region.centre],
+            "field": box(region.field), "seen": box(region.seen),
+            "padding": {"top": top, "bottom": bottom, "left": left, "right": right},
+            "diagnostics": [d.to_json() for d in (*report.diagnostics, *fields.diagnostics)]}
+
+
+def zoo_row(report: Report, fields: FieldReport | None) -> dict[str, Any]:
+    """One network's field at its last spatial layer (``fields`` None: a flat input)."""
+    last = fields.last_spatial if fields is not None else None
+    row: dict[str, Any] = {"name": report.name, "input": report.input_shape,
+                           "layer": last.row.name if last else None,
+                           "output": last.row.output_shape if last else None}
+    if last is not None and fields is not None:
+        row.update(field_cells(last, fields.input_size))
+        row["fields"] = last.fields
+        row["covers"] = last.covers(fields.input_size)
+    return row
+
+
+def zoo_table(rows: list[dict[str, Any]]) -> Table:
+    cols = [Column("name", "name"), Column("input", "input", "shape"),
+            Column("layer", "last spatial layer"), Column("output", "output", "shape"),
+            Column("rf", "r"), Column("jump", "j"), Column("pad", "pad"),
+            Column("whole", "whole")]
+    return Table("built-in specs: receptive field at the last spatial layer", cols, rows, None,
+                 [LEGEND, conventions.RECEPTIVE_FIELD])
+
+
+def zoo_json(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    specs = []
+    for r in rows:
+        fields = r.get("fields")
+        specs.append({"name": r["name"], "input_shape": list(r["input"]), "layer": r["layer"],
+                      "output_shape": list(r["output"]) if r["output"] else None,
+                      "h": axis_json(fields[0]) if fields else None,
+                      "w": axis_json(fields[1]) if fields else None,
+                      "covers": list(r["covers"]) if fields else None})
+    return {**header("receptive-field"),
+            "conventions": {"receptive_field": conventions.RECEPTIVE_FIELD}, "specs": specs}

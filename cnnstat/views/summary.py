@@ -1,0 +1,164 @@
+"""What each command shows: tables for people and JSON documents for programs, from reports.
+
+JSON documents carry ``schema_version``, the conventions by name and exact integers; MACs,
+FLOPs, element-wise ops and activations are for the whole batch (``batch`` says how many)."""
+
+from __future__ import annotations
+
+from operator import attrgetter
+from typing import Any
+
+from cnnstat.core import conventions, presets
+from cnnstat.core.presets import Preset
+from cnnstat.core.receptive import FieldRow, receptive_fields, supported
+from cnnstat.core.report import Report, Row
+from cnnstat.render import numbers
+from cnnstat.render.jsonfmt import header
+from cnnstat.render.table import Column, Table
+from cnnstat.views.common import rf_text, spec_info
+
+
+def layer_json(row: Row, batch: int) -> dict[str, Any]:
+    return {"name": row.name, "kind": row.kind, "description": row.description,
+            "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
+            "params": row.params, "weights": row.weights, "bias": row.bias,
+            "buffers": row.buffers, "macs": row.macs * batch, "flops": row.flops * batch,
+            "elementwise": {k: v * batch for k, v in row.ops.items()},
+            "activations": row.activations * batch}
+
+
+def totals_json(report: Report) -> dict[str, Any]:
+    t = report.totals
+    return {"params": t.params, "weights": t.weights, "bias": t.bias, "buffers": t.buffers,
+            "macs": t.macs, "flops": t.flops, "elementwise": t.elementwise,
+            "elementwise_by_kind": report.ops_by_kind(), "activations": t.activations}
+
+
+def row_fields(report: Report) -> list[FieldRow | None]:
+    """Each row's receptive field (None throughout for a flat input)."""
+    if not supported(report):  # flat input, or maps too large for exact per-unit fields
+        return [None] * len(report.rows)
+    return list(receptive_fields(report).rows)
+
+
+def summary_json(report: Report, fields: list[FieldRow | None] | None = None,
+                 preset: Preset | None = None) -> dict[str, Any]:
+    """``fields``: :func:`row_fields` of ``report`` when the caller already has them;
+    ``preset``: a ``--count`` convention other than plain MACs adds a ``count`` per layer."""
+    fields = row_fields(report) if fields is None else fields
+    rfs = [list(map(attrgetter("size"), fr.fields)) if fr else None for fr in fields]
+    doc = {**header("summary"), "spec": spec_info(report), "conventions": conventions.ALL,
+           "layers": [{**layer_json(r, report.batch), "rf": rf}
+                      for r, rf in zip(report.rows, rfs)],
+           "totals": totals_json(report),
+           "diagnostics": [d.to_json() for d in report.diagnostics]}
+    if preset is not None and preset is not presets.MACS:
+        for layer, row in zip(doc["layers"], report.rows):
+            layer["count"] = preset.count(row) * report.batch
+        doc["count"] = {"preset": preset.name, "convention": preset.convention,
+                        "total": preset.total(report)}
+    return doc
+
+
+def _batch_note(report: Report) -> str:
+    return f"per batch of {report.batch}" if report.batch != 1 else "per image"
+
+
+def summary_table(report: Report, fields: list[FieldRow | None] | None = None,
+                  preset: Preset | None = None) -> Table:
+    cols = [Column("name", "name"), Column("layer", "layer"), Column("output", "output", "shape"),
+            Column("params", "params", "count"), Column("macs", "MACs", "count"),
+            Column("elementwise", "elem. ops", "count"),
+            Column("activations", "activations", "count"), Column("rf", "RF")]
+    b = report.batch
+    rows = [{"name": r.name, "layer": r.description, "output": r.output_shape,
+             "params": r.params, "macs": r.macs * b, "elementwise": r.elementwise * b,
+             "activations": r.activations * b, "rf": rf_text(fr) if fr else None}
+            for r, fr in zip(report.rows, row_fields(report) if fields is None else fields)]
+    t = report.totals
+    total = {"name": "total", "layer": f"{len(report.rows)} operations",
+             "output": report.output_shape, "params": t.params, "macs": t.macs,
+             "elementwise": t.elementwise, "activations": t.activations}
+    title = (f"{report.name}: {report.title}" if report.title else report.name) + \
+        f" (input {numbers.shape(report.input_shape)}, {_batch_note(report)})"
+    notes = [f"params {numbers.human(t.params)} | MACs {numbers.human(t.macs)} | "
+             f"FLOPs {numbers.human(t.flops)} (= 2 x MACs) | activations "
+             f"{numbers.human(t.activations)}", conventions.MACS, conventions.ELEMENTWISE,
+             "RF: receptive field size in input pixels, 'HxW' where the axes differ; * every "
+             "unit sees the same region (cnnstat receptive-field shows jump and start)"]
+    table = Table(title, cols, rows, total, notes)
+    if preset is not None and preset is not presets.MACS:
+        _add_count(table, report, preset)
+    return table
+
+
+def _add_count(table: Table, report: Report, preset: Preset) -> None:
+    """A column after MACs with ``preset``'s count, its total, and its convention as a note."""
+    cols = list(table.columns)
+    cols.insert([c.key for c in cols].index("macs") + 1, Column("count", preset.label, "count"))
+    table.columns = cols
+    for cells, row in zip(table.rows, report.rows):
+        cells["count"] = preset.count(row) * report.batch
+    if table.total is not None:
+        table.total["count"] = preset.total(report)
+    table.notes.insert(1, f"{preset.label} {numbers.human(preset.total(report))}: "
+                       f"{preset.convention}")
+
+
+def params_json(report: Report) -> dict[str, Any]:
+    t = report.totals
+    layers = [{"name": r.name, "kind": r.kind, "weights": r.weights, "bias": r.bias,
+               "params": r.params, "share": r.params / t.params if t.params else 0.0}
+              for r in report.rows if r.params]
+    return {**header("params"), "spec": spec_info(report),
+            "conventions": {"params": conventions.PARAMS}, "layers": layers,
+            "by_kind": by_kind(report), "totals": {"params": t.params, "weights": t.weights,
+                                                   "bias": t.bias, "buffers": t.buffers}}
+
+
+def by_kind(report: Report) -> list[dict[str, Any]]:
+    kinds: dict[str, dict[str, int]] = {}
+    for r in report.rows:
+        k = kinds.setdefault(r.kind, {"layers": 0, "weights": 0, "bias": 0, "params": 0})
+        k["layers"] += 1
+        k["weights"] += r.weights
+        k["bias"] += r.bias
+        k["params"] += r.params
+    return [{"kind": kind, **v} for kind, v in kinds.items() if v["params"]]
+
+
+def params_tables(report: Report) -> list[Table]:
+    t = report.totals
+    cols = [Column("name", "name"), Column("kind", "kind"), Column("weights", "weights", "count"),
+            Column("bias", "bias", "count"), Column("params", "params", "count"),
+            Column("share", "share")]
+    rows = [{"name": r.name, "kind": r.kind, "weights": r.weights, "bias": r.bias,
+             "params": r.params, "share": numbers.percent(r.params, t.params)}
+            for r in report.rows if r.params]
+    total = {"name": "total", "weights": t.weights, "bias": t.bias, "params": t.params,
+             "share": "100.00%" if t.params else "-"}
+    kind_cols = [Column("kind", "kind"), Column("layers", "layers", "count"),
+                 Column("weights", "weights", "count"), Column("bias", "bias", "count"),
+                 Column("params", "params", "count"), Column("share", "share")]
+    kind_rows = [{**k, "share": numbers.percent(k["params"], t.params)} for k in by_kind(report)]
+    notes = [f"{numbers.human(t.params)} trainable parameters; {numbers.exact(t.buffers)} buffer "
+             "elements (e.g. BN running statistics) not included", conventions.PARAMS]
+    return [Table(f"{report.name}: parameters by layer", cols, rows, total),
+            Table(f"{report.name}: parameters by kind", kind_cols, kind_rows, None, notes)]
+
+
+def list_row(report: Report) -> dict[str, Any]:
+    t = report.totals
+    return {"name": report.name, "title": report.title, "input": report.input_shape,
+            "params": t.params, "macs": t.macs}
+
+
+def list_table(rows: list[dict[str, Any]]) -> Table:
+    cols = [Column("name", "name"), Column("title", "title"), Column("input", "input", "shape"),
+            Column("params", "params", "count"), Column("macs", "MACs", "count")]
+    return Table("built-in specs", cols, rows, None, [conventions.MACS])
+
+
+def list_json(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**header("list"), "conventions": {"macs": conventions.MACS},
+            "specs": [{**r, "input": list(r["input"])} for r in rows]}
