@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from cnnstat.spec.source import SourceMap
+    from cnnstat.spec.positions import SourceMap
 
 SpecPath = tuple[str | int, ...]
 

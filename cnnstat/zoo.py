@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 
 def specs_dir() -> Path:
     here = Path(__file__).resolve().parent
@@ -50,6 +48,8 @@ def find(name: str) -> ZooEntry | None:
 
 
 def _variants(path: Path) -> list[str]:
+    import yaml  # only when variants are listed: a plain built-in name needs no YAML reader
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
     return [normalise(v) for v in (data.get("variants") or {})] if isinstance(data, dict) else []

@@ -2,6 +2,13 @@
 spec's own ``accept:`` policy to the warnings.  The one place the three steps are joined; the
 commands, the checks, the torch backend and the public API all go through it."""
 
-from cnnstat.analysis.pipeline import Analysed, analyze, analyze_loaded, load, run
+from cnnstat.analysis.pipeline import (
+                                       Analysed,
+                                       analyze,
+                                       analyze_loaded,
+                                       builtin_names,
+                                       load,
+                                       run,
+)
 
-__all__ = ["Analysed", "analyze", "analyze_loaded", "load", "run"]
+__all__ = ["Analysed", "analyze", "analyze_loaded", "builtin_names", "load", "run"]

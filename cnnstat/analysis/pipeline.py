@@ -1,28 +1,58 @@
-"""load -> analyse -> accept, for every caller (commands, checks, torch backend, public API)."""
+"""load -> analyse -> accept, for every caller (commands, checks, torch backend, public API).
+
+The spec layer (YAML, pydantic) and the engine are imported only when a spec is really loaded
+or analysed: a built-in spec found in the cache (:mod:`cnnstat.analysis.cache`) needs neither.
+"""
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
 
-from cnnstat.analysis.acceptance import accept_warnings
-from cnnstat.core.analyze import analyze as analyze_graph
-from cnnstat.core.report import Report
+from cnnstat.analysis import cache
 from cnnstat.errors import SpecError, spec_error
-from cnnstat.spec import loader
-from cnnstat.spec.loader import Loaded
 
-SpecArg = str | Path | Loaded
+if TYPE_CHECKING:
+    from cnnstat.core.report import Brief, Report
+    from cnnstat.spec.loader import Loaded
+    from cnnstat.spec.positions import SourceMap
+
+SpecArg = Union[str, Path, "Loaded"]
 
 
-@dataclass(frozen=True)
 class Analysed:
-    """A loaded spec and its report: what a command needs to print the report *and* locate its
-    diagnostics in the file (``loaded.source``)."""
+    """A spec's report, its brief (identity, totals, diagnostics) and the source map that
+    locates the diagnostics in the file.  From the cache, the full report is unpickled on first
+    use and the loaded spec itself (parameters, published figures) is loaded on first use."""
 
-    loaded: Loaded
-    report: Report
+    def __init__(self, brief: Brief, source: SourceMap, *, report: Report | None = None,
+                 blob: bytes | None = None, loaded: Loaded | None = None,
+                 spec: SpecArg = "", input: tuple[int, ...] | None = None,
+                 set: Mapping[str, object] | None = None) -> None:
+        self.brief, self.source = brief, source
+        self._report, self._blob, self._loaded = report, blob, loaded
+        self._spec, self._input, self._set = spec, input, set
+
+    @cached_property
+    def report(self) -> Report:
+        if self._report is not None:
+            return self._report
+        from cnnstat.core.report import Report as ReportType
+
+        report = pickle.loads(self._blob or b"")  # noqa: S301 - our own cache entry
+        if not isinstance(report, ReportType):
+            raise TypeError(f"cache entry holds {type(report).__name__}, not a Report")
+        return report
+
+    @cached_property
+    def loaded(self) -> Loaded:
+        if self._loaded is not None:
+            return self._loaded
+        return load(self._spec, input=self._input, set=self._set)
 
 
 def load(spec: SpecArg, *, input: tuple[int, ...] | None = None,
@@ -30,13 +60,18 @@ def load(spec: SpecArg, *, input: tuple[int, ...] | None = None,
     """The validated, expanded spec: ``spec`` is a built-in name, a path, or ``-`` (stdin).
     ``input`` overrides the input shape (C, H, W), or its trailing sizes; ``set`` overrides
     spec parameters.  Raises SpecError (rejected, located) or UsageError (could not run)."""
-    if isinstance(spec, Loaded):
+    from cnnstat.spec import loader
+
+    if isinstance(spec, loader.Loaded):
         return spec
     return loader.load(str(spec), dict(set) if set else None, input)
 
 
 def analyze_loaded(loaded: Loaded, batch: int = 1) -> Report:
     """Run the analytic engine over a loaded spec and apply its ``accept:`` entries."""
+    from cnnstat.analysis.acceptance import accept_warnings
+    from cnnstat.core.analyze import analyze as analyze_graph
+
     try:
         report = analyze_graph(loaded.graph, loaded.input_shape, name=loaded.name,
                                title=loaded.title, source=loaded.model.source, batch=batch)
@@ -53,9 +88,18 @@ def analyze_loaded(loaded: Loaded, batch: int = 1) -> Report:
 
 def run(spec: SpecArg, *, input: tuple[int, ...] | None = None, batch: int = 1,
         set: Mapping[str, object] | None = None) -> Analysed:
-    """Load and analyse ``spec``, keeping both (see :class:`Analysed`)."""
+    """Load and analyse ``spec``, keeping both (see :class:`Analysed`); a built-in spec is
+    served from the cache when an entry for exactly these arguments exists."""
+    key = cache.key_for(spec, input, batch, set) if isinstance(spec, str) else None
+    hit = cache.get(key) if key is not None else None
+    if hit is not None:
+        return Analysed(hit.brief, hit.source, blob=hit.report, spec=spec, input=input, set=set)
     loaded = load(spec, input=input, set=set)
-    return Analysed(loaded, analyze_loaded(loaded, batch))
+    report = analyze_loaded(loaded, batch)
+    if key is not None:
+        cache.put(cache.Entry(key, report.brief, loaded.source,
+                              pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)))
+    return Analysed(report.brief, loaded.source, report=report, loaded=loaded)
 
 
 def analyze(spec: SpecArg, *, input: tuple[int, ...] | None = None, batch: int = 1,
@@ -63,3 +107,8 @@ def analyze(spec: SpecArg, *, input: tuple[int, ...] | None = None, batch: int =
     """The report of ``spec``: ``report.totals.params``, ``.macs``, ``.flops``,
     ``report.rows`` (one per layer).  Pure Python: never imports torch."""
     return run(spec, input=input, batch=batch, set=set).report
+
+
+def builtin_names() -> list[str]:
+    """Every built-in spec name (defaults and variants), in name order."""
+    return sorted(cache.zoo_index())

@@ -21,7 +21,7 @@ from cnnstat.check.figures import FigureCheck, metric_value
 from cnnstat.core.report import Report
 from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath, UsageError
 from cnnstat.spec import loader
-from cnnstat.spec.source import SourceMap
+from cnnstat.spec.positions import SourceMap
 from cnnstat.spec.validate import suggest
 
 SPEC_SUFFIXES = (".yaml", ".yml")

@@ -6,22 +6,49 @@ Data goes to stdout; diagnostics, warnings and progress go to stderr.  Exit code
 
 from __future__ import annotations
 
+import importlib
 import traceback
 from typing import Any
 
 import click
 
-from cnnstat.cli.commands import analysis, check, compare, explain, memory, tooling
-from cnnstat.cli.commands.bench import bench
-from cnnstat.cli.commands.receptive import receptive_field
-from cnnstat.cli.commands.verify import verify
 from cnnstat.cli.output import echo_err, report_diagnostics
 from cnnstat.errors import ExitStatus, SpecError, UsageError
 from cnnstat.render.jsonfmt import VERSION
 
+# command name -> "module:attribute" under cnnstat.cli.commands, imported only when that command
+# runs (or help lists it), so one command's start-up never pays for another's imports.
+COMMANDS = {
+    "summary": "analysis:summary",
+    "params": "analysis:params",
+    "list": "analysis:list_",
+    "receptive-field": "receptive:receptive_field",
+    "explain": "explain:explain_command",
+    "compare": "compare:compare_command",
+    "memory": "memory:memory_command",
+    "verify": "verify:verify",
+    "bench": "bench:bench",
+    "check": "check:check",
+    "diff": "tooling:diff",
+    "schema": "tooling:schema",
+}
+
 
 class _Boundary(click.Group):
-    """The error boundary: user errors never show a traceback; exit codes are decided here."""
+    """The error boundary: user errors never show a traceback; exit codes are decided here.
+    Commands are looked up in :data:`COMMANDS` and imported when first needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(f"cnnstat.cli.commands.{module}"), attr)
+        assert isinstance(command, click.Command)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -52,16 +79,3 @@ class _Boundary(click.Group):
 def main(ctx: click.Context, traceback: bool) -> None:
     """Exact shapes, parameters, MACs and memory of CNN architecture specs."""
     ctx.meta["traceback"] = traceback
-
-
-for command in (analysis.summary, analysis.params, analysis.list_):
-    main.add_command(command)
-main.add_command(receptive_field)
-main.add_command(explain.explain_command)
-main.add_command(compare.compare_command)
-main.add_command(memory.memory_command)
-main.add_command(verify)
-main.add_command(bench)
-main.add_command(check.check)
-main.add_command(tooling.diff)
-main.add_command(tooling.schema)

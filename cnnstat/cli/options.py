@@ -15,7 +15,6 @@ from fractions import Fraction
 from typing import Any, TypeVar
 
 import click
-import yaml
 
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
@@ -78,6 +77,10 @@ def parse_hwc(text: str) -> Shape:
 
 def parse_set(items: Sequence[str]) -> dict[str, object]:
     """``--set k=v`` pairs; values are read as YAML scalars (3, 0.75, true, text)."""
+    if not items:
+        return {}
+    import yaml  # only when there is something to read
+
     out: dict[str, object] = {}
     for item in items:
         key, sep, text = item.partition("=")

@@ -4,6 +4,7 @@ and progress to stderr."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from cnnstat import analysis
 from cnnstat.analysis import Analysed
 from cnnstat.core.report import Shape
 from cnnstat.errors import Severity, SpecError
-from cnnstat.render import jsonfmt
+from cnnstat.render import jsonfmt, text_table
 from cnnstat.render import table as tables
 from cnnstat.render.diagnostics import format_diagnostic
 
@@ -38,21 +39,23 @@ def analysed(spec: str, input_shape: Shape | None = None, batch: int = 1,
     located in its file.  The loaded spec travels with the report for the commands that need
     its figures or parameters."""
     result = analysis.run(spec, input=input_shape, batch=batch, set=overrides)
-    shown = [d for d in result.report.diagnostics if notes or d.severity is not Severity.NOTE]
-    report_diagnostics(shown, result.loaded.source)
+    shown = [d for d in result.brief.diagnostics if notes or d.severity is not Severity.NOTE]
+    report_diagnostics(shown, result.source)
     return result
 
 
-def console(color: str) -> Any:
-    """A rich console for stdout; wide (no wrapping) when stdout is a pipe or file."""
-    from rich.console import Console
-
-    width = None if sys.stdout.isatty() else 200
+def use_color(color: str) -> bool:
+    """--color always|never|auto; auto: NO_COLOR off, FORCE_COLOR on, else a terminal."""
     if color == "always" or (color == "auto" and os.environ.get("FORCE_COLOR")):
-        return Console(force_terminal=True, width=width)
+        return True
     if color == "never" or os.environ.get("NO_COLOR"):
-        return Console(no_color=True, color_system=None, highlight=False, width=width)
-    return Console(width=width)
+        return False
+    return sys.stdout.isatty()
+
+
+def terminal_width() -> int | None:
+    """The terminal's width when stdout is one; None (nothing wraps) for a pipe or a file."""
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
 def emit(fmt: str, color: str, document: Callable[[], dict[str, Any]],
@@ -66,7 +69,8 @@ def emit(fmt: str, color: str, document: Callable[[], dict[str, Any]],
     elif fmt == "markdown":
         sys.stdout.write(tables.to_markdown(tabs()))
     else:
-        tables.to_rich(tabs(), console(color))
+        sys.stdout.write(text_table.render(tabs(), terminal_width(),
+                                           text_table.Style(use_color(color))))
 
 
 @contextmanager

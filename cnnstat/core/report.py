@@ -68,6 +68,19 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class Brief:
+    """What a report says in one line: its identity, totals and diagnostics (``cnnstat list``
+    and the diagnostics printed before any table need no more)."""
+
+    name: str
+    title: str
+    input_shape: Shape
+    batch: int
+    totals: Totals
+    diagnostics: tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything the analytic engine knows about one spec at one input and batch size."""
 
@@ -103,6 +116,11 @@ class Report:
             elementwise=b * sum(r.elementwise for r in rows),
             activations=b * sum(r.activations for r in rows),
         )
+
+    @property
+    def brief(self) -> Brief:
+        return Brief(self.name, self.title, self.input_shape, self.batch, self.totals,
+                     self.diagnostics)
 
     def ops_by_kind(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -4,7 +4,7 @@ source line, a caret under the column, and the hint."""
 from __future__ import annotations
 
 from cnnstat.errors import Diagnostic
-from cnnstat.spec.source import SourceMap
+from cnnstat.spec.positions import SourceMap
 
 WIDTH = 160  # longest source excerpt shown under a diagnostic
 _KEY_CODES = {"E201", "E102", "E206", "W504"}

@@ -110,24 +110,3 @@ def to_csv(tables: Sequence[Table]) -> str:
         for row in [*t.rows, *([t.total] if t.total else [])]:
             writer.writerow([_raw(row.get(c.key), c.fmt) for c in t.columns])
     return buf.getvalue()
-
-
-def to_rich(tables: Sequence[Table], console: Any) -> None:
-    """Print ``tables`` with rich (imported here: json/csv/markdown never load it)."""
-    from rich.table import Table as RichTable
-
-    for t in tables:
-        rt = RichTable(title=t.title, title_justify="left", show_footer=False,
-                       header_style="bold", pad_edge=False)
-        for c in t.columns:
-            rt.add_column(c.header, justify="right" if c.numeric else "left",
-                          no_wrap=c.fmt != "text" or c.key == "name", overflow="fold")
-        for row in t.rows:
-            rt.add_row(*(c.cell(row.get(c.key)) for c in t.columns))
-        if t.total:
-            rt.add_section()
-            rt.add_row(*(c.cell(t.total.get(c.key)) for c in t.columns), style="bold")
-        console.print(rt)
-        for note in t.notes:
-            console.print(note, style="dim", highlight=False)
-        console.print()

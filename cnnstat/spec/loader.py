@@ -20,7 +20,8 @@ from cnnstat.errors import (
 from cnnstat.spec.expand import as_int, check_size, expand, value
 from cnnstat.spec.lint import unused_blocks
 from cnnstat.spec.models import Figure, Metric, SpecModel, VariantModel
-from cnnstat.spec.source import Position, SourceMap, load_yaml
+from cnnstat.spec.positions import Position, SourceMap
+from cnnstat.spec.source import load_yaml
 from cnnstat.spec.validate import suggest, validate
 
 

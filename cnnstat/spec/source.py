@@ -9,12 +9,12 @@ rejected instead of eating memory).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from cnnstat.errors import SpecError, SpecPath, spec_error
+from cnnstat.spec.positions import Position, SourceMap
 
 if TYPE_CHECKING:
     from yaml._yaml import Mark as _CMark  # the marks of events parsed by libyaml
@@ -23,37 +23,6 @@ MAX_NODES = 200_000  # values after alias expansion
 MAX_COMPOSED = 50_000  # YAML nodes as written (pure-Python parsing costs ~70 us per node)
 MAX_DEPTH = 64
 MAX_BYTES = 1024 * 1024  # the largest built-in spec is ~14 KB
-
-
-@dataclass(frozen=True)
-class Position:
-    line: int  # 1-based
-    column: int  # 1-based
-
-
-@dataclass
-class SourceMap:
-    """Maps spec paths to source positions; keys map to the key's position, values to theirs."""
-
-    name: str
-    text: str
-    values: dict[SpecPath, Position] = field(default_factory=dict)
-    keys: dict[SpecPath, Position] = field(default_factory=dict)
-
-    def locate(self, path: SpecPath) -> Position | None:
-        """The position of the value at ``path``, or of its nearest located ancestor."""
-        for end in range(len(path), -1, -1):
-            prefix = path[:end]
-            if prefix in self.values:
-                return self.values[prefix]
-        return None
-
-    def locate_key(self, path: SpecPath) -> Position | None:
-        return self.keys.get(path) or self.locate(path)
-
-    def line_text(self, line: int) -> str:
-        lines = self.text.splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def _pos(mark: yaml.Mark | _CMark | None) -> Position:

@@ -11,7 +11,7 @@ from typing import Any
 from cnnstat.core import conventions, presets
 from cnnstat.core.presets import Preset
 from cnnstat.core.receptive import FieldRow, receptive_fields, supported
-from cnnstat.core.report import Report, Row
+from cnnstat.core.report import Brief, Report, Row
 from cnnstat.render import numbers
 from cnnstat.render.jsonfmt import header
 from cnnstat.render.table import Column, Table
@@ -147,7 +147,7 @@ def params_tables(report: Report) -> list[Table]:
             Table(f"{report.name}: parameters by kind", kind_cols, kind_rows, None, notes)]
 
 
-def list_row(report: Report) -> dict[str, Any]:
+def list_row(report: Brief) -> dict[str, Any]:
     t = report.totals
     return {"name": report.name, "title": report.title, "input": report.input_shape,
             "params": t.params, "macs": t.macs}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cnnstat import zoo
+from cnnstat.analysis import builtin_names
 from cnnstat.cli.options import data_options
 from cnnstat.cli.output import analysed, emit
 from cnnstat.core.memory import DTYPE_BYTES
@@ -61,7 +61,7 @@ def params(spec: str, fmt: str, input_shape: Shape | None, batch: int,
 def list_(fmt: str, input_shape: Shape | None, batch: int, overrides: dict[str, object],
           color: str) -> None:
     """The built-in zoo: name, title, input, params, MACs."""
-    rows = [views.list_row(analysed(name, input_shape, batch, overrides, notes=False).report)
-            for name in zoo.names()]
+    rows = [views.list_row(analysed(name, input_shape, batch, overrides, notes=False).brief)
+            for name in builtin_names()]
     emit(fmt, color, lambda: views.list_json(rows), lambda: [views.list_table(rows)])
 

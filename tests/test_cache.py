@@ -1,0 +1,127 @@
+"""The cache of analysed built-in specs: a hit gives exactly what an analysis gives; any change
+of code, spec file or argument is a new key; damaged entries are ignored and rewritten; writes
+are atomic; CNNSTAT_NO_CACHE turns it off."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from cnnstat import analysis
+from cnnstat.analysis import cache
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    where = tmp_path / "cache"
+    monkeypatch.setenv("CNNSTAT_CACHE_DIR", str(where))
+    monkeypatch.delenv("CNNSTAT_NO_CACHE", raising=False)
+    monkeypatch.setattr(cache, "_ZOO", None)
+    return where
+
+
+def entries(where: Path) -> list[Path]:
+    return sorted(p for p in where.glob("*.pickle") if not p.name.startswith("zoo-"))
+
+
+def test_a_hit_equals_a_fresh_analysis(cache_dir: Path) -> None:
+    first = analysis.run("resnet18", batch=4)
+    assert first._report is not None and len(entries(cache_dir)) == 1  # analysed, then stored
+    hit = analysis.run("resnet18", batch=4)
+    assert hit._report is None and hit._blob is not None  # served from the cache
+    assert hit.brief == first.report.brief
+    assert hit.report.rows == first.report.rows and hit.report.graph == first.report.graph
+    assert hit.report.totals == first.report.totals
+    assert hit.source.values == first.source.values
+    assert hit.loaded.name == "resnet18"  # the spec itself still loads on demand
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    (("vgg16", None, 1, None), ("vgg16", None, 2, None)),
+    (("vgg16", None, 1, None), ("vgg16", (3, 32, 32), 1, None)),
+    (("vgg16", None, 1, None), ("vgg16", None, 1, {"classes": 10})),
+    (("vgg16", None, 1, {"classes": 10}), ("vgg16", None, 1, {"classes": "10"})),
+    (("vgg16", None, 1, None), ("vgg16-bn", None, 1, None)),
+])
+def test_every_argument_is_in_the_key(cache_dir: Path, a: tuple, b: tuple) -> None:
+    assert cache.key_for(*a) != cache.key_for(*b)
+    assert cache.key_for(*a) == cache.key_for(*a)
+
+
+def test_a_code_change_is_a_new_key(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = cache.key_for("vgg16", None, 1, None)
+    monkeypatch.setattr(cache, "code_digest", lambda: "another version of the code")
+    assert cache.key_for("vgg16", None, 1, None) != before
+
+
+def test_only_built_in_specs_are_cached(cache_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text("name: n\ninput: [1, 8, 8]\nlayers:\n  - conv: {out: 2, kernel: 3}\n")
+    assert cache.key_for(str(path), None, 1, None) is None
+    assert cache.key_for("-", None, 1, None) is None
+    assert cache.key_for("no-such-net", None, 1, None) is None
+    analysis.run(str(path))
+    assert entries(cache_dir) == []
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a pickle", pickle.dumps({"a": 1}),
+                                    pickle.dumps(cache.Entry("another key", None, None, b""))])
+def test_a_damaged_entry_is_ignored_and_rewritten(cache_dir: Path, damage: bytes) -> None:
+    expected = analysis.run("lenet5").report.totals
+    (path,) = entries(cache_dir)
+    path.write_bytes(damage)
+    again = analysis.run("lenet5")
+    assert again._report is not None  # analysed afresh
+    assert again.report.totals == expected
+    assert cache.get(path.stem) is not None  # and stored again
+
+
+def test_a_stored_report_that_is_not_a_report_is_an_error(cache_dir: Path) -> None:
+    analysis.run("lenet5")
+    (path,) = entries(cache_dir)
+    entry = cache.get(path.stem)
+    assert entry is not None
+    path.write_bytes(pickle.dumps(cache.Entry(entry.key, entry.brief, entry.source,
+                                              pickle.dumps("not a report"))))
+    with pytest.raises(TypeError, match="not a Report"):
+        analysis.run("lenet5").report
+
+
+def test_writes_are_atomic_and_leave_no_temporary_files(cache_dir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = analysis.run("lenet5").report.totals.params
+    assert [p.name for p in cache_dir.iterdir() if p.name.startswith(".tmp-")] == []
+    assert (cache_dir.stat().st_mode & 0o777) == 0o700
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    (path,) = entries(cache_dir)
+    path.unlink()
+    assert analysis.run("lenet5").report.totals.params == expected  # still answers
+    assert entries(cache_dir) == []  # nothing half-written
+    assert [p.name for p in cache_dir.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def test_no_cache_means_no_files(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CNNSTAT_NO_CACHE", "1")
+    analysis.run("lenet5")
+    assert not cache_dir.exists()
+
+
+def test_cli_output_is_the_same_from_the_cache(cache_dir: Path,
+                                               cli: Callable[..., Result]) -> None:
+    for args in (("summary", "resnet18", "--format", "json"), ("params", "vgg16"), ("list",),
+                 ("memory", "alexnet", "--format", "csv"),
+                 ("summary", "squeezenet1-0", "--format", "markdown")):  # with an accepted W501
+        fresh = cli(*args)
+        cached = cli(*args)
+        assert fresh.exit_code == cached.exit_code == 0
+        assert fresh.stdout == cached.stdout and fresh.stderr == cached.stderr
+    assert len(entries(cache_dir)) >= 4
