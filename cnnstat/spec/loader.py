@@ -6,7 +6,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
 from cnnstat import zoo
 from cnnstat.core.ir import Seq
@@ -123,31 +122,6 @@ def decode(raw: bytes, name: str) -> str:
                          hint="save the file as UTF-8")
         err.source = smap
         raise err from None
-
-
-def parse_set(items: tuple[str, ...] | list[str]) -> dict[str, object]:
-    """``--set k=v`` pairs; values are read as YAML scalars (3, 0.75, true, text)."""
-    out: dict[str, object] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--set {item!r}: expected name=value", "e.g. --set classes=10")
-        try:
-            out[key.strip()] = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError:
-            out[key.strip()] = text
-    return out
-
-
-def parse_input(text: str) -> tuple[int, ...]:
-    """'3x224x224' (C x H x W), or '224' / '224x224' keeping the spec's channels."""
-    try:
-        dims = tuple(int(p) for p in text.lower().replace(",", "x").split("x"))
-    except ValueError:
-        raise UsageError(f"--input {text!r}: expected CxHxW, e.g. 3x224x224") from None
-    if not dims or any(d < 1 for d in dims) or len(dims) > 3:
-        raise UsageError(f"--input {text!r}: expected one to three positive sizes, e.g. 3x224x224")
-    return dims
 
 
 def load(spec: str, overrides: dict[str, object] | None = None,
