@@ -15,6 +15,8 @@ from hypothesis import settings
 
 from cnnstat.cli.main import main
 
+pytest_plugins = ["pytester"]  # tests/test_golden_fixture.py runs the golden fixture in pytest
+
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
@@ -27,18 +29,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="rewrite golden files from the current output")
 
 
+def check_golden(path: Path, text: str, *, overwrite: bool) -> None:
+    """Compare ``text`` with the golden file at ``path``; with ``overwrite``, (re)write it first.
+
+    A missing golden file is a failure, not a silent first write: only ``pytest --overwrite``
+    creates golden files, so a renamed or deleted one cannot pass unnoticed."""
+    if overwrite:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    elif not path.exists():
+        pytest.fail(f"golden file {path} is missing; run `pytest --overwrite` to create it, "
+                    "then review and commit it", pytrace=False)
+    assert text == path.read_text(encoding="utf-8"), f"{path} differs from its golden file"
+
+
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
-    """``golden(name, text)``: compare ``text`` with tests/golden/name (or rewrite it)."""
+    """``golden(name, text)``: compare ``text`` with tests/golden/name (``--overwrite`` rewrites
+    it; a missing one fails)."""
+    overwrite = bool(request.config.getoption("--overwrite"))
 
     def check(name: str, text: str) -> None:
-        path = GOLDEN / name
-        if request.config.getoption("--overwrite") or not path.exists():
-            if not request.config.getoption("--overwrite") and os.environ.get("CI"):
-                pytest.fail(f"golden file {name} is missing; run pytest --overwrite and commit it")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+        check_golden(GOLDEN / name, text, overwrite=overwrite)
 
     return check
 
