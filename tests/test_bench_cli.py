@@ -22,6 +22,7 @@ from cnnstat.core import memory
 from cnnstat.spec import loader
 from tests.conftest import write
 
+pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
 from cnnstat.analysis import analyze  # noqa: E402

@@ -16,7 +16,7 @@ from cnnstat.cli.main import main
 
 torch = pytest.importorskip("torch")
 
-pytestmark = [pytest.mark.gpu,
+pytestmark = [pytest.mark.torch, pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
 
 QUICK = ("--device", "cuda", "--iters", "5", "--warmup", "2")

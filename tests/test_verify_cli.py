@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 from cnnstat.cli.main import main
 from cnnstat.spec import loader
 
+pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 

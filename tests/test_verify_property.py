@@ -28,7 +28,7 @@ nn = torch.nn
 from cnnstat.analysis import analyze  # noqa: E402
 from cnnstat.torch_backend.verify import verify_report  # noqa: E402
 
-pytestmark = pytest.mark.usefixtures("torch_one_thread")
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 
 # derandomize: the same examples on every run (CI is repeatable); a modest count keeps the file
