@@ -55,9 +55,11 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
     return check
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def cli() -> Callable[..., Result]:
-    """Run the CLI in-process; ``result.stdout`` and ``result.stderr`` are kept apart."""
+    """Run the CLI in-process; ``result.stdout`` and ``result.stderr`` are kept apart.  Every
+    in-process CLI test goes through this fixture (session-scoped: the runner holds no state, so
+    module-scoped fixtures can use it too); only the cold-start tests spawn an interpreter."""
     runner = CliRunner()
 
     def invoke(*args: str, input: str | None = None) -> Result:
