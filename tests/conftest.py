@@ -8,17 +8,27 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 from cnnstat.cli.main import main
 
 pytest_plugins = ["pytester"]  # tests/test_golden_fixture.py runs the golden fixture in pytest
 
-settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
-settings.register_profile("dev", deadline=None)
+# Hypothesis profiles, registered once for every property test: no deadline (two shared cores,
+# first calls into torch are slow) and no too-slow/too-large health checks (the generated specs
+# are big on purpose).  "dev" (the default) draws fresh examples on each run; "ci", chosen when
+# CI is set, is derandomized so CI is repeatable.  A test sets only its own max_examples where it
+# differs from hypothesis's 100 on purpose; ``--hypothesis-profile`` overrides the choice.
+_SHARED: dict[str, Any] = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+settings.register_profile("dev", **_SHARED)
+settings.register_profile("ci", derandomize=True, print_blob=True, **_SHARED)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 GOLDEN = Path(__file__).parent / "golden"
