@@ -67,14 +67,25 @@ def test_verify_json_has_both_sides_per_layer(cli: Callable) -> None:
     assert spec["totals"]["params"]["live"] == 60000
 
 
-def test_verify_without_specs_covers_the_zoo(cli: Callable) -> None:
+def test_verify_without_specs_covers_the_zoo(cli: Callable,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """No SPEC means every name the zoo lists, in its order, with the overview table.  Verifying
+    each of the built-in specs live is tests/test_verify_zoo.py's work; here a three-spec zoo
+    (deliberately not in alphabetical order) exercises the CLI path."""
     from cnnstat import zoo
 
+    names = ["lenet5", "conv-example", "resnet-basic-block"]
+    monkeypatch.setattr(zoo, "names", lambda: names)
     result = cli("verify", "--count", "torch", "--format", "json")
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert [r["spec"] for r in doc["results"]] == zoo.names()
+    assert [r["spec"] for r in doc["results"]] == names
     assert all(r["ok"] for r in doc["results"])
+    table = cli("verify", "--count", "torch", "--color", "never")
+    assert table.exit_code == 0, table.stderr
+    assert "cnnstat verify: analytic vs live PyTorch" in table.stdout
+    assert all(name in table.stdout for name in names)
+    assert f"{len(names)} of {len(names)} specs agree with live PyTorch" in table.stdout
 
 
 def test_planted_builder_mismatch_exits_1_and_names_the_layer(cli: Callable, 
