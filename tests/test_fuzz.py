@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnstat.analysis import analyze
@@ -93,8 +93,7 @@ def load_every_configuration(raw: bytes) -> None:
             pass  # one configuration rejected; the others are still tried
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=200)
 @given(mutated_spec())
 def test_mutated_specs_raise_only_cnnstat_errors(raw: bytes) -> None:
     with time_limit(15):
@@ -188,8 +187,7 @@ SPECS = st.fixed_dictionaries(
         "expect": st.fixed_dictionaries({"activations": COUNT})})
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=150)
 @given(SPECS)
 def test_generated_specs_raise_only_cnnstat_errors(spec: dict[str, object]) -> None:
     raw = yaml.safe_dump(spec, sort_keys=False).encode()
