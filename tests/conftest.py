@@ -3,9 +3,12 @@ hypothesis profiles (``ci`` is derandomized so CI is repeatable)."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,13 @@ import pytest
 from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, settings
 
-from cnnstat.cli.main import main
+# The suite's own cache of analysed built-in specs (cnnstat.analysis.cache): fresh for each run,
+# never the user's ~/.cache/cnnstat.  Set before cnnstat is imported; subprocesses inherit it.
+os.environ["CNNSTAT_CACHE_DIR"] = tempfile.mkdtemp(prefix="cnnstat-test-cache-")
+atexit.register(shutil.rmtree, os.environ["CNNSTAT_CACHE_DIR"], ignore_errors=True)
+os.environ.pop("CNNSTAT_NO_CACHE", None)
+
+from cnnstat.cli.main import main  # noqa: E402
 
 pytest_plugins = ["pytester"]  # tests/test_golden_fixture.py runs the golden fixture in pytest
 
