@@ -16,11 +16,15 @@ from typing import Any, cast
 from cnnstat.core.ir import (
     AutoShortcut,
     Branch,
+    Join,
+    JoinMerge,
     Layer,
     Node,
     Parallel,
+    Ref,
     Seq,
     ShortcutMode,
+    candidates,
 )
 from cnnstat.errors import SpecPath, spec_error
 from cnnstat.spec.expr import ExprError, evaluate, is_expression
@@ -33,6 +37,7 @@ from cnnstat.spec.models import (
     SIZE,
     Args,
     BlockModel,
+    JoinArgs,
     SpecModel,
 )
 from cnnstat.spec.validate import suggest, validate
@@ -213,7 +218,7 @@ class Expander:
         concrete: dict[str, Any] = {}
         arg_paths: dict[str, SpecPath] = {}
         for fname, finfo in model.model_fields.items():
-            if fname == "name":
+            if fname in ("name", "from_"):
                 continue
             raw = getattr(parsed, fname)
             fpath = (*path, fname)
@@ -223,7 +228,11 @@ class Expander:
         name = scope.claim(kind, parsed.name, path)
         if kind == "maxout":
             concrete["layer"] = self.wrapped(args["layer"], (*path, "layer"), name, env)
-        return Layer(name, kind, concrete, path, arg_paths)
+        inputs: tuple[Ref, ...] = ()
+        if parsed.from_ is not None:
+            inputs = (candidates(scope.prefix, parsed.from_),)
+            arg_paths["from"] = (*path, "from")
+        return Layer(name, kind, concrete, path, arg_paths, inputs)
 
     def wrapped(self, item: Any, path: SpecPath, name: str, env: Mapping[str, object]) -> Layer:
         nodes = self.item(item, path, Scope(name), env)
@@ -298,7 +307,7 @@ class Expander:
             if len(body) == 1 and _is_composite(body[0]):
                 nodes = self.item(body[0], (*body_path, 0), inner, local, inline=True)
                 return nodes[0]
-            return self.seq(body, body_path, inner, local)
+            return Seq(self.seq(body, body_path, inner, local).items, name)
         finally:
             self.stack.pop()
 
@@ -330,7 +339,7 @@ class Expander:
 
     def check_keys(self, kind: str, args: dict[str, Any], path: SpecPath) -> None:
         """The keys of ``kind``'s arguments model (:data:`COMPOSITE_ARGS`), nothing else."""
-        fields = COMPOSITE_ARGS[kind].model_fields
+        fields = {f.alias or k: f for k, f in COMPOSITE_ARGS[kind].model_fields.items()}
         allowed = set(fields)
         required = {k for k, f in fields.items() if f.is_required()}
         for key in args:
@@ -349,7 +358,7 @@ class Expander:
         shortcut = self.shortcut(args.get("shortcut", "auto"), (*path, "shortcut"), inner, env)
         par = Parallel(inner.prefix, "add", (Branch("", body), shortcut), False, path)
         then = self.seq(args.get("then", []), (*path, "then"), inner, env)
-        return Seq((par, *then.items)) if then.items else par
+        return Seq((par, *then.items), inner.prefix) if then.items else par
 
     def shortcut(self, raw: Any, path: SpecPath, scope: Scope,
                  env: Mapping[str, object]) -> Branch:
@@ -387,8 +396,15 @@ class Expander:
         kind = "split" if split else "concat"
         if isinstance(args, list):
             args = {"branches": args}
+        if not split and isinstance(args, dict) and "from" in args:
+            if "branches" in args:
+                raise spec_error("E202", "concat: give either 'branches' (fed the current input) "
+                                 "or 'from' (earlier tensors), not both", (*path, "from"))
+            return self.join("concat", args, path, scope)
         inner, args = self.composite_scope(kind, args, path, scope, inline)
         self.check_keys(kind, args, path)
+        if args.get("branches") is None:
+            raise spec_error("E203", f"{kind}: missing required key 'branches'", path)
         branches = self.branches(kind, args["branches"], (*path, "branches"), inner, env)
         return Parallel(inner.prefix, "concat", branches, split, path)
 
@@ -431,7 +447,26 @@ class Expander:
             body = self.seq(args["layers"], (*path, "layers"), unit, env)
             units.append(Parallel(unit.prefix, "concat", (Branch("input", Seq(())),
                                                            Branch("", body)), False, path))
-        return Seq(tuple(units))
+        return Seq(tuple(units), inner.prefix)
+
+
+    def join(self, kind: JoinMerge, args: Any, path: SpecPath, scope: Scope) -> Join:
+        """``add`` / ``mul`` / ``concat`` of earlier tensors named in ``from``."""
+        if not isinstance(args, dict):
+            raise spec_error("E202", f"{kind}: expected a mapping with 'from: [a, b, ...]'", path)
+        self.step(path)
+        parsed = validate(JoinArgs, {k: v for k, v in args.items()}, path, kind)
+        name = scope.claim(kind, parsed.name, path)
+        refs = tuple(candidates(scope.prefix, ref) for ref in parsed.from_)
+        return Join(name, kind, refs, path)
+
+    def add(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
+            inline: bool) -> Node:
+        return self.join("add", args, path, scope)
+
+    def mul(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
+            inline: bool) -> Node:
+        return self.join("mul", args, path, scope)
 
 
 def _is_composite(item: Any) -> bool:

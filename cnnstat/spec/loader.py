@@ -45,6 +45,8 @@ class Loaded:
     variant: VariantModel | None = None
     variant_key: str | None = None  # the key under ``variants:``, as written
     lint: tuple[Diagnostic, ...] = ()  # warnings about the file itself (W504 unused block)
+    inputs: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (name, shape), the first is input_shape
+    outputs: tuple[str, ...] = ()  # the named outputs (empty: the last layer)
 
     @property
     def title(self) -> str:
@@ -184,18 +186,40 @@ def _build(model: SpecModel, smap: SourceMap, variant: str | None,
            overrides: dict[str, object], input_override: tuple[int, ...] | None) -> Loaded:
     chosen = model.variants[variant] if variant is not None else None
     env = _environment(model, chosen, variant, overrides)
-    shape = tuple(as_int(d, env, ("input", i), "input size") for i, d in enumerate(model.input))
-    if input_override:
-        shape = input_override if len(input_override) == len(shape) else \
-            (*shape[: len(shape) - len(input_override)], *input_override)
-    for i, d in enumerate(shape):
-        if d < 1:
-            raise spec_error("E406", f"input sizes must be positive, got {d}", ("input", i))
-        check_size(d, ("input", i), "input size")
+    inputs = _inputs(model, env, input_override)
     graph = expand(model, env)
     name = f"{model.name}-{zoo.normalise(variant)}" if variant else model.name
-    return Loaded(model, name, graph, shape, env, smap, chosen, variant,
-                  tuple(unused_blocks(model)))
+    return Loaded(model, name, graph, inputs[0][1], env, smap, chosen, variant,
+                  tuple(unused_blocks(model)), inputs, tuple(model.outputs or ()))
+
+
+def _inputs(model: SpecModel, env: dict[str, object],
+            override: tuple[int, ...] | None) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """(name, shape) of every input: 'input' for ``input:``, else each of ``inputs:``."""
+    if (model.input is None) == (model.inputs is None):
+        raise spec_error("E203" if model.input is None else "E202",
+                         "a spec has either 'input' (one input) or 'inputs' (named inputs)"
+                         if model.input is not None else "missing required key 'input'", (),
+                         hint="write input: [C, H, W], or inputs: {name: [C, H, W], ...}")
+    written = {"input": model.input} if model.input is not None else dict(model.inputs or {})
+    if override and len(written) > 1:
+        raise UsageError(f"--input: this spec has {len(written)} inputs "
+                         f"({', '.join(written)}); --input sets the shape of a one-input spec",
+                         "change the shapes under 'inputs:' in the spec (or --set a parameter "
+                         "they use)")
+    out = []
+    for key, dims in written.items():
+        base: SpecPath = ("input",) if model.input is not None else ("inputs", key)
+        shape = tuple(as_int(d, env, (*base, i), "input size") for i, d in enumerate(dims))
+        if override:
+            shape = override if len(override) == len(shape) else \
+                (*shape[: len(shape) - len(override)], *override)
+        for i, d in enumerate(shape):
+            if d < 1:
+                raise spec_error("E406", f"input sizes must be positive, got {d}", (*base, i))
+            check_size(d, (*base, i), "input size")
+        out.append((key, shape))
+    return tuple(out)
 
 
 def _environment(model: SpecModel, variant: VariantModel | None, variant_key: str | None,

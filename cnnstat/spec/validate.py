@@ -63,7 +63,7 @@ def _diagnostic(model: type[BaseModel], errs: list[ErrorDetails], path: SpecPath
     kind = err["type"]
     if kind == "extra_forbidden":
         owner = _model_at(model, loc)
-        fields = owner.model_fields if owner else {}
+        fields = {f.alias or k: f for k, f in owner.model_fields.items()} if owner else {}
         return Diagnostic("E201", Severity.ERROR, f"{what}: unknown key '{key}'", full,
                           suggest(str(key), fields) or _valid_keys(fields))
     if kind == "missing":

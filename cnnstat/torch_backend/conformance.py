@@ -182,7 +182,7 @@ def conform(report: Report, model: nn.Module, label: str) -> ConformanceResult:
     """Compare ``report`` with ``model`` (left unmodified) leaf by leaf."""
     rows = {r.name: r for r in report.rows}
     spec = [rows[x.name] for x in walk(report.graph) if isinstance(x, Layer)]
-    x = sample_input(model, report.input_shape, report.batch)
+    x = sample_input(model, report.input_shape, report.batch)  # a one-input spec
     calls, out, total_flops = _calls(model, x)
     matcher = _Matcher(spec, calls, report.batch)
     matcher.run()
