@@ -14,12 +14,13 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from fractions import Fraction
-from typing import cast
 
 Number = int | Fraction
 
 MAX_EXPR_CHARS = 500
 MAX_MAGNITUDE = 10**15
+MAX_BITS = 256  # of a value's numerator and of its denominator: bounds the work of every step
+MAX_DEPTH = 100  # nested operations; the evaluator recurses once per level
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -111,11 +112,44 @@ def evaluate(text: str, env: Mapping[str, object]) -> object:
         raise ExprError("E301", "'$' must be followed by a parameter name", "write $name")
     try:
         tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError:
-        raise ExprError("E301", f"cannot parse expression '{text}'",
+    except (SyntaxError, RecursionError, MemoryError):  # the parser's own nesting limits
+        raise ExprError("E301", f"cannot parse expression '{_short(text)}'",
                         "use numbers, $parameters, + - * / // % ** and functions "
                         + ", ".join(sorted(FUNCTIONS))) from None
+    if _depth(tree.body) > MAX_DEPTH:
+        raise ExprError("E301", f"expression nested more than {MAX_DEPTH} levels deep",
+                        "simplify it: a chain of signs or parentheses this long is a typo")
     return _Evaluator(env).visit(tree.body)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _depth(root: ast.AST) -> int:
+    """How deeply ``root`` nests, walked without recursion (so any depth is measured)."""
+    deepest, todo = 0, [(root, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_DEPTH:  # past the limit the answer is known
+            todo.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _bounded(value: Number, node: ast.AST) -> None:
+    """Refuse a value too large, or an exact fraction too long, to compute with cheaply.
+
+    The magnitude bound alone lets ``(1/2)**64`` shrink towards zero while its denominator
+    grows 64-fold per power; bounding the bits of numerator and denominator keeps every step
+    of every expression a small-number operation."""
+    if abs(value) > MAX_MAGNITUDE:
+        raise ExprError("E304", f"value of '{_short(ast.unparse(node))}' is too large")
+    if isinstance(value, Fraction) and max(value.numerator.bit_length(),
+                                           value.denominator.bit_length()) > MAX_BITS:
+        raise ExprError("E304", f"value of '{_short(ast.unparse(node))}' is a fraction too "
+                        f"precise to compute with (more than {MAX_BITS} bits)",
+                        "round it: ceil(...), floor(...) or round(...)")
 
 
 def _exact(value: object, what: str) -> object:
@@ -138,9 +172,8 @@ class _Evaluator:
                             "use numbers, $parameters, arithmetic and "
                             + ", ".join(sorted(FUNCTIONS)))
         result = method(node)
-        if isinstance(result, (int, Fraction)) and \
-                cast("int | Fraction", abs(result)) > MAX_MAGNITUDE:  # abs keeps the type
-            raise ExprError("E304", f"value of '{ast.unparse(node)}' is too large")
+        if isinstance(result, (int, Fraction)) and not isinstance(result, bool):
+            _bounded(result, node)
         return result
 
     def visit_Constant(self, node: ast.Constant) -> object:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +16,13 @@ from cnnstat.errors import (
     UsageError,
     spec_error,
 )
-from cnnstat.spec.expand import as_int, check_size, expand, value
+from cnnstat.spec.expand import Budget, as_int, check_size, expand, value
 from cnnstat.spec.lint import unused_blocks
 from cnnstat.spec.models import Figure, Metric, SpecModel, VariantModel
+from cnnstat.spec.names import check_unique
 from cnnstat.spec.positions import Position, SourceMap
-from cnnstat.spec.source import load_yaml
+from cnnstat.spec.reading import read_file, read_stdin
+from cnnstat.spec.source import MAX_BYTES, load_yaml
 from cnnstat.spec.validate import suggest, validate
 
 
@@ -91,7 +92,7 @@ class Loaded:
 def read_source(spec: str) -> tuple[str, bytes, str | None]:
     """(display name, raw bytes, variant) for a SPEC argument; UsageError if it cannot be read."""
     if spec == "-":
-        return "<stdin>", sys.stdin.buffer.read(), None
+        return "<stdin>", read_stdin(MAX_BYTES), None
     path = Path(spec)
     looks_like_path = path.suffix in (".yaml", ".yml") or "/" in spec or path.exists()
     if not looks_like_path:
@@ -104,13 +105,20 @@ def read_source(spec: str) -> tuple[str, bytes, str | None]:
     if path.is_dir():
         raise UsageError(f"{spec}: is a directory, not a spec file",
                          "give a .yaml file (cnnstat check takes directories)")
-    try:
-        return spec, path.read_bytes(), None
-    except OSError as exc:
-        raise UsageError(f"{spec}: cannot read: {exc.strerror or exc}") from None
+    return spec, read_file(spec, MAX_BYTES), None
 
 
 def decode(raw: bytes, name: str) -> str:
+    """The text of a spec file; E105 when it is over the size limit (the readers stop one byte
+    past it), E103 when it is not UTF-8."""
+    if len(raw) > MAX_BYTES:
+        smap = SourceMap(name, raw[:200].decode("utf-8", errors="replace").partition("\n")[0])
+        smap.values[("<bytes>",)] = Position(1, 1)
+        err = spec_error("E105", f"file is larger than {MAX_BYTES // 1024 // 1024} MiB",
+                         ("<bytes>",), hint="a spec this large is not written by hand; use "
+                         "repeat and named blocks")
+        err.source = smap
+        raise err
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -190,10 +198,12 @@ def parse_text(text: str, name: str) -> Parsed:
 
 def build(parsed: Parsed, variant: str | None = None,
           overrides: dict[str, object] | None = None,
-          input_shape: tuple[int, ...] | None = None) -> Loaded:
-    """Expand ``parsed`` with its defaults, or with ``variant`` (a key under ``variants:``)."""
+          input_shape: tuple[int, ...] | None = None, budget: Budget | None = None) -> Loaded:
+    """Expand ``parsed`` with its defaults, or with ``variant`` (a key under ``variants:``);
+    ``budget`` caps the work of all the configurations of one file together."""
     try:
-        return _build(parsed.model, parsed.source, variant, overrides or {}, input_shape)
+        return _build(parsed.model, parsed.source, variant, overrides or {}, input_shape,
+                      budget)
     except SpecError as exc:
         raise _located(exc, parsed.source) from None
     except RecursionError:
@@ -207,7 +217,8 @@ def _located(exc: SpecError, smap: SourceMap) -> SpecError:
 
 
 def _build(model: SpecModel, smap: SourceMap, variant: str | None,
-           overrides: dict[str, object], input_override: tuple[int, ...] | None) -> Loaded:
+           overrides: dict[str, object], input_override: tuple[int, ...] | None,
+           budget: Budget | None) -> Loaded:
     chosen = model.variants[variant] if variant is not None else None
     env = _environment(model, chosen, variant, overrides)
     shape = tuple(as_int(d, env, ("input", i), "input size") for i, d in enumerate(model.input))
@@ -218,7 +229,8 @@ def _build(model: SpecModel, smap: SourceMap, variant: str | None,
         if d < 1:
             raise spec_error("E406", f"input sizes must be positive, got {d}", ("input", i))
         check_size(d, ("input", i), "input size")
-    graph = expand(model, env)
+    graph = expand(model, env, budget)
+    check_unique(graph)
     name = f"{model.name}-{zoo.normalise(variant)}" if variant else model.name
     return Loaded(model, name, graph, shape, env, smap, chosen, variant,
                   tuple(unused_blocks(model)))
