@@ -23,7 +23,7 @@ from cnnstat.core.ir import (
     ShortcutMode,
 )
 from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath, spec_error
-from cnnstat.spec.expr import ExprError, evaluate, is_expression
+from cnnstat.spec.expr import ExprError, evaluate, is_expression, number_text_hint
 from cnnstat.spec.names import check_name
 from cnnstat.spec.models import (
     COMPOSITE_ARGS,
@@ -73,8 +73,8 @@ def as_int(raw: object, env: Mapping[str, object], path: SpecPath, what: str) ->
         shown = str(v) if hasattr(v, "denominator") else repr(v)
         raise spec_error("E303", f"{what} must be a whole number, got {shown}" +
                          (f" (from '{raw}')" if is_expression(raw) else ""), path,
-                         hint="round explicitly: ceil(...), floor(...), round(...) or "
-                         "make_divisible(...)")
+                         hint=number_text_hint(v) or "round explicitly: ceil(...), floor(...), "
+                         "round(...) or make_divisible(...)")
     return v
 
 
@@ -279,7 +279,8 @@ class Expander:
             v = value(raw, env, path)
             if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(
                     v, "denominator"):
-                raise spec_error("E303", f"{kind} {fname} must be a number, got {v!r}", path)
+                raise spec_error("E303", f"{kind} {fname} must be a number, got {v!r}", path,
+                                 hint=number_text_hint(v))
             return float(cast("float | Fraction", v))  # an int, a float or a Fraction
         if FLAG in meta:
             v = value(raw, env, path)

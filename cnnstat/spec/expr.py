@@ -92,6 +92,29 @@ def _pow(a: Number, b: Number) -> Number:
     return Fraction(a) ** b if b < 0 else a**b
 
 
+_TEXT_NUMBER = re.compile(r"^([-+]?(?:\d[\d_]*)?\.?\d*)[eE]([-+]?\d+)$")
+
+
+def number_text_hint(value: object) -> str | None:
+    """A hint for a number YAML 1.1 reads as text: PyYAML wants a '.' in the mantissa and a
+    sign in the exponent, so ``1.2e9`` and ``1e9`` are strings while ``1.2e+9`` is a float."""
+    match = _TEXT_NUMBER.match(value.strip()) if isinstance(value, str) else None
+    if match is None or not any(c.isdigit() for c in match[1]):
+        return None
+    mantissa, exponent = match[1].replace("_", ""), match[2]
+    if "." in mantissa and exponent[0] in "+-":
+        return None  # YAML reads this as a number: the text was quoted on purpose
+    try:
+        exact = Fraction(mantissa) * Fraction(10) ** int(exponent)
+    except (ValueError, ZeroDivisionError):
+        return None
+    if "." not in mantissa:
+        mantissa += ".0"
+    signed = f"{mantissa}e{exponent if exponent[0] in '+-' else '+' + exponent}"
+    plain = f" or {exact.numerator}" if exact.denominator == 1 and abs(exact) < 10**30 else ""
+    return f"YAML reads {value.strip()} as text, not a number: write {signed}{plain}"
+
+
 def is_expression(value: object) -> bool:
     return isinstance(value, str) and (value.startswith("=") or "$" in value)
 
@@ -219,5 +242,6 @@ class _Evaluator:
     def _number(self, node: ast.AST) -> Number:
         value = self.visit(node)
         if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
-            raise ExprError("E303", f"'{ast.unparse(node)}' is not a number")
+            raise ExprError("E303", f"'{ast.unparse(node)}' is not a number",
+                            number_text_hint(value))
         return value

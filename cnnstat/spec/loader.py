@@ -221,10 +221,13 @@ def _build(model: SpecModel, smap: SourceMap, variant: str | None,
            budget: Budget | None) -> Loaded:
     chosen = model.variants[variant] if variant is not None else None
     env = _environment(model, chosen, variant, overrides)
+    if len(model.input) == 2:
+        raise spec_error("E202", "input is [C, H, W] or [features]; [H, W] gives no channels",
+                         ("input",), hint="add the channel count: [3, H, W] for an RGB image, "
+                         "[1, H, W] for a grey one")
     shape = tuple(as_int(d, env, ("input", i), "input size") for i, d in enumerate(model.input))
-    if input_override:
-        shape = input_override if len(input_override) == len(shape) else \
-            (*shape[: len(shape) - len(input_override)], *input_override)
+    if input_override is not None:
+        shape = _override_input(shape, input_override)
     for i, d in enumerate(shape):
         if d < 1:
             raise spec_error("E406", f"input sizes must be positive, got {d}", ("input", i))
@@ -234,6 +237,21 @@ def _build(model: SpecModel, smap: SourceMap, variant: str | None,
     name = f"{model.name}-{zoo.normalise(variant)}" if variant else model.name
     return Loaded(model, name, graph, shape, env, smap, chosen, variant,
                   tuple(unused_blocks(model)))
+
+
+def _override_input(shape: tuple[int, ...], override: tuple[int, ...]) -> tuple[int, ...]:
+    """The spec's input with ``override`` as its trailing sizes (C x H x W, H x W or features);
+    UsageError for an empty override or one that leaves an image without channels."""
+    if not override or len(override) > 3 or any(d < 1 for d in override):
+        raise UsageError(f"input {'x'.join(map(str, override)) or '(empty)'}: expected one to "
+                         "three positive sizes, e.g. 3x224x224")
+    out = override if len(override) >= len(shape) else (*shape[: len(shape) - len(override)],
+                                                          *override)
+    if len(out) == 2:
+        raise UsageError(f"input {'x'.join(map(str, override))}: the spec's input is "
+                         f"[{shape[0]}] (features), so H x W leaves no channels",
+                         "give CxHxW, e.g. 3x32x32, or the number of features")
+    return out
 
 
 def _environment(model: SpecModel, variant: VariantModel | None, variant_key: str | None,

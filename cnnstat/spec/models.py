@@ -243,8 +243,8 @@ class Figure(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     value: StrictInt | FiniteFloat
     source: str = Field(description="where the figure was published")
-    rel_tol: FiniteFloat | StrictInt = 0
-    abs_tol: FiniteFloat | StrictInt = 0
+    rel_tol: Annotated[FiniteFloat | StrictInt, Field(ge=0)] = 0
+    abs_tol: Annotated[FiniteFloat | StrictInt, Field(ge=0)] = 0
     known_difference: str | None = Field(
         None, description="why our exact figure differs from the published one (explained, "
         "reported as a note rather than a failure)")
