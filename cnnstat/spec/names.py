@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterator
 
 from cnnstat.core.ir import AutoShortcut, Layer, Node, Parallel, Seq
-from cnnstat.errors import SpecPath, spec_error
+from cnnstat.errors import SpecError, SpecPath, spec_error
 
 FORBIDDEN = {".": "'.', which joins the names of nested scopes", "/": "'/'"}
 HINT = "use letters, digits, '_' and '-' (e.g. conv_a)"
@@ -34,7 +34,7 @@ def check_name(name: object, path: SpecPath, what: str = "layer name") -> str:
     if not isinstance(name, str):
         raise spec_error("E208", f"a {what} is text, got {name!r}", path, hint=HINT)
     if not name.strip():
-        raise spec_error("E208", f"a {what} cannot be empty", path,
+        raise spec_error("E208", f"a {what} cannot be empty or blank", path,
                          hint=HINT + "; leave 'name' out to get a generated one")
     bad = _bad_char(name)
     if bad is not None:
@@ -42,40 +42,50 @@ def check_name(name: object, path: SpecPath, what: str = "layer name") -> str:
     return name
 
 
-def _named(node: Node) -> Iterator[tuple[str, SpecPath, bool]]:
-    """(name, where written, is a scope) of every layer, merge and shortcut, in order."""
+def _named(node: Node) -> Iterator[tuple[str, SpecPath, str]]:
+    """(name, where written, what) of every layer, merge and shortcut scope, in order."""
     if isinstance(node, Layer):
-        yield node.name, (*node.path, "name"), False
+        yield node.name, (*node.path, "name"), "layer"
     elif isinstance(node, Seq):
         for item in node.items:
             yield from _named(item)
     elif isinstance(node, AutoShortcut):
-        yield node.name, node.path, True  # its conv, bn or pad is named under it
+        yield node.name, node.path, "shortcut"  # its conv, bn or pad is named under it
     elif isinstance(node, Parallel):
         for branch in node.branches:
             for item in branch.body.items:
                 yield from _named(item)
         if node.merge != "side":
-            yield (f"{node.name}.{node.merge}" if node.name else node.merge), node.path, False
+            yield (f"{node.name}.{node.merge}" if node.name else node.merge), node.path, "merge"
 
 
 def check_unique(graph: Seq) -> None:
-    """E208 when two layers share a name, or a layer's name is also the scope of others."""
-    layers: set[str] = set()
-    scopes: dict[str, str] = {}  # scope -> a name inside it
-    for name, path, is_scope in _named(graph):
-        if not is_scope and name in layers:
-            raise spec_error("E208", f"duplicate layer name '{name}'", path,
-                             hint="give each layer in a scope a distinct name")
-        if not is_scope and name in scopes:
-            raise spec_error("E208", f"'{name}' is both a layer and the scope of "
-                             f"'{scopes[name]}'", path, hint="rename the layer")
+    """E208 when two layers share a name, or a layer's name is also the scope of others.  The
+    error points at a written layer where there is one (a merge or a shortcut has no name of
+    its own to change)."""
+    leaves: dict[str, tuple[SpecPath, str]] = {}
+    scopes: dict[str, str] = {}  # scope -> what is inside it
+    for name, path, what in _named(graph):
+        if what != "shortcut":
+            clash = leaves.get(name)
+            if clash is not None:
+                raise _clash(f"duplicate layer name '{name}'", (path, what), clash)
+            if name in scopes:
+                raise _clash(f"'{name}' is both a layer and the scope of {scopes[name]}",
+                             (path, what), (path, what))
+            leaves[name] = (path, what)
+        inner = f"'{name}.*' (the shortcut's layers)" if what == "shortcut" else f"'{name}'"
         parts = name.split(".")
-        for end in range(1, len(parts) + is_scope):
+        for end in range(1, len(parts) + (what == "shortcut")):
             scope = ".".join(parts[:end])
-            if scope in layers:
-                raise spec_error("E208", f"'{scope}' is both a layer and the scope of '{name}'",
-                                 path, hint="rename the layer")
-            scopes.setdefault(scope, name)
-        if not is_scope:
-            layers.add(name)
+            if scope in leaves:
+                raise _clash(f"'{scope}' is both a layer and the scope of {inner}",
+                             (path, what), leaves[scope])
+            scopes.setdefault(scope, inner)
+
+
+def _clash(message: str, *sides: tuple[SpecPath, str]) -> SpecError:
+    path = next((p for p, what in sides if what == "layer"), sides[0][0])
+    return spec_error("E208", message, path, hint="rename the layer: names in one scope are "
+                      "distinct, and 'add', 'concat', 'mul' and 'shortcut' name a block's merge "
+                      "and shortcut")
