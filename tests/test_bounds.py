@@ -5,6 +5,7 @@ a file cannot hold (devices, FIFOs, standard input, sparse files, command-line o
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import resource
@@ -162,7 +163,8 @@ def test_a_fraction_that_stays_small_is_still_exact(tmp_path: Path, cli: Callabl
     path = write(tmp_path, 'name: p\ninput: [3, 8, 8]\nlayers:\n'
                            '  - conv: {out: "=(2/3)**20 * 3**20 / 2**20 * 8", kernel: 1}\n')
     result = cli("summary", path, "--format", "json")
-    assert result.exit_code == 0 and '"output_shape": [\n        8,' in result.stdout
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["layers"][0]["output_shape"] == [8, 8, 8]
 
 
 def test_a_long_chain_of_unary_minus_is_e301_at_the_expression(tmp_path: Path,
@@ -297,7 +299,7 @@ def test_a_negative_tolerance_is_rejected(tmp_path: Path, cli: Callable) -> None
 @pytest.mark.parametrize(("written", "hint"), [
     ("1.2e9", "write 1.2e+9 or 1200000000"),
     ("1e9", "write 1.0e+9 or 1000000000"),
-    ("2.5e-1", "write 2.5e-1"),
+    ("5e-1", "write 5.0e-1"),
 ])
 def test_a_number_yaml_reads_as_text_gets_a_hint(written: str, hint: str, tmp_path: Path,
                                                  cli: Callable) -> None:
@@ -309,10 +311,11 @@ def test_a_number_yaml_reads_as_text_gets_a_hint(written: str, hint: str, tmp_pa
 
 
 def test_the_e207_limits_in_messages_match_the_readme() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = " ".join((Path(__file__).parent.parent / "README.md").read_text("utf-8").split())
     from cnnstat.spec import expand
 
     for limit in (expand.MAX_LAYERS, expand.MAX_STEPS, expand.MAX_FILE_LAYERS,
                   expand.MAX_REPEAT):
         assert f"{limit:,}" in readme, limit
-    assert f"more than {expand.MAX_NESTING} deep" in readme
+    assert f"nested more than {expand.MAX_NESTING} deep" in readme
+    assert f"outside 0..{expand.MAX_REPEAT:,}" in readme

@@ -225,7 +225,7 @@ class Expander:
                              "'layers: [...]' in one mapping")
         n = as_int(item["repeat"], env, (*path, "repeat"), "repeat")
         if not 0 <= n <= MAX_REPEAT:
-            raise spec_error("E207", f"repeat count {n} is outside 0..{MAX_REPEAT}",
+            raise spec_error("E207", f"repeat count {n} is outside 0..{MAX_REPEAT:,}",
                              (*path, "repeat"))
         nodes: list[Node] = []
         for _ in range(n):
@@ -461,7 +461,7 @@ class Expander:
         self.check_keys("dense", args, path)
         n = as_int(args["count"], env, (*path, "count"), "dense count")
         if not 1 <= n <= MAX_REPEAT:
-            raise spec_error("E207", f"dense count {n} is outside 1..{MAX_REPEAT}",
+            raise spec_error("E207", f"dense count {n} is outside 1..{MAX_REPEAT:,}",
                              (*path, "count"))
         units: list[Node] = []
         for _ in range(n):
