@@ -104,15 +104,14 @@ def number_text_hint(value: object) -> str | None:
     mantissa, exponent = match[1].replace("_", ""), match[2]
     if "." in mantissa and exponent[0] in "+-":
         return None  # YAML reads this as a number: the text was quoted on purpose
-    try:
-        exact = Fraction(mantissa) * Fraction(10) ** int(exponent)
-    except (ValueError, ZeroDivisionError):
-        return None
+    plain = ""
+    if len(exponent) <= 3 and abs(int(exponent)) <= 30:  # never a power of 10 of hostile size
+        exact = Fraction(mantissa or "0") * Fraction(10) ** int(exponent)
+        plain = f" or {exact.numerator}" if exact.denominator == 1 else ""
     if "." not in mantissa:
         mantissa += ".0"
     signed = f"{mantissa}e{exponent if exponent[0] in '+-' else '+' + exponent}"
-    plain = f" or {exact.numerator}" if exact.denominator == 1 and abs(exact) < 10**30 else ""
-    return f"YAML reads {value.strip()} as text, not a number: write {signed}{plain}"
+    return f"YAML reads {match[0]} as text, not a number: write {signed}{plain}"
 
 
 def is_expression(value: object) -> bool:
@@ -166,7 +165,7 @@ def _bounded(value: Number, node: ast.AST) -> None:
     The magnitude bound alone lets ``(1/2)**64`` shrink towards zero while its denominator
     grows 64-fold per power; bounding the bits of numerator and denominator keeps every step
     of every expression a small-number operation."""
-    if abs(value) > MAX_MAGNITUDE:
+    if not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
         raise ExprError("E304", f"value of '{_short(ast.unparse(node))}' is too large")
     if isinstance(value, Fraction) and max(value.numerator.bit_length(),
                                            value.denominator.bit_length()) > MAX_BITS:
