@@ -213,7 +213,8 @@ def test_matching_scales_linearly() -> None:
     """50,000 layers with one repeated name each way: the old quadratic match took minutes."""
     n = 50_000
     old = [{"name": f"l{i}", "params": 1} for i in range(n)] + [{"name": "dup"}] * 100
-    new = [{"name": f"l{i}", "params": 1 + (i == n - 1)} for i in range(n)] + [{"name": "dup"}] * 100
+    new = [{"name": f"l{i}", "params": 1 + (i == n - 1)} for i in range(n)]
+    new += [{"name": "dup"}] * 100
     start = time.perf_counter()
     changes = match(old, new)
     assert time.perf_counter() - start < 2
@@ -245,7 +246,8 @@ def test_a_bad_name_is_a_located_error_in_every_command(name: str, what: str, co
 def test_a_layer_named_like_a_shortcut_is_refused_before_verify(tmp_path: Path,
                                                                  cli: Callable) -> None:
     path = write(tmp_path, "name: n\ninput: [3, 8, 8]\nlayers:\n  - residual:\n      body:\n"
-                           "        - conv: {out: 4, kernel: 1}\n        - relu: {name: shortcut}\n")
+                           "        - conv: {out: 4, kernel: 1}\n"
+                           "        - relu: {name: shortcut}\n")
     for command in ("check", "verify"):
         result = cli(command, "--strict", path) if command == "check" else cli(command, path)
         assert result.exit_code == 1
@@ -319,3 +321,15 @@ def test_the_e207_limits_in_messages_match_the_readme() -> None:
         assert f"{limit:,}" in readme, limit
     assert f"nested more than {expand.MAX_NESTING} deep" in readme
     assert f"outside 0..{expand.MAX_REPEAT:,}" in readme
+
+
+@pytest.mark.parametrize(("tolerance", "valid"),
+                         [(-5, False), (-0.5, False), (0, True), (0.01, True)])
+def test_the_schema_says_tolerances_are_never_negative(tolerance: float, valid: bool) -> None:
+    from cnnstat.spec.schema import build_schema
+    from tests.minischema import Validator
+
+    spec = {"name": "t", "input": [3, 8, 8], "layers": ["relu"],
+            "reference": {"params": {"value": 0, "source": "x", "abs_tol": tolerance,
+                                     "rel_tol": abs(tolerance)}}}
+    assert Validator(build_schema()).valid(spec, None) is valid
