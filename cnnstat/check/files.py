@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cnnstat import zoo
@@ -21,7 +21,10 @@ from cnnstat.check.figures import FigureCheck, metric_value
 from cnnstat.core.report import Report
 from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath, UsageError
 from cnnstat.spec import loader
+from cnnstat.spec.expand import MAX_FILE_LAYERS, MAX_FILE_STEPS, Budget, FileBudgetSpent
 from cnnstat.spec.positions import SourceMap
+from cnnstat.spec.reading import read_file
+from cnnstat.spec.source import MAX_BYTES
 from cnnstat.spec.validate import suggest
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -143,10 +146,7 @@ def _read(path: str) -> bytes:
         raise UsageError(f"{path}: no such file or directory" +
                          (" and no built-in spec of that name" if builtin else ""),
                          suggest(zoo.normalise(path), zoo.names(), n=3) if builtin else None)
-    try:
-        return p.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return read_file(path, MAX_BYTES)
 
 
 def check_bytes(raw: bytes, name: str, only: str | None = None) -> FileResult:
@@ -160,9 +160,10 @@ def check_bytes(raw: bytes, name: str, only: str | None = None) -> FileResult:
         return result
     result.source = parsed.source
     keys: list[str | None] = [None, *parsed.model.variants]
+    budget = Budget()  # the file's configurations share one bound on expansion work
     for key in keys:
         if only is None or (zoo.normalise(key) if key is not None else "") == only:
-            result.targets.append(check_target(parsed, key))
+            result.targets.append(check_target(parsed, key, budget))
     return result
 
 
@@ -172,12 +173,25 @@ def target_name(parsed: loader.Parsed, variant: str | None) -> str:
     return name if variant is None else f"{name}-{zoo.normalise(variant)}"
 
 
-def check_target(parsed: loader.Parsed, variant: str | None) -> Target:
-    """Expand and analyse one configuration; check its figures, pins and budget."""
+def check_target(parsed: loader.Parsed, variant: str | None,
+                 work: Budget | None = None) -> Target:
+    """Expand and analyse one configuration; check its figures, pins and budget.  ``work`` is
+    the expansion budget shared by the file's configurations: once it is spent, the remaining
+    variants are not expanded, each with an E207 at its key."""
     target = Target(target_name(parsed, variant), variant)
+    where: SpecPath = ("variants", variant) if variant is not None else ("layers",)
     try:
-        loaded = loader.build(parsed, variant)
+        if work is not None and work.spent:
+            raise FileBudgetSpent(Diagnostic(
+                "E207", Severity.ERROR, f"not checked: the file's defaults and earlier variants "
+                f"already expand to more than {MAX_FILE_LAYERS:,} layers (or "
+                f"{MAX_FILE_STEPS:,} items) in all", where,
+                "check fewer or smaller variants per file"))
+        loaded = loader.build(parsed, variant, budget=work)
         report = analyze(loaded)
+    except FileBudgetSpent as exc:  # a file's limit: located at the variant, not a layer
+        target.diagnostics.extend(replace(d, path=where) for d in exc.diagnostics)
+        return target
     except SpecError as exc:
         target.diagnostics.extend(exc.diagnostics)
         return target

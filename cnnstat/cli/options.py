@@ -126,7 +126,10 @@ def parse_size(text: str) -> int:
     unit = match.group(2).lower() if match else ""
     if match is None or unit not in _UNITS:
         raise ValueError(f"cannot read {text!r} as a memory size; write e.g. 16GiB, 512MB or 1024")
-    return int(Fraction(match.group(1)) * _UNITS[unit])
+    size = int(Fraction(match.group(1)) * _UNITS[unit])
+    if size < 1:
+        raise ValueError(f"{text!r} is less than one byte; give a positive size, e.g. 16GiB")
+    return size
 
 
 # --- options -------------------------------------------------------------------------------

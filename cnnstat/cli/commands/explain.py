@@ -126,7 +126,7 @@ def explain_spec(report: Report, layer_name: str | None) -> list[Explanation]:
 def _explain_kind(kind: str, opts: dict[str, Any]) -> list[Explanation]:
     from cnnstat.views.explain import explain
 
-    if not opts.get("input_hwc"):
+    if opts.get("input_hwc") is None:
         raise UsageError(f"explain {kind} needs --input HxWxC", "e.g. --input 32x32x3")
     text, flat = one_layer_spec(kind, parse_hwc(opts["input_hwc"]), opts)
     loaded = loader.load_text(text, f"<explain {kind}>")
@@ -171,7 +171,7 @@ def explain_command(target: str, **opts: Any) -> None:
     if target in RULES and opts["layer_name"] is None:
         explanations = _explain_kind(target, opts)
     else:
-        shape = parse_hwc(opts["input_hwc"]) if opts["input_hwc"] else None
+        shape = parse_hwc(opts["input_hwc"]) if opts["input_hwc"] is not None else None
         report = analysed(target, shape, 1, opts["overrides"]).report
         explanations = explain_spec(report, opts["layer_name"])
     from cnnstat.views import explain_table as explain_view
