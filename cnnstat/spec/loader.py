@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import yaml
 
@@ -88,10 +89,18 @@ class Loaded:
         return ("variants", self.variant_key, section) if self.variant_key else (section,)
 
 
+def _stdin() -> BinaryIO:
+    """Standard input as bytes; a closed one (``<&-``) is a usage error, not a crash."""
+    if sys.stdin is None or sys.stdin.closed:
+        raise UsageError("cannot read the spec from standard input: it is closed",
+                         "pipe a spec in (cnnstat summary - < net.yaml), or give a path")
+    return sys.stdin.buffer
+
+
 def read_source(spec: str) -> tuple[str, bytes, str | None]:
     """(display name, raw bytes, variant) for a SPEC argument; UsageError if it cannot be read."""
     if spec == "-":
-        return "<stdin>", sys.stdin.buffer.read(), None
+        return "<stdin>", _stdin().read(), None
     path = Path(spec)
     looks_like_path = path.suffix in (".yaml", ".yml") or "/" in spec or path.exists()
     if not looks_like_path:
