@@ -26,7 +26,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cnnstat import atomic, zoo
+from cnnstat import zoo
+from cnnstat.analysis.atomic import write_bytes
 
 if TYPE_CHECKING:
     from cnnstat.core.report import Brief
@@ -137,6 +138,6 @@ def _write(key: str, value: object) -> None:
     try:
         where.mkdir(mode=0o700, parents=True, exist_ok=True)
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        atomic.write_bytes(where / f"{key}.pickle", data, mode=0o600)
+        write_bytes(where / f"{key}.pickle", data, mode=0o600)
     except (OSError, pickle.PicklingError, RecursionError):
         return

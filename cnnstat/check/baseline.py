@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnnstat import atomic
+from cnnstat.analysis.atomic import write_text
 from cnnstat.check.files import FileResult, Target
 from cnnstat.core import conventions
 from cnnstat.core.report import Report
@@ -60,7 +60,7 @@ def write(path: str, results: list[FileResult]) -> None:
     """Write the baseline atomically: a reader, or the next run after a kill, sees the old
     baseline or the new one, never an empty file."""
     try:
-        atomic.write_text(path, json.dumps(document(results), indent=2) + "\n")
+        write_text(path, json.dumps(document(results), indent=2) + "\n")
     except OSError as exc:
         raise UsageError(f"--write-baseline {path}: cannot write: {exc.strerror or exc}") from None
 
