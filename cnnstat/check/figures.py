@@ -35,11 +35,10 @@ class FigureCheck:
 
     @property
     def tolerance_value(self) -> int | float:
-        """The tolerance as a JSON number: an int when whole (or too large for a float)."""
+        """The tolerance as a JSON number: a float, as always, or an int (rounded down) when
+        too large for one (a figure of 10**400)."""
         t = self.tolerance
-        if t.denominator == 1 or abs(t) >= 10**300:
-            return int(t)
-        return float(t)
+        return float(t) if abs(t) < 10**300 else int(t)
 
     @property
     def difference(self) -> Fraction:
