@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from cnnstat.analysis.atomic import write_text
 from cnnstat.check.files import FileResult, Target
 from cnnstat.core import conventions
 from cnnstat.core.report import Report
@@ -58,23 +58,36 @@ def _key(specs: dict[str, Any], target: Target, result: FileResult) -> str:
 
 
 def write(path: str, results: list[FileResult]) -> None:
+    """Write the baseline atomically: a reader, or the next run after a kill, sees the old
+    baseline or the new one, never an empty file."""
     try:
-        Path(path).write_text(json.dumps(document(results), indent=2) + "\n", encoding="utf-8")
+        write_text(path, json.dumps(document(results), indent=2) + "\n")
     except OSError as exc:
         raise UsageError(f"--write-baseline {path}: cannot write: {exc.strerror or exc}") from None
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def read_json(path: str) -> Any:
     """A JSON document on disk; UsageError (exit 2) when it cannot be read, is larger than
-    :data:`MAX_JSON_BYTES` (refused before it is read whole) or does not parse."""
+    :data:`MAX_JSON_BYTES` (refused before it is read whole), does not parse, holds NaN or
+    Infinity, or nests deeper than the parser can follow."""
     raw = read_stdin(MAX_JSON_BYTES) if path == "-" else read_file(path, MAX_JSON_BYTES)
     if len(raw) > MAX_JSON_BYTES:
         raise UsageError(f"{path}: larger than {MAX_JSON_BYTES // 2**20} MiB, too large for a "
                          "baseline", "a baseline of a 50,000-layer spec is about 15 MiB")
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not a JSON document (not UTF-8: {exc.reason})") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except ValueError as exc:
         raise UsageError(f"{path}: not a JSON document ({exc})") from None
+    except RecursionError:
+        raise UsageError(f"{path}: not a cnnstat JSON document (nested too deeply)") from None
 
 
 def read(path: str) -> dict[str, Any]:
@@ -88,7 +101,34 @@ def read(path: str) -> dict[str, Any]:
         if not isinstance(layers, list) or not all(isinstance(x, dict) for x in layers):
             raise UsageError(f"{path}: spec '{name}' has no list of layer records",
                              "write the baseline again with --write-baseline")
+        for i, layer in enumerate(layers):
+            problem = record_problem(layer)
+            if problem:
+                raise UsageError(f"{path}: spec '{name}', layer record {i}: {problem}",
+                                 "write the baseline again with --write-baseline")
     return doc
+
+
+MAX_COUNT = 10**30  # far above any figure a spec can reach (sizes stop at 2**31 - 1)
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_COUNT
+
+
+def record_problem(layer: dict[str, Any]) -> str | None:
+    """What is wrong with one layer record of a baseline or summary document, if anything."""
+    if not isinstance(layer.get("name"), str):
+        return "'name' is not a string"
+    if "kind" in layer and not isinstance(layer["kind"], str):
+        return "'kind' is not a string"
+    shape = layer.get("output_shape")
+    if shape is not None and not (isinstance(shape, list) and all(_count(d) for d in shape)):
+        return "'output_shape' is not a list of sizes"
+    for key in ("params", "macs"):
+        if key in layer and not _count(layer[key]):
+            return f"'{key}' is not a whole number from 0 to 10**30"
+    return None
 
 
 # -- matching and changes -----------------------------------------------------------------

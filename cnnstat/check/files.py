@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 
 from cnnstat import zoo
@@ -92,7 +93,8 @@ def spec_files(paths: Iterable[str]) -> list[tuple[str, str | None]]:
     """(path, only) for every file to check; ``only`` selects one target of a built-in name
     (its variant, normalised, or '' for the defaults).
 
-    A directory is searched recursively for ``*.yaml`` / ``*.yml``; a built-in name (``vgg16``,
+    A directory is searched recursively for ``*.yaml`` / ``*.yml`` (a symbolic link to nothing
+    is listed too, to be reported, not skipped in silence); a built-in name (``vgg16``,
     ``efficientnet-b3``) is its file, restricted to that spec.  A path that does not exist stays
     in the list, so that it is reported (as "could not run") with the others.
     """
@@ -102,13 +104,18 @@ def spec_files(paths: Iterable[str]) -> list[tuple[str, str | None]]:
         if arg == "-" or path.is_file():
             out.append((arg, None))
         elif path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+            found = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES
+                           and (p.is_file() or _dangling(p)))
             out.extend((_display(arg, p), None) for p in found)
         elif (entry := zoo.find(arg)) is not None and path.suffix not in SPEC_SUFFIXES:
             out.append((_display_builtin(entry.path), entry.variant or ""))
         else:
             out.append((arg, None))
     return out
+
+
+def _dangling(p: Path) -> bool:
+    return p.is_symlink() and not p.exists()
 
 
 def _display(arg: str, found: Path) -> str:
@@ -130,17 +137,31 @@ def default_paths() -> list[str]:
 
 
 def check_file(path: str, only: str | None = None) -> FileResult:
+    """Everything found in one file.  Nothing one file holds can end the run: a file that
+    cannot be read, or whose checking fails in a way no diagnostic covers, is that file's
+    error (exit 2), and every other file is still checked and reported."""
     try:
         name, raw, _ = loader.read_source(path) if path == "-" else (path, _read(path), None)
+        return check_bytes(raw, name, only)
     except UsageError as exc:
         return FileResult(path, error=str(exc) + (f" ({exc.hint})" if exc.hint else ""))
-    return check_bytes(raw, name, only)
+    except MemoryError:
+        return FileResult(path, error=f"{path}: out of memory while checking this file")
+    except RecursionError:
+        return FileResult(path, error=f"{path}: nested too deeply to check")
+    except Exception as exc:  # noqa: BLE001 - one file's bug must not lose the others' report
+        return FileResult(path, error=f"{path}: internal error while checking this file: "
+                          f"{type(exc).__name__}: {exc} (run 'cnnstat --traceback check "
+                          f"{path}' and report it)")
 
 
 def _read(path: str) -> bytes:
     p = Path(path)
     if p.is_dir():
         raise UsageError(f"{path}: is a directory, not a spec file")
+    if _dangling(p):
+        raise UsageError(f"{path}: a symbolic link to {os.readlink(p)!r}, which leads to no "
+                         "file", "fix or remove the link")
     if not p.exists():
         builtin = p.suffix not in SPEC_SUFFIXES and "/" not in path and os.sep not in path
         raise UsageError(f"{path}: no such file or directory" +
@@ -220,18 +241,33 @@ def check_target(parsed: loader.Parsed, variant: str | None,
     return target
 
 
-def published(value: int | float) -> str:
-    """A published figure as written (4.089e9 -> '4,089,000,000'; 0.5 stays 0.5)."""
+def published(value: int | float | Fraction) -> str:
+    """A published figure (or a difference or tolerance) as written: 4.089e9 ->
+    '4,089,000,000'; 0.5 stays 0.5; a figure too long to spell out is shown in E notation."""
+    if isinstance(value, Fraction):
+        value = value.numerator if value.denominator == 1 else float(value)
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e18:
         value = int(value)
-    return f"{value:,}" if isinstance(value, int) else repr(value)
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) < 10**30 else f"{value:.6e}" if abs(value) < 10**300 \
+            else f"about 10**{len(str(abs(value))) - 1}" if abs(value) < 10**4000 \
+            else "an integer of over 4,000 digits"
+    return repr(value)
+
+
+def _relative(diff: Fraction, value: int | float) -> str:
+    """', +3.96%': the difference relative to the published figure (none for 0)."""
+    if not value:
+        return ""
+    ratio = diff / abs(Fraction(value))
+    return f", {float(ratio):+.2%}" if abs(ratio) < 10**12 else ", far off"
 
 
 def figure_diagnostic(check: FigureCheck, path: SpecPath) -> Diagnostic | None:
     """E601 (disagrees), N602 (known difference) or W603 (stale note); None when it agrees."""
     fig = check.figure
-    diff = check.computed - fig.value
-    rel = f", {diff / fig.value:+.2%}" if fig.value else ""
+    diff = check.difference
+    rel = _relative(diff, fig.value)
     versus = (f"{check.metric}: computed {check.computed:,}, published {published(fig.value)} "
               f"by {fig.source}")
     status = check.status

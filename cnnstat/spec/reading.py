@@ -60,8 +60,9 @@ def read_stdin(limit: int) -> bytes:
     """At most ``limit + 1`` bytes of standard input; UsageError when it is closed or sends
     nothing for the idle timeout."""
     stream: BinaryIO | None = getattr(sys.stdin, "buffer", None) if sys.stdin else None
-    if stream is None:
-        raise UsageError("standard input is closed", "give a file path instead of '-'")
+    if stream is None or stream.closed:
+        raise UsageError("cannot read standard input: it is closed",
+                         "pipe the input in (cnnstat summary - < net.yaml), or give a path")
     try:
         fd = stream.fileno()
     except (OSError, ValueError, io.UnsupportedOperation):
