@@ -222,8 +222,7 @@ MEMORY = 3 << 29  # 1.5 GiB of address space for the child (RLIMIT_AS)
 SECONDS = 10.0  # per command
 
 
-@settings(max_examples=CLI_BATCHES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=CLI_BATCHES)
 @given(st.lists(mutated_spec(), min_size=CLI_BATCH, max_size=CLI_BATCH))
 def test_mutated_specs_through_the_command_line(raws: list[bytes]) -> None:
     """Byte flips, YAML structure mutations and extreme numbers, through ``check`` (json and
