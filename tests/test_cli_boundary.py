@@ -65,8 +65,7 @@ def test_a_closed_stdin_is_a_usage_error() -> None:
                           preexec_fn=lambda: os.close(0))  # noqa: PLW1509 - a closed fd 0
     assert proc.returncode == 2
     clean(proc.stderr)
-    assert proc.stderr.startswith("cnnstat: error: cannot read the spec from standard input: "
-                                  "it is closed")
+    assert proc.stderr.startswith("cnnstat: error: cannot read standard input: it is closed")
 
 
 @pytest.mark.parametrize("fmt", ["table", "markdown"])
