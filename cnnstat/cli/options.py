@@ -9,6 +9,7 @@ Parse errors are :class:`~cnnstat.errors.UsageError` (exit 2 at the boundary).
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -129,6 +130,19 @@ def parse_size(text: str) -> int:
     return int(Fraction(match.group(1)) * _UNITS[unit])
 
 
+def parse_seconds(text: str, option: str) -> float:
+    """'300', '2.5' -> seconds: a finite number greater than zero (nan, inf, 0, -1 refused)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: expected a number of seconds, e.g. {option} 300") \
+            from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise UsageError(f"{option} {text!r}: expected a finite number of seconds greater "
+                         f"than 0, e.g. {option} 300")
+    return seconds
+
+
 # --- options -------------------------------------------------------------------------------
 
 def _input_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Shape | None:
@@ -138,6 +152,14 @@ def _input_callback(ctx: click.Context, param: click.Parameter, value: str | Non
 def _set_callback(ctx: click.Context, param: click.Parameter,
                   value: Sequence[str]) -> dict[str, object]:
     return parse_set(value)
+
+
+def timeout_option(help: str) -> Callable[[F], F]:
+    """``--timeout SECONDS`` (None when not given, so a command can tell)."""
+    def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+        return parse_seconds(value, "--timeout") if value is not None else None
+
+    return click.option("--timeout", "timeout", metavar="SECONDS", callback=parse, help=help)
 
 
 def format_option(choices: type[enum.Enum] = Format, default: str = "table",
