@@ -7,8 +7,9 @@ a module that replaces ``torch.nn.Conv2d.forward``, ``FlopCounterMode.get_flop_c
 replaced.  A :class:`Snapshot` records, before the user's code runs, what every name of those
 namespaces is bound to -- the modules themselves, their functions and classes, the classes'
 attributes -- and :meth:`Snapshot.changes` names what was rebound, deleted or (on a class)
-added since.  Plain data (counters, flags held as int/str/float/bool/None) is not compared:
-torch itself bumps counters such as ``RemovableHandle.next_id`` as it runs.
+added since.  Data is not compared -- numbers, strings, flags and containers, or a name bound
+to None that is given a value (a cache filled on first use): torch itself bumps counters such as
+``RemovableHandle.next_id`` as it runs, and cnnstat fills its caches.
 
 This is a guard against a module that patches torch or cnnstat (for tests, for speed, by
 accident); it is not a sandbox against code written to deceive.
@@ -25,7 +26,7 @@ from types import ModuleType
 GUARDED = ("torch", "torch.nn", "torch.functional", "torch._tensor", "torch.overrides",
            "torch.utils.flop_counter", "torch.utils.hooks", "torch.utils._python_dispatch",
            "cnnstat", "builtins", "json", "os")
-_DATA = (int, float, str, bytes, bool, type(None))
+_DATA = (int, float, str, bytes, bool, type(None), dict, list, set, frozenset, tuple)
 # Attributes Python itself adds to a class as a cache (copyreg, when an instance is copied).
 _CACHES = frozenset({"__slotnames__"})
 
@@ -92,6 +93,6 @@ _MISSING = object()
 
 
 def _rebound(was: object, now: object) -> bool:
-    if now is was:
+    if now is was or (was is None and now is not _MISSING):
         return False
     return not (isinstance(was, _DATA) and isinstance(now, _DATA))

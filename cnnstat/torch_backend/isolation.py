@@ -36,7 +36,7 @@ from cnnstat.torch_backend.matching import Measured, match
 from cnnstat.torch_backend.results import Captured, ConformanceResult
 
 DEFAULT_TIMEOUT = 300.0  # seconds, for the whole child: starting Python and torch included
-KEEP = 4096  # bytes of each captured stream kept from its start, and as many from its end
+KEEP = 2048  # bytes of each captured stream kept from its start, and as many from its end
 MESSAGE_LIMIT = 1000  # characters of a message written by the child
 _READER_GRACE = 5.0  # seconds to wait for the capture threads once the child is gone
 _BOOT = ("import sys; sys.path[0] = {root!r}; "
@@ -113,12 +113,12 @@ def _verdict(report: Report, target: str, result_path: str, returncode: int,
              phrase: str) -> tuple[ConformanceResult | None, UsageError | None]:
     doc = _read_result(result_path)
     if returncode != 0 or doc is None:
-        return None, UsageError(f"--module {target!r}: {_ended(returncode, doc is not None)} "
-                                f"{phrase}; nothing was checked", _ended_hint(returncode))
-    if "failure" in doc:
-        failure = doc["failure"]
-        return None, UsageError(_plain(failure.get("message")),
-                                _plain(failure["hint"]) if failure.get("hint") else None)
+        return None, UsageError(f"--module {target!r}: {_ended(returncode, phrase, doc)}; "
+                                "nothing was checked", _ended_hint(returncode))
+    failure = doc.get("failure")
+    if isinstance(failure, dict):
+        hint = failure.get("hint")
+        return None, UsageError(_plain(failure.get("message")), _plain(hint) if hint else None)
     try:
         measured = Measured.from_json(doc.get("measured"))
     except ValueError as exc:
@@ -127,13 +127,14 @@ def _verdict(report: Report, target: str, result_path: str, returncode: int,
     return match(report, measured, target), None
 
 
-def _ended(returncode: int, wrote: bool) -> str:
+def _ended(returncode: int, phrase: str, doc: object) -> str:
+    who = "the process running the module"
     if returncode < 0:
-        return f"the process running the module was killed by {_signal_name(-returncode)}"
-    if wrote:
-        return f"the process running the module exited with status {returncode}"
-    return (f"the process running the module exited with status {returncode} (os._exit, or a "
-            "crash) before it had a result")
+        return f"{who} was killed by {_signal_name(-returncode)} {phrase}"
+    if doc is not None:
+        return f"{who} exited with status {returncode} {phrase}"
+    return (f"{who} exited with status {returncode} {phrase}, before it had a result "
+            "(os._exit, or a crash)")
 
 
 def _ended_hint(returncode: int) -> str | None:
