@@ -3,20 +3,41 @@ hypothesis profiles (``ci`` is derandomized so CI is repeatable)."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
-from cnnstat.cli.main import main
+# The suite's own cache of analysed built-in specs (cnnstat.analysis.cache): fresh for each run,
+# never the user's ~/.cache/cnnstat.  Set before cnnstat is imported; subprocesses inherit it.
+os.environ["CNNSTAT_CACHE_DIR"] = tempfile.mkdtemp(prefix="cnnstat-test-cache-")
+atexit.register(shutil.rmtree, os.environ["CNNSTAT_CACHE_DIR"], ignore_errors=True)
+os.environ.pop("CNNSTAT_NO_CACHE", None)
 
-settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
-settings.register_profile("dev", deadline=None)
+from cnnstat.cli.main import main  # noqa: E402
+
+pytest_plugins = ["pytester"]  # tests/test_golden_fixture.py runs the golden fixture in pytest
+
+# Hypothesis profiles, registered once for every property test: no deadline (two shared cores,
+# first calls into torch are slow) and no too-slow/too-large health checks (the generated specs
+# are big on purpose).  "dev" (the default) draws fresh examples on each run; "ci", chosen when
+# CI is set, is derandomized so CI is repeatable.  A test sets only its own max_examples where it
+# differs from hypothesis's 100 on purpose; ``--hypothesis-profile`` overrides the choice.
+_SHARED: dict[str, Any] = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+settings.register_profile("dev", **_SHARED)
+settings.register_profile("ci", derandomize=True, print_blob=True, **_SHARED)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -27,25 +48,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="rewrite golden files from the current output")
 
 
+def check_golden(path: Path, text: str, *, overwrite: bool) -> None:
+    """Compare ``text`` with the golden file at ``path``; with ``overwrite``, (re)write it first.
+
+    A missing golden file is a failure, not a silent first write: only ``pytest --overwrite``
+    creates golden files, so a renamed or deleted one cannot pass unnoticed."""
+    if overwrite:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    elif not path.exists():
+        pytest.fail(f"golden file {path} is missing; run `pytest --overwrite` to create it, "
+                    "then review and commit it", pytrace=False)
+    assert text == path.read_text(encoding="utf-8"), f"{path} differs from its golden file"
+
+
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
-    """``golden(name, text)``: compare ``text`` with tests/golden/name (or rewrite it)."""
+    """``golden(name, text)``: compare ``text`` with tests/golden/name (``--overwrite`` rewrites
+    it; a missing one fails)."""
+    overwrite = bool(request.config.getoption("--overwrite"))
 
     def check(name: str, text: str) -> None:
-        path = GOLDEN / name
-        if request.config.getoption("--overwrite") or not path.exists():
-            if not request.config.getoption("--overwrite") and os.environ.get("CI"):
-                pytest.fail(f"golden file {name} is missing; run pytest --overwrite and commit it")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+        check_golden(GOLDEN / name, text, overwrite=overwrite)
 
     return check
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def cli() -> Callable[..., Result]:
-    """Run the CLI in-process; ``result.stdout`` and ``result.stderr`` are kept apart."""
+    """Run the CLI in-process; ``result.stdout`` and ``result.stderr`` are kept apart.  Every
+    in-process CLI test goes through this fixture (session-scoped: the runner holds no state, so
+    module-scoped fixtures can use it too); only the cold-start tests spawn an interpreter."""
     runner = CliRunner()
 
     def invoke(*args: str, input: str | None = None) -> Result:

@@ -6,6 +6,7 @@ No test asserts a speed: figures are checked against each other and against the 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import subprocess
@@ -15,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from cnnstat.cli.main import main
 from cnnstat.core import memory
 from cnnstat.spec import loader
 from tests.conftest import write
 
+pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
 from cnnstat.analysis import analyze  # noqa: E402
@@ -46,17 +47,25 @@ def quick_probe_and_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
-def run(*args: str) -> Result:
-    return CliRunner().invoke(main, ["bench", *args], catch_exceptions=False)
+@pytest.fixture
+def run(cli: Callable[..., Result]) -> Callable[..., Result]:
+    """``cnnstat bench ARGS`` through the shared ``cli`` fixture."""
+    return functools.partial(cli, "bench")
 
 
-def doc_of(*args: str) -> dict[str, Any]:
-    result = run(*args, "--format", "json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
+@pytest.fixture
+def doc_of(run: Callable[..., Result]) -> Callable[..., dict[str, Any]]:
+    """The JSON document of a ``cnnstat bench`` that must exit 0."""
+
+    def doc(*args: str) -> dict[str, Any]:
+        result = run(*args, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+    return doc
 
 
-def test_json_document_has_units_conventions_and_consistent_figures() -> None:
+def test_json_document_has_units_conventions_and_consistent_figures(doc_of: Callable) -> None:
     doc = doc_of("conv-example", *QUICK)
     assert (doc["schema_version"], doc["command"]) == (1, "bench")
     env = doc["environment"]
@@ -92,7 +101,7 @@ def test_json_document_has_units_conventions_and_consistent_figures() -> None:
                                        "memory", "bytes", "intensity"}
 
 
-def test_batch_sweep_times_each_batch_in_order() -> None:
+def test_batch_sweep_times_each_batch_in_order(run: Callable, doc_of: Callable) -> None:
     doc = doc_of("conv-example", *QUICK, "--batch", "1,4", "--no-probe")
     batches = doc["results"][0]["batches"]
     assert [b["batch"] for b in batches] == [1, 4]
@@ -103,7 +112,7 @@ def test_batch_sweep_times_each_batch_in_order() -> None:
     assert "conv-example" in table and "% of peak: not measured" in table
 
 
-def test_csv_has_raw_values_and_markdown_has_the_tables() -> None:
+def test_csv_has_raw_values_and_markdown_has_the_tables(run: Callable) -> None:
     text = run("conv-example", "lenet5", *QUICK, "--format", "csv").stdout
     block = text.split("\n\n")[0]
     rows = list(csv.DictReader(io.StringIO(block)))
@@ -118,7 +127,7 @@ def test_csv_has_raw_values_and_markdown_has_the_tables() -> None:
     assert "### device probe" in md and "### environment" in md and "| torch threads | 1 |" in md
 
 
-def test_training_steps_count_three_forwards() -> None:
+def test_training_steps_count_three_forwards(doc_of: Callable) -> None:
     doc = doc_of("conv-example", *QUICK, "--train", "--no-probe")
     (b,) = doc["results"][0]["batches"]
     assert b["flops"] == 3 * 2 * CONV_MACS
@@ -129,13 +138,14 @@ def test_training_steps_count_three_forwards() -> None:
     assert doc["settings"]["mode"].startswith("training step")
 
 
-def test_time_budget_gives_at_least_three_calls() -> None:
+def test_time_budget_gives_at_least_three_calls(doc_of: Callable) -> None:
     doc = doc_of("conv-example", "--time-budget", "0.01", "--warmup", "0", "--no-probe")
     assert doc["results"][0]["batches"][0]["latency_s"]["n"] >= 3
     assert doc["settings"]["time_budget"] == 0.01 and doc["settings"]["iters"] is None
 
 
-def test_per_layer_times_every_operation_with_its_intensity() -> None:
+def test_per_layer_times_every_operation_with_its_intensity(run: Callable,
+                                                            doc_of: Callable) -> None:
     doc = doc_of("resnet-basic-block", *QUICK, "--per-layer", "--input", "64x16x16")
     pl = doc["results"][0]["batches"][0]["per_layer"]
     report = analyze(loader.load("resnet-basic-block", input_shape=(64, 16, 16)))
@@ -173,7 +183,7 @@ def _oom_at(monkeypatch: pytest.MonkeyPatch, failing: Callable[[int], bool],
     MemoryError(),
     RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB"),
 ])
-def test_out_of_memory_at_one_batch_is_reported_and_the_sweep_continues(
+def test_out_of_memory_at_one_batch_is_reported_and_the_sweep_continues(run: Callable, 
         monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
     _oom_at(monkeypatch, lambda b: b == 4, exc)
     result = run("conv-example", *QUICK, "--batch", "1,4,2", "--no-probe", "--format", "json")
@@ -187,14 +197,15 @@ def test_out_of_memory_at_one_batch_is_reported_and_the_sweep_continues(
     assert "Traceback" not in result.stderr
 
 
-def test_every_batch_out_of_memory_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_batch_out_of_memory_exits_2(run: Callable, monkeypatch: pytest.MonkeyPatch) -> None:
     _oom_at(monkeypatch, lambda b: True, MemoryError())
     result = run("conv-example", *QUICK, "--batch", "1,2", "--no-probe")
     assert result.exit_code == 2
     assert "nothing could be timed" in result.stderr and "out of memory" in result.stdout
 
 
-def test_fit_finds_the_largest_batch_that_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fit_finds_the_largest_batch_that_runs(doc_of: Callable,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     doc = doc_of("conv-example", *QUICK, "--fit", "--max-batch", "16", "--no-probe")
     spec = doc["results"][0]
     assert spec["fit"]["largest"] == 16 and spec["fit"]["upper"] == 16
@@ -209,14 +220,14 @@ def test_fit_finds_the_largest_batch_that_runs(monkeypatch: pytest.MonkeyPatch) 
     assert [b["batch"] for b in spec["batches"]] == [5]
 
 
-def test_fit_table_lists_the_search() -> None:
+def test_fit_table_lists_the_search(run: Callable) -> None:
     out = run("conv-example", *QUICK, "--fit", "--max-batch", "2", "--no-probe",
               "--format", "markdown").stdout
     assert "### conv-example: fit search" in out and "largest batch that ran: 2" in out
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
-def test_cuda_without_cuda_exits_2_with_the_reason() -> None:
+def test_cuda_without_cuda_exits_2_with_the_reason(run: Callable) -> None:
     result = run("conv-example", "--device", "cuda")
     assert result.exit_code == 2 and result.stdout == ""
     assert "--device cuda: no CUDA device is available" in result.stderr
@@ -224,7 +235,7 @@ def test_cuda_without_cuda_exits_2_with_the_reason() -> None:
 
 
 @pytest.mark.parametrize("batch", ["1,x", "0", "2,2", "", "-4"])
-def test_bad_batch_list_exits_2(batch: str) -> None:
+def test_bad_batch_list_exits_2(run: Callable, batch: str) -> None:
     result = run("conv-example", "--batch", batch)
     assert result.exit_code == 2 and "--batch" in result.stderr and result.stdout == ""
 
@@ -235,12 +246,12 @@ def test_bad_batch_list_exits_2(batch: str) -> None:
     (("--per-layer", "--train"), "--per-layer times forward passes only"),
     (("--per-layer", "--compile"), "--per-layer hooks each eager module"),
 ])
-def test_conflicting_options_exit_2(args: tuple[str, ...], message: str) -> None:
+def test_conflicting_options_exit_2(run: Callable, args: tuple[str, ...], message: str) -> None:
     result = run("conv-example", *args)
     assert result.exit_code == 2 and message in result.stderr
 
 
-def test_compile_failure_names_the_cause(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compile_failure_names_the_cause(run: Callable, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(model: Any, **kwargs: Any) -> Any:
         raise RuntimeError("Dynamo is not supported on this Python")
 
@@ -261,7 +272,7 @@ def test_compile_failure_names_the_cause(monkeypatch: pytest.MonkeyPatch) -> Non
             "AssertionError: inductor: no working C++ compiler") in result.stderr
 
 
-def test_a_failing_step_names_its_cause(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_step_names_its_cause(run: Callable, monkeypatch: pytest.MonkeyPatch) -> None:
     def forward(self: SpecNet, x: Any) -> Any:
         raise NotImplementedError("\"slow_conv2d_cpu\" not implemented for 'Half'")
 
@@ -272,7 +283,7 @@ def test_a_failing_step_names_its_cause(monkeypatch: pytest.MonkeyPatch) -> None
         in result.stderr
 
 
-def test_training_at_batch_1_through_batch_norm_on_1x1_maps_is_a_usage_error(
+def test_training_at_batch_1_through_batch_norm_on_1x1_maps_is_a_usage_error(run: Callable, 
         tmp_path: Path) -> None:
     spec = write(tmp_path, """
 name: bn-after-pool
@@ -289,7 +300,7 @@ layers:
     assert run(spec, *QUICK, "--train", "--no-probe", "--batch", "2").exit_code == 0
 
 
-def test_float16_on_cpu_runs_with_a_warning_and_channels_last_is_recorded() -> None:
+def test_float16_on_cpu_runs_with_a_warning_and_channels_last_is_recorded(run: Callable) -> None:
     result = run("conv-example", *QUICK, "--dtype", "float16", "--channels-last", "--no-probe",
                  "--format", "json")
     assert result.exit_code == 0, result.stderr
@@ -301,7 +312,7 @@ def test_float16_on_cpu_runs_with_a_warning_and_channels_last_is_recorded() -> N
         (3 * 32 * 32 + 10 * 32 * 32 + 760) * 2
 
 
-def test_no_spec_runs_the_zoo(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_spec_runs_the_zoo(doc_of: Callable, monkeypatch: pytest.MonkeyPatch) -> None:
     from cnnstat import zoo
 
     monkeypatch.setattr(zoo, "names", lambda: ["conv-example", "lenet5"])

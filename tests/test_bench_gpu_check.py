@@ -15,7 +15,7 @@ pytest.importorskip("torch")
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.sh"
 BASH = shutil.which("bash")
-pytestmark = pytest.mark.skipif(BASH is None, reason="needs bash")
+pytestmark = [pytest.mark.torch, pytest.mark.skipif(BASH is None, reason="needs bash")]
 
 
 def test_gpu_check_parses() -> None:

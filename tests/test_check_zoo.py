@@ -18,13 +18,8 @@ ACCEPTED = {("squeezenet1-0.yaml", "W501"), ("squeezenet1-1.yaml", "W501")}
 
 
 @pytest.fixture(scope="module")
-def zoo_check() -> dict[str, object]:
-    from click.testing import CliRunner
-
-    from cnnstat.cli.main import main
-
-    result = CliRunner().invoke(main, ["check", str(zoo.specs_dir()), "--format", "json"],
-                                catch_exceptions=False)
+def zoo_check(cli: Callable) -> dict[str, object]:
+    result = cli("check", str(zoo.specs_dir()), "--format", "json")
     return {"exit": result.exit_code, "doc": json.loads(result.stdout), "stderr": result.stderr}
 
 

@@ -175,6 +175,7 @@ def test_memory_golden(name: str, args: tuple[str, ...], cli: Callable,
     golden(f"memory/{name}", result.stdout)
 
 
+@pytest.mark.torch
 def test_activations_match_hooked_torch_outputs(tmp_path: Path) -> None:
     """The chain spec built by hand in torch: hooked output sizes are our activations, and the
     largest input + output of a module is our inference peak."""

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from cnnstat import zoo
-from cnnstat.cli.main import main
 
 MISALIGNED = """\
 name: shifted
@@ -41,8 +42,10 @@ layers:
 """
 
 
-def run(*args: str) -> Result:
-    return CliRunner().invoke(main, ["receptive-field", *args])
+@pytest.fixture
+def run(cli: Callable[..., Result]) -> Callable[..., Result]:
+    """``cnnstat receptive-field ARGS`` through the shared ``cli`` fixture."""
+    return functools.partial(cli, "receptive-field")
 
 
 def spec_file(tmp_path: Path, text: str) -> str:
@@ -51,7 +54,7 @@ def spec_file(tmp_path: Path, text: str) -> str:
     return str(path)
 
 
-def test_table_lists_every_layer_and_the_last_spatial_field() -> None:
+def test_table_lists_every_layer_and_the_last_spatial_field(run: Callable) -> None:
     result = run("alexnet", "--color", "never")
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
@@ -60,7 +63,7 @@ def test_table_lists_every_layer_and_the_last_spatial_field() -> None:
         result.stdout
 
 
-def test_json_is_exact_and_parses() -> None:
+def test_json_is_exact_and_parses(run: Callable) -> None:
     result = run("vgg16", "--format", "json")
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
@@ -74,7 +77,7 @@ def test_json_is_exact_and_parses() -> None:
     assert all(isinstance(layer["h"]["start"], str) for layer in doc["layers"])
 
 
-def test_csv_and_markdown() -> None:
+def test_csv_and_markdown(run: Callable) -> None:
     rows = list(csv.reader(io.StringIO(run("alexnet", "--format", "csv").stdout)))
     assert rows[0] == ["name", "layer", "output", "rf", "jump", "start", "pad", "whole"]
     assert rows[1][:7] == ["conv1", "96 11x11 filters at stride 4, pad 0", "96x55x55", "11", "4",
@@ -83,7 +86,7 @@ def test_csv_and_markdown() -> None:
     assert "| pool3 | 3x3 max pool at stride 2 | 256x6x6 | 195 | 32 | 33 | 64 | no |" in markdown
 
 
-def test_unit_maps_back_to_its_input_region() -> None:
+def test_unit_maps_back_to_its_input_region(run: Callable) -> None:
     result = run("alexnet", "--unit", "0,5", "--format", "json")
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
@@ -107,20 +110,22 @@ def test_unit_maps_back_to_its_input_region() -> None:
     (("--unit", "0,0"), "need a SPEC"),
     (("no-such-net",), "no built-in spec named 'no-such-net'"),
 ])
-def test_bad_usage_exits_2_without_traceback(args: tuple[str, ...], message: str) -> None:
+def test_bad_usage_exits_2_without_traceback(run: Callable, args: tuple[str, ...],
+                                             message: str) -> None:
     result = run(*args)
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
-def test_flat_input_is_refused(tmp_path: Path) -> None:
+def test_flat_input_is_refused(run: Callable, tmp_path: Path) -> None:
     result = run(spec_file(tmp_path, FLAT))
     assert result.exit_code == 2
     assert "receptive fields need a C x H x W input" in result.stderr
 
 
-def test_misaligned_paths_warn_on_stderr_and_json_still_parses(tmp_path: Path) -> None:
+def test_misaligned_paths_warn_on_stderr_and_json_still_parses(run: Callable,
+                                                               tmp_path: Path) -> None:
     result = run(spec_file(tmp_path, MISALIGNED), "--format", "json")
     assert result.exit_code == 0
     assert "warning[W502]: concat 'mix.concat': paths arrive misaligned" in result.stderr
@@ -130,7 +135,7 @@ def test_misaligned_paths_warn_on_stderr_and_json_still_parses(tmp_path: Path) -
     assert [d["code"] for d in doc["diagnostics"]] == ["W502"]
 
 
-def test_saturation_note(tmp_path: Path) -> None:
+def test_saturation_note(run: Callable, tmp_path: Path) -> None:
     result = run(spec_file(tmp_path, SATURATED), "--format", "csv")
     assert result.exit_code == 0
     assert "note[W503]: every unit of 'conv3' already sees the whole 4x4 input" in result.stderr
@@ -138,7 +143,7 @@ def test_saturation_note(tmp_path: Path) -> None:
         ["no", "no", "yes", "yes"]
 
 
-def test_input_override_changes_the_fields() -> None:
+def test_input_override_changes_the_fields(run: Callable) -> None:
     result = run("alexnet", "--input", "3x224x224", "--format", "json")
     assert result.exit_code == 0
     assert "warning[W501]" in result.stderr  # (224 - 11)/4 + 1 is not an integer
@@ -146,7 +151,7 @@ def test_input_override_changes_the_fields() -> None:
     assert doc["last_spatial"]["h"]["r"] == 195 and doc["input_size"] == [224, 224]
 
 
-def test_zoo_overview_covers_every_spec() -> None:
+def test_zoo_overview_covers_every_spec(run: Callable) -> None:
     result = run("--format", "json")
     assert result.exit_code == 0
     specs = {s["name"]: s for s in json.loads(result.stdout)["specs"]}
@@ -157,12 +162,11 @@ def test_zoo_overview_covers_every_spec() -> None:
     assert "receptive field at the last spatial layer" in table and "vgg19" in table
 
 
-def test_summary_gains_an_rf_column() -> None:
-    runner = CliRunner()
-    doc = json.loads(runner.invoke(main, ["summary", "alexnet", "--format", "json"]).stdout)
+def test_summary_gains_an_rf_column(cli: Callable) -> None:
+    doc = json.loads(cli("summary", "alexnet", "--format", "json").stdout)
     rf = {layer["name"]: layer["rf"] for layer in doc["layers"]}
     assert rf["conv1"] == [11, 11] and rf["pool3"] == [195, 195]
     assert doc["conventions"]["receptive_field"].startswith("receptive field per axis")
     rows = list(csv.reader(io.StringIO(
-        runner.invoke(main, ["summary", "alexnet", "--format", "csv"]).stdout)))
+        cli("summary", "alexnet", "--format", "csv").stdout)))
     assert rows[0][-1] == "rf" and rows[1][-1] == "11" and rows[-1][-1] == ""

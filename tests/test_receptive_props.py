@@ -18,7 +18,7 @@ from cnnstat.core.receptive import INPUT_FIELD, FieldReport, receptive_fields
 from cnnstat.core.report import Report
 from cnnstat.errors import SpecError
 
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True)
+SETTINGS = settings(max_examples=60)
 AXIS = st.integers(1, 5)
 
 
@@ -166,7 +166,7 @@ def test_dense_chains_see_a_full_rectangle(case: tuple[Seq, tuple[int, int]]) ->
                 assert box == (lo, hi)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@settings(max_examples=40)
 @given(branching())
 def test_branching_fields_equal_brute_force(case: tuple[Seq, tuple[int, int]]) -> None:
     """Every branch keeps the jump, so the union of the paths' fields is exact too; W502 is

@@ -166,7 +166,7 @@ def test_squeeze_excitation_sees_everything() -> None:
 
 # -- random networks -----------------------------------------------------------------------------
 
-@settings(max_examples=25, deadline=None, derandomize=True)
+@settings(max_examples=25)
 @given(chains())
 def test_chain_support_is_the_brute_force_set(case: tuple[Seq, tuple[int, int]]) -> None:
     graph, size = case
@@ -188,7 +188,7 @@ def test_chain_support_is_the_brute_force_set(case: tuple[Seq, tuple[int, int]])
             assert support_box(mask) == ((lo_h, hi_h), (lo_w, hi_w))
 
 
-@settings(max_examples=15, deadline=None, derandomize=True)
+@settings(max_examples=15)
 @given(branching(), st.data())
 def test_branching_support_is_enclosed(case: tuple[Seq, tuple[int, int]],
                                        data: st.DataObject) -> None:

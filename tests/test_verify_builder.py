@@ -13,6 +13,7 @@ from cnnstat.spec import loader
 from cnnstat.spec.models import LAYER_ARGS
 from tests.conftest import fresh_imports
 
+pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 

@@ -28,13 +28,20 @@ def test_ceil_mode_window_may_overhang_a_small_input() -> None:
     assert output_size(1, Window(5, 2, 0, 0), ceil_mode=True) < 1
 
 
+CEIL_POOL_ON_1X1 = ("name: t\ninput: [4, 1, 1]\nlayers:\n"
+                    "  - maxpool: {kernel: 2, stride: 2, ceil_mode: true}\n")
+
+
+def test_ceil_mode_pool_on_1x1_is_accepted(tmp_path: Path) -> None:
+    assert analyze(tmp_path, CEIL_POOL_ON_1X1).output_shape == (4, 1, 1)
+
+
+@pytest.mark.torch
 def test_ceil_mode_pool_on_1x1_is_accepted_like_pytorch(tmp_path: Path) -> None:
-    report = analyze(tmp_path, "name: t\ninput: [4, 1, 1]\nlayers:\n"
-                     "  - maxpool: {kernel: 2, stride: 2, ceil_mode: true}\n")
-    assert report.output_shape == (4, 1, 1)
+    report = analyze(tmp_path, CEIL_POOL_ON_1X1)
     torch = pytest.importorskip("torch")
     live = torch.nn.MaxPool2d(2, 2, ceil_mode=True)(torch.zeros(1, 4, 1, 1))
-    assert tuple(live.shape[1:]) == report.output_shape
+    assert tuple(live.shape[1:]) == report.output_shape == (4, 1, 1)
 
 
 def test_lrn_on_a_flat_input_is_rejected(tmp_path: Path) -> None:
@@ -70,6 +77,11 @@ def test_pool_padding_is_bounded_by_half_the_kernel_not_the_dilated_window(tmp_p
     assert analyze(tmp_path, text % 1).output_shape == (1, side, side)
     with pytest.raises(SpecError, match="more than half the kernel 3"):
         analyze(tmp_path, text % 2)
+
+
+@pytest.mark.torch
+def test_pytorch_bounds_pool_padding_by_half_the_kernel() -> None:
+    """The live side of the test above: PyTorch refuses padding 2 at kernel 3, dilation 2."""
     torch = pytest.importorskip("torch")
     with pytest.raises(RuntimeError, match="half of kernel size"):
         torch.nn.MaxPool2d(3, padding=2, dilation=2)(torch.zeros(1, 1, 9, 9))

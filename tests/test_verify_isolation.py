@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from cnnstat.render.untrusted import captured, escape_controls
+from cnnstat.render.escape import captured
 
 torch = pytest.importorskip("torch")
 
@@ -29,13 +29,12 @@ HOSTILE = Path(__file__).parent / "hostile_modules"
 ROOT = Path(__file__).parent.parent
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "-inf", "soon"])
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "-inf", "soon", "86401"])
 def test_timeout_must_be_a_finite_number_of_seconds_above_0(value: str, cli: Callable) -> None:
     result: Result = cli("verify", "conv-example", "--module", f"{HOSTILE}/conforming.py:make",
                          "--timeout", value)
-    assert result.exit_code == 2
-    assert result.stderr.startswith(f"cnnstat: error: --timeout {value!r}: expected a")
-    assert result.stdout == ""
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "Invalid value for '--timeout'" in result.stderr and "seconds" in result.stderr
 
 
 def test_timeout_without_module_is_a_usage_error(cli: Callable) -> None:
@@ -130,7 +129,6 @@ def _alive(pid: int) -> bool:
 
 
 def test_captured_output_escapes_control_characters_and_keeps_head_and_tail() -> None:
-    assert escape_controls("a\x1b]0;t\x07\r\u202eb\n") == "a\\x1b]0;t\\x07\\x0d\\u202eb\\x0a"
     assert captured(b"one\n\x1b[2J", b"\xff end\n", 1234) == \
         "one\n\\x1b[2J\n... 1,234 bytes left out ...\n\\xff end\n"
     assert captured(b"tab\tkept\n") == "tab\tkept\n"

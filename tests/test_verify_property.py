@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from cnnstat.errors import SpecError
@@ -28,13 +28,12 @@ nn = torch.nn
 from cnnstat.analysis import analyze  # noqa: E402
 from cnnstat.torch_backend.verify import verify_report  # noqa: E402
 
-pytestmark = pytest.mark.usefixtures("torch_one_thread")
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 
-# derandomize: the same examples on every run (CI is repeatable); a modest count keeps the file
-# well under a minute on two cores.
-PROFILE = settings(max_examples=40, derandomize=True, deadline=None,
-                   suppress_health_check=[HealthCheck.too_slow])
+# A modest count keeps the file well under a minute on two cores (deadline, health checks and the
+# derandomized CI runs come from the profiles in tests/conftest.py).
+PROFILE = settings(max_examples=40)
 
 Item = dict[str, Any]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.torch
 pytest.importorskip("torch")
 
 from cnnstat.analysis import analyze

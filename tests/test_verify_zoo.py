@@ -19,7 +19,7 @@ from cnnstat.analysis import analyze  # noqa: E402
 from cnnstat.torch_backend.results import VerifyResult  # noqa: E402
 from cnnstat.torch_backend.verify import verify_report  # noqa: E402
 
-pytestmark = pytest.mark.usefixtures("torch_one_thread")
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 
 SMALL = (8, 16, 32, 64, 96, 128, 160)

@@ -74,7 +74,8 @@ def analyze_loaded(loaded: Loaded, batch: int = 1) -> Report:
 
     try:
         report = analyze_graph(loaded.graph, loaded.input_shape, name=loaded.name,
-                               title=loaded.title, source=loaded.model.source, batch=batch)
+                               title=loaded.title, source=loaded.model.source, batch=batch,
+                               inputs=loaded.inputs, outputs=loaded.outputs)
     except SpecError as exc:
         exc.source = loaded.source
         raise

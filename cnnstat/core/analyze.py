@@ -8,27 +8,35 @@ returned with the report (it is what the torch builder builds).
 
 from __future__ import annotations
 
+import difflib
 import math
+from dataclasses import replace
 from typing import cast
 
-from cnnstat.core.ir import AutoShortcut, Branch, Layer, Node, Parallel, Seq
+from cnnstat.core.ir import AutoShortcut, Branch, Join, Layer, Node, Parallel, Ref, Seq
 from cnnstat.core.report import Report, Row, Shape, fmt_shape
 from cnnstat.core.rules import RULES
-from cnnstat.errors import DiagnosticSink, spec_error
+from cnnstat.errors import DiagnosticSink, SpecPath, spec_error
 
 
 class _Walker:
-    def __init__(self) -> None:
+    def __init__(self, inputs: dict[str, Shape]) -> None:
         self.rows: list[Row] = []
         self.sink = DiagnosticSink()
+        self.tensors: dict[str, Shape] = dict(inputs)  # every named output so far
 
     def node(self, node: Node, x: Shape) -> tuple[Node, Shape]:
         if isinstance(node, Layer):
-            return node, self.layer(node, x)
+            return self.layer(node, x)
         if isinstance(node, Seq):
             return self.seq(node, x)
         if isinstance(node, Parallel):
-            return self.parallel(node, x)
+            resolved, out = self.parallel(node, x)
+            if node.name:
+                self.tensors[node.name] = out
+            return resolved, out
+        if isinstance(node, Join):
+            return self.join(node)
         raise TypeError(f"unresolved node {node!r}")  # AutoShortcut only appears in branches
 
     def seq(self, seq: Seq, x: Shape) -> tuple[Seq, Shape]:
@@ -36,14 +44,46 @@ class _Walker:
         for item in seq.items:
             resolved, x = self.node(item, x)
             items.append(resolved)
-        return Seq(tuple(items)), x
+        if seq.name:
+            self.tensors[seq.name] = x
+        return Seq(tuple(items), seq.name), x
 
-    def layer(self, layer: Layer, x: Shape) -> Shape:
+    def resolve(self, ref: Ref, owner: str, path: SpecPath) -> str:
+        """The first candidate of ``ref`` that names an earlier tensor (E409 if none does)."""
+        for name in ref:
+            if name in self.tensors:
+                return name
+        close = difflib.get_close_matches(ref[-1], list(self.tensors), n=3)
+        raise spec_error("E409", f"'{owner}': no earlier tensor named '{ref[-1]}'" +
+                         (f" (looked for {', '.join(repr(c) for c in ref)})"
+                          if len(ref) > 1 else ""), path, layer=owner,
+                         hint=("did you mean " + " or ".join(f"'{c}'" for c in close) + "?")
+                         if close else "a layer can only read a tensor written before it")
+
+    def layer(self, layer: Layer, x: Shape) -> tuple[Layer, Shape]:
+        reads: tuple[str, ...] = ()
+        if layer.inputs:
+            source = self.resolve(layer.inputs[0], layer.name, layer.arg_path("from"))
+            x, reads = self.tensors[source], (source,)
+            layer = replace(layer, inputs=((source,),))
         cost = RULES[layer.kind](layer, x, self.sink)
         self.rows.append(Row(layer.name, layer.kind, cost.description, x, cost.output,
                              cost.weights, cost.bias, cost.buffers, cost.macs, dict(cost.ops),
-                             layer.path, cost.windows, cost.global_field))
-        return cost.output
+                             layer.path, cost.windows, cost.global_field, reads))
+        self.tensors[layer.name] = cost.output
+        return layer, cost.output
+
+    def join(self, join: Join) -> tuple[Join, Shape]:
+        names = tuple(self.resolve(ref, join.name, (*join.path, "from", i))
+                      for i, ref in enumerate(join.inputs))
+        shapes = [self.tensors[n] for n in names]
+        out, ops = merged(join.merge, join.name, join.path, shapes, list(names))
+        desc = {"concat": "concatenate ", "add": "add ", "mul": "scale "}[join.merge] + \
+            {"concat": ", ", "add": " + ", "mul": " * "}[join.merge].join(names)
+        self.rows.append(Row(join.name, join.merge, desc, shapes[0], out,
+                             ops={join.merge: ops} if ops else {}, path=join.path, reads=names))
+        self.tensors[join.name] = out
+        return Join(join.name, join.merge, tuple((n,) for n in names), join.path), out
 
     def parallel(self, par: Parallel, x: Shape) -> tuple[Node, Shape]:
         inputs = _split(par, x) if par.split else [x] * len(par.branches)
@@ -76,15 +116,7 @@ class _Walker:
 
     def merge(self, par: Parallel, x: Shape, outs: list[Shape]) -> Shape:
         labels = [br.name or "body" for br in par.branches]
-        if par.merge == "concat":
-            out = _concat(par, outs, labels)
-            ops = 0
-        elif par.merge == "add":
-            out = _same(par, outs, labels)
-            ops = (len(outs) - 1) * math.prod(out)
-        else:
-            out = _broadcast(par, outs, labels)
-            ops = (len(outs) - 1) * math.prod(out)
+        out, ops = merged(par.merge, par.name, par.path, outs, labels)
         desc = {"concat": "concatenate " + ", ".join(labels),
                 "add": "add " + " + ".join(labels),
                 "mul": "scale " + " * ".join(labels)}[par.merge]
@@ -92,6 +124,19 @@ class _Walker:
                              desc, outs[0], out, ops={par.merge: ops} if ops else {},
                              path=par.path))
         return out
+
+
+def merged(merge: str, name: str, path: SpecPath, outs: list[Shape],
+           labels: list[str]) -> tuple[Shape, int]:
+    """The output shape of a merge and its element-wise operations (one per element per extra
+    operand for add and mul; concat moves data only)."""
+    if merge == "concat":
+        return _concat(name, path, outs, labels), 0
+    if merge == "add":
+        out = _same(name, path, outs, labels)
+    else:
+        out = _broadcast(name, path, outs, labels)
+    return out, (len(outs) - 1) * math.prod(out)
 
 
 def _is_auto(br: Branch) -> bool:
@@ -106,31 +151,31 @@ def _split(par: Parallel, x: Shape) -> list[Shape]:
     return [(x[0] // n, *x[1:])] * n
 
 
-def _concat(par: Parallel, outs: list[Shape], labels: list[str]) -> Shape:
+def _concat(name: str, path: SpecPath, outs: list[Shape], labels: list[str]) -> Shape:
     rest = {s[1:] for s in outs}
     if len(rest) != 1 or len({len(s) for s in outs}) != 1:
         listing = ", ".join(f"{lab} {fmt_shape(s)}" for lab, s in zip(labels, outs))
-        raise spec_error("E405", f"concat '{par.name}': branch outputs differ in spatial size: "
-                         f"{listing}", par.path, layer=par.name,
+        raise spec_error("E405", f"concat '{name}': branch outputs differ in spatial size: "
+                         f"{listing}", path, layer=name,
                          hint="give every branch the same stride and padding")
     return (sum(s[0] for s in outs), *outs[0][1:])
 
 
-def _same(par: Parallel, outs: list[Shape], labels: list[str]) -> Shape:
+def _same(name: str, path: SpecPath, outs: list[Shape], labels: list[str]) -> Shape:
     if len(set(outs)) != 1:
         listing = " vs ".join(f"{lab} {fmt_shape(s)}" for lab, s in zip(labels, outs))
-        raise spec_error("E404", f"add '{par.name}': shapes differ: {listing}", par.path,
-                         layer=par.name, hint="use a projection shortcut (shortcut: auto)")
+        raise spec_error("E404", f"add '{name}': shapes differ: {listing}", path,
+                         layer=name, hint="use a projection shortcut (shortcut: auto)")
     return outs[0]
 
 
-def _broadcast(par: Parallel, outs: list[Shape], labels: list[str]) -> Shape:
+def _broadcast(name: str, path: SpecPath, outs: list[Shape], labels: list[str]) -> Shape:
     out = max(outs, key=math.prod)
     for s in outs:
         if len(s) != len(out) or any(a not in (1, b) for a, b in zip(s, out)):
             listing = " vs ".join(f"{lab} {fmt_shape(t)}" for lab, t in zip(labels, outs))
-            raise spec_error("E404", f"mul '{par.name}': shapes do not broadcast: {listing}",
-                             par.path, layer=par.name)
+            raise spec_error("E404", f"mul '{name}': shapes do not broadcast: {listing}",
+                             path, layer=name)
     return out
 
 
@@ -169,9 +214,21 @@ def _stride_between(auto: AutoShortcut, x: Shape, target: Shape) -> int:
 
 
 def analyze(graph: Seq, input_shape: Shape, *, name: str = "", title: str = "",
-            source: str = "", batch: int = 1) -> Report:
-    """Walk ``graph`` from ``input_shape``; raise SpecError on the first impossible layer."""
-    walker = _Walker()
+            source: str = "", batch: int = 1,
+            inputs: tuple[tuple[str, Shape], ...] = (),
+            outputs: tuple[str, ...] = ()) -> Report:
+    """Walk ``graph`` from ``input_shape`` (the first of ``inputs``, when the spec names
+    several); raise SpecError on the first impossible layer or unknown reference."""
+    named = dict(inputs) if inputs else {"input": input_shape}
+    walker = _Walker(named)
     resolved, _ = walker.seq(graph, input_shape)
+    outs = []
+    for i, out in enumerate(outputs):
+        if out not in walker.tensors:
+            close = difflib.get_close_matches(out, list(walker.tensors), n=3)
+            raise spec_error("E409", f"outputs: no tensor named '{out}'", ("outputs", i),
+                             hint=("did you mean " + " or ".join(f"'{c}'" for c in close) + "?")
+                             if close else "name a layer, block, merge or input of the network")
+        outs.append((out, walker.tensors[out]))
     return Report(name, title, source, input_shape, batch, tuple(walker.rows), resolved,
-                  tuple(walker.sink.items))
+                  tuple(walker.sink.items), tuple(named.items()), tuple(outs))

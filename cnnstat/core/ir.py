@@ -1,10 +1,17 @@
 """The expanded network: the graph the analytic engine walks and the torch builder builds.
 
-A spec expands to a tree of three node types.  :class:`Layer` is one operation of a registered
-kind with concrete arguments; :class:`Seq` runs nodes one after another; :class:`Parallel` feeds
-its input to every branch (or, with ``split``, an equal share of the channels to each) and merges
-the branch outputs by ``concat``, ``add`` or ``mul``.  Residual blocks, dense layers and
+A spec expands to a tree of nodes.  :class:`Layer` is one operation of a registered kind with
+concrete arguments; :class:`Seq` runs nodes one after another; :class:`Parallel` feeds its input
+to every branch (or, with ``split``, an equal share of the channels to each) and merges the
+branch outputs by ``concat``, ``add`` or ``mul``.  Residual blocks, dense layers and
 squeeze-and-excitation are all :class:`Parallel` nodes; an empty branch is the identity.
+
+The tree is a DAG once references are followed: every named output (a layer, a merge, a named
+block or composite, a network input) is a *tensor* that a later :class:`Layer` may read instead of
+its predecessor's output (``inputs``), and a :class:`Join` merges any earlier tensors.  A reference
+is a :data:`Ref`: the candidate full names of what was written, innermost scope first
+(``dec.up1.enc1``, ``dec.enc1``, ``enc1``); the analysis resolves each to the first candidate that
+names an earlier tensor, and the resolved graph it returns holds one candidate per reference.
 """
 
 from __future__ import annotations
@@ -15,6 +22,9 @@ from typing import Any, Literal, Union
 from cnnstat.errors import SpecPath
 
 Merge = Literal["concat", "add", "mul", "side"]
+JoinMerge = Literal["concat", "add", "mul"]
+Ref = tuple[str, ...]
+"""The candidate full names of a referenced tensor, innermost scope first."""
 ShortcutMode = Literal["projection", "pad", "optional"]
 
 
@@ -27,6 +37,7 @@ class Layer:
     args: dict[str, Any]
     path: SpecPath = ()
     arg_paths: dict[str, SpecPath] = field(default_factory=dict, compare=False)
+    inputs: tuple[Ref, ...] = ()  # what it reads instead of its predecessor's output (``from``)
 
     def arg_path(self, arg: str) -> SpecPath:
         """Where ``arg`` was written, for located errors (the layer item when not written)."""
@@ -36,6 +47,17 @@ class Layer:
 @dataclass(frozen=True)
 class Seq:
     items: tuple[Node, ...]
+    name: str = ""  # a named block's body: its output is the tensor of that name
+
+
+@dataclass(frozen=True)
+class Join:
+    """A merge of earlier tensors, written ``add: {from: [a, b]}`` (or ``concat``, ``mul``)."""
+
+    name: str
+    merge: JoinMerge
+    inputs: tuple[Ref, ...]
+    path: SpecPath = ()
 
 
 @dataclass(frozen=True)
@@ -69,7 +91,7 @@ class Parallel:
     path: SpecPath = ()
 
 
-Node = Union[Layer, Seq, Parallel, AutoShortcut]
+Node = Union[Layer, Seq, Parallel, AutoShortcut, Join]
 
 
 def iter_layers(node: Node) -> list[Layer]:
@@ -81,3 +103,10 @@ def iter_layers(node: Node) -> list[Layer]:
     if isinstance(node, Parallel):
         return [leaf for br in node.branches for leaf in iter_layers(br.body)]
     return []
+
+
+def candidates(scope: str, ref: str) -> Ref:
+    """Where ``ref`` written in ``scope`` may point, innermost first: in ``a.b``, ``x`` is
+    ``a.b.x``, then ``a.x``, then ``x``."""
+    parts = scope.split(".") if scope else []
+    return tuple(".".join([*parts[:k], ref]) for k in range(len(parts), -1, -1))

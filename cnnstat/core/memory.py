@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cnnstat.core.ir import Layer, Node, Parallel, Seq
+from cnnstat.core.ir import Join, Layer, Node, Parallel, Seq
 from cnnstat.core.report import Report, Row
 
 INFERENCE = ("inference: graph run in the order written, branches one after another; every "
@@ -84,17 +84,28 @@ class _Trace:
         self.sizes: list[int] = [_numel(report.input_shape)]
         self.ops: list[_Op] = []
         self.kept: set[int] = set()
+        self.tensors: dict[str, int] = {}  # named outputs (``from`` references) -> tensor
+        for i, (name, shape) in enumerate(report.inputs):
+            if i:
+                self.sizes.append(_numel(shape))
+            self.tensors[name] = len(self.sizes) - 1
 
     def node(self, node: Node, x: int) -> int:
         if isinstance(node, Layer):
-            return self.write(node.name, (x,))
-        if isinstance(node, Seq):
+            out = self.write(node.name, (self.tensors[node.inputs[0][0]] if node.inputs else x,))
+        elif isinstance(node, Seq):
             for item in node.items:
                 x = self.node(item, x)
-            return x
-        if isinstance(node, Parallel):
-            return self.parallel(node, x)
-        raise TypeError(f"unresolved node {node!r}")
+            out = x
+        elif isinstance(node, Parallel):
+            out = self.parallel(node, x)
+        elif isinstance(node, Join):
+            out = self.write(node.name, tuple(self.tensors[ref[0]] for ref in node.inputs))
+        else:
+            raise TypeError(f"unresolved node {node!r}")
+        if node.name:
+            self.tensors[node.name] = out
+        return out
 
     def parallel(self, par: Parallel, x: int) -> int:
         outs = [self.node(branch.body, x) for branch in par.branches]
@@ -121,6 +132,7 @@ def schedule(report: Report) -> Schedule:
     """Live elements during each operation of ``report``'s graph (see the module docstring)."""
     trace = _Trace(report)
     out = trace.node(report.graph, 0)
+    outputs = {trace.tensors[name] for name, _ in report.outputs}
     n = len(trace.ops)
     born = [-1] * len(trace.sizes)
     last = [-1] * len(trace.sizes)
@@ -128,7 +140,7 @@ def schedule(report: Report) -> Schedule:
         born[op.writes] = i
         for t in op.reads:
             last[t] = max(last[t], i)
-    for t in {out, *trace.kept}:
+    for t in {*(outputs or {out}), *trace.kept}:
         last[t] = n - 1
     delta = [0] * (n + 1)
     for t, size in enumerate(trace.sizes):
@@ -141,6 +153,18 @@ def schedule(report: Report) -> Schedule:
         alive += delta[i]
         steps.append(Step(op.row, alive))
     return Schedule(trace.sizes[0], tuple(steps))
+
+
+def producers(report: Report) -> dict[str, tuple[str, ...]]:
+    """For each operation, what it reads: the operations (or inputs, by name) whose outputs it
+    reads, from the same trace as :func:`schedule`."""
+    trace = _Trace(report)
+    trace.node(report.graph, 0)
+    writer = {t: name for name, t in trace.tensors.items()
+              if t < len(report.inputs) and name in dict(report.inputs)}
+    writer.setdefault(0, report.input_names[0])
+    writer.update({op.writes: op.row.name for op in trace.ops})
+    return {op.row.name: tuple(writer[t] for t in op.reads) for op in trace.ops}
 
 
 def reads(report: Report) -> dict[str, int]:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from cnnstat.core.geometry import Window, adaptive_bounds
-from cnnstat.core.ir import Layer, Node, Parallel, Seq
+from cnnstat.core.ir import Join, Layer, Node, Parallel, Seq
 from cnnstat.core.report import Report, Row
 from cnnstat.errors import Diagnostic, DiagnosticSink, spec_error
 
@@ -356,18 +356,29 @@ class _Walk:
             self.pending.setdefault(row.name, deque()).append(row)
         self.rows: list[FieldRow] = []
         self.sink = DiagnosticSink()
+        self.tensors: dict[str, Flow] = {}  # every named output so far (``from`` references)
 
     def node(self, node: Node, flow: Flow, main: bool) -> Flow:
         if isinstance(node, Layer):
+            if node.inputs:
+                flow = self.tensors[node.inputs[0][0]]
             row = self.pending[node.name].popleft()
-            return self.record(row, transfer(row, flow, self.sink), main)
-        if isinstance(node, Seq):
+            out = self.record(row, transfer(row, flow, self.sink), main)
+        elif isinstance(node, Seq):
             for item in node.items:
                 flow = self.node(item, flow, main)
-            return flow
-        if isinstance(node, Parallel):
-            return self.parallel(node, flow, main)
-        raise TypeError(f"unresolved node {node!r}")
+            out = flow
+        elif isinstance(node, Parallel):
+            out = self.parallel(node, flow, main)
+        elif isinstance(node, Join):
+            outs = [self.tensors[ref[0]] for ref in node.inputs]
+            row = self.pending[node.name].popleft()
+            out = self.merge(row, outs, [f"'{ref[0]}'" for ref in node.inputs], main)
+        else:
+            raise TypeError(f"unresolved node {node!r}")
+        if getattr(node, "name", ""):
+            self.tensors[node.name] = out
+        return out
 
     def record(self, row: Row, flow: Flow, main: bool) -> Flow:
         self.rows.append(FieldRow(row, flow.fields, flow.boxes, main))
@@ -380,15 +391,19 @@ class _Walk:
         if par.merge == "side":
             return outs[0]
         row = self.pending[f"{par.name}.{par.merge}" if par.name else par.merge].popleft()
+        labels = [f"'{br.name or 'body'}' " + ("(identity)" if out is flow else
+                                               f"(via '{out.via}')")
+                  for br, out in zip(par.branches, outs)]
+        return self.merge(row, outs, labels, main)
+
+    def merge(self, row: Row, outs: list[Flow], labels: list[str], main: bool) -> Flow:
+        """The field of a merge: per axis, the union of the incoming fields."""
         units = _hw(row.output_shape) or (1, 1)
         fields, boxes = [], []
         for axis, n in enumerate(units):
             incoming = [_broadcast(o.fields[axis], len(o.boxes[axis]), n) for o in outs]
             fields.append(merge_fields(incoming, n))
             boxes.append(merge_boxes([o.boxes[axis] for o in outs], n))
-        labels = [f"'{br.name or 'body'}' " + ("(identity)" if out is flow else
-                                               f"(via '{out.via}')")
-                  for br, out in zip(par.branches, outs)]
         self.check_alignment(row, labels, outs, units)
         return self.record(row, Flow((fields[0], fields[1]), (boxes[0], boxes[1])), main)
 
@@ -454,6 +469,9 @@ def receptive_fields(report: Report) -> FieldReport:
                          hint="analyse a smaller input (--input)")
     size = (report.input_shape[1], report.input_shape[2])
     walk = _Walk(report)
+    for name, shape in report.inputs:  # each input is the origin of the fields read from it
+        if len(shape) == 3:
+            walk.tensors[name] = _input_flow((shape[1], shape[2]))
     walk.node(report.graph, _input_flow(size), True)
     by_row = {id(fr.row): fr for fr in walk.rows}
     fields = FieldReport(size, tuple(by_row[id(row)] for row in report.rows))

@@ -35,6 +35,7 @@ class Row:
     path: SpecPath = ()
     windows: tuple[Window, Window] | None = None
     global_field: bool = False
+    reads: tuple[str, ...] = ()  # the tensors it reads by name (``from``); () = its predecessor
 
     @property
     def params(self) -> int:
@@ -92,10 +93,18 @@ class Report:
     rows: tuple[Row, ...]
     graph: Seq
     diagnostics: tuple[Diagnostic, ...] = ()
+    inputs: tuple[tuple[str, Shape], ...] = ()  # (name, shape) of each input, in order
+    outputs: tuple[tuple[str, Shape], ...] = ()  # (name, shape) of each named output
 
     @property
     def output_shape(self) -> Shape:
+        if self.outputs:
+            return self.outputs[0][1]
         return self.rows[-1].output_shape if self.rows else self.input_shape
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(n for n, _ in self.inputs) or ("input",)
 
     @property
     def layers(self) -> tuple[Row, ...]:

@@ -16,14 +16,19 @@ from typing import Any, cast
 from cnnstat.core.ir import (
     AutoShortcut,
     Branch,
+    Join,
+    JoinMerge,
     Layer,
     Node,
     Parallel,
+    Ref,
     Seq,
     ShortcutMode,
+    candidates,
 )
-from cnnstat.errors import SpecPath, spec_error
-from cnnstat.spec.expr import ExprError, evaluate, is_expression
+from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath, spec_error
+from cnnstat.spec.expr import ExprError, evaluate, is_expression, number_text_hint
+from cnnstat.spec.names import check_name
 from cnnstat.spec.models import (
     COMPOSITE_ARGS,
     FLAG,
@@ -33,6 +38,7 @@ from cnnstat.spec.models import (
     SIZE,
     Args,
     BlockModel,
+    JoinArgs,
     SpecModel,
 )
 from cnnstat.spec.validate import suggest, validate
@@ -43,6 +49,8 @@ MAX_REPEAT = 10_000
 MAX_BLOCK_DEPTH = 32
 MAX_NESTING = 100
 MAX_STEPS = 500_000
+MAX_FILE_LAYERS = 100_000  # all configurations of one file together (Budget)
+MAX_FILE_STEPS = 1_000_000
 MAX_SIZE = 2**31 - 1
 REQUIRED = "required"
 PADDING_WORDS = ("same", "valid")
@@ -70,8 +78,8 @@ def as_int(raw: object, env: Mapping[str, object], path: SpecPath, what: str) ->
         shown = str(v) if hasattr(v, "denominator") else repr(v)
         raise spec_error("E303", f"{what} must be a whole number, got {shown}" +
                          (f" (from '{raw}')" if is_expression(raw) else ""), path,
-                         hint="round explicitly: ceil(...), floor(...), round(...) or "
-                         "make_divisible(...)")
+                         hint=number_text_hint(v) or "round explicitly: ceil(...), floor(...), "
+                         "round(...) or make_divisible(...)")
     return v
 
 
@@ -84,6 +92,32 @@ def check_size(n: int, path: SpecPath, what: str) -> int:
     return n
 
 
+class FileBudgetSpent(SpecError):
+    """The layers (or expansion steps) shared by all configurations of one file are spent."""
+
+
+@dataclass
+class Budget:
+    """Expansion work shared by the defaults and variants of one file (``check`` expands them
+    all, so a short file of many variants of a large net would otherwise multiply the work)."""
+
+    layers: int = MAX_FILE_LAYERS
+    steps: int = MAX_FILE_STEPS
+
+    @property
+    def spent(self) -> bool:
+        return self.layers < 0 or self.steps < 0
+
+    def take(self, layers: int, steps: int, path: SpecPath) -> None:
+        self.layers -= layers
+        self.steps -= steps
+        if self.spent:
+            raise FileBudgetSpent(Diagnostic(
+                "E207", Severity.ERROR, f"the file's defaults and variants expand to more than "
+                f"{MAX_FILE_LAYERS:,} layers (or {MAX_FILE_STEPS:,} items) in all", path,
+                "check fewer or smaller variants per file"))
+
+
 @dataclass
 class Scope:
     prefix: str
@@ -93,8 +127,9 @@ class Scope:
     def full(self, local: str) -> str:
         return f"{self.prefix}.{local}" if self.prefix else local
 
-    def claim(self, base: str, explicit: str | None, path: SpecPath) -> str:
+    def claim(self, base: str, explicit: object, path: SpecPath) -> str:
         if explicit is not None:
+            explicit = check_name(explicit, (*path, "name"))
             if explicit in self.used:
                 raise spec_error("E208", f"duplicate layer name '{self.full(explicit)}'",
                                  (*path, "name"),
@@ -115,8 +150,10 @@ class Scope:
 
 
 class Expander:
-    def __init__(self, spec: SpecModel, env: dict[str, object]) -> None:
+    def __init__(self, spec: SpecModel, env: dict[str, object],
+                 budget: Budget | None = None) -> None:
         self.spec = spec
+        self.budget = budget
         self.globals = env
         self.stack: list[str] = []
         self.count = 0
@@ -128,6 +165,8 @@ class Expander:
     def step(self, path: SpecPath) -> None:
         """Count expansion work, so nested repeats of empty lists cannot run for ever."""
         self.steps += 1
+        if self.budget is not None:
+            self.budget.take(0, 1, path)
         if self.steps > MAX_STEPS:
             raise spec_error("E207", f"the spec expands to more than {MAX_STEPS:,} items "
                              "(nested repeats?)", path, hint="lower the repeat counts")
@@ -191,7 +230,7 @@ class Expander:
                              "'layers: [...]' in one mapping")
         n = as_int(item["repeat"], env, (*path, "repeat"), "repeat")
         if not 0 <= n <= MAX_REPEAT:
-            raise spec_error("E207", f"repeat count {n} is outside 0..{MAX_REPEAT}",
+            raise spec_error("E207", f"repeat count {n} is outside 0..{MAX_REPEAT:,}",
                              (*path, "repeat"))
         nodes: list[Node] = []
         for _ in range(n):
@@ -202,8 +241,10 @@ class Expander:
     def layer(self, kind: str, args: Any, path: SpecPath, scope: Scope,
               env: Mapping[str, object]) -> Layer:
         self.count += 1
+        if self.budget is not None:
+            self.budget.take(1, 0, path)
         if self.count > MAX_LAYERS:
-            raise spec_error("E207", f"the spec expands to more than {MAX_LAYERS} layers", path)
+            raise spec_error("E207", f"the spec expands to more than {MAX_LAYERS:,} layers", path)
         model = LAYER_ARGS[kind]
         key = (kind, id(args))
         parsed = self.validated.get(key)
@@ -213,7 +254,7 @@ class Expander:
         concrete: dict[str, Any] = {}
         arg_paths: dict[str, SpecPath] = {}
         for fname, finfo in model.model_fields.items():
-            if fname == "name":
+            if fname in ("name", "from_"):
                 continue
             raw = getattr(parsed, fname)
             fpath = (*path, fname)
@@ -223,7 +264,11 @@ class Expander:
         name = scope.claim(kind, parsed.name, path)
         if kind == "maxout":
             concrete["layer"] = self.wrapped(args["layer"], (*path, "layer"), name, env)
-        return Layer(name, kind, concrete, path, arg_paths)
+        inputs: tuple[Ref, ...] = ()
+        if parsed.from_ is not None:
+            inputs = (candidates(scope.prefix, parsed.from_),)
+            arg_paths["from"] = (*path, "from")
+        return Layer(name, kind, concrete, path, arg_paths, inputs)
 
     def wrapped(self, item: Any, path: SpecPath, name: str, env: Mapping[str, object]) -> Layer:
         nodes = self.item(item, path, Scope(name), env)
@@ -243,7 +288,8 @@ class Expander:
             v = value(raw, env, path)
             if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(
                     v, "denominator"):
-                raise spec_error("E303", f"{kind} {fname} must be a number, got {v!r}", path)
+                raise spec_error("E303", f"{kind} {fname} must be a number, got {v!r}", path,
+                                 hint=number_text_hint(v))
             return float(cast("float | Fraction", v))  # an int, a float or a Fraction
         if FLAG in meta:
             v = value(raw, env, path)
@@ -298,7 +344,7 @@ class Expander:
             if len(body) == 1 and _is_composite(body[0]):
                 nodes = self.item(body[0], (*body_path, 0), inner, local, inline=True)
                 return nodes[0]
-            return self.seq(body, body_path, inner, local)
+            return Seq(self.seq(body, body_path, inner, local).items, name)
         finally:
             self.stack.pop()
 
@@ -330,7 +376,7 @@ class Expander:
 
     def check_keys(self, kind: str, args: dict[str, Any], path: SpecPath) -> None:
         """The keys of ``kind``'s arguments model (:data:`COMPOSITE_ARGS`), nothing else."""
-        fields = COMPOSITE_ARGS[kind].model_fields
+        fields = {f.alias or k: f for k, f in COMPOSITE_ARGS[kind].model_fields.items()}
         allowed = set(fields)
         required = {k for k, f in fields.items() if f.is_required()}
         for key in args:
@@ -349,7 +395,7 @@ class Expander:
         shortcut = self.shortcut(args.get("shortcut", "auto"), (*path, "shortcut"), inner, env)
         par = Parallel(inner.prefix, "add", (Branch("", body), shortcut), False, path)
         then = self.seq(args.get("then", []), (*path, "then"), inner, env)
-        return Seq((par, *then.items)) if then.items else par
+        return Seq((par, *then.items), inner.prefix) if then.items else par
 
     def shortcut(self, raw: Any, path: SpecPath, scope: Scope,
                  env: Mapping[str, object]) -> Branch:
@@ -378,6 +424,7 @@ class Expander:
         out = []
         for i, (bname, items) in enumerate(named):
             bpath = (*path, bname if isinstance(raw, dict) else i)
+            check_name(bname, bpath, "branch name")
             sub = Scope(scope.full(str(bname)))
             out.append(Branch(str(bname), self.seq(items if items else [], bpath, sub, env)))
         return tuple(out)
@@ -387,8 +434,15 @@ class Expander:
         kind = "split" if split else "concat"
         if isinstance(args, list):
             args = {"branches": args}
+        if not split and isinstance(args, dict) and "from" in args:
+            if "branches" in args:
+                raise spec_error("E202", "concat: give either 'branches' (fed the current input) "
+                                 "or 'from' (earlier tensors), not both", (*path, "from"))
+            return self.join("concat", args, path, scope)
         inner, args = self.composite_scope(kind, args, path, scope, inline)
         self.check_keys(kind, args, path)
+        if args.get("branches") is None:
+            raise spec_error("E203", f"{kind}: missing required key 'branches'", path)
         branches = self.branches(kind, args["branches"], (*path, "branches"), inner, env)
         return Parallel(inner.prefix, "concat", branches, split, path)
 
@@ -423,7 +477,7 @@ class Expander:
         self.check_keys("dense", args, path)
         n = as_int(args["count"], env, (*path, "count"), "dense count")
         if not 1 <= n <= MAX_REPEAT:
-            raise spec_error("E207", f"dense count {n} is outside 1..{MAX_REPEAT}",
+            raise spec_error("E207", f"dense count {n} is outside 1..{MAX_REPEAT:,}",
                              (*path, "count"))
         units: list[Node] = []
         for _ in range(n):
@@ -431,13 +485,33 @@ class Expander:
             body = self.seq(args["layers"], (*path, "layers"), unit, env)
             units.append(Parallel(unit.prefix, "concat", (Branch("input", Seq(())),
                                                            Branch("", body)), False, path))
-        return Seq(tuple(units))
+        return Seq(tuple(units), inner.prefix)
+
+
+    def join(self, kind: JoinMerge, args: Any, path: SpecPath, scope: Scope) -> Join:
+        """``add`` / ``mul`` / ``concat`` of earlier tensors named in ``from``."""
+        if not isinstance(args, dict):
+            raise spec_error("E202", f"{kind}: expected a mapping with 'from: [a, b, ...]'", path)
+        self.step(path)
+        parsed = validate(JoinArgs, {k: v for k, v in args.items()}, path, kind)
+        name = scope.claim(kind, parsed.name, path)
+        refs = tuple(candidates(scope.prefix, ref) for ref in parsed.from_)
+        return Join(name, kind, refs, path)
+
+    def add(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
+            inline: bool) -> Node:
+        return self.join("add", args, path, scope)
+
+    def mul(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
+            inline: bool) -> Node:
+        return self.join("mul", args, path, scope)
 
 
 def _is_composite(item: Any) -> bool:
     return isinstance(item, dict) and len(item) == 1 and next(iter(item)) in COMPOSITES
 
 
-def expand(spec: SpecModel, env: dict[str, object]) -> Seq:
-    """The graph of ``spec`` with parameters ``env`` (already evaluated)."""
-    return Expander(spec, env).seq(spec.layers, ("layers",), Scope(""), env)
+def expand(spec: SpecModel, env: dict[str, object], budget: Budget | None = None) -> Seq:
+    """The graph of ``spec`` with parameters ``env`` (already evaluated); ``budget``, when
+    given, is charged for the work and shared with the file's other configurations."""
+    return Expander(spec, env, budget).seq(spec.layers, ("layers",), Scope(""), env)

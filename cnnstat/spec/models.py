@@ -40,11 +40,18 @@ Layers = Annotated[list[Any], WithJsonSchema({"type": "array", "items": {"$ref":
 is: see :mod:`cnnstat.spec.schema`)."""
 
 
+Ref = Annotated[str, Field(min_length=1)]
+
+
 class Args(BaseModel):
     """Arguments common to every layer kind."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     name: str | None = Field(None, description="the layer's name (generated when absent)")
+    from_: Ref | None = Field(
+        None, alias="from", description="the tensor this layer reads instead of the previous "
+        "layer's output: any earlier layer, block, merge or input, by name (looked up in the "
+        "enclosing scopes, innermost first, then as a full name)")
 
 
 class ConvArgs(Args):
@@ -203,6 +210,24 @@ class BranchesArgs(CompositeArgs):
         description="a list of layer lists, or a mapping of named layer lists (two or more)")
 
 
+class JoinArgs(CompositeArgs):
+    """A merge of earlier tensors named in ``from`` (``add``: element-wise sum of equal shapes;
+    ``mul``: element-wise product, broadcasting size-1 axes; ``concat``: channels)."""
+
+    from_: list[Ref] = Field(alias="from", min_length=2,
+                             description="the tensors to merge, by name (two or more)")
+
+
+class ConcatArgs(CompositeArgs):
+    """Channel concatenation: of parallel ``branches`` fed the current input, or of earlier
+    tensors named in ``from``."""
+
+    branches: list[Layers | None] | dict[str, Layers | None] | None = Field(
+        None, description="a list of layer lists, or a mapping of named layer lists (two or more)")
+    from_: list[Ref] | None = Field(None, alias="from", min_length=2,
+                                    description="earlier tensors to concatenate, by name")
+
+
 class BodyArgs(CompositeArgs):
     """A body computed from the current input (``scale``: multiplies it; ``side``: a side
     output that the trunk does not consume)."""
@@ -227,8 +252,10 @@ class RepeatItem(BaseModel):
 
 COMPOSITE_ARGS: dict[str, type[CompositeArgs]] = {
     "residual": ResidualArgs,
-    "concat": BranchesArgs,
+    "concat": ConcatArgs,
     "split": BranchesArgs,
+    "add": JoinArgs,
+    "mul": JoinArgs,
     "scale": BodyArgs,
     "side": BodyArgs,
     "dense": DenseArgs,
@@ -237,14 +264,19 @@ LIST_FORM = {"concat": "branches", "split": "branches", "scale": "body", "side":
 """Composites that may be written as a bare list: the list is this argument."""
 
 
+Tolerance = Annotated[FiniteFloat | StrictInt, Field(ge=0),
+                      WithJsonSchema({"type": "number", "minimum": 0})]
+"""A tolerance: a finite number, never negative (a negative one would fail every figure)."""
+
+
 class Figure(BaseModel):
     """A published figure, with its source and the tolerance its rounding implies."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     value: StrictInt | FiniteFloat
     source: str = Field(description="where the figure was published")
-    rel_tol: FiniteFloat | StrictInt = 0
-    abs_tol: FiniteFloat | StrictInt = 0
+    rel_tol: Tolerance = 0
+    abs_tol: Tolerance = 0
     known_difference: str | None = Field(
         None, description="why our exact figure differs from the published one (explained, "
         "reported as a note rather than a failure)")
@@ -293,7 +325,16 @@ class SpecModel(BaseModel):
     title: str = ""
     source: str = ""
     notes: str = ""
-    input: list[Int] = Field(min_length=1, max_length=3, description="[C, H, W] or [features]")
+    input: list[Int] | None = Field(None, min_length=1, max_length=3,
+                                    description="[C, H, W] or [features]: the one input, named "
+                                    "'input'")
+    inputs: dict[Ref, list[Int]] | None = Field(
+        None, description="several named inputs, each [C, H, W] or [features]; the network "
+        "starts from the first (instead of 'input')")
+    outputs: list[Ref] | None = Field(
+        None, min_length=1, description="the network's outputs (heads), by tensor name, each "
+        "reported with its shape and the part of the network it depends on; default: the last "
+        "layer (and any side outputs)")
     params: dict[str, StrictInt | FiniteFloat | StrictBool | str] = {}
     variants: dict[str, VariantModel] = {}
     blocks: dict[str, BlockModel] = {}

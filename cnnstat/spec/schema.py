@@ -104,6 +104,7 @@ def build_schema() -> dict[str, Any]:
             "description": "A convolutional network for cnnstat: input, layers, blocks, "
                            "parameters, variants and published figures (see 'cnnstat schema').",
             **{k: v for k, v in root.items() if k not in ("title", "description")},
+            "oneOf": [{"required": ["input"]}, {"required": ["inputs"]}],
             "$defs": dict(sorted(defs.items()))}
 
 

@@ -155,23 +155,26 @@ class Bencher:
             raise UsageError(f"--compile: torch.compile failed: {first_line(exc)}",
                              "run without --compile") from None
 
-    def sample(self, report: Report, batch: int) -> torch.Tensor:
-        """Normal noise of ``batch`` x input shape from a fixed seed, made on the device (a batch
-        too large for the device fails there, not in host memory)."""
+    def sample(self, report: Report, batch: int) -> tuple[torch.Tensor, ...]:
+        """Normal noise of ``batch`` x shape for each input, from a fixed seed, made on the
+        device (a batch too large for the device fails there, not in host memory)."""
         where = self.device if self.device.type in ("cpu", "cuda") else torch.device("cpu")
         gen = torch.Generator(device=where).manual_seed(SEED)
-        x = torch.randn(batch, *report.input_shape, generator=gen, device=where, dtype=self.dtype)
-        x = x.to(self.device)
-        if self.opts.channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x
+        out = []
+        for _, shape in report.inputs or (("input", report.input_shape),):
+            x = torch.randn(batch, *shape, generator=gen, device=where, dtype=self.dtype)
+            x = x.to(self.device)
+            if self.opts.channels_last and x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
+            out.append(x)
+        return tuple(out)
 
-    def step(self, model: nn.Module, x: torch.Tensor) -> Callable[[], None]:
+    def step(self, model: nn.Module, xs: tuple[torch.Tensor, ...]) -> Callable[[], None]:
         if not self.opts.train:
-            return lambda: model(x)
+            return lambda: model(*xs)
 
         def train_step() -> None:
-            out = model(x)
+            out = model(*xs)
             outs = out if isinstance(out, tuple) else (out,)
             sum(o.float().sum() for o in outs).backward()
             model.zero_grad(set_to_none=True)
@@ -203,21 +206,21 @@ class Bencher:
                total: int) -> BatchResult:
         o = self.opts
         with self.grad_mode():
-            x = self.sample(report, batch)
-            step = self.step(model, x)
+            xs = self.sample(report, batch)
+            step = self.step(model, xs)
             first = time_calls(step, self.device, warmup=0, iters=1)[0]
             self.reset_peak()
             times = time_calls(step, self.device, warmup=o.warmup, iters=o.iters,
                                budget=o.time_budget)
             peak = self.peak()
-            per_layer = self.per_layer(model, report, x) if o.per_layer else None
+            per_layer = self.per_layer(model, report, xs) if o.per_layer else None
         return BatchResult(batch, OK, flops, Memory(acts, total, peak, self.peak_note()),
                            roofline.stats(times), first, per_layer=per_layer)
 
-    def per_layer(self, model: nn.Module, report: Report, x: torch.Tensor) -> Any:
-
-        costs = roofline.layer_costs(report, x.shape[0], self.size)
-        return probing.per_layer(model, costs, x, self.device, self.opts.iters)
+    def per_layer(self, model: nn.Module, report: Report,
+                  xs: tuple[torch.Tensor, ...]) -> Any:
+        costs = roofline.layer_costs(report, xs[0].shape[0], self.size)
+        return probing.per_layer(model, costs, xs, self.device, self.opts.iters)
 
     def runs(self, model: nn.Module, report: Report, batch: int) -> bool:
         """Whether one step at ``batch`` runs (the fit search's question)."""

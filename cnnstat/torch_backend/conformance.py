@@ -141,7 +141,7 @@ def warm_up() -> None:
 
 def measure(report: Report, model: nn.Module) -> Measured:
     """One forward pass of ``model`` (left unmodified) at the report's input and batch."""
-    x = sample_input(model, report.input_shape, report.batch)
+    x = sample_input(model, report.input_shape, report.batch)  # a one-input spec
     calls, out, total_flops = _calls(model, x)
     trunk = out[0] if isinstance(out, (tuple, list)) else out
     return Measured(tuple(calls), out_shape(trunk), numel(model.parameters()), total_flops)

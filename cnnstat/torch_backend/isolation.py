@@ -31,7 +31,7 @@ from typing import IO, Any
 
 from cnnstat.core.report import Report
 from cnnstat.errors import UsageError
-from cnnstat.render.untrusted import escape_controls
+from cnnstat.render.escape import escape_controls
 from cnnstat.torch_backend.matching import Measured, match
 from cnnstat.torch_backend.results import Captured, ConformanceResult
 

@@ -13,13 +13,12 @@ skipped: it must match one-to-one; the first divergence ends the walk.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from cnnstat.core.ir import iter_layers
 from cnnstat.core.presets import TORCH
 from cnnstat.core.report import Report, Row, Shape
-from cnnstat.render.untrusted import escape_controls
 from cnnstat.torch_backend.results import Check, ConformanceResult, Pair, Side
 
 
@@ -83,7 +82,7 @@ def match(report: Report, measured: Measured, label: str) -> ConformanceResult:
     """Compare ``report`` with what the user's module showed, leaf by leaf and in total."""
     rows = {r.name: r for r in report.rows}
     spec = [rows[layer.name] for layer in iter_layers(report.graph)]
-    matcher = _Matcher(spec, [_shown(c) for c in measured.calls], report.batch)
+    matcher = _Matcher(spec, list(measured.calls), report.batch)
     matcher.run()
     t = report.totals
     totals = {"shape": Check(report.output_shape, measured.output_shape),
@@ -91,13 +90,6 @@ def match(report: Report, measured: Measured, label: str) -> ConformanceResult:
               "torch": Check(TORCH.total(report), measured.total_flops)}
     return ConformanceResult(report.name, label, report.input_shape, tuple(matcher.pairs),
                              tuple(matcher.skipped_spec), tuple(matcher.skipped_impl), totals)
-
-
-def _shown(call: Call) -> Call:
-    """Module names and type names come from the user's code: made safe to print."""
-    side = call.side
-    return replace(call, side=replace(side, name=escape_controls(side.name),
-                                      kind=escape_controls(side.kind)))
 
 
 class _Matcher:

@@ -77,6 +77,11 @@ def sample_input(model: nn.Module, shape: Shape, batch: int) -> Tensor:
     return torch.zeros(batch, *shape, device=tensor.device if tensor is not None else "cpu")
 
 
+def sample_inputs(model: nn.Module, shapes: Sequence[Shape], batch: int) -> tuple[Tensor, ...]:
+    """One zero tensor per input of the network (``batch`` x shape), where ``model`` lives."""
+    return tuple(sample_input(model, shape, batch) for shape in shapes)
+
+
 @dataclass(frozen=True)
 class Pass:
     """What one forward pass showed: per named module its output shape (absent if it never ran)
@@ -88,37 +93,39 @@ class Pass:
     total_flops: int
 
 
-def shapes_and_torch_flops(model: nn.Module, names: Sequence[str], x: Tensor) -> Pass:
+def shapes_and_torch_flops(model: nn.Module, names: Sequence[str],
+                           xs: tuple[Tensor, ...]) -> Pass:
     """One forward pass with hooks on the named modules, inside FlopCounterMode."""
     from torch.utils.flop_counter import FlopCounterMode
 
     shapes = _ShapeLog()
     counter = FlopCounterMode(display=False)
     with eval_mode(model), torch.no_grad(), shapes.hooks(model, names), counter:
-        model(x)
+        model(*xs)
     counts = counter.get_flop_counts()
     root = type(model).__name__
     flops = {n: int(sum(counts.get(f"{root}.{n}", {}).values())) for n in names}
     return Pass(shapes.shapes, flops, shapes.output, int(counter.get_total_flops()))
 
 
-def fvcore_pass(model: nn.Module, names: Sequence[str], shape: Shape, batch: int) -> Pass:
+def fvcore_pass(model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],
+                batch: int) -> Pass:
     """fvcore FlopCountAnalysis with its default handles, per named module and in total, on real
     tensors; the shapes come from hooks that fire while fvcore traces (one forward pass)."""
     with _quiet():  # importing fvcore warns that torch.jit.script is deprecated
         from fvcore.nn import FlopCountAnalysis
 
     target = _real_copy(model)
-    x = sample_input(target, shape, batch)
-    shapes = _ShapeLog()
-    with eval_mode(target), _quiet(), shapes.hooks(target, names):
-        analysis = FlopCountAnalysis(target, x)
+    xs = sample_inputs(target, shapes, batch)
+    log = _ShapeLog()
+    with eval_mode(target), _quiet(), log.hooks(target, names):
+        analysis = FlopCountAnalysis(target, xs)
         analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
         analysis.tracer_warnings("none")
         by_module = analysis.by_module()
         total = analysis.total()
     flops = {n: int(by_module.get(n, 0)) for n in names}
-    return Pass(shapes.shapes, flops, shapes.output, int(total))
+    return Pass(log.shapes, flops, log.output, int(total))
 
 
 class _ShapeLog:

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from cnnstat import analysis
-from cnnstat.core.ir import Layer, Node, Parallel, Seq
+from cnnstat.core.ir import Join, Layer, Node, Parallel, Seq
 from cnnstat.core.report import Report, Shape
 from cnnstat.errors import UsageError
 from cnnstat.spec.loader import Loaded
@@ -26,9 +26,10 @@ def merge_name(par: Parallel) -> str:
     return f"{par.name}.{par.merge}" if par.name else par.merge
 
 
-def walk(node: Node) -> list[Layer | Parallel]:
-    """Leaf layers and merging parallels (side outputs do not merge), in execution order."""
-    if isinstance(node, Layer):
+def walk(node: Node) -> list[Layer | Parallel | Join]:
+    """Leaf layers, joins and merging parallels (side outputs do not merge), in execution
+    order."""
+    if isinstance(node, (Layer, Join)):
         return [node]
     if isinstance(node, Seq):
         return [x for item in node.items for x in walk(item)]
@@ -39,20 +40,27 @@ def walk(node: Node) -> list[Layer | Parallel]:
 
 
 class SpecNet(nn.Module):
-    """A spec as a live network.  ``forward`` returns the trunk's output or, when the spec has side
-    outputs (auxiliary heads), the tuple ``(trunk, side1, side2, ...)`` in execution order: the
-    side heads are part of the counted network, so they are computed and returned, never dropped.
+    """A spec as a live network.  ``forward`` takes one tensor per input of the spec, in the
+    order written, and returns the trunk's output or, when the spec names several ``outputs``,
+    those in order; side outputs (auxiliary heads) follow: ``(trunk, side1, side2, ...)`` in
+    execution order.  The side heads are part of the counted network, so they are computed and
+    returned, never dropped.
     """
 
     def __init__(self, report: Report) -> None:
         super().__init__()
         self.spec_name = report.name
         self.input_shape = report.input_shape
+        self.input_names = report.input_names
+        self.input_shapes = tuple(s for _, s in report.inputs) or (report.input_shape,)
+        self.output_names = tuple(n for n, _ in report.outputs)
         self.graph = report.graph
         inputs = {row.name: row.input_shape for row in report.rows}
         for item in walk(report.graph):
             if isinstance(item, Layer):
                 self._attach(item.name, build_layer(item, inputs[item.name]))
+            elif isinstance(item, Join):
+                self._attach(item.name, Merge(item.merge))
             else:
                 self._attach(merge_name(item), Merge(item.merge))
 
@@ -78,24 +86,40 @@ class SpecNet(nn.Module):
             raise UsageError(f"cannot build layer '{name}': {exc}",
                              "rename the layer (names become PyTorch module attributes)") from None
 
-    def forward(self, x: Tensor) -> Any:
+    def forward(self, *xs: Tensor) -> Any:
+        if len(xs) != len(self.input_names):
+            raise TypeError(f"{self.spec_name} takes {len(self.input_names)} input(s) "
+                            f"({', '.join(self.input_names)}), got {len(xs)}")
         sides: list[Tensor] = []
-        y = self._run(self.graph, x, sides)
-        return (y, *sides) if sides else y
+        tensors = dict(zip(self.input_names, xs))
+        y = self._run(self.graph, xs[0], sides, tensors)
+        outs = tuple(tensors[n] for n in self.output_names) or (y,)
+        return (*outs, *sides) if len(outs) > 1 or sides else outs[0]
 
-    def _run(self, node: Node, x: Tensor, sides: list[Tensor]) -> Tensor:
+    def _run(self, node: Node, x: Tensor, sides: list[Tensor],
+             tensors: dict[str, Tensor]) -> Tensor:
+        out: Tensor
         if isinstance(node, Layer):
-            out: Tensor = self.get_submodule(node.name)(x)
-            return out
-        if isinstance(node, Seq):
+            out = self.get_submodule(node.name)(tensors[node.inputs[0][0]] if node.inputs else x)
+        elif isinstance(node, Join):
+            out = self.get_submodule(node.name)(*(tensors[ref[0]] for ref in node.inputs))
+        elif isinstance(node, Seq):
             for item in node.items:
-                x = self._run(item, x, sides)
-            return x
-        if not isinstance(node, Parallel):
+                x = self._run(item, x, sides, tensors)
+            out = x
+        elif isinstance(node, Parallel):
+            out = self._parallel(node, x, sides, tensors)
+        else:
             raise TypeError(f"unresolved node {node!r}")  # the report's graph has none
+        if node.name:
+            tensors[node.name] = out
+        return out
+
+    def _parallel(self, node: Parallel, x: Tensor, sides: list[Tensor],
+                  tensors: dict[str, Tensor]) -> Tensor:
         n = len(node.branches)
         inputs = torch.split(x, x.shape[1] // n, dim=1) if node.split else (x,) * n
-        outs = [self._run(br.body, xi, sides) for br, xi in zip(node.branches, inputs)]
+        outs = [self._run(br.body, xi, sides, tensors) for br, xi in zip(node.branches, inputs)]
         if node.merge == "side":
             sides.extend(outs[1:])
             return outs[0]

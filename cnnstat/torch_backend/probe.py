@@ -135,17 +135,17 @@ def hook_cost(device: torch.device, dtype: torch.dtype) -> tuple[list[float], fl
     return floor, stats(hooked).median - plain
 
 
-def per_layer(model: nn.Module, costs: Sequence[LayerCost], x: torch.Tensor,
+def per_layer(model: nn.Module, costs: Sequence[LayerCost], xs: tuple[torch.Tensor, ...],
               device: torch.device, iters: int) -> PerLayer:
     """Forward time of every operation of ``costs`` over ``iters`` hooked passes of ``model``
     (the caller chooses eval mode and inference_mode), with the hooks' own cost."""
     watch = Stopwatch(device)
     mods = [(c.name, model.get_submodule(c.name)) for c in costs]
     with watch.attached(mods):
-        model(x)  # one untimed pass, then the samples start clean
+        model(*xs)  # one untimed pass, then the samples start clean
         watch.reset()
-        whole = time_calls(lambda: model(x), device, warmup=0, iters=max(iters, 1))
+        whole = time_calls(lambda: model(*xs), device, warmup=0, iters=max(iters, 1))
         samples = watch.collect()
     layers = tuple(LayerTime(c, stats(samples[c.name])) for c in costs if samples.get(c.name))
-    floor, overhead = hook_cost(device, x.dtype)
+    floor, overhead = hook_cost(device, xs[0].dtype)
     return PerLayer(layers, stats(floor), overhead, stats(whole))

@@ -59,8 +59,9 @@ def probe_units(fr: FieldRow) -> list[tuple[int, int]]:
 
 def check_receptive_field(report: Report) -> FieldCheck | None:
     """Gradient support against the analytic rows at the last spatial layer; None when the
-    spec has no spatial layer (or maps too large for exact per-unit fields)."""
-    if not supported(report):
+    spec has no spatial layer (or maps too large for exact per-unit fields), or several inputs
+    (the live trace follows one input's gradient)."""
+    if not supported(report) or len(report.inputs) > 1:
         return None
     fields = receptive_fields(report)
     fr = fields.last_spatial

@@ -15,7 +15,7 @@ from cnnstat.torch_backend.measure import (
     Pass,
     fvcore_pass,
     numel,
-    sample_input,
+    sample_inputs,
     shapes_and_torch_flops,
 )
 from cnnstat.torch_backend.net import SpecNet
@@ -51,11 +51,11 @@ def _verify(report: Report, counters: Sequence[str], device: str,
     names = [row.name for row in report.rows]
     passes: dict[str, Pass] = {}
     if "fvcore" in counters:
-        passes["fvcore"] = fvcore_pass(model, names, report.input_shape, report.batch)
+        passes["fvcore"] = fvcore_pass(model, names, model.input_shapes, report.batch)
     if "torch" in counters or not passes:
-        x = sample_input(model, report.input_shape, report.batch)
-        passes["torch"] = shapes_and_torch_flops(model, names, x)
-        device = str(x.device)
+        xs = sample_inputs(model, model.input_shapes, report.batch)
+        passes["torch"] = shapes_and_torch_flops(model, names, xs)
+        device = str(xs[0].device)
     else:
         device = "cpu"  # fvcore alone: the shapes come from its own pass on real tensors
     main = passes["torch"] if "torch" in passes else passes["fvcore"]

@@ -9,9 +9,12 @@ from cnnstat.core.report import Report
 
 
 def spec_info(report: Report) -> dict[str, Any]:
-    return {"name": report.name, "title": report.title, "source": report.source,
+    info = {"name": report.name, "title": report.title, "source": report.source,
             "input_shape": list(report.input_shape), "output_shape": list(report.output_shape),
             "batch": report.batch}
+    if len(report.inputs) > 1:
+        info["inputs"] = {name: list(shape) for name, shape in report.inputs}
+    return info
 
 
 def pair(h: Any, w: Any) -> str:

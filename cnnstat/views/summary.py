@@ -10,6 +10,7 @@ from typing import Any
 
 from cnnstat.core import conventions, presets
 from cnnstat.core.presets import Preset
+from cnnstat.core.outputs import heads
 from cnnstat.core.receptive import FieldRow, receptive_fields, supported
 from cnnstat.core.report import Brief, Report, Row
 from cnnstat.render import numbers
@@ -52,6 +53,10 @@ def summary_json(report: Report, fields: list[FieldRow | None] | None = None,
                       for r, rf in zip(report.rows, rfs)],
            "totals": totals_json(report),
            "diagnostics": [d.to_json() for d in report.diagnostics]}
+    if report.outputs:
+        doc["outputs"] = [{"name": h.name, "shape": list(h.shape), "operations": h.operations,
+                           "params": h.params, "macs": h.macs * report.batch}
+                          for h in heads(report)]
     if preset is not None and preset is not presets.MACS:
         for layer, row in zip(doc["layers"], report.rows):
             layer["count"] = preset.count(row) * report.batch
@@ -86,6 +91,10 @@ def summary_table(report: Report, fields: list[FieldRow | None] | None = None,
              f"{numbers.human(t.activations)}", conventions.MACS, conventions.ELEMENTWISE,
              "RF: receptive field size in input pixels, 'HxW' where the axes differ; * every "
              "unit sees the same region (cnnstat receptive-field shows jump and start)"]
+    for h in heads(report):
+        notes.append(f"output '{h.name}' {numbers.shape(h.shape)}: depends on {h.operations} "
+                     f"operations, {numbers.exact(h.params)} params, "
+                     f"{numbers.exact(h.macs * b)} MACs (shared operations count in each output)")
     table = Table(title, cols, rows, total, notes)
     if preset is not None and preset is not presets.MACS:
         _add_count(table, report, preset)

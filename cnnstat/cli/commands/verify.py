@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from cnnstat import zoo
-from cnnstat.cli.options import data_options, timeout_option
+from cnnstat.cli.options import data_options, seconds_option
 from cnnstat.cli.output import analysed, echo_err, emit, progress
 from cnnstat.core.report import Shape
 from cnnstat.errors import ExitStatus, UsageError
@@ -37,8 +37,9 @@ COUNT_CHOICES = ("all", "torch", "fvcore")
               help="Also trace the corners and centre of the last spatial layer back through "
               "the live network (input-gradient support, positive weights) and compare with the "
               "analytic receptive field.  Runs real float64 tensors on the CPU.")
-@timeout_option("With --module: seconds the module may take, from starting Python and torch "
-                "to the end of its forward pass [default: 300].")
+@seconds_option("--timeout", "timeout",
+                help="With --module: seconds the module may take, from starting Python and "
+                "torch to the end of its forward pass [default: 300].")
 @data_options
 def verify(specs: tuple[str, ...], impl: str | None, count: str, device: str, rf: bool,
            timeout: float | None, fmt: str, input_shape: Shape | None, batch: int,
