@@ -27,8 +27,9 @@ GUARDED = ("torch", "torch.nn", "torch.functional", "torch._tensor", "torch.over
            "torch.utils.flop_counter", "torch.utils.hooks", "torch.utils._python_dispatch",
            "cnnstat", "builtins", "json", "os")
 _DATA = (int, float, str, bytes, bool, type(None), dict, list, set, frozenset, tuple)
-# Attributes Python itself adds to a class as a cache (copyreg, when an instance is copied).
-_CACHES = frozenset({"__slotnames__"})
+# Attributes filled in lazily as caches: by copyreg when an instance is first copied, by
+# inspect.signature, by pydantic when a model is first used (cnnstat's spec models).
+_CACHES = ("__slotnames__", "__signature__", "__pydantic_")
 
 
 def _guarded(name: str) -> bool:
@@ -69,11 +70,11 @@ class Snapshot:
         changed = [name for name, mod in self.modules.items()
                    if name != "builtins" and sys.modules.get(name) is not mod]
         changed += [f"{owner}.{attr}" for (owner, attr), was in self.bindings.items()
-                    if _rebound(was, self._now(owner, attr))]
+                    if not attr.startswith(_CACHES) and _rebound(was, self._now(owner, attr))]
         for owner, before in self.classes.items():
             cls = self._object(owner)
             if cls is not None:
-                added = set(vars(cls)) - before - _CACHES
+                added = {a for a in set(vars(cls)) - before if not a.startswith(_CACHES)}
                 changed += [f"{owner}.{attr}" for attr in sorted(added)]
         return sorted(set(changed))
 
