@@ -40,3 +40,15 @@ def _escape(c: str) -> str:
         return _NAMED[c]
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 \
         else f"\\U{code:08x}"
+
+
+def captured(head: bytes, tail: bytes = b"", left_out: int = 0) -> str:
+    """Output captured from a process (``verify --module``) -- its first bytes, its last bytes
+    and how many bytes in between were not kept -- decoded (undecodable bytes escaped), with its
+    control characters except newline and tab escaped."""
+    def text(data: bytes) -> str:
+        return escape_controls(data.decode("utf-8", errors="backslashreplace"), keep="\n\t")
+
+    if not left_out:
+        return text(head + tail)
+    return f"{text(head)}\n... {left_out:,} bytes left out ...\n{text(tail)}"

@@ -42,6 +42,7 @@ from cnnstat.torch_backend.bench_results import (
     SpecResult,
 )
 from cnnstat.torch_backend.net import SpecNet
+from cnnstat.torch_backend.oom import first_line, is_oom
 from cnnstat.torch_backend.timing import (
     DTYPES,
     resolve_device,
@@ -51,21 +52,6 @@ from cnnstat.torch_backend.timing import (
 
 CPU_RAM_SHARE = 2  # --fit on the CPU: analytic estimate <= available RAM / 2
 SEED = 0
-
-
-def is_oom(exc: BaseException) -> bool:
-    """Whether ``exc`` means the device (or the host) ran out of memory."""
-    oom_type = getattr(torch.cuda, "OutOfMemoryError", None)
-    if isinstance(exc, MemoryError) or (oom_type is not None and isinstance(exc, oom_type)):
-        return True
-    text = str(exc)
-    return isinstance(exc, RuntimeError) and ("out of memory" in text.lower()
-                                              or "DefaultCPUAllocator" in text)
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def environment(device: torch.device) -> dict[str, Any]:

@@ -1,31 +1,25 @@
-"""Conformance of a user's own module to a spec: leaf modules as their forward hooks fire, against
-the spec's leaf layers in execution order, compared by kind, output shape, parameters and
-FlopCounterMode FLOPs; the first divergence ends the walk.
-
-An implementation does some spec layers functionally (``F.relu``, ``torch.flatten``, ``x + y``):
-they have no module, so a parameter-free spec layer with no counterpart is skipped, as is a
-parameter-free module the spec does not list (``nn.Identity``).  A layer with parameters is never
-skipped: it must match one-to-one.
+"""Measuring a user's own module for ``verify --module``: its leaf modules as their forward hooks
+fire (output shape, parameters, FlopCounterMode FLOPs), and the steps that reach the user's code
+(import, factory).  The CLI runs these steps in a child process
+(:mod:`cnnstat.torch_backend.conformance_child`); the judging is
+:mod:`cnnstat.torch_backend.matching`, in cnnstat's own process.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
-from cnnstat.core.ir import Layer
-from cnnstat.core.presets import TORCH
-from cnnstat.core.report import Report, Row
+from cnnstat.core.report import Report
 from cnnstat.errors import UsageError
+from cnnstat.torch_backend.isolation import is_path
+from cnnstat.torch_backend.matching import Call, Measured, match
 from cnnstat.torch_backend.measure import (
     eval_mode,
     hooked,
@@ -40,8 +34,7 @@ from cnnstat.torch_backend.modules import (
     SparseConv2d,
     Subsample,
 )
-from cnnstat.torch_backend.net import walk
-from cnnstat.torch_backend.results import Check, ConformanceResult, Pair, Side
+from cnnstat.torch_backend.results import ConformanceResult, Side
 
 # The spec kinds a module type implements (looked up along the type's MRO).
 KINDS: dict[type, tuple[str, ...]] = {
@@ -68,65 +61,34 @@ def kinds_of(module: nn.Module) -> tuple[str, ...]:
     return ()
 
 
-def load_factory(target: str) -> nn.Module:
-    """``package.module:factory`` or ``path/to/file.py:factory`` -> the module it returns."""
-    where, sep, attr = target.rpartition(":")
-    if not sep or not where or not attr:
-        raise UsageError(f"--module {target!r}: expected MODULE:FACTORY",
-                         "e.g. --module mypkg.nets:make_vgg or --module nets.py:make_vgg")
-    owner = _import(where)
-    factory = getattr(owner, attr, None)
-    if not callable(factory):
-        raise UsageError(f"--module {target!r}: {where} has no callable '{attr}'")
-    try:
-        module = factory()
-    except Exception as exc:  # noqa: BLE001 - the user's code: report it, do not crash
-        raise UsageError(f"--module {target!r}: {attr}() raised {type(exc).__name__}: {exc}") \
-            from None
-    if not isinstance(module, nn.Module):
-        raise UsageError(f"--module {target!r}: {attr}() returned {type(module).__name__}, "
-                         "not a torch.nn.Module")
+def import_owner(where: str) -> Any:
+    """Import a file or a dotted module (the working directory is on ``sys.path``, as with
+    ``python -m``); the user's exceptions propagate."""
+    if not is_path(where):
+        return importlib.import_module(where)
+    path = Path(where)
+    if not path.is_file():
+        raise UsageError(f"--module: no such file: {where}")
+    spec = importlib.util.spec_from_file_location(f"_cnnstat_impl_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"--module: cannot import {where}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     return module
 
 
-def _import(where: str) -> Any:
-    if where.endswith(".py") or "/" in where or "\\" in where:
-        path = Path(where)
-        if not path.is_file():
-            raise UsageError(f"--module: no such file: {where}")
-        spec = importlib.util.spec_from_file_location(f"_cnnstat_impl_{path.stem}", path)
-        if spec is None or spec.loader is None:
-            raise UsageError(f"--module: cannot import {where}")
-        module = importlib.util.module_from_spec(spec)
-        with _cwd_on_path():
-            _run_user(lambda: spec.loader.exec_module(module), where)
-        return module
-    with _cwd_on_path():
-        return _run_user(lambda: importlib.import_module(where), where)
+def factory_of(owner: Any, where: str, attr: str, target: str) -> Any:
+    factory = getattr(owner, attr, None)
+    if not callable(factory):
+        raise UsageError(f"--module {target!r}: {where} has no callable '{attr}'")
+    return factory
 
 
-def _run_user(fn: Any, where: str) -> Any:
-    try:
-        return fn()
-    except ImportError as exc:
-        raise UsageError(f"--module: cannot import {where}: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - the user's code: report it, do not crash
-        raise UsageError(f"--module: importing {where} raised {type(exc).__name__}: {exc}") \
-            from None
-
-
-@contextmanager
-def _cwd_on_path() -> Iterator[None]:
-    """Import ``pkg.mod`` from the working directory, as ``python -m`` would."""
-    cwd = str(Path.cwd())
-    added = cwd not in sys.path
-    if added:
-        sys.path.insert(0, cwd)
-    try:
-        yield
-    finally:
-        if added:
-            sys.path.remove(cwd)
+def as_module(made: object, attr: str, target: str) -> nn.Module:
+    if not isinstance(made, nn.Module):
+        raise UsageError(f"--module {target!r}: {attr}() returned {type(made).__name__}, "
+                         "not a torch.nn.Module")
+    return made
 
 
 def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -145,19 +107,9 @@ def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return out
 
 
-@dataclass(frozen=True)
-class Call:
-    """One leaf-module call: what it showed and the spec kinds its module type implements."""
-
-    side: Side
-    kinds: tuple[str, ...]
-
-
 def _calls(model: nn.Module, x: torch.Tensor) -> tuple[list[Call], Any, int]:
     """Run ``model`` once under hooks and FlopCounterMode: its leaf-module calls, its output and
     FlopCounterMode's total."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     fired: list[tuple[str, nn.Module, Any]] = []
     counter = FlopCounterMode(display=False)
     with eval_mode(model), torch.no_grad(), counter, \
@@ -178,81 +130,24 @@ def _calls(model: nn.Module, x: torch.Tensor) -> tuple[list[Call], Any, int]:
     return calls, out, int(counter.get_total_flops())
 
 
-def conform(report: Report, model: nn.Module, label: str) -> ConformanceResult:
-    """Compare ``report`` with ``model`` (left unmodified) leaf by leaf."""
-    rows = {r.name: r for r in report.rows}
-    spec = [rows[x.name] for x in walk(report.graph) if isinstance(x, Layer)]
+def warm_up() -> None:
+    """Measure a tiny module once, so that what torch imports and rewraps the first time it
+    counts FLOPs (FlopCounterMode loads ``torch._dynamo``, which wraps ``torch.manual_seed`` among
+    others) is done before the user's code runs and before the guard's snapshot."""
+    tiny = nn.Sequential(nn.Conv2d(1, 1, 1), nn.BatchNorm2d(1), nn.ReLU(), nn.MaxPool2d(1),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1, 1))
+    _calls(tiny, torch.zeros(1, 1, 1, 1))
+
+
+def measure(report: Report, model: nn.Module) -> Measured:
+    """One forward pass of ``model`` (left unmodified) at the report's input and batch."""
     x = sample_input(model, report.input_shape, report.batch)  # a one-input spec
     calls, out, total_flops = _calls(model, x)
-    matcher = _Matcher(spec, calls, report.batch)
-    matcher.run()
     trunk = out[0] if isinstance(out, (tuple, list)) else out
-    t = report.totals
-    totals = {"shape": Check(report.output_shape, out_shape(trunk)),
-              "params": Check(t.params, numel(model.parameters())),
-              "torch": Check(TORCH.total(report), total_flops)}
-    return ConformanceResult(report.name, label, report.input_shape, tuple(matcher.pairs),
-                             tuple(matcher.skipped_spec), tuple(matcher.skipped_impl), totals)
+    return Measured(tuple(calls), out_shape(trunk), numel(model.parameters()), total_flops)
 
 
-class _Matcher:
-    """Greedy alignment of spec leaves with module calls (see the module docstring)."""
-
-    def __init__(self, spec: list[Row], calls: list[Call], batch: int) -> None:
-        self.spec, self.calls, self.batch = spec, calls, batch
-        self.pairs: list[Pair] = []
-        self.skipped_spec: list[str] = []
-        self.skipped_impl: list[str] = []
-
-    def run(self) -> None:
-        i = j = 0
-        while i < len(self.spec) and j < len(self.calls):
-            row, call = self.spec[i], self.calls[j]
-            if self._same_kind(row, call):
-                pair = self._compare(row, call)
-                self.pairs.append(pair)
-                if not pair.ok:
-                    return
-                i, j = i + 1, j + 1
-            elif row.params == 0:
-                self.skipped_spec.append(row.name)
-                i += 1
-            elif call.side.params == 0:
-                self.skipped_impl.append(call.side.name)
-                j += 1
-            else:
-                self.pairs.append(Pair(self._spec_side(row), call.side,
-                                       (f"kind: spec {row.kind}, module {call.side.kind}",)))
-                return
-        self._leftovers(i, j)
-
-    @staticmethod
-    def _same_kind(row: Row, call: Call) -> bool:
-        if not call.kinds:  # a module type cnnstat does not know: match it by its parameters
-            return row.params > 0 and call.side.params > 0
-        return row.kind in call.kinds
-
-    def _compare(self, row: Row, call: Call) -> Pair:
-        spec = self._spec_side(row)
-        problems = [label for label, a, b in (("output shape", spec.shape, call.side.shape),
-                                              ("params", spec.params, call.side.params),
-                                              ("FLOPs (torch)", spec.flops, call.side.flops))
-                    if a != b]
-        return Pair(spec, call.side, tuple(problems))
-
-    def _spec_side(self, row: Row) -> Side:
-        return Side(row.name, row.kind, row.output_shape, row.params,
-                    TORCH.count(row) * self.batch)
-
-    def _leftovers(self, i: int, j: int) -> None:
-        for row in self.spec[i:]:
-            if row.params:
-                self.pairs.append(Pair(self._spec_side(row), None, ("no module implements it",)))
-                return
-            self.skipped_spec.append(row.name)
-        for call in self.calls[j:]:
-            if call.side.params:
-                self.pairs.append(Pair(None, call.side, ("not in the spec",)))
-                return
-            self.skipped_impl.append(call.side.name)
-
+def conform(report: Report, model: nn.Module, label: str) -> ConformanceResult:
+    """Compare ``report`` with ``model`` (left unmodified) leaf by leaf, in this process: for a
+    module you trust; the CLI measures the user's module in a child process."""
+    return match(report, measure(report, model), label)

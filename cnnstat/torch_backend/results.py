@@ -125,3 +125,15 @@ class ConformanceResult:
     @property
     def ok(self) -> bool:
         return self.divergence is None and all(c.ok for c in self.totals.values())
+
+
+@dataclass(frozen=True)
+class Captured:
+    """One output stream of the child: its first and last bytes and how many were left out."""
+
+    head: bytes = b""
+    tail: bytes = b""
+    left_out: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.head or self.tail)

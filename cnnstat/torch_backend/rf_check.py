@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from cnnstat.core.receptive import FieldRow, Span, receptive_fields, supported
 from cnnstat.core.report import Report
 from cnnstat.torch_backend.net import build
+from cnnstat.torch_backend.oom import oom_is_usage_error
 from cnnstat.torch_backend.receptive import (
     gradient_supports,
     positive_surrogate,
@@ -66,9 +67,12 @@ def check_receptive_field(report: Report) -> FieldCheck | None:
     fr = fields.last_spatial
     if fr is None:
         return None
-    model = positive_surrogate(build(report, device="cpu"))
-    units = probe_units(fr)
-    masks = gradient_supports(model, report.input_shape, units, layer=fr.row.name)
+    with oom_is_usage_error(f"verify --receptive-field {report.name}",
+                            "the live receptive field runs real float64 tensors on the CPU: "
+                            "use a smaller --input"):
+        model = positive_surrogate(build(report, device="cpu"))
+        units = probe_units(fr)
+        masks = gradient_supports(model, report.input_shape, units, layer=fr.row.name)
     checks = [UnitCheck(unit, fr.seen(unit), fr.region(unit, fields.input_size).field,
                         support_box(mask)) for unit, mask in zip(units, masks)]
     return FieldCheck(report.name, fr.row.name, tuple(checks))

@@ -19,14 +19,32 @@ from cnnstat.torch_backend.measure import (
     shapes_and_torch_flops,
 )
 from cnnstat.torch_backend.net import SpecNet
+from cnnstat.torch_backend.oom import oom_is_usage_error
 from cnnstat.torch_backend.results import Check, LayerCheck, VerifyResult
 
 COUNTERS = ("torch", "fvcore")
 
 
+OOM_HINT = ("the meta device allocates nothing, but fvcore counts on a real CPU copy: "
+            "--count torch --device meta needs no memory for the network; or use a smaller "
+            "--input or --batch")
+
+
 def verify_report(report: Report, counters: Sequence[str] = COUNTERS, device: str = "meta",
                   model: SpecNet | None = None) -> VerifyResult:
-    """Build ``report``'s network on ``device`` (or take ``model``, left unmodified) and compare."""
+    """Build ``report``'s network on ``device`` (or take ``model``, left unmodified) and compare.
+    Running out of memory (building on the CPU, fvcore's real copy) is a UsageError that says so."""
+    with oom_is_usage_error(f"verify {report.name} (input {_shape(report)}, batch "
+                            f"{report.batch}, device {device})", OOM_HINT):
+        return _verify(report, counters, device, model)
+
+
+def _shape(report: Report) -> str:
+    return "x".join(str(d) for d in report.input_shape)
+
+
+def _verify(report: Report, counters: Sequence[str], device: str,
+            model: SpecNet | None) -> VerifyResult:
     if model is None:
         with torch.device(device):
             model = SpecNet(report)

@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cnnstat.core.presets import PRESETS
-from cnnstat.render import numbers
+from cnnstat.render import escape, numbers
 from cnnstat.render.jsonfmt import header
 from cnnstat.render.table import Column, Table
 from cnnstat.torch_backend.results import (
+    Captured,
     Check,
     ConformanceResult,
     Pair,
@@ -186,6 +187,14 @@ def conformance_notes(result: ConformanceResult) -> list[str]:
     if result.skipped_impl:
         notes.append(f"parameter-free modules the spec does not list: {len(result.skipped_impl)}")
     return notes
+
+
+def module_output(target: str, stream: str, output: Captured) -> str:
+    """What the user's module printed to ``stream`` (shown on stderr), each line marked, control
+    characters escaped, the middle of a long output left out."""
+    text = escape.captured(output.head, output.tail, output.left_out).rstrip("\n")
+    lines = "\n".join(f"  | {line}" for line in text.split("\n"))
+    return f"cnnstat: verify: {escape.escape_controls(target)} wrote to its {stream}:\n{lines}"
 
 
 def conformance_json(result: ConformanceResult) -> dict[str, Any]:

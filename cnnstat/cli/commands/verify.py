@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from cnnstat import zoo
-from cnnstat.cli.options import data_options
+from cnnstat.cli.options import data_options, seconds_option
 from cnnstat.cli.output import analysed, echo_err, emit, progress
 from cnnstat.core.report import Shape
 from cnnstat.errors import ExitStatus, UsageError
@@ -37,20 +37,29 @@ COUNT_CHOICES = ("all", "torch", "fvcore")
               help="Also trace the corners and centre of the last spatial layer back through "
               "the live network (input-gradient support, positive weights) and compare with the "
               "analytic receptive field.  Runs real float64 tensors on the CPU.")
+@seconds_option("--timeout", "timeout",
+                help="With --module: seconds the module may take, from starting Python and "
+                "torch to the end of its forward pass [default: 300].")
 @data_options
 def verify(specs: tuple[str, ...], impl: str | None, count: str, device: str, rf: bool,
-           fmt: str, input_shape: Shape | None, batch: int, overrides: dict[str, object],
-           color: str) -> ExitStatus:
+           timeout: float | None, fmt: str, input_shape: Shape | None, batch: int,
+           overrides: dict[str, object], color: str) -> ExitStatus:
     """Build SPEC (default: the whole zoo) in PyTorch and compare every layer's output shape,
     parameters, buffers and FLOPs with the analytic numbers.  Exit 0 when all agree, 1 on any
-    mismatch, 2 when PyTorch is missing."""
+    mismatch, 2 when PyTorch is missing, or when the --module could not be run (it exited,
+    raised, hung past --timeout or patched torch)."""
     from cnnstat.torch_backend import require
 
     counters = ("torch", "fvcore") if count == "all" else (count,)
-    require("torch", *(["fvcore"] if "fvcore" in counters else []))
+    if impl is None and timeout is not None:
+        raise UsageError("--timeout applies to --module (the user's code runs in a child "
+                         "process with a time limit)", "add --module MODULE:FACTORY, or drop "
+                         "--timeout")
     if impl is not None:
-        ok = _conformance(specs, impl, fmt, color, input_shape, batch, overrides)
+        require("torch", load=False)
+        ok = _conformance(specs, impl, timeout, fmt, color, input_shape, batch, overrides)
     else:
+        require("torch", *(["fvcore"] if "fvcore" in counters else []))
         ok = _verify(specs, counters, device, fmt, color, input_shape, batch, overrides, rf)
     return ExitStatus.OK if ok else ExitStatus.REJECTED
 
@@ -101,15 +110,24 @@ def _verify(specs: Sequence[str], counters: tuple[str, ...], device: str, fmt: s
     return all(r.ok for r in results) and all(c.ok for c in fields if c is not None)
 
 
-def _conformance(specs: Sequence[str], impl: str, fmt: str, color: str,
+def _conformance(specs: Sequence[str], impl: str, timeout: float | None, fmt: str, color: str,
                  input_shape: Shape | None, batch: int, overrides: dict[str, object]) -> bool:
-    from cnnstat.torch_backend.conformance import conform, load_factory
+    """The user's module is imported, built and run in a child process (torch_backend.isolation);
+    what it printed is shown on stderr, never on stdout; a child that did not finish is exit 2."""
+    from cnnstat.torch_backend import isolation
     from cnnstat.views import verify as verify_view
 
     if len(specs) != 1:
         raise UsageError("--module compares one spec with one module; give exactly one SPEC")
+    isolation.split_target(impl)  # a malformed target is refused before anything runs
     report = analysed(specs[0], input_shape, batch, overrides).report
-    result = conform(report, load_factory(impl), impl)
+    outcome = isolation.run(report, impl, timeout or isolation.DEFAULT_TIMEOUT)
+    for stream, output in (("stdout", outcome.stdout), ("stderr", outcome.stderr)):
+        if output:
+            echo_err(verify_view.module_output(impl, stream, output))
+    if outcome.error is not None or outcome.result is None:
+        raise outcome.error or UsageError(f"--module {impl!r}: no result")
+    result = outcome.result
     if not result.ok:
         echo_err(f"cnnstat: verify: {result.spec} vs {impl}: "
                  f"{verify_view.conformance_notes(result)[0].lstrip(verify_view.BAD + ' ')}")

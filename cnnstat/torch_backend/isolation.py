@@ -1,0 +1,268 @@
+"""``verify --module`` at arm's length: the user's module is imported, built and run in a child
+process, never in cnnstat's own.
+
+Whatever the user's code does -- ``sys.exit(0)``, ``os._exit(0)``, printing to stdout, patching
+torch, raising, hanging -- it does in the child.  The child
+(:mod:`cnnstat.torch_backend.conformance_child`) gets its request (the analysed report, the
+target) on stdin and writes its measurement, or a description of what went wrong, as JSON to a
+file in a private temporary directory; its stdout and stderr are captured (head and tail kept)
+for the caller to show.  The parent judges the measurement (:mod:`~cnnstat.torch_backend.matching`)
+and gives a verdict only from a complete result of a child that exited normally: a child that
+exited early, was killed, timed out or wrote nothing is a failure that says where it happened.
+This module imports no torch: the child does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from cnnstat.core.report import Report
+from cnnstat.errors import UsageError
+from cnnstat.render.escape import escape_controls
+from cnnstat.torch_backend.matching import Measured, match
+from cnnstat.torch_backend.results import Captured, ConformanceResult
+
+DEFAULT_TIMEOUT = 300.0  # seconds, for the whole child: starting Python and torch included
+KEEP = 2048  # bytes of each captured stream kept from its start, and as many from its end
+MESSAGE_LIMIT = 1000  # characters of a message written by the child
+_READER_GRACE = 5.0  # seconds to wait for the capture threads once the child is gone
+_BOOT = ("import sys; sys.path[0] = {root!r}; "
+         "from cnnstat.torch_backend.conformance_child import main; main()")
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """``package.module:factory`` or ``path/to/file.py:factory`` -> (where, factory)."""
+    where, sep, attr = target.rpartition(":")
+    if not sep or not where or not attr:
+        raise UsageError(f"--module {target!r}: expected MODULE:FACTORY",
+                         "e.g. --module mypkg.nets:make_vgg or --module nets.py:make_vgg")
+    return where, attr
+
+
+def is_path(where: str) -> bool:
+    return where.endswith(".py") or "/" in where or "\\" in where
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the child needs: plain data, pickled by the parent (the child trusts its parent,
+    the parent never unpickles what the child wrote)."""
+
+    report: Report
+    target: str
+    sys_path: tuple[str, ...]
+    result_path: str
+    stage_path: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The verdict (``result``) or why there is none (``error``), and what the child printed."""
+
+    result: ConformanceResult | None
+    error: UsageError | None
+    stdout: Captured
+    stderr: Captured
+
+
+# Where the child was (the name it last wrote to its stage file), as said in a message.
+def _stage_phrase(stage: str, where: str, attr: str) -> str:
+    return {"import": f"while importing {where}", "factory": f"in {attr}()",
+            "forward": "in forward()", "done": "after the measurement"}.get(
+                stage, "before the module was imported")
+
+
+def run(report: Report, target: str, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
+    """Measure ``target`` against ``report`` in a child process and judge the result."""
+    where, attr = split_target(target)
+    if is_path(where) and not Path(where).is_file():
+        raise UsageError(f"--module: no such file: {where}")
+    work = Path(tempfile.mkdtemp(prefix="cnnstat-verify-"))
+    try:
+        request = Request(report, target, tuple(sys.path), str(work / "result.json"),
+                          str(work / "stage"))
+        child = _Child(pickle.dumps(request))
+        timed_out = child.wait(timeout)
+        stage = _read_stage(request.stage_path)
+        phrase = _stage_phrase(stage, where, attr)
+        if timed_out:
+            error: UsageError | None = UsageError(
+                f"--module {target!r}: timed out after {timeout:g} s {phrase}; nothing was "
+                "checked", "if the module is just slow, give it longer with --timeout SECONDS")
+            return Outcome(None, error, *child.output())
+        result, error = _verdict(report, target, request.result_path, child.returncode, phrase)
+        return Outcome(result, error, *child.output())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _verdict(report: Report, target: str, result_path: str, returncode: int,
+             phrase: str) -> tuple[ConformanceResult | None, UsageError | None]:
+    doc = _read_result(result_path)
+    if returncode != 0 or doc is None:
+        return None, UsageError(f"--module {target!r}: {_ended(returncode, phrase, doc)}; "
+                                "nothing was checked", _ended_hint(returncode))
+    failure = doc.get("failure")
+    if isinstance(failure, dict):
+        hint = failure.get("hint")
+        return None, UsageError(_plain(failure.get("message")), _plain(hint) if hint else None)
+    try:
+        measured = Measured.from_json(doc.get("measured"))
+    except ValueError as exc:
+        return None, UsageError(f"--module {target!r}: the child process wrote a result "
+                                f"cnnstat cannot read ({_plain(str(exc))}); nothing was checked")
+    return match(report, measured, target), None
+
+
+def _ended(returncode: int, phrase: str, doc: object) -> str:
+    who = "the process running the module"
+    if returncode < 0:
+        return f"{who} was killed by {_signal_name(-returncode)} {phrase}"
+    if doc is not None:
+        return f"{who} exited with status {returncode} {phrase}"
+    return (f"{who} exited with status {returncode} {phrase}, before it had a result "
+            "(os._exit, or a crash)")
+
+
+def _ended_hint(returncode: int) -> str | None:
+    if returncode == -getattr(signal, "SIGKILL", 9):
+        return "a process is killed like this when the system runs out of memory"
+    return None
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return f"{signal.Signals(number).name} (signal {number})"
+    except ValueError:
+        return f"signal {number}"
+
+
+def _plain(value: object) -> str:
+    """Text the child wrote: a string, control characters escaped, not too long."""
+    text = escape_controls(value if isinstance(value, str) else repr(value))
+    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + "..."
+
+
+def _read_stage(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="ascii", errors="replace").strip()
+    except OSError:
+        return "start"
+
+
+def _read_result(path: str) -> dict[str, Any] | None:
+    try:
+        with open(path, "rb") as f:
+            doc = json.loads(f.read())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+class _Child:
+    """The child process, its request written to its stdin and its output drained by threads
+    (so a child that prints without end neither blocks nor fills our memory)."""
+
+    def __init__(self, request: bytes) -> None:
+        if not sys.executable:
+            raise UsageError("--module: cannot find the Python interpreter to run the module in")
+        root = str(Path(__file__).resolve().parents[2])
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _BOOT.format(root=root)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+        assert self.proc.stdin and self.proc.stdout and self.proc.stderr  # PIPE gives all three
+        self.streams = (_Drain(self.proc.stdout), _Drain(self.proc.stderr))
+        self.threads = [threading.Thread(target=_feed, args=(self.proc.stdin, request),
+                                         daemon=True),
+                        *(threading.Thread(target=s.run, daemon=True) for s in self.streams)]
+        for t in self.threads:
+            t.start()
+
+    @property
+    def returncode(self) -> int:
+        return self.proc.returncode if self.proc.returncode is not None else -1
+
+    def wait(self, timeout: float) -> bool:
+        """Wait for the child; True if it ran out of time.  The child and anything it started
+        in its session are killed on the way out, whatever happened (Ctrl-C included)."""
+        try:
+            self.proc.wait(timeout)
+            return False
+        except subprocess.TimeoutExpired:
+            return True
+        finally:
+            self._kill()
+
+    def _kill(self) -> None:
+        try:
+            if hasattr(os, "killpg"):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            else:  # pragma: no cover - no process groups (Windows)
+                self.proc.kill()
+        except (ProcessLookupError, PermissionError):
+            pass  # the session is already empty
+        self.proc.wait()
+
+    def output(self) -> tuple[Captured, Captured]:
+        deadline = time.monotonic() + _READER_GRACE
+        for t in self.threads[1:]:
+            t.join(max(0.0, deadline - time.monotonic()))
+        return self.streams[0].captured(), self.streams[1].captured()
+
+
+def _feed(pipe: IO[bytes], data: bytes) -> None:
+    try:
+        pipe.write(data)
+        pipe.close()
+    except OSError:
+        pass  # the child is gone before reading it all: its exit status says why
+
+
+class _Drain:
+    """Read a pipe to its end, keeping the first and the last :data:`KEEP` bytes."""
+
+    def __init__(self, pipe: IO[bytes], keep: int = KEEP) -> None:
+        self.pipe, self.keep = pipe, keep
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        read: Callable[[int], bytes] = getattr(self.pipe, "read1", self.pipe.read)
+        try:
+            while chunk := read(65536):
+                with self.lock:
+                    self._keep(chunk)
+        except (OSError, ValueError):
+            pass
+        finally:
+            self.pipe.close()
+
+    def _keep(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.keep - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        self.tail += chunk
+        del self.tail[:-self.keep]
+
+    def captured(self) -> Captured:
+        with self.lock:
+            kept = len(self.head) + len(self.tail)
+            return Captured(bytes(self.head), bytes(self.tail), self.total - kept)

@@ -1,0 +1,154 @@
+"""Matching a user's measured module with a spec, leaf by leaf: no torch here.
+
+What the user's module showed (:class:`Measured`: its leaf-module calls, output shape, parameters
+and FlopCounterMode total) is measured where the user's code runs -- a child process, see
+:mod:`cnnstat.torch_backend.isolation` -- and judged here, in cnnstat's own process, where the
+user's code never ran and so cannot have changed the judge.
+
+An implementation does some spec layers functionally (``F.relu``, ``torch.flatten``, ``x + y``):
+they have no module, so a parameter-free spec layer with no counterpart is skipped, as is a
+parameter-free module the spec does not list (``nn.Identity``).  A layer with parameters is never
+skipped: it must match one-to-one; the first divergence ends the walk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cnnstat.core.ir import iter_layers
+from cnnstat.core.presets import TORCH
+from cnnstat.core.report import Report, Row, Shape
+from cnnstat.torch_backend.results import Check, ConformanceResult, Pair, Side
+
+
+@dataclass(frozen=True)
+class Call:
+    """One leaf-module call: what it showed and the spec kinds its module type implements."""
+
+    side: Side
+    kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One forward pass of the user's module: its leaf calls in execution order, the shape of its
+    (trunk) output, its parameter count and FlopCounterMode's total."""
+
+    calls: tuple[Call, ...]
+    output_shape: Shape | None
+    params: int
+    total_flops: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"calls": [{**c.side.to_json(), "kinds": list(c.kinds)} for c in self.calls],
+                "output_shape": _shape_json(self.output_shape), "params": self.params,
+                "total_flops": self.total_flops}
+
+    @classmethod
+    def from_json(cls, doc: Any) -> Measured:
+        """Read back :meth:`to_json` written by another process; ValueError if it is not that."""
+        try:
+            calls = tuple(Call(Side(_str(c["name"]), _str(c["kind"]), _shape(c["shape"]),
+                                    _int(c["params"]), _int(c["flops"])),
+                               tuple(_str(k) for k in c["kinds"])) for c in doc["calls"])
+            return cls(calls, _shape(doc["output_shape"]), _int(doc["params"]),
+                       _int(doc["total_flops"]))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a measurement: {exc}") from None
+
+
+def _shape_json(shape: Shape | None) -> list[int] | None:
+    return None if shape is None else list(shape)
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int:
+        raise ValueError(f"not an integer: {value!r:.40}")
+    return value
+
+
+def _str(value: Any) -> str:
+    if type(value) is not str:
+        raise ValueError(f"not a string: {value!r:.40}")
+    return value
+
+
+def _shape(value: Any) -> Shape | None:
+    return None if value is None else tuple(_int(d) for d in value)
+
+
+def match(report: Report, measured: Measured, label: str) -> ConformanceResult:
+    """Compare ``report`` with what the user's module showed, leaf by leaf and in total."""
+    rows = {r.name: r for r in report.rows}
+    spec = [rows[layer.name] for layer in iter_layers(report.graph)]
+    matcher = _Matcher(spec, list(measured.calls), report.batch)
+    matcher.run()
+    t = report.totals
+    totals = {"shape": Check(report.output_shape, measured.output_shape),
+              "params": Check(t.params, measured.params),
+              "torch": Check(TORCH.total(report), measured.total_flops)}
+    return ConformanceResult(report.name, label, report.input_shape, tuple(matcher.pairs),
+                             tuple(matcher.skipped_spec), tuple(matcher.skipped_impl), totals)
+
+
+class _Matcher:
+    """Greedy alignment of spec leaves with module calls (see the module docstring)."""
+
+    def __init__(self, spec: list[Row], calls: list[Call], batch: int) -> None:
+        self.spec, self.calls, self.batch = spec, calls, batch
+        self.pairs: list[Pair] = []
+        self.skipped_spec: list[str] = []
+        self.skipped_impl: list[str] = []
+
+    def run(self) -> None:
+        i = j = 0
+        while i < len(self.spec) and j < len(self.calls):
+            row, call = self.spec[i], self.calls[j]
+            if self._same_kind(row, call):
+                pair = self._compare(row, call)
+                self.pairs.append(pair)
+                if not pair.ok:
+                    return
+                i, j = i + 1, j + 1
+            elif row.params == 0:
+                self.skipped_spec.append(row.name)
+                i += 1
+            elif call.side.params == 0:
+                self.skipped_impl.append(call.side.name)
+                j += 1
+            else:
+                self.pairs.append(Pair(self._spec_side(row), call.side,
+                                       (f"kind: spec {row.kind}, module {call.side.kind}",)))
+                return
+        self._leftovers(i, j)
+
+    @staticmethod
+    def _same_kind(row: Row, call: Call) -> bool:
+        if not call.kinds:  # a module type cnnstat does not know: match it by its parameters
+            return row.params > 0 and call.side.params > 0
+        return row.kind in call.kinds
+
+    def _compare(self, row: Row, call: Call) -> Pair:
+        spec = self._spec_side(row)
+        problems = [label for label, a, b in (("output shape", spec.shape, call.side.shape),
+                                              ("params", spec.params, call.side.params),
+                                              ("FLOPs (torch)", spec.flops, call.side.flops))
+                    if a != b]
+        return Pair(spec, call.side, tuple(problems))
+
+    def _spec_side(self, row: Row) -> Side:
+        return Side(row.name, row.kind, row.output_shape, row.params,
+                    TORCH.count(row) * self.batch)
+
+    def _leftovers(self, i: int, j: int) -> None:
+        for row in self.spec[i:]:
+            if row.params:
+                self.pairs.append(Pair(self._spec_side(row), None, ("no module implements it",)))
+                return
+            self.skipped_spec.append(row.name)
+        for call in self.calls[j:]:
+            if call.side.params:
+                self.pairs.append(Pair(None, call.side, ("not in the spec",)))
+                return
+            self.skipped_impl.append(call.side.name)

@@ -1,0 +1,5 @@
+import sys
+
+
+def make():
+    sys.exit(0)

@@ -1,0 +1,11 @@
+# args: --timeout 12
+import signal
+
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+while True:
+    pass
+
+
+def make():
+    raise AssertionError("never called")

@@ -1,0 +1,5 @@
+raise RuntimeError("configuration file not found")
+
+
+def make():
+    raise AssertionError("never called")
