@@ -429,9 +429,13 @@ class Expander:
             args = {"body": args}
         inner, args = self.composite_scope("side", args, path, scope, inline)
         self.check_keys("side", args, path)
+        training = value(args.get("training", False), env, (*path, "training"))
+        if not isinstance(training, bool):
+            raise spec_error("E303", f"side training must be true or false, got {training!r}",
+                             (*path, "training"))
         body = self.seq(args["body"], (*path, "body"), inner, env)
         return Parallel(inner.prefix, "side", (Branch("input", Seq(())), Branch("", body)),
-                        False, path)
+                        False, path, training)
 
     def dense(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
               inline: bool) -> Node:

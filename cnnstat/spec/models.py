@@ -235,6 +235,14 @@ class BodyArgs(CompositeArgs):
     body: Layers
 
 
+class SideArgs(BodyArgs):
+    """A side output (auxiliary head): computed from the current input, not fed to the trunk;
+    with ``training: true`` it runs only in training (GoogLeNet's and Inception-v3's auxiliary
+    classifiers): its parameters count, its compute and activations count in training only."""
+
+    training: Flag = Field(False, description="the head runs only in training mode")
+
+
 class DenseArgs(CompositeArgs):
     """DenseNet: ``count`` times, the layers' output is concatenated to their input."""
 
@@ -257,7 +265,7 @@ COMPOSITE_ARGS: dict[str, type[CompositeArgs]] = {
     "add": JoinArgs,
     "mul": JoinArgs,
     "scale": BodyArgs,
-    "side": BodyArgs,
+    "side": SideArgs,
     "dense": DenseArgs,
 }
 LIST_FORM = {"concat": "branches", "split": "branches", "scale": "body", "side": "body"}
