@@ -19,11 +19,14 @@ SpecPath = tuple[str | int, ...]
 
 
 class ExitStatus(enum.IntEnum):
-    """The process exit codes, in one place (0 ok, 1 the answer is no, 2 could not run)."""
+    """The process exit codes, in one place (0 ok, 1 the answer is no, 2 could not run; the
+    shell's conventions for an interrupt, 128 + SIGINT, and a closed pipe, 128 + SIGPIPE)."""
 
     OK = 0
     REJECTED = 1
     ERROR = 2
+    INTERRUPTED = 130
+    BROKEN_PIPE = 141
 
 
 class Severity(str, enum.Enum):

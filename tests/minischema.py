@@ -13,7 +13,7 @@ from typing import Any
 ANNOTATIONS = {"$schema", "$id", "title", "description", "default", "$defs", "examples"}
 KEYWORDS = {"$ref", "type", "enum", "const", "properties", "required", "additionalProperties",
             "propertyNames", "minProperties", "maxProperties", "items", "minItems", "maxItems",
-            "pattern", "minLength", "anyOf", "oneOf", "allOf", "not"}
+            "pattern", "minLength", "minimum", "anyOf", "oneOf", "allOf", "not"}
 
 _TYPES = {
     "null": lambda v: v is None,
@@ -109,6 +109,10 @@ class Validator:
 
     def _minLength(self, value: Any, n: int, _s: dict, at: str) -> list[str]:
         return [f"{at}: shorter than {n}"] if isinstance(value, str) and len(value) < n else []
+
+    def _minimum(self, value: Any, n: float, _s: dict, at: str) -> list[str]:
+        small = _TYPES["number"](value) and value < n
+        return [f"{at}: {value!r} is less than {n}"] if small else []
 
     def _pattern(self, value: Any, pattern: str, _s: dict, at: str) -> list[str]:
         if isinstance(value, str) and not re.search(pattern, value):

@@ -95,7 +95,7 @@ def test_a_stored_report_that_is_not_a_report_is_an_error(cache_dir: Path) -> No
 def test_writes_are_atomic_and_leave_no_temporary_files(cache_dir: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     expected = analysis.run("lenet5").report.totals.params
-    assert [p.name for p in cache_dir.iterdir() if p.name.startswith(".tmp-")] == []
+    assert [p.name for p in cache_dir.iterdir() if p.name.startswith(".")] == []
     assert (cache_dir.stat().st_mode & 0o777) == 0o700
 
     def fail(*args: object, **kwargs: object) -> None:
@@ -106,7 +106,7 @@ def test_writes_are_atomic_and_leave_no_temporary_files(cache_dir: Path,
     path.unlink()
     assert analysis.run("lenet5").report.totals.params == expected  # still answers
     assert entries(cache_dir) == []  # nothing half-written
-    assert [p.name for p in cache_dir.iterdir() if p.name.startswith(".tmp-")] == []
+    assert [p.name for p in cache_dir.iterdir() if p.name.startswith(".")] == []
 
 
 def test_no_cache_means_no_files(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

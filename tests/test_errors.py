@@ -42,7 +42,7 @@ CASES = [
      ":6:12: error[E206]: block 'unit' has no argument 'widht'\n"
      "      - unit: {widht: 4}\n               ^\n    hint: did you mean 'width'?\n"),
     ("E207", HEAD + "layers:\n  - repeat: 100000\n    layers: [relu]\n",
-     ":4:13: error[E207]: repeat count 100000 is outside 0..10000\n"
+     ":4:13: error[E207]: repeat count 100000 is outside 0..10,000\n"
      "      - repeat: 100000\n                ^\n"),
     ("E208", HEAD + "layers:\n  - relu: {name: a}\n  - tanh: {name: a}\n",
      ":5:18: error[E208]: duplicate layer name 'a'\n      - tanh: {name: a}\n"

@@ -6,6 +6,10 @@ cnnstat's own errors may come out, each example within a time limit."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -29,6 +33,11 @@ SPECIAL = b":-[]{}&*!|>'\"#%@`,?$=\t \x00\x7f\xff\xc3"
 VALUES = [b"0", b"-1", b"1", b"2147483648", b"1000000000000000", b"3.5", b"1e309", b".nan",
           b"$x", b"=1/0", b"~", b"''", b"[]", b"{}", b"*a", b"&a x", b"!!python/object:os.system",
           b"same", b"true", b"required", b"10**100"]
+# extreme numbers: beyond any float, beyond Python's int-to-str limit, the float edges
+EXTREME = [b"1" + b"0" * 400, b"-1" + b"0" * 400, b"9" * 5000, b"1.0e-324", b"5.0e-324",
+           b"1.7976931348623157e+308", b"-.inf", b".inf", b".nan", b"2147483647", b"-2147483648",
+           b"9223372036854775808", b"0x7fffffff", b"0o777", b"1_000_000", b"=10**400",
+           b"=2**31", b"1.2e9", b"-0"]
 WORDS = [b"conv", b"relu", b"repeat", b"residual", b"concat", b"split", b"dense", b"scale",
          b"side", b"blocks", b"variants", b"layers", b"body", b"branches", b"shortcut",
          b"maxout", b"layer", b"reference", b"expect", b"budget", b"input", b"params", b"name"]
@@ -47,7 +56,7 @@ def mutate(draw: st.DrawFn, lines: list[bytes]) -> list[bytes]:
     i, j = draw(line_index(lines)), draw(line_index(lines))
     line = lines[i]
     op = draw(st.sampled_from(["delete", "duplicate", "swap", "byte", "insert", "value", "word",
-                               "indent", "truncate", "repeat"]))
+                               "indent", "truncate", "repeat", "extreme"]))
     out = list(lines)
     if op == "delete":
         del out[i]
@@ -60,9 +69,11 @@ def mutate(draw: st.DrawFn, lines: list[bytes]) -> list[bytes]:
         new = bytes([draw(st.sampled_from(SPECIAL))]) if draw(st.booleans()) else \
             draw(st.binary(min_size=1, max_size=4))
         out[i] = line[:k] + new + line[k + (op == "byte"):]
-    elif op in ("value", "word"):
+    elif op in ("value", "word", "extreme"):
         tokens = line.replace(b",", b" ").replace(b"}", b" ").replace(b"]", b" ").split()
-        pool = VALUES if op == "value" else WORDS
+        if op == "extreme":
+            tokens = [t for t in tokens if t.lstrip(b"-").replace(b".", b"").isdigit()] or tokens
+        pool = {"value": VALUES, "word": WORDS, "extreme": EXTREME}[op]
         if tokens:
             old = draw(st.sampled_from(tokens))
             out[i] = line.replace(old, draw(st.sampled_from(pool)), 1)
@@ -200,3 +211,34 @@ def test_generated_specs_raise_only_cnnstat_errors(spec: dict[str, object]) -> N
         check_report.text([result])
         check_report.junit([result], False)
     assert result.targets or result.file_diagnostics
+
+
+# -- the command line, in a child process under time and memory bounds -------------------------
+
+# CNNSTAT_FUZZ_EXAMPLES raises the number of batches for a longer run on demand (README, Tests)
+CLI_BATCHES = int(os.environ.get("CNNSTAT_FUZZ_EXAMPLES", "4"))
+CLI_BATCH = 12  # mutated files per child process; four commands each
+MEMORY = 3 << 29  # 1.5 GiB of address space for the child (RLIMIT_AS)
+SECONDS = 10.0  # per command
+
+
+@settings(max_examples=CLI_BATCHES)
+@given(st.lists(mutated_spec(), min_size=CLI_BATCH, max_size=CLI_BATCH))
+def test_mutated_specs_through_the_command_line(raws: list[bytes]) -> None:
+    """Byte flips, YAML structure mutations and extreme numbers, through ``check`` (json and
+    junit) and ``summary`` (json and table): every run exits 0, 1 or 2, within its time bound,
+    with no traceback and no 'internal error', in a process limited to 1.5 GiB."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, raw in enumerate(raws):
+            Path(tmp, f"case{i:03d}.yaml").write_bytes(raw)
+        proc = subprocess.run(
+            [sys.executable, "-m", "tests.fuzz_cli_child", tmp, str(MEMORY), str(SECONDS)],
+            capture_output=True, text=True, timeout=60 + CLI_BATCH * 4 * SECONDS, check=False,
+            cwd=Path(__file__).parent.parent, env={**os.environ, "CNNSTAT_NO_CACHE": "1"})
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs = [json.loads(line) for line in proc.stdout.splitlines()]
+        assert len(runs) == CLI_BATCH * 4
+        for run in runs:
+            case = Path(tmp, run["file"]).read_bytes()[:2000]
+            assert run["exit"] in (0, 1, 2), (run, case)
+            assert not run["traceback"] and not run["internal_error"], (run, case)

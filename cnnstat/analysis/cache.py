@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cnnstat import zoo
+from cnnstat.analysis.atomic import write_bytes
 
 if TYPE_CHECKING:
     from cnnstat.core.report import Brief
@@ -137,15 +137,7 @@ def _write(key: str, value: object) -> None:
         return
     try:
         where.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-", suffix=".pickle")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, where / f"{key}.pickle")
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        write_bytes(where / f"{key}.pickle", data, mode=0o600)
     except (OSError, pickle.PicklingError, RecursionError):
         return

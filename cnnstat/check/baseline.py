@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from cnnstat.analysis.atomic import write_text
 from cnnstat.check.files import FileResult, Target
 from cnnstat.core import conventions
 from cnnstat.core.report import Report
 from cnnstat.errors import Diagnostic, Severity, SpecPath, UsageError
 from cnnstat.render import numbers
 from cnnstat.render.jsonfmt import header
+from cnnstat.spec.reading import read_file, read_stdin
 
 FIELDS = ("kind", "output_shape", "params", "macs")
 MAX_CHANGES = 20  # per spec; a resolution change moves every layer
+MAX_JSON_BYTES = 64 * 2**20  # a baseline or summary document; refused beyond, before reading
 
 
 def layer_snapshot(report: Report) -> list[dict[str, Any]]:
@@ -56,20 +58,36 @@ def _key(specs: dict[str, Any], target: Target, result: FileResult) -> str:
 
 
 def write(path: str, results: list[FileResult]) -> None:
+    """Write the baseline atomically: a reader, or the next run after a kill, sees the old
+    baseline or the new one, never an empty file."""
     try:
-        Path(path).write_text(json.dumps(document(results), indent=2) + "\n", encoding="utf-8")
+        write_text(path, json.dumps(document(results), indent=2) + "\n")
     except OSError as exc:
         raise UsageError(f"--write-baseline {path}: cannot write: {exc.strerror or exc}") from None
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def read_json(path: str) -> Any:
-    """A JSON document on disk; UsageError (exit 2) when it cannot be read or parsed."""
+    """A JSON document on disk; UsageError (exit 2) when it cannot be read, is larger than
+    :data:`MAX_JSON_BYTES` (refused before it is read whole), does not parse, holds NaN or
+    Infinity, or nests deeper than the parser can follow."""
+    raw = read_stdin(MAX_JSON_BYTES) if path == "-" else read_file(path, MAX_JSON_BYTES)
+    if len(raw) > MAX_JSON_BYTES:
+        raise UsageError(f"{path}: larger than {MAX_JSON_BYTES // 2**20} MiB, too large for a "
+                         "baseline", "a baseline of a 50,000-layer spec is about 15 MiB")
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not a JSON document (not UTF-8: {exc.reason})") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except ValueError as exc:
         raise UsageError(f"{path}: not a JSON document ({exc})") from None
+    except RecursionError:
+        raise UsageError(f"{path}: not a cnnstat JSON document (nested too deeply)") from None
 
 
 def read(path: str) -> dict[str, Any]:
@@ -83,7 +101,34 @@ def read(path: str) -> dict[str, Any]:
         if not isinstance(layers, list) or not all(isinstance(x, dict) for x in layers):
             raise UsageError(f"{path}: spec '{name}' has no list of layer records",
                              "write the baseline again with --write-baseline")
+        for i, layer in enumerate(layers):
+            problem = record_problem(layer)
+            if problem:
+                raise UsageError(f"{path}: spec '{name}', layer record {i}: {problem}",
+                                 "write the baseline again with --write-baseline")
     return doc
+
+
+MAX_COUNT = 10**30  # far above any figure a spec can reach (sizes stop at 2**31 - 1)
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_COUNT
+
+
+def record_problem(layer: dict[str, Any]) -> str | None:
+    """What is wrong with one layer record of a baseline or summary document, if anything."""
+    if not isinstance(layer.get("name"), str):
+        return "'name' is not a string"
+    if "kind" in layer and not isinstance(layer["kind"], str):
+        return "'kind' is not a string"
+    shape = layer.get("output_shape")
+    if shape is not None and not (isinstance(shape, list) and all(_count(d) for d in shape)):
+        return "'output_shape' is not a list of sizes"
+    for key in ("params", "macs"):
+        if key in layer and not _count(layer[key]):
+            return f"'{key}' is not a whole number from 0 to 10**30"
+    return None
 
 
 # -- matching and changes -----------------------------------------------------------------
@@ -130,29 +175,38 @@ def _num(v: Any) -> str:
 
 def match(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[Change]:
     """Layers of both lists matched by name, in ``old``'s order with additions where they
-    appear in ``new`` (after the nearest preceding layer that both have)."""
-    new_by = {_uid(new, i): layer for i, layer in enumerate(new)}
-    old_ids = [_uid(old, i) for i in range(len(old))]
+    appear in ``new`` (after the nearest preceding layer that both have).
+
+    Linear in the layers: each side's identities are computed in one pass, the rest is
+    dictionary look-ups."""
+    new_ids = _uids(new)
+    new_by = dict(zip(new_ids, new))
+    old_ids = _uids(old)
     old_set = set(old_ids)
     added_after: dict[tuple[str, int] | None, list[tuple[str, int]]] = {}
     anchor: tuple[str, int] | None = None
-    for i in range(len(new)):
-        uid = _uid(new, i)
+    for uid in new_ids:
         if uid in old_set:
             anchor = uid
         else:
             added_after.setdefault(anchor, []).append(uid)
     out = [Change(u[0], None, new_by[u]) for u in added_after.get(None, [])]
-    for i, uid in enumerate(old_ids):
-        out.append(Change(uid[0], old[i], new_by.get(uid)))
+    for layer, uid in zip(old, old_ids):
+        out.append(Change(uid[0], layer, new_by.get(uid)))
         out += [Change(u[0], None, new_by[u]) for u in added_after.get(uid, [])]
     return out
 
 
-def _uid(layers: list[dict[str, Any]], i: int) -> tuple[str, int]:
-    """(name, occurrence): names are unique in a spec, but a hand-made file may repeat one."""
-    name = str(layers[i].get("name"))
-    return name, sum(1 for layer in layers[:i] if str(layer.get("name")) == name)
+def _uids(layers: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """(name, occurrence) of each layer: names are unique in a spec, but a hand-made file may
+    repeat one, and the n-th 'conv' of one side matches the n-th of the other."""
+    seen: dict[str, int] = {}
+    out = []
+    for layer in layers:
+        name = str(layer.get("name"))
+        out.append((name, seen.get(name, 0)))
+        seen[name] = seen.get(name, 0) + 1
+    return out
 
 
 def compare(doc: dict[str, Any], results: list[FileResult]) -> list[dict[str, Any]]:

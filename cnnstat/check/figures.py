@@ -4,11 +4,15 @@ A figure agrees when |computed - published| <= max(abs_tol, rel_tol * published)
 disagrees and carries a ``known_difference`` is a known, documented disagreement (reported with
 its note, not a failure; the note says what is explained and what is not); one that agrees
 although it claims a known difference is a stale note.
+
+The comparison is exact (fractions, never floats): a figure of 10**400 is far off, not an
+overflow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 from cnnstat.core.report import Report
@@ -24,12 +28,26 @@ class FigureCheck:
     figure: Figure
 
     @property
-    def tolerance(self) -> float:
-        return max(float(self.figure.abs_tol), float(self.figure.rel_tol) * abs(self.figure.value))
+    def tolerance(self) -> Fraction:
+        """max(abs_tol, rel_tol * |published|), exactly."""
+        fig = self.figure
+        return max(Fraction(fig.abs_tol), Fraction(fig.rel_tol) * abs(Fraction(fig.value)))
+
+    @property
+    def tolerance_value(self) -> int | float:
+        """The tolerance as a JSON number: a float, as always, or an int (rounded down) when
+        too large for one (a figure of 10**400)."""
+        t = self.tolerance
+        return float(t) if abs(t) < 10**300 else int(t)
+
+    @property
+    def difference(self) -> Fraction:
+        """computed - published, exactly."""
+        return self.computed - Fraction(self.figure.value)
 
     @property
     def within(self) -> bool:
-        return abs(self.computed - self.figure.value) <= self.tolerance
+        return abs(self.difference) <= self.tolerance
 
     @property
     def status(self) -> Status:

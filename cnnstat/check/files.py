@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 
 from cnnstat import zoo
@@ -21,7 +22,10 @@ from cnnstat.check.figures import FigureCheck, metric_value
 from cnnstat.core.report import Report
 from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath, UsageError
 from cnnstat.spec import loader
+from cnnstat.spec.expand import MAX_FILE_LAYERS, MAX_FILE_STEPS, Budget, FileBudgetSpent
 from cnnstat.spec.positions import SourceMap
+from cnnstat.spec.reading import read_file
+from cnnstat.spec.source import MAX_BYTES
 from cnnstat.spec.validate import suggest
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -89,7 +93,8 @@ def spec_files(paths: Iterable[str]) -> list[tuple[str, str | None]]:
     """(path, only) for every file to check; ``only`` selects one target of a built-in name
     (its variant, normalised, or '' for the defaults).
 
-    A directory is searched recursively for ``*.yaml`` / ``*.yml``; a built-in name (``vgg16``,
+    A directory is searched recursively for ``*.yaml`` / ``*.yml`` (a symbolic link to nothing
+    is listed too, to be reported, not skipped in silence); a built-in name (``vgg16``,
     ``efficientnet-b3``) is its file, restricted to that spec.  A path that does not exist stays
     in the list, so that it is reported (as "could not run") with the others.
     """
@@ -99,13 +104,18 @@ def spec_files(paths: Iterable[str]) -> list[tuple[str, str | None]]:
         if arg == "-" or path.is_file():
             out.append((arg, None))
         elif path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+            found = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES
+                           and (p.is_file() or _dangling(p)))
             out.extend((_display(arg, p), None) for p in found)
         elif (entry := zoo.find(arg)) is not None and path.suffix not in SPEC_SUFFIXES:
             out.append((_display_builtin(entry.path), entry.variant or ""))
         else:
             out.append((arg, None))
     return out
+
+
+def _dangling(p: Path) -> bool:
+    return p.is_symlink() and not p.exists()
 
 
 def _display(arg: str, found: Path) -> str:
@@ -127,26 +137,37 @@ def default_paths() -> list[str]:
 
 
 def check_file(path: str, only: str | None = None) -> FileResult:
+    """Everything found in one file.  Nothing one file holds can end the run: a file that
+    cannot be read, or whose checking fails in a way no diagnostic covers, is that file's
+    error (exit 2), and every other file is still checked and reported."""
     try:
         name, raw, _ = loader.read_source(path) if path == "-" else (path, _read(path), None)
+        return check_bytes(raw, name, only)
     except UsageError as exc:
         return FileResult(path, error=str(exc) + (f" ({exc.hint})" if exc.hint else ""))
-    return check_bytes(raw, name, only)
+    except MemoryError:
+        return FileResult(path, error=f"{path}: out of memory while checking this file")
+    except RecursionError:
+        return FileResult(path, error=f"{path}: nested too deeply to check")
+    except Exception as exc:  # noqa: BLE001 - one file's bug must not lose the others' report
+        return FileResult(path, error=f"{path}: internal error while checking this file: "
+                          f"{type(exc).__name__}: {exc} (run 'cnnstat --traceback check "
+                          f"{path}' and report it)")
 
 
 def _read(path: str) -> bytes:
     p = Path(path)
     if p.is_dir():
         raise UsageError(f"{path}: is a directory, not a spec file")
+    if _dangling(p):
+        raise UsageError(f"{path}: a symbolic link to {os.readlink(p)!r}, which leads to no "
+                         "file", "fix or remove the link")
     if not p.exists():
         builtin = p.suffix not in SPEC_SUFFIXES and "/" not in path and os.sep not in path
         raise UsageError(f"{path}: no such file or directory" +
                          (" and no built-in spec of that name" if builtin else ""),
                          suggest(zoo.normalise(path), zoo.names(), n=3) if builtin else None)
-    try:
-        return p.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return read_file(path, MAX_BYTES)
 
 
 def check_bytes(raw: bytes, name: str, only: str | None = None) -> FileResult:
@@ -160,9 +181,10 @@ def check_bytes(raw: bytes, name: str, only: str | None = None) -> FileResult:
         return result
     result.source = parsed.source
     keys: list[str | None] = [None, *parsed.model.variants]
+    budget = Budget()  # the file's configurations share one bound on expansion work
     for key in keys:
         if only is None or (zoo.normalise(key) if key is not None else "") == only:
-            result.targets.append(check_target(parsed, key))
+            result.targets.append(check_target(parsed, key, budget))
     return result
 
 
@@ -172,12 +194,25 @@ def target_name(parsed: loader.Parsed, variant: str | None) -> str:
     return name if variant is None else f"{name}-{zoo.normalise(variant)}"
 
 
-def check_target(parsed: loader.Parsed, variant: str | None) -> Target:
-    """Expand and analyse one configuration; check its figures, pins and budget."""
+def check_target(parsed: loader.Parsed, variant: str | None,
+                 work: Budget | None = None) -> Target:
+    """Expand and analyse one configuration; check its figures, pins and budget.  ``work`` is
+    the expansion budget shared by the file's configurations: once it is spent, the remaining
+    variants are not expanded, each with an E207 at its key."""
     target = Target(target_name(parsed, variant), variant)
+    where: SpecPath = ("variants", variant) if variant is not None else ("layers",)
     try:
-        loaded = loader.build(parsed, variant)
+        if work is not None and work.spent:
+            raise FileBudgetSpent(Diagnostic(
+                "E207", Severity.ERROR, f"not checked: the file's defaults and earlier variants "
+                f"already expand to more than {MAX_FILE_LAYERS:,} layers (or "
+                f"{MAX_FILE_STEPS:,} items) in all", where,
+                "check fewer or smaller variants per file"))
+        loaded = loader.build(parsed, variant, budget=work)
         report = analyze(loaded)
+    except FileBudgetSpent as exc:  # a file's limit: located at the variant, not a layer
+        target.diagnostics.extend(replace(d, path=where) for d in exc.diagnostics)
+        return target
     except SpecError as exc:
         target.diagnostics.extend(exc.diagnostics)
         return target
@@ -206,18 +241,33 @@ def check_target(parsed: loader.Parsed, variant: str | None) -> Target:
     return target
 
 
-def published(value: int | float) -> str:
-    """A published figure as written (4.089e9 -> '4,089,000,000'; 0.5 stays 0.5)."""
+def published(value: int | float | Fraction) -> str:
+    """A published figure (or a difference or tolerance) as written: 4.089e9 ->
+    '4,089,000,000'; 0.5 stays 0.5; a figure too long to spell out is shown in E notation."""
+    if isinstance(value, Fraction):
+        value = value.numerator if value.denominator == 1 else float(value)
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e18:
         value = int(value)
-    return f"{value:,}" if isinstance(value, int) else repr(value)
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) < 10**30 else f"{value:.6e}" if abs(value) < 10**300 \
+            else f"about 10**{len(str(abs(value))) - 1}" if abs(value) < 10**4000 \
+            else "an integer of over 4,000 digits"
+    return repr(value)
+
+
+def _relative(diff: Fraction, value: int | float) -> str:
+    """', +3.96%': the difference relative to the published figure (none for 0)."""
+    if not value:
+        return ""
+    ratio = diff / abs(Fraction(value))
+    return f", {float(ratio):+.2%}" if abs(ratio) < 10**12 else ", far off"
 
 
 def figure_diagnostic(check: FigureCheck, path: SpecPath) -> Diagnostic | None:
     """E601 (disagrees), N602 (known difference) or W603 (stale note); None when it agrees."""
     fig = check.figure
-    diff = check.computed - fig.value
-    rel = f", {diff / fig.value:+.2%}" if fig.value else ""
+    diff = check.difference
+    rel = _relative(diff, fig.value)
     versus = (f"{check.metric}: computed {check.computed:,}, published {published(fig.value)} "
               f"by {fig.source}")
     status = check.status

@@ -1,12 +1,18 @@
 """The command line: parse options, call the library, render, map failures to exit codes.
 
 Data goes to stdout; diagnostics, warnings and progress go to stderr.  Exit codes come from
-:class:`cnnstat.errors.ExitStatus` and are decided in one place, :class:`_Boundary`.
+:class:`cnnstat.errors.ExitStatus` and are decided in one place, :class:`_Boundary`: 0 ok, 1 the
+spec was rejected, 2 could not run, 130 interrupted (Ctrl-C), 141 the reader of stdout went away
+(``cnnstat summary vgg16 | head -1``), each without a traceback.
 """
 
 from __future__ import annotations
 
+import codecs
+import errno
 import importlib
+import os
+import sys
 import traceback
 from typing import Any
 
@@ -14,6 +20,7 @@ import click
 
 from cnnstat.cli.output import echo_err, report_diagnostics
 from cnnstat.errors import ExitStatus, SpecError, UsageError
+from cnnstat.render.escape import escape_controls
 from cnnstat.render.jsonfmt import VERSION
 
 # command name -> "module:attribute" under cnnstat.cli.commands, imported only when that command
@@ -53,23 +60,69 @@ class _Boundary(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             status = super().invoke(ctx)
+            sys.stdout.flush()  # a reader that went away is seen here, not at exit
         except SpecError as exc:
             report_diagnostics(exc)
             ctx.exit(ExitStatus.REJECTED)
         except UsageError as exc:
-            echo_err(f"cnnstat: error: {exc}" + (f"\n    hint: {exc.hint}" if exc.hint else ""))
+            _usage_error(str(exc), exc.hint)
             ctx.exit(ExitStatus.ERROR)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except Exception as exc:  # noqa: BLE001 - the one place internal errors are caught
-            if ctx.meta.get("traceback"):
-                traceback.print_exc()
-            echo_err(f"cnnstat: internal error: {type(exc).__name__}: {exc}\n"
-                      "    hint: run with --traceback and report it")
+        except KeyboardInterrupt:
+            echo_err("\ncnnstat: interrupted")
+            ctx.exit(ExitStatus.INTERRUPTED)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                _internal(ctx, exc)
+            _silence_stdout()
+            ctx.exit(ExitStatus.BROKEN_PIPE)
+        except UnicodeEncodeError as exc:
+            if not _stdout_encoding(exc):
+                _internal(ctx, exc)
+            _usage_error(f"standard output's encoding ({exc.encoding}) cannot represent "
+                         f"{exc.object[exc.start:exc.end]!a}",
+                         "set PYTHONIOENCODING=utf-8 (or a UTF-8 locale), or use --format json")
             ctx.exit(ExitStatus.ERROR)
+        except Exception as exc:  # noqa: BLE001 - the one place internal errors are caught
+            _internal(ctx, exc)
         if isinstance(status, int) and status != ExitStatus.OK:
             ctx.exit(int(status))  # a command returns its status; only the boundary exits
         return status
+
+
+def _usage_error(message: str, hint: str | None) -> None:
+    echo_err(f"cnnstat: error: {escape_controls(message)}" +
+             (f"\n    hint: {escape_controls(hint)}" if hint else ""))
+
+
+def _internal(ctx: click.Context, exc: BaseException) -> None:
+    """An internal error (a bug): exit 2 with a request to report it."""
+    if ctx.meta.get("traceback"):
+        traceback.print_exception(exc)
+    echo_err(f"cnnstat: internal error: {type(exc).__name__}: {escape_controls(str(exc))}\n"
+             "    hint: run with --traceback and report it")
+    ctx.exit(ExitStatus.ERROR)
+
+
+def _stdout_encoding(exc: UnicodeEncodeError) -> bool:
+    """Whether the error is stdout's encoding refusing a character (not a bug of ours)."""
+    encoding = getattr(sys.stdout, "encoding", None)
+    try:
+        return encoding is not None and \
+            codecs.lookup(encoding).name == codecs.lookup(exc.encoding).name
+    except LookupError:
+        return False
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)
+        pass
 
 
 @click.group(cls=_Boundary, context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,6 +9,7 @@ Parse errors are :class:`~cnnstat.errors.UsageError` (exit 2 at the boundary).
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -75,21 +76,41 @@ def parse_hwc(text: str) -> Shape:
     return (dims[2], dims[0], dims[1]) if len(dims) == 3 else dims
 
 
-def parse_set(items: Sequence[str]) -> dict[str, object]:
-    """``--set k=v`` pairs; values are read as YAML scalars (3, 0.75, true, text)."""
-    if not items:
-        return {}
+MAX_DIGITS = 100  # the longest integer an option value may spell out
+
+
+def parse_value(option: str, item: str, text: str) -> object:
+    """A ``KEY=VALUE`` option's value read as a YAML scalar (3, 0.75, true, text); text that is
+    not YAML stays text.  A YAML tag (``!!python/object``) and an integer of more than
+    :data:`MAX_DIGITS` digits are usage errors, not values."""
     import yaml  # only when there is something to read
 
+    bare = text.strip()
+    if bare.startswith("!"):
+        raise UsageError(f"{option} {item!r}: YAML tags are not allowed in a value",
+                         "write the plain value, e.g. KEY=10 or KEY=relu")
+    digits = len(re.sub(r"[^0-9]", "", bare))
+    if digits > MAX_DIGITS and re.fullmatch(r"[-+]?[0-9_,]+", bare):
+        raise UsageError(f"{option} {item.partition('=')[0].strip()}=...: an integer of "
+                         f"{digits:,} digits is too large (at most {MAX_DIGITS} digits)")
+    if not bare:
+        return ""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    except ValueError as exc:  # a number YAML reads but Python cannot convert
+        raise UsageError(f"{option} {item!r}: cannot read the value ({exc})") from None
+
+
+def parse_set(items: Sequence[str]) -> dict[str, object]:
+    """``--set k=v`` pairs; values are read by :func:`parse_value`."""
     out: dict[str, object] = {}
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"--set {item!r}: expected name=value", "e.g. --set classes=10")
-        try:
-            out[key.strip()] = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError:
-            out[key.strip()] = text
+        out[key.strip()] = parse_value("--set", item, text)
     return out
 
 
@@ -126,7 +147,47 @@ def parse_size(text: str) -> int:
     unit = match.group(2).lower() if match else ""
     if match is None or unit not in _UNITS:
         raise ValueError(f"cannot read {text!r} as a memory size; write e.g. 16GiB, 512MB or 1024")
-    return int(Fraction(match.group(1)) * _UNITS[unit])
+    size = int(Fraction(match.group(1)) * _UNITS[unit])
+    if size < 1:
+        raise ValueError(f"{text!r} is less than one byte; give a positive size, e.g. 16GiB")
+    return size
+
+
+MAX_SECONDS = 86_400.0  # a day: the longest --time-budget
+MAX_THREADS = 1024  # more CPU threads than any machine has is a typo, not a setting
+
+
+def parse_seconds(text: str) -> float:
+    """'2.5' -> 2.5: a finite, positive number of seconds, at most :data:`MAX_SECONDS` (nan,
+    inf, 0 and negative times are refused: nan compares false with every bound)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"cannot read {text!r} as seconds; write e.g. 3 or 0.5") from None
+    if not math.isfinite(value) or not 0 < value <= MAX_SECONDS:
+        raise ValueError(f"{text!r} is not a time in seconds from 0 (excluded) to "
+                         f"{MAX_SECONDS:,.0f}")
+    return value
+
+
+def _seconds_callback(ctx: click.Context, param: click.Parameter,
+                      value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_seconds(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def seconds_option(*names: str, help: str) -> Callable[[F], F]:
+    """A duration in seconds (``--time-budget``): finite, positive, at most a day."""
+    return click.option(*names, metavar="SECONDS", callback=_seconds_callback, help=help)
+
+
+def threads_option(fn: F) -> F:
+    return click.option("--threads", type=click.IntRange(1, MAX_THREADS),
+                        help="torch.set_num_threads(N).")(fn)
 
 
 # --- options -------------------------------------------------------------------------------

@@ -19,10 +19,17 @@ from cnnstat.errors import Severity, SpecError
 from cnnstat.render import jsonfmt, text_table
 from cnnstat.render import table as tables
 from cnnstat.render.diagnostics import format_diagnostic
+from cnnstat.render.escape import escape_controls
 
 
 def echo_err(text: str) -> None:
-    click.echo(text, err=True)
+    """A message on stderr; no control character reaches the terminal raw (its lines kept)."""
+    click.echo(escape_controls(text, keep="\n"), err=True)
+
+
+def write_text(text: str) -> None:
+    """Plain, uncoloured text on stdout: no control character reaches the terminal raw."""
+    sys.stdout.write(escape_controls(text, keep="\n"))
 
 
 def report_diagnostics(exc_or_diags: Any, source: Any = None) -> None:

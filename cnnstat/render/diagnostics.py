@@ -1,9 +1,11 @@
 """The one place diagnostics become text: ``path:line:col: severity[CODE]: message``, then the
-source line, a caret under the column, and the hint."""
+source line, a caret under the column, and the hint.  Control characters in the file name, the
+message or the hint are escapes, so a diagnostic is always the lines it looks like."""
 
 from __future__ import annotations
 
 from cnnstat.errors import Diagnostic
+from cnnstat.render.escape import escape_controls, is_control
 from cnnstat.spec.positions import SourceMap
 
 WIDTH = 160  # longest source excerpt shown under a diagnostic
@@ -20,8 +22,7 @@ def locate(diag: Diagnostic, source: SourceMap | None) -> tuple[str, int, int] |
 def _excerpt(line: str, column: int, width: int = WIDTH) -> tuple[str, int]:
     """The source line as shown (control characters made visible, a long line cut to a window
     around the column) and the caret's column in it."""
-    text = "".join(" " if c == "\t" else "\ufffd" if ord(c) < 32 or c == "\x7f" else c
-                   for c in line)
+    text = "".join(" " if c == "\t" else "\ufffd" if is_control(c) else c for c in line)
     if len(text) <= width:
         return text, column
     start = max(0, min(column - 1 - width // 2, len(text) - width))
@@ -32,13 +33,13 @@ def _excerpt(line: str, column: int, width: int = WIDTH) -> tuple[str, int]:
 
 def format_diagnostic(diag: Diagnostic, source: SourceMap | None) -> str:
     where = locate(diag, source)
-    head = f"{diag.severity.value}[{diag.code}]: {diag.message}"
-    lines = [f"{where[0]}:{where[1]}:{where[2]}: {head}" if where else head]
+    head = f"{diag.severity.value}[{diag.code}]: {escape_controls(diag.message)}"
+    lines = [f"{escape_controls(where[0])}:{where[1]}:{where[2]}: {head}" if where else head]
     if where and source is not None:
         text, column = _excerpt(source.line_text(where[1]), where[2])
         if text.strip():
             lines.append(f"    {text}")
             lines.append("    " + " " * (column - 1) + "^")
     if diag.hint:
-        lines.append(f"    hint: {diag.hint}")
+        lines.append(f"    hint: {escape_controls(diag.hint)}")
     return "\n".join(lines)

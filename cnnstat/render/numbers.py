@@ -13,7 +13,10 @@ def exact(n: int) -> str:
 
 
 def human(n: int | float) -> str:
-    """138357544 -> '138.36M' (SI, two decimals, trailing zeros dropped)."""
+    """138357544 -> '138.36M' (SI, two decimals, trailing zeros dropped); a number beyond any
+    float (a figure of 10**400) reads '>1e300'."""
+    if abs(n) >= 10**300:
+        return f"{'-' if n < 0 else ''}>1e300"
     for scale, unit in _UNITS:
         if abs(n) >= scale:
             text = f"{n / scale:.2f}".rstrip("0").rstrip(".")

@@ -2,7 +2,8 @@
 
 Views (summary, params, list, ...) build a :class:`Table`; the renderers never know which view
 they print.  Cells hold exact values; ``Column.fmt`` decides how a cell reads in the terminal and
-markdown, while CSV always gets the raw value.
+markdown, while CSV always gets the raw value.  Control characters are escapes in every
+rendering (:func:`cnnstat.render.escape.escape_controls`); a markdown cell also escapes ``|``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnnstat.render import numbers
+from cnnstat.render.escape import escape_controls
 
 
 def _plain(v: Any) -> str:
@@ -83,24 +85,30 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
 
+def _md(text: str) -> str:
+    """A markdown table cell: one line (control characters escaped), ``|`` escaped."""
+    return escape_controls(text).replace("|", "\\|")
+
+
 def to_markdown(tables: Sequence[Table]) -> str:
     out: list[str] = []
     for t in tables:
-        out.append(f"### {t.title}\n")
-        out.append("| " + " | ".join(c.header for c in t.columns) + " |")
+        out.append(f"### {escape_controls(t.title)}\n")
+        out.append("| " + " | ".join(_md(c.header) for c in t.columns) + " |")
         out.append("|" + "|".join("---:" if c.numeric else "---" for c in t.columns) + "|")
         body = [*t.rows, *([t.total] if t.total else [])]
         for i, row in enumerate(body):
-            cells = [c.cell(row.get(c.key)).replace("|", "\\|") for c in t.columns]
+            cells = [_md(c.cell(row.get(c.key))) for c in t.columns]
             if t.total is not None and i == len(body) - 1:
                 cells = [f"**{x}**" if x else x for x in cells]
             out.append("| " + " | ".join(cells) + " |")
-        out.extend(["", *(f"{n}  " for n in t.notes), ""] if t.notes else [""])
+        out.extend(["", *(f"{escape_controls(n)}  " for n in t.notes), ""] if t.notes else [""])
     return "\n".join(out).rstrip() + "\n"
 
 
 def to_csv(tables: Sequence[Table]) -> str:
-    """One CSV block per table (a blank line between); raw values, shapes as 'CxHxW'."""
+    """One CSV block per table (a blank line between); raw values, shapes as 'CxHxW', control
+    characters escaped (a CSV shown on a terminal must not drive it)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     for i, t in enumerate(tables):
@@ -108,5 +116,5 @@ def to_csv(tables: Sequence[Table]) -> str:
             buf.write("\n")
         writer.writerow([c.key for c in t.columns])
         for row in [*t.rows, *([t.total] if t.total else [])]:
-            writer.writerow([_raw(row.get(c.key), c.fmt) for c in t.columns])
+            writer.writerow([escape_controls(_raw(row.get(c.key), c.fmt)) for c in t.columns])
     return buf.getvalue()

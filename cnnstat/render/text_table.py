@@ -5,6 +5,7 @@ elided or wrapped.  When the terminal is narrower than the table's natural width
 columns (descriptions, titles) wrap first, down to a floor; if the table still does not fit, it
 is printed as one record per row (``header: value`` lines), with a note saying so.  Titles and
 notes wrap at spaces only.  With no width (output to a pipe or a file) nothing wraps.
+Control characters in any cell, header, title or note are shown as escapes, never sent raw.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cnnstat.render.escape import escape_controls
 from cnnstat.render.table import Column, Table
 
 MIN_TEXT = 12  # the narrowest a prose column wraps to (a longer word is broken)
@@ -41,18 +43,19 @@ def render(tables: Sequence[Table], width: int | None, style: Style = Style()) -
 
 def render_one(table: Table, width: int | None, style: Style) -> str:
     body = [*table.rows, *([table.total] if table.total else [])]
-    cells = [[c.cell(row.get(c.key)) for c in table.columns] for row in body]
-    widths = fit(table.columns, cells, width)
-    out = _prose(table.title, width) if table.title else []
+    columns = [Column(c.key, escape_controls(c.header), c.fmt) for c in table.columns]
+    cells = [[escape_controls(c.cell(row.get(c.key))) for c in columns] for row in body]
+    widths = fit(columns, cells, width)
+    out = _prose(escape_controls(table.title), width) if table.title else []
     if widths is None:
         out += [style.dim(line) for line in _prose(
             f"(one record per row: the table is wider than the terminal's {width} columns, "
             "and numbers are never cut)", width)]
-        out += records(table.columns, cells, width, style)
+        out += records(columns, cells, width, style)
     else:
-        out += boxed(table.columns, cells, widths, table.total is not None, style)
+        out += boxed(columns, cells, widths, table.total is not None, style)
     for note in table.notes:
-        out += [style.dim(line) for line in _prose(note, width)]
+        out += [style.dim(line) for line in _prose(escape_controls(note), width)]
     return "\n".join(out) + "\n\n"
 
 

@@ -26,8 +26,9 @@ from cnnstat.core.ir import (
     ShortcutMode,
     candidates,
 )
-from cnnstat.errors import SpecPath, spec_error
-from cnnstat.spec.expr import ExprError, evaluate, is_expression
+from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath, spec_error
+from cnnstat.spec.expr import ExprError, evaluate, is_expression, number_text_hint
+from cnnstat.spec.names import check_name
 from cnnstat.spec.models import (
     COMPOSITE_ARGS,
     FLAG,
@@ -48,6 +49,8 @@ MAX_REPEAT = 10_000
 MAX_BLOCK_DEPTH = 32
 MAX_NESTING = 100
 MAX_STEPS = 500_000
+MAX_FILE_LAYERS = 100_000  # all configurations of one file together (Budget)
+MAX_FILE_STEPS = 1_000_000
 MAX_SIZE = 2**31 - 1
 REQUIRED = "required"
 PADDING_WORDS = ("same", "valid")
@@ -75,8 +78,8 @@ def as_int(raw: object, env: Mapping[str, object], path: SpecPath, what: str) ->
         shown = str(v) if hasattr(v, "denominator") else repr(v)
         raise spec_error("E303", f"{what} must be a whole number, got {shown}" +
                          (f" (from '{raw}')" if is_expression(raw) else ""), path,
-                         hint="round explicitly: ceil(...), floor(...), round(...) or "
-                         "make_divisible(...)")
+                         hint=number_text_hint(v) or "round explicitly: ceil(...), floor(...), "
+                         "round(...) or make_divisible(...)")
     return v
 
 
@@ -89,6 +92,32 @@ def check_size(n: int, path: SpecPath, what: str) -> int:
     return n
 
 
+class FileBudgetSpent(SpecError):
+    """The layers (or expansion steps) shared by all configurations of one file are spent."""
+
+
+@dataclass
+class Budget:
+    """Expansion work shared by the defaults and variants of one file (``check`` expands them
+    all, so a short file of many variants of a large net would otherwise multiply the work)."""
+
+    layers: int = MAX_FILE_LAYERS
+    steps: int = MAX_FILE_STEPS
+
+    @property
+    def spent(self) -> bool:
+        return self.layers < 0 or self.steps < 0
+
+    def take(self, layers: int, steps: int, path: SpecPath) -> None:
+        self.layers -= layers
+        self.steps -= steps
+        if self.spent:
+            raise FileBudgetSpent(Diagnostic(
+                "E207", Severity.ERROR, f"the file's defaults and variants expand to more than "
+                f"{MAX_FILE_LAYERS:,} layers (or {MAX_FILE_STEPS:,} items) in all", path,
+                "check fewer or smaller variants per file"))
+
+
 @dataclass
 class Scope:
     prefix: str
@@ -98,8 +127,9 @@ class Scope:
     def full(self, local: str) -> str:
         return f"{self.prefix}.{local}" if self.prefix else local
 
-    def claim(self, base: str, explicit: str | None, path: SpecPath) -> str:
+    def claim(self, base: str, explicit: object, path: SpecPath) -> str:
         if explicit is not None:
+            explicit = check_name(explicit, (*path, "name"))
             if explicit in self.used:
                 raise spec_error("E208", f"duplicate layer name '{self.full(explicit)}'",
                                  (*path, "name"),
@@ -120,8 +150,10 @@ class Scope:
 
 
 class Expander:
-    def __init__(self, spec: SpecModel, env: dict[str, object]) -> None:
+    def __init__(self, spec: SpecModel, env: dict[str, object],
+                 budget: Budget | None = None) -> None:
         self.spec = spec
+        self.budget = budget
         self.globals = env
         self.stack: list[str] = []
         self.count = 0
@@ -133,6 +165,8 @@ class Expander:
     def step(self, path: SpecPath) -> None:
         """Count expansion work, so nested repeats of empty lists cannot run for ever."""
         self.steps += 1
+        if self.budget is not None:
+            self.budget.take(0, 1, path)
         if self.steps > MAX_STEPS:
             raise spec_error("E207", f"the spec expands to more than {MAX_STEPS:,} items "
                              "(nested repeats?)", path, hint="lower the repeat counts")
@@ -196,7 +230,7 @@ class Expander:
                              "'layers: [...]' in one mapping")
         n = as_int(item["repeat"], env, (*path, "repeat"), "repeat")
         if not 0 <= n <= MAX_REPEAT:
-            raise spec_error("E207", f"repeat count {n} is outside 0..{MAX_REPEAT}",
+            raise spec_error("E207", f"repeat count {n} is outside 0..{MAX_REPEAT:,}",
                              (*path, "repeat"))
         nodes: list[Node] = []
         for _ in range(n):
@@ -207,8 +241,10 @@ class Expander:
     def layer(self, kind: str, args: Any, path: SpecPath, scope: Scope,
               env: Mapping[str, object]) -> Layer:
         self.count += 1
+        if self.budget is not None:
+            self.budget.take(1, 0, path)
         if self.count > MAX_LAYERS:
-            raise spec_error("E207", f"the spec expands to more than {MAX_LAYERS} layers", path)
+            raise spec_error("E207", f"the spec expands to more than {MAX_LAYERS:,} layers", path)
         model = LAYER_ARGS[kind]
         key = (kind, id(args))
         parsed = self.validated.get(key)
@@ -252,7 +288,8 @@ class Expander:
             v = value(raw, env, path)
             if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(
                     v, "denominator"):
-                raise spec_error("E303", f"{kind} {fname} must be a number, got {v!r}", path)
+                raise spec_error("E303", f"{kind} {fname} must be a number, got {v!r}", path,
+                                 hint=number_text_hint(v))
             return float(cast("float | Fraction", v))  # an int, a float or a Fraction
         if FLAG in meta:
             v = value(raw, env, path)
@@ -387,6 +424,7 @@ class Expander:
         out = []
         for i, (bname, items) in enumerate(named):
             bpath = (*path, bname if isinstance(raw, dict) else i)
+            check_name(bname, bpath, "branch name")
             sub = Scope(scope.full(str(bname)))
             out.append(Branch(str(bname), self.seq(items if items else [], bpath, sub, env)))
         return tuple(out)
@@ -443,7 +481,7 @@ class Expander:
         self.check_keys("dense", args, path)
         n = as_int(args["count"], env, (*path, "count"), "dense count")
         if not 1 <= n <= MAX_REPEAT:
-            raise spec_error("E207", f"dense count {n} is outside 1..{MAX_REPEAT}",
+            raise spec_error("E207", f"dense count {n} is outside 1..{MAX_REPEAT:,}",
                              (*path, "count"))
         units: list[Node] = []
         for _ in range(n):
@@ -477,6 +515,7 @@ def _is_composite(item: Any) -> bool:
     return isinstance(item, dict) and len(item) == 1 and next(iter(item)) in COMPOSITES
 
 
-def expand(spec: SpecModel, env: dict[str, object]) -> Seq:
-    """The graph of ``spec`` with parameters ``env`` (already evaluated)."""
-    return Expander(spec, env).seq(spec.layers, ("layers",), Scope(""), env)
+def expand(spec: SpecModel, env: dict[str, object], budget: Budget | None = None) -> Seq:
+    """The graph of ``spec`` with parameters ``env`` (already evaluated); ``budget``, when
+    given, is charged for the work and shared with the file's other configurations."""
+    return Expander(spec, env, budget).seq(spec.layers, ("layers",), Scope(""), env)

@@ -14,12 +14,13 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from fractions import Fraction
-from typing import cast
 
 Number = int | Fraction
 
 MAX_EXPR_CHARS = 500
 MAX_MAGNITUDE = 10**15
+MAX_BITS = 256  # of a value's numerator and of its denominator: bounds the work of every step
+MAX_DEPTH = 100  # nested operations; the evaluator recurses once per level
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -91,6 +92,28 @@ def _pow(a: Number, b: Number) -> Number:
     return Fraction(a) ** b if b < 0 else a**b
 
 
+_TEXT_NUMBER = re.compile(r"^([-+]?(?:\d[\d_]*)?\.?\d*)[eE]([-+]?\d+)$")
+
+
+def number_text_hint(value: object) -> str | None:
+    """A hint for a number YAML 1.1 reads as text: PyYAML wants a '.' in the mantissa and a
+    sign in the exponent, so ``1.2e9`` and ``1e9`` are strings while ``1.2e+9`` is a float."""
+    match = _TEXT_NUMBER.match(value.strip()) if isinstance(value, str) else None
+    if match is None or not any(c.isdigit() for c in match[1]):
+        return None
+    mantissa, exponent = match[1].replace("_", ""), match[2]
+    if "." in mantissa and exponent[0] in "+-":
+        return None  # YAML reads this as a number: the text was quoted on purpose
+    plain = ""
+    if len(exponent) <= 3 and abs(int(exponent)) <= 30:  # never a power of 10 of hostile size
+        exact = Fraction(mantissa or "0") * Fraction(10) ** int(exponent)
+        plain = f" or {exact.numerator}" if exact.denominator == 1 else ""
+    if "." not in mantissa:
+        mantissa += ".0"
+    signed = f"{mantissa}e{exponent if exponent[0] in '+-' else '+' + exponent}"
+    return f"YAML reads {match[0]} as text, not a number: write {signed}{plain}"
+
+
 def is_expression(value: object) -> bool:
     return isinstance(value, str) and (value.startswith("=") or "$" in value)
 
@@ -111,11 +134,44 @@ def evaluate(text: str, env: Mapping[str, object]) -> object:
         raise ExprError("E301", "'$' must be followed by a parameter name", "write $name")
     try:
         tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError:
-        raise ExprError("E301", f"cannot parse expression '{text}'",
+    except (SyntaxError, RecursionError, MemoryError):  # the parser's own nesting limits
+        raise ExprError("E301", f"cannot parse expression '{_short(text)}'",
                         "use numbers, $parameters, + - * / // % ** and functions "
                         + ", ".join(sorted(FUNCTIONS))) from None
+    if _depth(tree.body) > MAX_DEPTH:
+        raise ExprError("E301", f"expression nested more than {MAX_DEPTH} levels deep",
+                        "simplify it: a chain of signs or parentheses this long is a typo")
     return _Evaluator(env).visit(tree.body)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _depth(root: ast.AST) -> int:
+    """How deeply ``root`` nests, walked without recursion (so any depth is measured)."""
+    deepest, todo = 0, [(root, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_DEPTH:  # past the limit the answer is known
+            todo.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _bounded(value: Number, node: ast.AST) -> None:
+    """Refuse a value too large, or an exact fraction too long, to compute with cheaply.
+
+    The magnitude bound alone lets ``(1/2)**64`` shrink towards zero while its denominator
+    grows 64-fold per power; bounding the bits of numerator and denominator keeps every step
+    of every expression a small-number operation."""
+    if not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+        raise ExprError("E304", f"value of '{_short(ast.unparse(node))}' is too large")
+    if isinstance(value, Fraction) and max(value.numerator.bit_length(),
+                                           value.denominator.bit_length()) > MAX_BITS:
+        raise ExprError("E304", f"value of '{_short(ast.unparse(node))}' is a fraction too "
+                        f"precise to compute with (more than {MAX_BITS} bits)",
+                        "round it: ceil(...), floor(...) or round(...)")
 
 
 def _exact(value: object, what: str) -> object:
@@ -138,9 +194,8 @@ class _Evaluator:
                             "use numbers, $parameters, arithmetic and "
                             + ", ".join(sorted(FUNCTIONS)))
         result = method(node)
-        if isinstance(result, (int, Fraction)) and \
-                cast("int | Fraction", abs(result)) > MAX_MAGNITUDE:  # abs keeps the type
-            raise ExprError("E304", f"value of '{ast.unparse(node)}' is too large")
+        if isinstance(result, (int, Fraction)) and not isinstance(result, bool):
+            _bounded(result, node)
         return result
 
     def visit_Constant(self, node: ast.Constant) -> object:
@@ -186,5 +241,6 @@ class _Evaluator:
     def _number(self, node: ast.AST) -> Number:
         value = self.visit(node)
         if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
-            raise ExprError("E303", f"'{ast.unparse(node)}' is not a number")
+            raise ExprError("E303", f"'{ast.unparse(node)}' is not a number",
+                            number_text_hint(value))
         return value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +15,13 @@ from cnnstat.errors import (
     UsageError,
     spec_error,
 )
-from cnnstat.spec.expand import as_int, check_size, expand, value
+from cnnstat.spec.expand import Budget, as_int, check_size, expand, value
 from cnnstat.spec.lint import unused_blocks
 from cnnstat.spec.models import Figure, Metric, SpecModel, VariantModel
+from cnnstat.spec.names import check_unique
 from cnnstat.spec.positions import Position, SourceMap
-from cnnstat.spec.source import load_yaml
+from cnnstat.spec.reading import read_file, read_stdin
+from cnnstat.spec.source import MAX_BYTES, load_yaml
 from cnnstat.spec.validate import suggest, validate
 
 
@@ -92,7 +93,7 @@ class Loaded:
 def read_source(spec: str) -> tuple[str, bytes, str | None]:
     """(display name, raw bytes, variant) for a SPEC argument; UsageError if it cannot be read."""
     if spec == "-":
-        return "<stdin>", sys.stdin.buffer.read(), None
+        return "<stdin>", read_stdin(MAX_BYTES), None
     path = Path(spec)
     looks_like_path = path.suffix in (".yaml", ".yml") or "/" in spec or path.exists()
     if not looks_like_path:
@@ -105,13 +106,20 @@ def read_source(spec: str) -> tuple[str, bytes, str | None]:
     if path.is_dir():
         raise UsageError(f"{spec}: is a directory, not a spec file",
                          "give a .yaml file (cnnstat check takes directories)")
-    try:
-        return spec, path.read_bytes(), None
-    except OSError as exc:
-        raise UsageError(f"{spec}: cannot read: {exc.strerror or exc}") from None
+    return spec, read_file(spec, MAX_BYTES), None
 
 
 def decode(raw: bytes, name: str) -> str:
+    """The text of a spec file; E105 when it is over the size limit (the readers stop one byte
+    past it), E103 when it is not UTF-8."""
+    if len(raw) > MAX_BYTES:
+        smap = SourceMap(name, raw[:200].decode("utf-8", errors="replace").partition("\n")[0])
+        smap.values[("<bytes>",)] = Position(1, 1)
+        err = spec_error("E105", f"file is larger than {MAX_BYTES // 1024 // 1024} MiB",
+                         ("<bytes>",), hint="a spec this large is not written by hand; use "
+                         "repeat and named blocks")
+        err.source = smap
+        raise err
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -166,10 +174,12 @@ def parse_text(text: str, name: str) -> Parsed:
 
 def build(parsed: Parsed, variant: str | None = None,
           overrides: dict[str, object] | None = None,
-          input_shape: tuple[int, ...] | None = None) -> Loaded:
-    """Expand ``parsed`` with its defaults, or with ``variant`` (a key under ``variants:``)."""
+          input_shape: tuple[int, ...] | None = None, budget: Budget | None = None) -> Loaded:
+    """Expand ``parsed`` with its defaults, or with ``variant`` (a key under ``variants:``);
+    ``budget`` caps the work of all the configurations of one file together."""
     try:
-        return _build(parsed.model, parsed.source, variant, overrides or {}, input_shape)
+        return _build(parsed.model, parsed.source, variant, overrides or {}, input_shape,
+                      budget)
     except SpecError as exc:
         raise _located(exc, parsed.source) from None
     except RecursionError:
@@ -183,11 +193,13 @@ def _located(exc: SpecError, smap: SourceMap) -> SpecError:
 
 
 def _build(model: SpecModel, smap: SourceMap, variant: str | None,
-           overrides: dict[str, object], input_override: tuple[int, ...] | None) -> Loaded:
+           overrides: dict[str, object], input_override: tuple[int, ...] | None,
+           budget: Budget | None) -> Loaded:
     chosen = model.variants[variant] if variant is not None else None
     env = _environment(model, chosen, variant, overrides)
     inputs = _inputs(model, env, input_override)
-    graph = expand(model, env)
+    graph = expand(model, env, budget)
+    check_unique(graph)
     name = f"{model.name}-{zoo.normalise(variant)}" if variant else model.name
     return Loaded(model, name, graph, inputs[0][1], env, smap, chosen, variant,
                   tuple(unused_blocks(model)), inputs, tuple(model.outputs or ()))
@@ -202,7 +214,7 @@ def _inputs(model: SpecModel, env: dict[str, object],
                          if model.input is not None else "missing required key 'input'", (),
                          hint="write input: [C, H, W], or inputs: {name: [C, H, W], ...}")
     written = {"input": model.input} if model.input is not None else dict(model.inputs or {})
-    if override and len(written) > 1:
+    if override is not None and len(written) > 1:
         raise UsageError(f"--input: this spec has {len(written)} inputs "
                          f"({', '.join(written)}); --input sets the shape of a one-input spec",
                          "change the shapes under 'inputs:' in the spec (or --set a parameter "
@@ -210,16 +222,34 @@ def _inputs(model: SpecModel, env: dict[str, object],
     out = []
     for key, dims in written.items():
         base: SpecPath = ("input",) if model.input is not None else ("inputs", key)
+        if len(dims) == 2:
+            raise spec_error("E202", "an input is [C, H, W] or [features]; [H, W] gives no "
+                             "channels", base, hint="add the channel count: [3, H, W] for an RGB "
+                             "image, [1, H, W] for a grey one")
         shape = tuple(as_int(d, env, (*base, i), "input size") for i, d in enumerate(dims))
-        if override:
-            shape = override if len(override) == len(shape) else \
-                (*shape[: len(shape) - len(override)], *override)
+        if override is not None:
+            shape = _override_input(shape, override)
         for i, d in enumerate(shape):
             if d < 1:
                 raise spec_error("E406", f"input sizes must be positive, got {d}", (*base, i))
             check_size(d, (*base, i), "input size")
         out.append((key, shape))
     return tuple(out)
+
+
+def _override_input(shape: tuple[int, ...], override: tuple[int, ...]) -> tuple[int, ...]:
+    """The spec's input with ``override`` as its trailing sizes (C x H x W, H x W or features);
+    UsageError for an empty override or one that leaves an image without channels."""
+    if not override or len(override) > 3 or any(d < 1 for d in override):
+        raise UsageError(f"input {'x'.join(map(str, override)) or '(empty)'}: expected one to "
+                         "three positive sizes, e.g. 3x224x224")
+    out = override if len(override) >= len(shape) else (*shape[: len(shape) - len(override)],
+                                                          *override)
+    if len(out) == 2:
+        raise UsageError(f"input {'x'.join(map(str, override))}: the spec's input is "
+                         f"[{shape[0]}] (features), so H x W leaves no channels",
+                         "give CxHxW, e.g. 3x32x32, or the number of features")
+    return out
 
 
 def _environment(model: SpecModel, variant: VariantModel | None, variant_key: str | None,

@@ -272,14 +272,19 @@ LIST_FORM = {"concat": "branches", "split": "branches", "scale": "body", "side":
 """Composites that may be written as a bare list: the list is this argument."""
 
 
+Tolerance = Annotated[FiniteFloat | StrictInt, Field(ge=0),
+                      WithJsonSchema({"type": "number", "minimum": 0})]
+"""A tolerance: a finite number, never negative (a negative one would fail every figure)."""
+
+
 class Figure(BaseModel):
     """A published figure, with its source and the tolerance its rounding implies."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     value: StrictInt | FiniteFloat
     source: str = Field(description="where the figure was published")
-    rel_tol: FiniteFloat | StrictInt = 0
-    abs_tol: FiniteFloat | StrictInt = 0
+    rel_tol: Tolerance = 0
+    abs_tol: Tolerance = 0
     known_difference: str | None = Field(
         None, description="why our exact figure differs from the published one (explained, "
         "reported as a note rather than a failure)")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath
+from cnnstat.spec.expr import number_text_hint
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -73,9 +74,10 @@ def _diagnostic(model: type[BaseModel], errs: list[ErrorDetails], path: SpecPath
         tags = [str(e["loc"][-1]) for e in errs if _is_union_tag(e["loc"][-1])]
         words = [_TYPE_WORDS.get(t, "an [h, w] pair" if t.startswith("list") else t) for t in tags]
         return Diagnostic("E202", Severity.ERROR, f"{what}: '{key}': expected "
-                          f"{' or '.join(dict.fromkeys(words))} (got {_show(value)})", full)
+                          f"{' or '.join(dict.fromkeys(words))} (got {_show(value)})", full,
+                          number_text_hint(value))
     return Diagnostic("E202", Severity.ERROR, f"{what}: '{key}': {_message(err)} "
-                      f"(got {_show(value)})", full)
+                      f"(got {_show(value)})", full, number_text_hint(value))
 
 
 _SHAPE_ERRORS = {"list_type", "dict_type", "model_type", "model_attributes_type"}

@@ -1,6 +1,7 @@
 """The four renderings of a ``check`` run: text (the compiler-style lines), JSON, GitHub workflow
 annotations and JUnit XML.  Every location comes from :func:`render.diagnostics.locate`, every
-text from :func:`render.diagnostics.format_diagnostic`."""
+text from :func:`render.diagnostics.format_diagnostic`; control characters from a spec are
+escapes in every rendering (JSON escapes them itself)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from cnnstat.check.files import FileResult, Finding, Summary, Target
 from cnnstat.errors import Diagnostic, Severity
 from cnnstat.render.diagnostics import format_diagnostic, locate
+from cnnstat.render.escape import escape_controls
 from cnnstat.render.jsonfmt import header
 
 CHECK_SCHEMA_VERSION = 1
@@ -28,7 +30,7 @@ def labelled(result: FileResult, finding: Finding) -> Diagnostic:
 
 
 def could_not_run(result: FileResult) -> str:
-    return f"cnnstat: error: {result.error}"
+    return f"cnnstat: error: {escape_controls(result.error or '')}"
 
 
 def text(results: list[FileResult]) -> list[str]:
@@ -100,6 +102,8 @@ _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: 
 
 
 def _escape_data(s: str) -> str:
+    """A workflow command's data: control characters made visible, then the runner's own
+    escapes (``%``, CR, LF; only the structural newline before a hint survives as %0A)."""
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -112,14 +116,15 @@ def github(results: list[FileResult]) -> str:
     lines = []
     for result in results:
         if result.error is not None:
-            lines.append(f"::error file={_escape_property(result.path)},title=cnnstat::"
-                         f"{_escape_data(result.error)}")
+            lines.append(f"::error file={_escape_property(escape_controls(result.path))},"
+                         f"title=cnnstat::{_escape_data(escape_controls(result.error))}")
         for finding in result.findings():
             diag = labelled(result, finding)
             where = locate(diag, result.source) or (result.path, 1, 1)
-            props = (f"file={_escape_property(where[0])},line={where[1]},col={where[2]},"
-                     f"title={_escape_property(diag.code)}")
-            message = diag.message + (f"\nhint: {diag.hint}" if diag.hint else "")
+            props = (f"file={_escape_property(escape_controls(where[0]))},line={where[1]},"
+                     f"col={where[2]},title={_escape_property(escape_controls(diag.code))}")
+            message = escape_controls(diag.message) + \
+                (f"\nhint: {escape_controls(diag.hint)}" if diag.hint else "")
             lines.append(f"::{_LEVELS[diag.severity]} {props}::{_escape_data(message)}")
     return "".join(line + "\n" for line in lines)
 
@@ -130,8 +135,15 @@ _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-
 
 
 def _xml(s: str) -> str:
-    """XML 1.0 cannot hold most control characters, which a broken spec may contain."""
-    return _NOT_XML.sub("\ufffd", s)
+    """XML 1.0 cannot hold most control characters, which a broken spec may contain: they are
+    written as escapes (newlines between diagnostics kept); anything else XML cannot hold
+    (a lone surrogate) becomes U+FFFD."""
+    return _NOT_XML.sub("\ufffd", escape_controls(s, keep="\n"))
+
+
+def _attr(s: str) -> str:
+    """An XML attribute: one line, every control character an escape."""
+    return _xml(escape_controls(s))
 
 
 def junit(results: list[FileResult], strict: bool) -> str:
@@ -141,12 +153,12 @@ def junit(results: list[FileResult], strict: bool) -> str:
     for result in results:
         for case_name, diags in _cases(result):
             counts["tests"] += 1
-            case = ET.SubElement(suite, "testcase", classname=_xml(result.path),
-                                 name=_xml(case_name), file=_xml(result.path))
+            case = ET.SubElement(suite, "testcase", classname=_attr(result.path),
+                                 name=_attr(case_name), file=_attr(result.path))
             if result.error is not None:
                 counts["errors"] += 1
                 ET.SubElement(case, "error", type="could-not-run",
-                              message=_xml(result.error)).text = _xml(result.error)
+                              message=_attr(result.error)).text = _attr(result.error)
                 continue
             failing = [d for d in diags if d.severity is Severity.ERROR or
                        (strict and d.severity is Severity.WARNING)]
@@ -154,7 +166,7 @@ def junit(results: list[FileResult], strict: bool) -> str:
             if failing:
                 counts["failures"] += 1
                 ET.SubElement(case, "failure", type=failing[0].code,
-                              message=_xml(failing[0].message)).text = \
+                              message=_attr(failing[0].message)).text = \
                     _xml("\n".join(format_diagnostic(d, result.source) for d in failing))
             if other:
                 ET.SubElement(case, "system-out").text = \

@@ -143,7 +143,7 @@ def figure_line(c: Compared, check: FigureCheck) -> str:
 
 
 def _published(check: FigureCheck) -> str:
-    tol = check.tolerance
+    tol = check.tolerance_value
     text = numbers.human(check.figure.value)
     return text + (f" (+/- {numbers.human(tol)})" if tol else "")
 
@@ -195,7 +195,7 @@ def document(items: Sequence[Compared], layers: list[compare.Slot],
 
 def _figure_json(ch: FigureCheck) -> dict[str, Any]:
     return {"metric": ch.metric, "computed": ch.computed, "published": ch.figure.value,
-            "tolerance": ch.tolerance, "source": ch.figure.source, "status": ch.status,
+            "tolerance": ch.tolerance_value, "source": ch.figure.source, "status": ch.status,
             "known_difference": ch.figure.known_difference}
 
 

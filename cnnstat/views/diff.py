@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnstat.analysis import analyze
-from cnnstat.check.baseline import Change, layer_snapshot, match, read_json
+from cnnstat.check.baseline import Change, layer_snapshot, match, read_json, record_problem
 from cnnstat.core import conventions
 from cnnstat.errors import UsageError
 from cnnstat.render import numbers
@@ -61,6 +61,10 @@ def json_side(arg: str, other: str | None) -> Side:
 def _layers(raw: Any, path: str) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not all(isinstance(x, dict) and "name" in x for x in raw):
         raise UsageError(f"{path}: its layers are not a list of {{name, ...}} records")
+    for i, layer in enumerate(raw):
+        problem = record_problem(layer)
+        if problem:
+            raise UsageError(f"{path}: layer record {i}: {problem}")
     return [{"name": x["name"], "kind": x.get("kind"), "output_shape": x.get("output_shape"),
              "params": x.get("params"), "macs": x.get("macs")} for x in raw]
 

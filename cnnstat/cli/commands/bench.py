@@ -14,7 +14,9 @@ from cnnstat.cli.options import (
     format_option,
     input_option,
     parse_batches,
+    seconds_option,
     set_option,
+    threads_option,
 )
 from cnnstat.cli.output import analysed, echo_err, emit, progress
 from cnnstat.core.report import Shape
@@ -41,13 +43,13 @@ DEFAULT_ITERS = 20
 @click.option("--channels-last", is_flag=True, help="Weights and input in channels-last memory.")
 @click.option("--compile", "compile_", is_flag=True,
               help="torch.compile the network (the first call, timed apart, compiles).")
-@click.option("--threads", type=click.IntRange(1), help="torch.set_num_threads(N).")
+@threads_option
 @click.option("--warmup", type=click.IntRange(0), default=3, show_default=True,
               help="Untimed calls after the first call.")
 @click.option("--iters", type=click.IntRange(1),
               help=f"Timed calls per batch  [default: {DEFAULT_ITERS}]")
-@click.option("--time-budget", type=click.FloatRange(0, min_open=True), metavar="SECONDS",
-              help="Instead of --iters: timed calls until SECONDS of wall time pass (at least 3).")
+@seconds_option("--time-budget",
+                help="Instead of --iters: timed calls until SECONDS of wall time pass (at least 3).")
 @click.option("--per-layer", is_flag=True,
               help="Also time every layer under hooks: time, arithmetic intensity, bound.")
 @click.option("--no-probe", is_flag=True,

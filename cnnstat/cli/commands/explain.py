@@ -8,15 +8,15 @@ lecture writes volumes (32x32x3), or N features for a linear layer.
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
 
 from cnnstat import analysis
-from cnnstat.cli.options import color_option, format_option, parse_hwc, set_option
-from cnnstat.cli.output import analysed, emit, report_diagnostics
+from cnnstat.cli.options import (color_option, format_option, parse_hwc, parse_value,
+                                 set_option)
+from cnnstat.cli.output import analysed, emit, report_diagnostics, write_text
 from cnnstat.core.ir import Layer, iter_layers
 from cnnstat.core.report import Report, Row, Shape
 from cnnstat.core.rules import RULES
@@ -61,7 +61,7 @@ def _given(opts: dict[str, Any]) -> dict[str, Any]:
         key, sep, val = item.partition("=")
         if not sep:
             raise UsageError(f"--arg {item!r}: expected KEY=VALUE", "e.g. --arg slope=0.1")
-        out[key.strip()] = yaml.safe_load(val)
+        out[key.strip()] = parse_value("--arg", item, val)
     return out
 
 
@@ -126,7 +126,7 @@ def explain_spec(report: Report, layer_name: str | None) -> list[Explanation]:
 def _explain_kind(kind: str, opts: dict[str, Any]) -> list[Explanation]:
     from cnnstat.views.explain import explain
 
-    if not opts.get("input_hwc"):
+    if opts.get("input_hwc") is None:
         raise UsageError(f"explain {kind} needs --input HxWxC", "e.g. --input 32x32x3")
     text, flat = one_layer_spec(kind, parse_hwc(opts["input_hwc"]), opts)
     loaded = loader.load_text(text, f"<explain {kind}>")
@@ -171,13 +171,13 @@ def explain_command(target: str, **opts: Any) -> None:
     if target in RULES and opts["layer_name"] is None:
         explanations = _explain_kind(target, opts)
     else:
-        shape = parse_hwc(opts["input_hwc"]) if opts["input_hwc"] else None
+        shape = parse_hwc(opts["input_hwc"]) if opts["input_hwc"] is not None else None
         report = analysed(target, shape, 1, opts["overrides"]).report
         explanations = explain_spec(report, opts["layer_name"])
     from cnnstat.views import explain_table as explain_view
 
     if opts["fmt"] == "table":
-        sys.stdout.write(explain_view.text(explanations))
+        write_text(explain_view.text(explanations))
     else:
         emit(opts["fmt"], opts["color"], lambda: explain_view.document(explanations),
              lambda: explain_view.tables(explanations))

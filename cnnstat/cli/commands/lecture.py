@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
-from cnnstat.cli.output import analysed, emit
+from cnnstat.cli.output import analysed, emit, write_text
 from cnnstat.core.report import Shape
+from cnnstat.render.escape import escape_controls
 from cnnstat.views import lecture
 
 
@@ -17,7 +16,7 @@ def styled_summary(spec: str, style: str, dtype: str, fmt: str, input_shape: Sha
     n = classes if isinstance(classes, int) else None
     if style == "lecture":
         if fmt == "table":
-            sys.stdout.write("\n".join(lecture.lines(report, n)) + "\n")
+            write_text("".join(escape_controls(line) + "\n" for line in lecture.lines(report, n)))
         else:
             emit(fmt, color, lambda: lecture.lecture_json(report, n),
                  lambda: [lecture.lecture_table(report, n)])

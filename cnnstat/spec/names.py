@@ -1,0 +1,93 @@
+"""Layer names, checked where they are written.
+
+Every layer, merge and scope gets a hierarchical name (``stage2.bottleneck1.conv2``); the torch
+builder turns each name into a module path, and reports, baselines and ``--layer`` look layers
+up by it.  So a written name may not be empty, may not contain ``.`` (it would reach into
+another scope: ``basic1.relu1`` is the generated name of the first relu in ``basic1``) or ``/``,
+nor control characters; and after expansion no name may be both a layer and a scope, or two
+layers.  Each is a located E208 at load, so ``verify`` and ``bench`` never fail unlocated later.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+
+from cnnstat.core.ir import AutoShortcut, Join, Layer, Node, Parallel, Seq
+from cnnstat.errors import SpecError, SpecPath, spec_error
+
+FORBIDDEN = {".": "'.', which joins the names of nested scopes", "/": "'/'"}
+HINT = "use letters, digits, '_' and '-' (e.g. conv_a)"
+
+
+def _bad_char(name: str) -> str | None:
+    for char in name:
+        if char in FORBIDDEN:
+            return FORBIDDEN[char]
+        if unicodedata.category(char)[0] in "CZ" and char != " ":
+            return f"the control or separator character U+{ord(char):04X}"
+    return None
+
+
+def check_name(name: object, path: SpecPath, what: str = "layer name") -> str:
+    """``name`` as written for a layer, scope or branch; E208 unless it is a usable name."""
+    if not isinstance(name, str):
+        raise spec_error("E208", f"a {what} is text, got {name!r}", path, hint=HINT)
+    if not name.strip():
+        raise spec_error("E208", f"a {what} cannot be empty or blank", path,
+                         hint=HINT + "; leave 'name' out to get a generated one")
+    bad = _bad_char(name)
+    if bad is not None:
+        raise spec_error("E208", f"{what} {name!r} contains {bad}", path, hint=HINT)
+    return name
+
+
+def _named(node: Node) -> Iterator[tuple[str, SpecPath, str]]:
+    """(name, where written, what) of every layer, merge and shortcut scope, in order."""
+    if isinstance(node, Layer):
+        yield node.name, (*node.path, "name"), "layer"
+    elif isinstance(node, Seq):
+        for item in node.items:
+            yield from _named(item)
+    elif isinstance(node, Join):
+        yield node.name, (*node.path, "name"), "layer"
+    elif isinstance(node, AutoShortcut):
+        yield node.name, node.path, "shortcut"  # its conv, bn or pad is named under it
+    elif isinstance(node, Parallel):
+        for branch in node.branches:
+            for item in branch.body.items:
+                yield from _named(item)
+        if node.merge != "side":
+            yield (f"{node.name}.{node.merge}" if node.name else node.merge), node.path, "merge"
+
+
+def check_unique(graph: Seq) -> None:
+    """E208 when two layers share a name, or a layer's name is also the scope of others.  The
+    error points at a written layer where there is one (a merge or a shortcut has no name of
+    its own to change)."""
+    leaves: dict[str, tuple[SpecPath, str]] = {}
+    scopes: dict[str, str] = {}  # scope -> what is inside it
+    for name, path, what in _named(graph):
+        if what != "shortcut":
+            clash = leaves.get(name)
+            if clash is not None:
+                raise _clash(f"duplicate layer name '{name}'", (path, what), clash)
+            if name in scopes:
+                raise _clash(f"'{name}' is both a layer and the scope of {scopes[name]}",
+                             (path, what), (path, what))
+            leaves[name] = (path, what)
+        inner = f"'{name}.*' (the shortcut's layers)" if what == "shortcut" else f"'{name}'"
+        parts = name.split(".")
+        for end in range(1, len(parts) + (what == "shortcut")):
+            scope = ".".join(parts[:end])
+            if scope in leaves:
+                raise _clash(f"'{scope}' is both a layer and the scope of {inner}",
+                             (path, what), leaves[scope])
+            scopes.setdefault(scope, inner)
+
+
+def _clash(message: str, *sides: tuple[SpecPath, str]) -> SpecError:
+    path = next((p for p, what in sides if what == "layer"), sides[0][0])
+    return spec_error("E208", message, path, hint="rename the layer: names in one scope are "
+                      "distinct, and 'add', 'concat', 'mul' and 'shortcut' name a block's merge "
+                      "and shortcut")
