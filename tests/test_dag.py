@@ -216,3 +216,77 @@ def test_the_readme_example_analyses(tmp_path: Path) -> None:
     assert [name for name, _ in report.outputs] == ["fuse", "aux"]
     assert dict(report.outputs) == {"fuse": (8, 32, 32), "aux": (16, 1, 1)}
     assert report.totals.params == (27 * 8 + 8) + (72 * 16 + 16) + (72 * 8 + 8)
+
+
+AUX = """\
+name: aux
+input: [3, 16, 16]
+layers:
+  - conv: {out: 8, kernel: 3, padding: 1}
+  - bn
+  - relu
+  - side:
+      training: true
+      body:
+        - conv: {out: 4, kernel: 1, bias: false}
+        - bn
+        - global_avgpool
+        - flatten
+        - linear: {out: 10}
+  - conv: {out: 16, kernel: 3, stride: 2, padding: 1}
+  - global_avgpool
+  - flatten
+  - linear: {out: 10}
+"""
+HEAD_PARAMS = 8 * 4 + 2 * 4 + (4 * 10 + 10)   # 1x1 conv (no bias), bn (gamma, beta), linear
+HEAD_MACS = 16 * 16 * 4 * 8 + 4 * 10           # the 1x1 conv on 16x16, the linear
+TRUNK_MACS = 16 * 16 * 8 * 27 + 8 * 8 * 16 * 72 + 16 * 10
+
+
+def test_a_training_only_head_counts_in_params_not_in_inference_macs(tmp_path: Path) -> None:
+    report = analysis.analyze(write(tmp_path, AUX), batch=2)
+    t = report.totals
+    trunk_params = (27 * 8 + 8) + 2 * 8 + (72 * 16 + 16) + (16 * 10 + 10)
+    assert t.params == trunk_params + HEAD_PARAMS and t.training_params == HEAD_PARAMS
+    assert t.macs == 2 * TRUNK_MACS and t.training_macs == 2 * HEAD_MACS
+    assert t.flops == 2 * t.macs
+    assert [r.name for r in report.rows if r.training] == [
+        "side1.conv1", "side1.bn1", "side1.global_avgpool1", "side1.flatten1", "side1.linear1"]
+
+
+def test_a_training_only_head_is_in_training_memory_only(tmp_path: Path) -> None:
+    report = analysis.analyze(write(tmp_path, AUX))
+    sched = memory.schedule(report)
+    assert all(not s.row.training for s in sched.steps)
+    head = sum(r.activations for r in report.rows if r.training)
+    assert head == 4 * 16 * 16 * 2 + 4 + 4 + 10
+    saved = dict(memory.training(report, sched, 1, "sgd").parts)["saved activations"]
+    assert saved == sched.saved + head
+
+
+def test_the_summary_says_what_is_training_only(tmp_path: Path,
+                                                cli: Callable[..., Result]) -> None:
+    doc = __import__("json").loads(cli("summary", write(tmp_path, AUX), "--format",
+                                       "json").stdout)
+    assert doc["totals"]["training_only"] == {"params": HEAD_PARAMS, "macs": HEAD_MACS}
+    assert doc["totals"]["macs"] == TRUNK_MACS
+    assert [x["name"] for x in doc["layers"] if x.get("training_only")][0] == "side1.conv1"
+    assert "not in the MACs total" in cli("summary", write(tmp_path, AUX)).stdout
+
+
+@pytest.mark.torch
+def test_a_training_only_head_runs_in_training_mode_only(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    import cnnstat
+    from cnnstat.torch_backend.verify import verify_report
+
+    net = cnnstat.build(write(tmp_path, AUX))
+    x = torch.zeros(2, 3, 16, 16)
+    assert tuple(net.eval()(x).shape) == (2, 10)
+    trunk, head = net.train()(x)
+    assert tuple(trunk.shape) == (2, 10) and tuple(head.shape) == (2, 10)
+    result = verify_report(analysis.analyze(write(tmp_path, AUX)))
+    assert result.ok  # the head's rows measured in training mode, the totals in eval mode
+    bn = next(lc for lc in result.layers if lc.name == "side1.bn1")
+    assert bn.checks["fvcore"].live == 4 * 16 * 16 * 5  # fvcore's training-mode batch norm

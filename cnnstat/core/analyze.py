@@ -24,6 +24,10 @@ class _Walker:
         self.rows: list[Row] = []
         self.sink = DiagnosticSink()
         self.tensors: dict[str, Shape] = dict(inputs)  # every named output so far
+        self.training = False  # inside a training-only side output
+
+    def add(self, row: Row) -> None:
+        self.rows.append(replace(row, training=True) if self.training else row)
 
     def node(self, node: Node, x: Shape) -> tuple[Node, Shape]:
         if isinstance(node, Layer):
@@ -67,7 +71,7 @@ class _Walker:
             x, reads = self.tensors[source], (source,)
             layer = replace(layer, inputs=((source,),))
         cost = RULES[layer.kind](layer, x, self.sink)
-        self.rows.append(Row(layer.name, layer.kind, cost.description, x, cost.output,
+        self.add(Row(layer.name, layer.kind, cost.description, x, cost.output,
                              cost.weights, cost.bias, cost.buffers, cost.macs, dict(cost.ops),
                              layer.path, cost.windows, cost.global_field, reads))
         self.tensors[layer.name] = cost.output
@@ -80,7 +84,7 @@ class _Walker:
         out, ops = merged(join.merge, join.name, join.path, shapes, list(names))
         desc = {"concat": "concatenate ", "add": "add ", "mul": "scale "}[join.merge] + \
             {"concat": ", ", "add": " + ", "mul": " * "}[join.merge].join(names)
-        self.rows.append(Row(join.name, join.merge, desc, shapes[0], out,
+        self.add(Row(join.name, join.merge, desc, shapes[0], out,
                              ops={join.merge: ops} if ops else {}, path=join.path, reads=names))
         self.tensors[join.name] = out
         return Join(join.name, join.merge, tuple((n,) for n in names), join.path), out
@@ -90,7 +94,11 @@ class _Walker:
         done: dict[int, tuple[Branch, Shape]] = {}
         for i, (br, xi) in enumerate(zip(par.branches, inputs)):
             if not _is_auto(br):
-                body, out = self.seq(br.body, xi)
+                outer, self.training = self.training, self.training or (par.training and i > 0)
+                try:
+                    body, out = self.seq(br.body, xi)
+                finally:
+                    self.training = outer
                 done[i] = (Branch(br.name, body), out)
         for i, (br, xi) in enumerate(zip(par.branches, inputs)):
             if _is_auto(br):
@@ -103,7 +111,7 @@ class _Walker:
         branches = [done[i] for i in range(len(par.branches))]
         if par.merge == "side":
             return Parallel(par.name, par.merge, tuple(b for b, _ in branches), par.split,
-                            par.path), branches[0][1]
+                            par.path, par.training), branches[0][1]
         out = self.merge(par, x, [s for _, s in branches])
         return Parallel(par.name, par.merge, tuple(b for b, _ in branches), par.split,
                         par.path), out
@@ -120,7 +128,7 @@ class _Walker:
         desc = {"concat": "concatenate " + ", ".join(labels),
                 "add": "add " + " + ".join(labels),
                 "mul": "scale " + " * ".join(labels)}[par.merge]
-        self.rows.append(Row(f"{par.name}.{par.merge}" if par.name else par.merge, par.merge,
+        self.add(Row(f"{par.name}.{par.merge}" if par.name else par.merge, par.merge,
                              desc, outs[0], out, ops={par.merge: ops} if ops else {},
                              path=par.path))
         return out

@@ -89,6 +89,7 @@ class Parallel:
     branches: tuple[Branch, ...]
     split: bool = False
     path: SpecPath = ()
+    training: bool = False  # a side output that runs only in training mode
 
 
 Node = Union[Layer, Seq, Parallel, AutoShortcut, Join]

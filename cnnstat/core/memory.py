@@ -108,6 +108,8 @@ class _Trace:
         return out
 
     def parallel(self, par: Parallel, x: int) -> int:
+        if par.training:  # a training-only side output does not run at inference
+            return self.node(par.branches[0].body, x)
         outs = [self.node(branch.body, x) for branch in par.branches]
         if par.merge == "side":
             self.kept.update(outs[1:])
@@ -200,9 +202,11 @@ def inference(report: Report, sched: Schedule, batch: int) -> Breakdown:
 
 
 def training(report: Report, sched: Schedule, batch: int, optimizer: str) -> Breakdown:
-    """Saved activations for ``batch`` images, weights, gradients, optimizer state, buffers."""
+    """Saved activations for ``batch`` images (training-only parts included: they run in
+    training), weights, gradients, optimizer state, buffers."""
     t = report.totals
-    return Breakdown((("saved activations", sched.saved * batch), ("weights", t.params),
+    saved = sched.saved + sum(r.activations for r in report.rows if r.training)
+    return Breakdown((("saved activations", saved * batch), ("weights", t.params),
                       ("gradients", t.params),
                       ("optimizer state", OPTIMIZER_STATES[optimizer] * t.params),
                       ("buffers", t.buffers)))

@@ -25,9 +25,12 @@ from cnnstat.core.report import Report, Row
 
 
 def _fvcore_batch_norm(row: Row) -> int:
-    """fvcore ``batchnorm_flop_jit`` (eval): numel(input) * (2 if affine else 1).
+    """fvcore ``batchnorm_flop_jit``: eval mode numel(input) * (2 if affine else 1); training
+    mode (a training-only row) also counts the statistics: numel(input) * (5 if affine else 4).
 
     An affine batch norm is the one with gamma, i.e. with weights."""
+    if row.training:
+        return math.prod(row.input_shape) * (5 if row.weights else 4)
     return math.prod(row.input_shape) * (2 if row.weights else 1)
 
 
@@ -47,13 +50,15 @@ class Preset:
     extras: Mapping[str, Callable[[Row], int]] = field(default_factory=dict)
 
     def count(self, row: Row) -> int:
-        """This preset's count for one row, per image."""
+        """This preset's count for one row, per image (a training-only row as the tool counts
+        it in training mode, the only mode it runs in)."""
         extra = self.extras.get(row.kind)
         return self.per_mac * row.macs + (extra(row) if extra else 0)
 
     def total(self, report: Report) -> int:
-        """Sum over the rows, for the report's batch."""
-        return report.batch * sum(self.count(r) for r in report.rows)
+        """Sum over the rows that run at inference, for the report's batch (eval mode, as
+        inference counters measure)."""
+        return report.batch * sum(self.count(r) for r in report.rows if not r.training)
 
 
 MACS = Preset(

@@ -36,6 +36,7 @@ class Row:
     windows: tuple[Window, Window] | None = None
     global_field: bool = False
     reads: tuple[str, ...] = ()  # the tensors it reads by name (``from``); () = its predecessor
+    training: bool = False  # in a training-only part (runs in training mode only)
 
     @property
     def params(self) -> int:
@@ -66,6 +67,8 @@ class Totals:
     flops: int
     elementwise: int
     activations: int
+    training_params: int = 0  # parameters of training-only parts (included in params)
+    training_macs: int = 0  # MACs of training-only parts (not in macs: computed in training only)
 
 
 @dataclass(frozen=True)
@@ -113,17 +116,23 @@ class Report:
 
     @cached_property
     def totals(self) -> Totals:
-        """Sums over rows; MACs, FLOPs, element-wise ops and activations are for the batch."""
+        """Sums over rows; MACs, FLOPs, element-wise ops and activations are for the batch and
+        for inference: training-only rows count in the parameters and apart, in
+        ``training_params`` and ``training_macs``."""
         rows, b = self.rows, self.batch
+        run = [r for r in rows if not r.training]
+        extra = [r for r in rows if r.training]
         return Totals(
             params=sum(r.params for r in rows),
             weights=sum(r.weights for r in rows),
             bias=sum(r.bias for r in rows),
             buffers=sum(r.buffers for r in rows),
-            macs=b * sum(r.macs for r in rows),
-            flops=b * sum(r.flops for r in rows),
-            elementwise=b * sum(r.elementwise for r in rows),
-            activations=b * sum(r.activations for r in rows),
+            macs=b * sum(r.macs for r in run),
+            flops=b * sum(r.flops for r in run),
+            elementwise=b * sum(r.elementwise for r in run),
+            activations=b * sum(r.activations for r in run),
+            training_params=sum(r.params for r in extra),
+            training_macs=b * sum(r.macs for r in extra),
         )
 
     @property
@@ -133,7 +142,7 @@ class Report:
 
     def ops_by_kind(self) -> dict[str, int]:
         out: dict[str, int] = {}
-        for row in self.rows:
+        for row in (r for r in self.rows if not r.training):
             for kind, n in row.ops.items():
                 out[kind] = out.get(kind, 0) + n * self.batch
         return out

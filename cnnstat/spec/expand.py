@@ -27,7 +27,7 @@ from cnnstat.core.ir import (
     candidates,
 )
 from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath, spec_error
-from cnnstat.spec.expr import ExprError, evaluate, is_expression, number_text_hint
+from cnnstat.spec.expr import ExprError, evaluate, is_expression, number_text_hint, parameters
 from cnnstat.spec.names import check_name
 from cnnstat.spec.models import (
     COMPOSITE_ARGS,
@@ -61,7 +61,10 @@ SHORTCUT_MODES: dict[str, ShortcutMode] = {
 
 
 def value(raw: object, env: Mapping[str, object], path: SpecPath) -> object:
-    """Evaluate ``raw`` if it is an expression; errors are located at ``path``."""
+    """Evaluate ``raw`` if it is an expression (each element of a list: a pair value is a
+    tuple); errors are located at ``path``."""
+    if isinstance(raw, list):
+        return tuple(value(v, env, (*path, i)) for i, v in enumerate(raw))
     if not is_expression(raw):
         return raw
     try:
@@ -72,6 +75,11 @@ def value(raw: object, env: Mapping[str, object], path: SpecPath) -> object:
 
 def as_int(raw: object, env: Mapping[str, object], path: SpecPath, what: str) -> int:
     v = value(raw, env, path)
+    if isinstance(v, tuple):
+        raise spec_error("E303", f"{what} takes one whole number, got the list "
+                         f"[{', '.join(map(str, v))}]" +
+                         (f" (from '{raw}')" if is_expression(raw) else ""), path,
+                         hint="pairs [h, w] go to sizes: kernel, stride, padding, dilation")
     if isinstance(v, bool) or not isinstance(v, int):
         if hasattr(v, "denominator") and getattr(v, "denominator") == 1:
             return int(cast("bool | Fraction", v))  # what value() yields with a denominator
@@ -161,6 +169,8 @@ class Expander:
         self.depth = 0
         # repeat and blocks expand the same YAML mapping many times: validate its shape once
         self.validated: dict[tuple[str, int], Args] = {}
+        # per block call being expanded: its name and where each argument was passed
+        self.sites: list[tuple[str, dict[str, SpecPath], Mapping[str, object]]] = []
 
     def step(self, path: SpecPath) -> None:
         """Count expansion work, so nested repeats of empty lists cannot run for ever."""
@@ -260,7 +270,10 @@ class Expander:
             fpath = (*path, fname)
             if isinstance(args, dict) and fname in args:
                 arg_paths[fname] = fpath
-            concrete[fname] = self.normalise(kind, fname, raw, finfo.metadata, fpath, env)
+            try:
+                concrete[fname] = self.normalise(kind, fname, raw, finfo.metadata, fpath, env)
+            except SpecError as exc:
+                raise self.passed_here(exc, kind, fname, raw) from None
         name = scope.claim(kind, parsed.name, path)
         if kind == "maxout":
             concrete["layer"] = self.wrapped(args["layer"], (*path, "layer"), name, env)
@@ -309,6 +322,13 @@ class Expander:
             return tuple(check_size(as_int(v, env, (*path, i), f"{kind} {fname}"), (*path, i),
                                     f"{kind} {fname}") for i, v in enumerate(raw))
         v = value(raw, env, path)
+        if isinstance(v, tuple):  # a pair from a parameter or an expression
+            if len(v) != 2:
+                raise spec_error("E202", f"{kind} {fname}: a size is an int or an [h, w] pair, "
+                                 f"got {len(v)} values" + (f" (from '{raw}')"
+                                                           if is_expression(raw) else ""), path)
+            return tuple(check_size(as_int(x, env, path, f"{kind} {fname}"), path,
+                                    f"{kind} {fname}") for x in v)
         if v in PADDING_WORDS and fname == "padding":
             return self.padding_word(kind, v, path)
         n = check_size(as_int(v, env, path, f"{kind} {fname}"), path, f"{kind} {fname}")
@@ -337,6 +357,7 @@ class Expander:
         local = self.block_env(block, model, args, path, env)
         name = scope.claim(block, args.get("name"), path)
         self.stack.append(block)
+        self.sites.append((block, {k: (*path, k) for k in args if k != "name"}, local))
         try:
             body_path = ("blocks", block, "layers")
             inner = Scope(name)
@@ -347,6 +368,23 @@ class Expander:
             return Seq(self.seq(body, body_path, inner, local).items, name)
         finally:
             self.stack.pop()
+            self.sites.pop()
+
+    def passed_here(self, exc: SpecError, kind: str, fname: str, raw: object) -> SpecError:
+        """A list passed to a block and used where one number is needed: the error names the
+        argument and points at the call that passed it (else ``exc`` unchanged)."""
+        if not self.sites or exc.diagnostics[0].code != "E303" or not is_expression(raw):
+            return exc
+        block, passed, local = self.sites[-1]
+        for arg in parameters(str(raw)):
+            if arg in passed and isinstance(local.get(arg), tuple):
+                shown = ", ".join(map(str, cast("tuple[object, ...]", local[arg])))
+                return spec_error("E303", f"block '{block}' argument '{arg}' is the list "
+                                  f"[{shown}], but {kind} {fname} takes one whole number "
+                                  f"(from '{raw}')", passed[arg],
+                                  hint="pass a number here, or use the argument only for sizes "
+                                  "(kernel, stride, padding, dilation)")
+        return exc
 
     def block_env(self, block: str, model: BlockModel, args: dict[str, Any], path: SpecPath,
                   env: Mapping[str, object]) -> dict[str, object]:
@@ -467,9 +505,13 @@ class Expander:
             args = {"body": args}
         inner, args = self.composite_scope("side", args, path, scope, inline)
         self.check_keys("side", args, path)
+        training = value(args.get("training", False), env, (*path, "training"))
+        if not isinstance(training, bool):
+            raise spec_error("E303", f"side training must be true or false, got {training!r}",
+                             (*path, "training"))
         body = self.seq(args["body"], (*path, "body"), inner, env)
         return Parallel(inner.prefix, "side", (Branch("input", Seq(())), Branch("", body)),
-                        False, path)
+                        False, path, training)
 
     def dense(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
               inline: bool) -> Node:

@@ -5,6 +5,12 @@ It is parsed with :mod:`ast` (parsing executes nothing) and evaluated by walking
 node types: numbers, parameters, ``+ - * / // % **``, unary minus, parentheses, comparisons
 are *not* allowed, and calls to the functions in :data:`FUNCTIONS`.  Arithmetic is exact: ``/``
 yields a :class:`~fractions.Fraction`, never a float.
+
+A value may also be a *pair* (or a short list): a parameter given as ``[1, 7]``, or a list
+written in the expression (``=[$k, 1]``).  Arithmetic is element-wise: pair op pair of the same
+length, pair op number (the number applies to each element), and the one-argument functions
+(``ceil``, ``floor``, ``round``, ``int``, and ``make_divisible``'s value) apply to each element;
+``min`` and ``max`` take numbers only.
 """
 
 from __future__ import annotations
@@ -14,8 +20,12 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from fractions import Fraction
+from typing import cast
 
 Number = int | Fraction
+Value = Number | tuple[Number, ...]
+MAX_ITEMS = 8  # elements of a list value (sizes are pairs; a short list is plenty)
+ELEMENTWISE = {"make_divisible", "ceil", "floor", "round", "int"}
 
 MAX_EXPR_CHARS = 500
 MAX_MAGNITUDE = 10**15
@@ -114,6 +124,11 @@ def number_text_hint(value: object) -> str | None:
     return f"YAML reads {match[0]} as text, not a number: write {signed}{plain}"
 
 
+def parameters(text: str) -> list[str]:
+    """The parameter names an expression mentions (``$width * $k`` -> width, k)."""
+    return _PARAM.findall(text)
+
+
 def is_expression(value: object) -> bool:
     return isinstance(value, str) and (value.startswith("=") or "$" in value)
 
@@ -194,8 +209,9 @@ class _Evaluator:
                             "use numbers, $parameters, arithmetic and "
                             + ", ".join(sorted(FUNCTIONS)))
         result = method(node)
-        if isinstance(result, (int, Fraction)) and not isinstance(result, bool):
-            _bounded(result, node)
+        for item in result if isinstance(result, tuple) else (result,):
+            if isinstance(item, (int, Fraction)) and not isinstance(item, bool):
+                _bounded(item, node)
         return result
 
     def visit_Constant(self, node: ast.Constant) -> object:
@@ -208,12 +224,31 @@ class _Evaluator:
         if node.id not in self.env:
             known = ", ".join("$" + k for k in sorted(self.env)) or "none"
             raise ExprError("E302", f"unknown parameter '${node.id}'", f"known: {known}")
-        return _exact(self.env[node.id], f"${node.id}")
+        raw = self.env[node.id]
+        if isinstance(raw, (list, tuple)):
+            return self._items([_exact(v, f"${node.id}") for v in raw], f"${node.id}")
+        return _exact(raw, f"${node.id}")
+
+    def visit_List(self, node: ast.List) -> object:
+        return self._items([self._number(e) for e in node.elts], ast.unparse(node))
+
+    def visit_Tuple(self, node: ast.Tuple) -> object:
+        return self._items([self._number(e) for e in node.elts], ast.unparse(node))
+
+    def _items(self, values: list[object], what: str) -> tuple[Number, ...]:
+        if not 1 <= len(values) <= MAX_ITEMS:
+            raise ExprError("E303", f"{what} has {len(values)} elements: a list value has "
+                            f"1 to {MAX_ITEMS}")
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, (int, Fraction)):
+                raise ExprError("E303", f"{what}: element {v!r} is not a number",
+                                number_text_hint(v))
+        return tuple(cast(Number, v) for v in values)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> object:
-        operand = self._number(node.operand)
+        operand = self._value(node.operand)
         if isinstance(node.op, ast.USub):
-            return -operand
+            return _each(operand, lambda a: -a)
         if isinstance(node.op, ast.UAdd):
             return operand
         raise ExprError("E301", f"operator in '{ast.unparse(node)}' is not allowed")
@@ -222,9 +257,9 @@ class _Evaluator:
         op = _BINOPS.get(type(node.op))
         if op is None:
             raise ExprError("E301", f"operator in '{ast.unparse(node)}' is not allowed")
-        left, right = self._number(node.left), self._number(node.right)
+        left, right = self._value(node.left), self._value(node.right)
         try:
-            return _normalise(op(left, right))
+            return _pairwise(left, right, lambda a, b: _normalise(op(a, b)), node)
         except ZeroDivisionError:
             raise ExprError("E304", f"division by zero in '{ast.unparse(node)}'") from None
 
@@ -232,15 +267,56 @@ class _Evaluator:
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
             raise ExprError("E301", f"unknown function in '{ast.unparse(node)}'",
                             "functions: " + ", ".join(sorted(FUNCTIONS)))
-        args = [self._number(a) for a in node.args]
+        name = node.func.id
+        first = self._value(node.args[0]) if node.args and name in ELEMENTWISE else None
+        rest = [self._number(a) for a in node.args[1 if first is not None else 0:]]
         try:
-            return _normalise(FUNCTIONS[node.func.id](*args))
+            if first is not None:
+                return _each(first, lambda a: _normalise(FUNCTIONS[name](a, *rest)))
+            return _normalise(FUNCTIONS[name](*rest))
         except (TypeError, ValueError, ZeroDivisionError) as exc:
             raise ExprError("E304", f"bad call '{ast.unparse(node)}': {exc}") from None
 
+    def _value(self, node: ast.AST) -> Value:
+        """A number or a pair (list) of numbers."""
+        value = self.visit(node)
+        if isinstance(value, tuple):
+            return value
+        return self._checked(value, node)
+
     def _number(self, node: ast.AST) -> Number:
         value = self.visit(node)
+        if isinstance(value, tuple):
+            raise ExprError("E303", f"'{ast.unparse(node)}' is a list "
+                            f"[{', '.join(map(str, value))}] where a number is needed",
+                            "min, max and exponents take numbers; index the pair's axes with "
+                            "separate parameters")
+        return self._checked(value, node)
+
+    def _checked(self, value: object, node: ast.AST) -> Number:
         if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
             raise ExprError("E303", f"'{ast.unparse(node)}' is not a number",
                             number_text_hint(value))
         return value
+
+
+def _each(value: Value, fn: Callable[[Number], Number]) -> Value:
+    """``fn`` of a number, or of each element of a pair."""
+    return tuple(fn(v) for v in value) if isinstance(value, tuple) else fn(value)
+
+
+def _pairwise(left: Value, right: Value, fn: Callable[[Number, Number], Number],
+              node: ast.AST) -> Value:
+    """Element-wise ``fn``: pair with pair of the same length, or a number with each element."""
+    if isinstance(left, tuple) and isinstance(right, tuple):
+        if len(left) != len(right):
+            raise ExprError("E303", f"'{_short(ast.unparse(node))}' combines lists of "
+                            f"{len(left)} and {len(right)} elements")
+        return tuple(fn(a, b) for a, b in zip(left, right))
+    if isinstance(left, tuple):
+        scalar = right
+        assert not isinstance(scalar, tuple)
+        return tuple(fn(a, scalar) for a in left)
+    if isinstance(right, tuple):
+        return tuple(fn(left, b) for b in right)
+    return fn(left, right)

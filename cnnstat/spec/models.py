@@ -33,6 +33,10 @@ Size = Annotated[StrictInt | str | list[StrictInt | str], SIZE]
 """An int (both axes) or an [h, w] pair; either may be expressions."""
 Real = Annotated[FiniteFloat | StrictInt | str, REAL]
 Flag = Annotated[StrictBool | str, FLAG]
+ParamValue = Annotated[
+    StrictInt | FiniteFloat | StrictBool | str | list[StrictInt | FiniteFloat | str],
+    Field(description="a number, a flag, an expression, or a short list such as a pair [h, w]")]
+"""A parameter, block-argument or variant value; a list is a pair (or short list) value."""
 
 LAYER_ITEM_REF = "#/$defs/LayerItem"
 Layers = Annotated[list[Any], WithJsonSchema({"type": "array", "items": {"$ref": LAYER_ITEM_REF}})]
@@ -235,6 +239,14 @@ class BodyArgs(CompositeArgs):
     body: Layers
 
 
+class SideArgs(BodyArgs):
+    """A side output (auxiliary head): computed from the current input, not fed to the trunk;
+    with ``training: true`` it runs only in training (GoogLeNet's and Inception-v3's auxiliary
+    classifiers): its parameters count, its compute and activations count in training only."""
+
+    training: Flag = Field(False, description="the head runs only in training mode")
+
+
 class DenseArgs(CompositeArgs):
     """DenseNet: ``count`` times, the layers' output is concatenated to their input."""
 
@@ -257,7 +269,7 @@ COMPOSITE_ARGS: dict[str, type[CompositeArgs]] = {
     "add": JoinArgs,
     "mul": JoinArgs,
     "scale": BodyArgs,
-    "side": BodyArgs,
+    "side": SideArgs,
     "dense": DenseArgs,
 }
 LIST_FORM = {"concat": "branches", "split": "branches", "scale": "body", "side": "body"}
@@ -289,7 +301,7 @@ class BlockModel(BaseModel):
     """A named, reusable block: arguments with defaults ("required" for none) and a body."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    args: dict[str, StrictInt | FiniteFloat | StrictBool | str] = {}
+    args: dict[str, ParamValue] = {}
     layers: Layers = Field(description="the block's body, a list of layer items")
 
 
@@ -297,7 +309,7 @@ class VariantModel(BaseModel):
     """A named parameter set (``efficientnet-b3``), with its own title and published figures."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    set: dict[str, StrictInt | FiniteFloat | StrictBool | str] = Field(
+    set: dict[str, ParamValue] = Field(
         description="parameter values that differ from the spec's defaults")
     title: str = ""
     reference: dict[Metric, Figure | list[Figure]] = {}
@@ -335,7 +347,7 @@ class SpecModel(BaseModel):
         None, min_length=1, description="the network's outputs (heads), by tensor name, each "
         "reported with its shape and the part of the network it depends on; default: the last "
         "layer (and any side outputs)")
-    params: dict[str, StrictInt | FiniteFloat | StrictBool | str] = {}
+    params: dict[str, ParamValue] = {}
     variants: dict[str, VariantModel] = {}
     blocks: dict[str, BlockModel] = {}
     layers: Layers = Field(min_length=1, description="the network, a list of layer items",

@@ -188,7 +188,9 @@ class Bencher:
 
     def batch(self, model: nn.Module, report: Report, batch: int) -> BatchResult:
         """Time ``batch``; out of memory is a result, any other failure a UsageError."""
-        flops = roofline.step_flops(report.totals.macs // report.batch, batch, self.opts.train)
+        t = report.totals
+        macs = (t.macs + (t.training_macs if self.opts.train else 0)) // report.batch
+        flops = roofline.step_flops(macs, batch, self.opts.train)
         acts, total = self.analytic(report, batch)
         try:
             result = self._timed(model, report, batch, flops, acts, total)

@@ -29,10 +29,11 @@ def numel(tensors: Iterator[Tensor]) -> int:
 
 
 @contextmanager
-def eval_mode(model: nn.Module) -> Iterator[None]:
-    """Eval mode (BN uses running statistics, dropout is off) with every module's flag restored."""
+def eval_mode(model: nn.Module, training: bool = False) -> Iterator[None]:
+    """Eval mode (BN uses running statistics, dropout is off), or with ``training`` training
+    mode, with every module's flag restored afterwards."""
     flags = [(m, m.training) for m in model.modules()]
-    model.eval()
+    model.train(training)
     try:
         yield
     finally:
@@ -94,13 +95,14 @@ class Pass:
 
 
 def shapes_and_torch_flops(model: nn.Module, names: Sequence[str],
-                           xs: tuple[Tensor, ...]) -> Pass:
-    """One forward pass with hooks on the named modules, inside FlopCounterMode."""
+                           xs: tuple[Tensor, ...], training: bool = False) -> Pass:
+    """One forward pass with hooks on the named modules, inside FlopCounterMode (in eval mode,
+    or training mode with ``training``)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     shapes = _ShapeLog()
     counter = FlopCounterMode(display=False)
-    with eval_mode(model), torch.no_grad(), shapes.hooks(model, names), counter:
+    with eval_mode(model, training), torch.no_grad(), shapes.hooks(model, names), counter:
         model(*xs)
     counts = counter.get_flop_counts()
     root = type(model).__name__
@@ -109,7 +111,7 @@ def shapes_and_torch_flops(model: nn.Module, names: Sequence[str],
 
 
 def fvcore_pass(model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],
-                batch: int) -> Pass:
+                batch: int, training: bool = False) -> Pass:
     """fvcore FlopCountAnalysis with its default handles, per named module and in total, on real
     tensors; the shapes come from hooks that fire while fvcore traces (one forward pass)."""
     with _quiet():  # importing fvcore warns that torch.jit.script is deprecated
@@ -118,7 +120,7 @@ def fvcore_pass(model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],
     target = _real_copy(model)
     xs = sample_inputs(target, shapes, batch)
     log = _ShapeLog()
-    with eval_mode(target), _quiet(), log.hooks(target, names):
+    with eval_mode(target, training), _quiet(), log.hooks(target, names):
         analysis = FlopCountAnalysis(target, xs)
         analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
         analysis.tracer_warnings("none")

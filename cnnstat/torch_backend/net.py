@@ -44,7 +44,8 @@ class SpecNet(nn.Module):
     order written, and returns the trunk's output or, when the spec names several ``outputs``,
     those in order; side outputs (auxiliary heads) follow: ``(trunk, side1, side2, ...)`` in
     execution order.  The side heads are part of the counted network, so they are computed and
-    returned, never dropped.
+    returned, never dropped; a training-only head (``side: {training: true}``) runs, and is
+    returned, in training mode only, as torchvision's auxiliary classifiers do.
     """
 
     def __init__(self, report: Report) -> None:
@@ -117,6 +118,8 @@ class SpecNet(nn.Module):
 
     def _parallel(self, node: Parallel, x: Tensor, sides: list[Tensor],
                   tensors: dict[str, Tensor]) -> Tensor:
+        if node.training and not self.training:  # a training-only head: skipped in eval mode
+            return self._run(node.branches[0].body, x, sides, tensors)
         n = len(node.branches)
         inputs = torch.split(x, x.shape[1] // n, dim=1) if node.split else (x,) * n
         outs = [self._run(br.body, xi, sides, tensors) for br, xi in zip(node.branches, inputs)]

@@ -59,12 +59,30 @@ def _verify(report: Report, counters: Sequence[str], device: str,
     else:
         device = "cpu"  # fvcore alone: the shapes come from its own pass on real tensors
     main = passes["torch"] if "torch" in passes else passes["fvcore"]
-    layers = tuple(_layer(row, report.batch, model, main.shapes, passes, counters)
+    trained = [row.name for row in report.rows if row.training]
+    train_passes = _training_passes(model, trained, report, counters) if trained else {}
+    train_main = next(iter(train_passes.values()), main)
+    layers = tuple(_layer(row, report.batch, model, train_main.shapes, train_passes, counters)
+                   if row.training else
+                   _layer(row, report.batch, model, main.shapes, passes, counters)
                    for row in report.rows)
     totals = _totals(report, model, main.output, passes, counters)
     return VerifyResult(report.name, report.title, report.input_shape, report.batch,
                         device, tuple(counters), layers, totals,
                         {"torch": torch.__version__, **_fvcore_version(counters)})
+
+
+def _training_passes(model: SpecNet, names: list[str], report: Report,
+                     counters: Sequence[str]) -> dict[str, Pass]:
+    """The passes of the training-only rows, measured in the mode they run in (training)."""
+    passes: dict[str, Pass] = {}
+    if "fvcore" in counters:
+        passes["fvcore"] = fvcore_pass(model, names, model.input_shapes, report.batch,
+                                       training=True)
+    if "torch" in counters:
+        xs = sample_inputs(model, model.input_shapes, report.batch)
+        passes["torch"] = shapes_and_torch_flops(model, names, xs, training=True)
+    return passes
 
 
 def _layer(row: Row, batch: int, model: SpecNet, shapes: dict[str, Any],

@@ -20,19 +20,25 @@ from cnnstat.views.common import rf_text, spec_info
 
 
 def layer_json(row: Row, batch: int) -> dict[str, Any]:
-    return {"name": row.name, "kind": row.kind, "description": row.description,
-            "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
-            "params": row.params, "weights": row.weights, "bias": row.bias,
-            "buffers": row.buffers, "macs": row.macs * batch, "flops": row.flops * batch,
-            "elementwise": {k: v * batch for k, v in row.ops.items()},
-            "activations": row.activations * batch}
+    out = {"name": row.name, "kind": row.kind, "description": row.description,
+           "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
+           "params": row.params, "weights": row.weights, "bias": row.bias,
+           "buffers": row.buffers, "macs": row.macs * batch, "flops": row.flops * batch,
+           "elementwise": {k: v * batch for k, v in row.ops.items()},
+           "activations": row.activations * batch}
+    if row.training:
+        out["training_only"] = True
+    return out
 
 
 def totals_json(report: Report) -> dict[str, Any]:
     t = report.totals
-    return {"params": t.params, "weights": t.weights, "bias": t.bias, "buffers": t.buffers,
-            "macs": t.macs, "flops": t.flops, "elementwise": t.elementwise,
-            "elementwise_by_kind": report.ops_by_kind(), "activations": t.activations}
+    out = {"params": t.params, "weights": t.weights, "bias": t.bias, "buffers": t.buffers,
+           "macs": t.macs, "flops": t.flops, "elementwise": t.elementwise,
+           "elementwise_by_kind": report.ops_by_kind(), "activations": t.activations}
+    if any(r.training for r in report.rows):
+        out["training_only"] = {"params": t.training_params, "macs": t.training_macs}
+    return out
 
 
 def row_fields(report: Report) -> list[FieldRow | None]:
@@ -76,7 +82,8 @@ def summary_table(report: Report, fields: list[FieldRow | None] | None = None,
             Column("elementwise", "elem. ops", "count"),
             Column("activations", "activations", "count"), Column("rf", "RF")]
     b = report.batch
-    rows = [{"name": r.name, "layer": r.description, "output": r.output_shape,
+    rows = [{"name": r.name, "layer": r.description + (" (training only)" if r.training else ""),
+             "output": r.output_shape,
              "params": r.params, "macs": r.macs * b, "elementwise": r.elementwise * b,
              "activations": r.activations * b, "rf": rf_text(fr) if fr else None}
             for r, fr in zip(report.rows, row_fields(report) if fields is None else fields)]
@@ -91,6 +98,10 @@ def summary_table(report: Report, fields: list[FieldRow | None] | None = None,
              f"{numbers.human(t.activations)}", conventions.MACS, conventions.ELEMENTWISE,
              "RF: receptive field size in input pixels, 'HxW' where the axes differ; * every "
              "unit sees the same region (cnnstat receptive-field shows jump and start)"]
+    if t.training_params or t.training_macs:
+        notes.append(f"training only (side outputs with training: true): "
+                     f"{numbers.exact(t.training_params)} params, included in params; "
+                     f"{numbers.exact(t.training_macs)} MACs, not in the MACs total (inference)")
     for h in heads(report):
         notes.append(f"output '{h.name}' {numbers.shape(h.shape)}: depends on {h.operations} "
                      f"operations, {numbers.exact(h.params)} params, "
