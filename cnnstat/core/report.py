@@ -8,6 +8,7 @@ from functools import cached_property
 
 from cnnstat.core.geometry import Window
 from cnnstat.core.ir import Seq
+from cnnstat.core.resample import AxisMap
 from cnnstat.errors import Diagnostic, SpecPath
 
 Shape = tuple[int, ...]
@@ -36,6 +37,7 @@ class Row:
     windows: tuple[Window, Window] | None = None
     global_field: bool = False
     reads: tuple[str, ...] = ()  # the tensors it reads by name (``from``); () = its predecessor
+    maps: tuple[AxisMap, AxisMap] | None = None  # how it reads, per axis, when not a window
 
     @property
     def params(self) -> int:
