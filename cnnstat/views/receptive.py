@@ -7,6 +7,7 @@ Tables show one value where H and W agree and 'HxW' otherwise; starts read as ex
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from cnnstat.core import conventions
@@ -30,9 +31,15 @@ LEGEND = ("r: field size; j: jump (effective stride); start: centre of unit 0's 
 SHARED = "*: every unit sees the same region (after a global reduction)"
 
 
+def exact(value: Fraction) -> int | str:
+    """A whole size or jump as a JSON integer; a fractional one (after a transposed conv or an
+    upsample: '1/2') as the exact fraction string, as starts are."""
+    return value.numerator if value.denominator == 1 else str(value)
+
+
 def axis_json(f: AxisField) -> dict[str, Any]:
-    return {"r": f.size, "j": f.jump, "start": str(f.start), "padding": f.padding,
-            "shared": f.shared}
+    return {"r": exact(f.size), "j": exact(f.jump), "start": str(f.start),
+            "padding": f.padding, "shared": f.shared}
 
 
 def _whole(covers: tuple[bool, bool]) -> str:
