@@ -7,7 +7,6 @@ Tables show one value where H and W agree and 'HxW' otherwise; starts read as ex
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
 
 from cnnstat.core import conventions
@@ -23,18 +22,12 @@ from cnnstat.core.report import Report
 from cnnstat.render import numbers
 from cnnstat.render.jsonfmt import header
 from cnnstat.render.table import Column, Table
-from cnnstat.views.common import pair, rf_text, spec_info
+from cnnstat.views.common import exact, pair, rf_text, spec_info
 
 LEGEND = ("r: field size; j: jump (effective stride); start: centre of unit 0's field; pad: "
           "effective padding (how far unit 0's field reaches before row/column 0); whole: every "
           "unit sees the whole input")
 SHARED = "*: every unit sees the same region (after a global reduction)"
-
-
-def exact(value: Fraction) -> int | str:
-    """A whole size or jump as a JSON integer; a fractional one (after a transposed conv or an
-    upsample: '1/2') as the exact fraction string, as starts are."""
-    return value.numerator if value.denominator == 1 else str(value)
 
 
 def axis_json(f: AxisField) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from fractions import Fraction
 from cnnstat.core.geometry import Window
 from cnnstat.core.ir import Layer
 from cnnstat.core.report import Shape
-from cnnstat.core.resample import Interpolated, Nearest, Shift
+from cnnstat.core.resample import AxisMap, Interpolated, Nearest, Shift
 from cnnstat.core.rules.base import Cost, fmt_pair, positive, positive_pair, rule, spatial
 from cnnstat.errors import DiagnosticSink, spec_error
 
@@ -64,6 +64,7 @@ def upsample(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
         raise spec_error("E406", f"upsample '{layer.name}': align_corners only applies to "
                          "bilinear and bicubic", layer.arg_path("align_corners"),
                          layer=layer.name, hint="leave align_corners out for nearest")
+    maps: tuple[AxisMap, AxisMap]
     if mode == "nearest":
         maps = (Nearest(Fraction(h, h2)), Nearest(Fraction(w, w2)))
     else:

@@ -35,7 +35,8 @@ def transposed_size(size: int, kernel: int, stride: int, padding: int, output_pa
 
 
 def _groups(layer: Layer, c_in: int) -> int:
-    out, groups = layer.args["out"], layer.args["groups"]
+    out: int = layer.args["out"]
+    groups: int = layer.args["groups"]
     positive(layer, "groups", groups)
     if c_in % groups or out % groups:
         raise spec_error("E402", f"conv_transpose '{layer.name}': groups={groups} must divide "
