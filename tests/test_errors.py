@@ -83,11 +83,13 @@ CASES = [
      "branch1 4x30x30, branch2 4x32x32\n"
      "      - concat: [[conv: {out: 4, kernel: 3}], [conv: {out: 4, kernel: 1}]]\n"
      "                ^\n    hint: give every branch the same stride and padding\n"),
-    ("E406", HEAD + "layers:\n  - conv: {out: 8, kernel: 3, stride: 2, padding: same}\n",
-     ":4:51: error[E406]: conv 'conv1': padding 'same' needs stride 1, got stride 2\n"
-     "      - conv: {out: 8, kernel: 3, stride: 2, padding: same}\n"
-     "                                                      ^\n"
-     "    hint: give the padding as a number\n"),
+    ("E406", HEAD + "layers:\n  - conv_transpose: {out: 8, kernel: 3, stride: 2, "
+     "output_padding: 2}\n",
+     ":4:68: error[E406]: conv_transpose 'conv_transpose1': output_padding 2 along H must be "
+     "smaller than the stride (2) or the dilation (1)\n"
+     "      - conv_transpose: {out: 8, kernel: 3, stride: 2, output_padding: 2}\n"
+     "                                                                       ^\n"
+     "    hint: output_padding only picks among the sizes a stride allows\n"),
 ]
 
 

@@ -48,5 +48,17 @@ def test_ceil_mode_matches_brute_force(params: tuple[int, int, int, int, int]) -
 def test_same_padding_keeps_the_size(size: int, kernel: int, dilation: int) -> None:
     from cnnstat.core.geometry import same_padding
 
-    left, right = same_padding(kernel, dilation)
+    left, right = same_padding(size, kernel, 1, dilation)
     assert output_size(size, Window(effective_extent(kernel, dilation), 1, left, right)) == size
+
+
+@given(st.integers(1, 64), st.integers(1, 7), st.integers(1, 4), st.integers(1, 3))
+def test_same_padding_at_any_stride_gives_ceil(size: int, kernel: int, stride: int,
+                                               dilation: int) -> None:
+    """TensorFlow's SAME: the output is ceil(W/S), the odd pixel of padding goes after."""
+    from cnnstat.core.geometry import same_padding
+
+    left, right = same_padding(size, kernel, stride, dilation)
+    win = Window(effective_extent(kernel, dilation), stride, left, right)
+    assert output_size(size, win) == -(-size // stride)
+    assert right - left in (0, 1)

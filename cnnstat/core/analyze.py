@@ -70,12 +70,29 @@ class _Walker:
             source = self.resolve(layer.inputs[0], layer.name, layer.arg_path("from"))
             x, reads = self.tensors[source], (source,)
             layer = replace(layer, inputs=((source,),))
+        if layer.like:
+            layer = self.like(layer, layer.like)
         cost = RULES[layer.kind](layer, x, self.sink)
         self.add(Row(layer.name, layer.kind, cost.description, x, cost.output,
-                             cost.weights, cost.bias, cost.buffers, cost.macs, dict(cost.ops),
-                             layer.path, cost.windows, cost.global_field, reads))
+                     cost.weights, cost.bias, cost.buffers, cost.macs, dict(cost.ops),
+                     layer.path, cost.windows, cost.global_field, reads=reads, maps=cost.maps))
         self.tensors[layer.name] = cost.output
         return layer, cost.output
+
+    def like(self, layer: Layer, ref: Ref) -> Layer:
+        """Resolve ``like`` (a reference, as ``from``) and give the layer that tensor's H x W as
+        its ``size``."""
+        name = self.resolve(ref, layer.name, layer.arg_path("like"))
+        shape = self.tensors[name]
+        if layer.args.get("size") is not None or layer.args.get("scale") is not None:
+            given = "size" if layer.args.get("size") is not None else "scale"
+            raise spec_error("E406", f"{layer.kind} '{layer.name}': give exactly one of '{given}' "
+                             "or 'like'", layer.arg_path(given), layer=layer.name)
+        if len(shape) != 3:
+            raise spec_error("E403", f"{layer.kind} '{layer.name}': like '{name}' needs a C x H x "
+                             f"W tensor, got {fmt_shape(shape)}", layer.arg_path("like"),
+                             layer=layer.name)
+        return replace(layer, like=(name,), args={**layer.args, "size": shape[1:]})
 
     def join(self, join: Join) -> tuple[Join, Shape]:
         names = tuple(self.resolve(ref, join.name, (*join.path, "from", i))

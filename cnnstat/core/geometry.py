@@ -68,9 +68,12 @@ def dropped(size: int, win: Window) -> int:
     return max(0, span % win.stride - win.pad_right)
 
 
-def same_padding(kernel: int, dilation: int) -> tuple[int, int]:
-    """PyTorch's padding='same' at stride 1: total d*(F-1), the extra one on the right."""
-    total = dilation * (kernel - 1)
+def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TensorFlow's padding='SAME' at any stride: the output is ceil(W/S), and the padding it
+    takes is total = max((ceil(W/S) - 1)*S + d*(F - 1) + 1 - W, 0), split total//2 before and the
+    rest (the odd one) after.  At stride 1 this is d*(F - 1), PyTorch's padding='same'."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
     return total // 2, total - total // 2
 
 

@@ -12,6 +12,9 @@ its predecessor's output (``inputs``), and a :class:`Join` merges any earlier te
 is a :data:`Ref`: the candidate full names of what was written, innermost scope first
 (``dec.up1.enc1``, ``dec.enc1``, ``enc1``); the analysis resolves each to the first candidate that
 names an earlier tensor, and the resolved graph it returns holds one candidate per reference.
+A layer's ``like`` (upsample or crop to match another tensor) is a reference resolved the same
+way; the layer reads only that tensor's size, so it is a dependency for memory and for the built
+network, not for receptive fields.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Layer:
     path: SpecPath = ()
     arg_paths: dict[str, SpecPath] = field(default_factory=dict, compare=False)
     inputs: tuple[Ref, ...] = ()  # what it reads instead of its predecessor's output (``from``)
+    like: Ref | None = None  # a tensor whose H x W it takes (``like``: upsample, crop)
 
     def arg_path(self, arg: str) -> SpecPath:
         """Where ``arg`` was written, for located errors (the layer item when not written)."""

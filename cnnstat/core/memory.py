@@ -92,7 +92,9 @@ class _Trace:
 
     def node(self, node: Node, x: int) -> int:
         if isinstance(node, Layer):
-            out = self.write(node.name, (self.tensors[node.inputs[0][0]] if node.inputs else x,))
+            src = self.tensors[node.inputs[0][0]] if node.inputs else x
+            like = (self.tensors[node.like[0]],) if node.like else ()
+            out = self.write(node.name, (src, *like))
         elif isinstance(node, Seq):
             for item in node.items:
                 x = self.node(item, x)

@@ -8,8 +8,10 @@ convention as arithmetic over the analytic rows, so its totals can be reconciled
   convolutions and matrix products are counted (no bias, normalisation, pooling or activations).
 - ``fvcore``: ``fvcore.nn.FlopCountAnalysis`` with its default handles: 1 "flop" per MAC (one
   fused multiply-add), plus, in eval mode, batch norm at 2 per input element (1 without affine
-  parameters) and adaptive average pooling at 1 per *input* element.  Other element-wise
-  operators (ReLU, max/avg pooling, adds) are skipped by fvcore and count 0 here.
+  parameters), adaptive average pooling at 1 per *input* element, and upsampling at 1 (nearest)
+  or 4 (bilinear) per *output* element.  Other element-wise operators (ReLU, max/avg pooling,
+  adds, bicubic upsampling, padding) are skipped by fvcore and count 0 here.  A transposed conv
+  is counted by both tools over its input: its MACs, as ours.
 
 Each preset is proven layer by layer against the live tool by ``cnnstat verify``.  Numbers are
 per image, like the rows; :meth:`Preset.total` scales by the batch.
@@ -37,6 +39,18 @@ def _fvcore_batch_norm(row: Row) -> int:
 def _fvcore_adaptive_pool(row: Row) -> int:
     """fvcore ``elementwise_flop_counter(1, 0)`` on aten::adaptive_avg_pool2d: numel(input)."""
     return math.prod(row.input_shape)
+
+
+#: fvcore's handles for resampling: ``aten::upsample_nearest2d`` is ``elementwise_flop_counter(0,
+#: 1)`` and ``aten::upsample_bilinear2d`` ``elementwise_flop_counter(0, 4)``: 1 and 4 per output
+#: element; bicubic has no handle (0).
+FVCORE_UPSAMPLE = {"nearest": 1, "bilinear": 4}
+
+
+def _fvcore_upsample(row: Row) -> int:
+    """fvcore's upsample handles: per output element, 1 (nearest) or 4 (bilinear); bicubic 0."""
+    mode = row.maps[0].mode if row.maps else ""
+    return FVCORE_UPSAMPLE.get(mode, 0) * math.prod(row.output_shape)
 
 
 @dataclass(frozen=True)
@@ -70,8 +84,9 @@ TORCH = Preset(
 FVCORE = Preset(
     "fvcore", "flops (fvcore)",
     "fvcore: FlopCountAnalysis defaults, 1 per MAC of conv and linear, plus eval-mode batch norm "
-    "(2 per input element, 1 without affine) and adaptive avg pooling (1 per input element)", 1,
+    "(2 per input element, 1 without affine), adaptive avg pooling (1 per input element) and "
+    "upsampling (1 per output element for nearest, 4 for bilinear)", 1,
     {"bn": _fvcore_batch_norm, "adaptive_avgpool": _fvcore_adaptive_pool,
-     "global_avgpool": _fvcore_adaptive_pool})
+     "global_avgpool": _fvcore_adaptive_pool, "upsample": _fvcore_upsample})
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (MACS, TORCH, FVCORE)}

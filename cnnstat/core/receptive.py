@@ -34,6 +34,7 @@ unclipped envelope, equal to it along a chain wherever no padding is involved.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -42,6 +43,7 @@ from fractions import Fraction
 from cnnstat.core.geometry import Window, adaptive_bounds
 from cnnstat.core.ir import Join, Layer, Node, Parallel, Seq
 from cnnstat.core.report import Report, Row
+from cnnstat.core.resample import AxisMap, Envelope
 from cnnstat.errors import Diagnostic, DiagnosticSink, spec_error
 
 AXES = ("H", "W")
@@ -64,23 +66,31 @@ def fmt_start(value: Fraction) -> str:
 class AxisField:
     """The receptive field along one axis: size r, jump j, start (see the module docstring).
 
+    All three are exact fractions: after a transposed conv or an upsample the jump is a fraction
+    of an input row (1/2 after a 2x upsample), and the field is the real interval
+    [start - (r - 1)/2, start + (r - 1)/2] whose whole rows are the field's rows.
     ``shared``: every output unit sees the same region [lo, hi] (after a global reduction).
     """
 
-    size: int
-    jump: int
+    size: Fraction
+    jump: Fraction
     start: Fraction
     shared: bool = False
 
     @property
+    def low(self) -> Fraction:
+        """Where unit 0's field begins: start - (r - 1)/2 (a whole row along a plain chain)."""
+        return self.start - (self.size - 1) / 2
+
+    @property
     def lo(self) -> int:
-        """First input row of unit 0's field: start - (r - 1)/2 (negative: into padding)."""
-        return int(self.start - Fraction(self.size - 1, 2))
+        """First input row of unit 0's field (negative: into padding)."""
+        return math.ceil(self.low)
 
     @property
     def hi(self) -> int:
-        """Last input row of unit 0's field: start + (r - 1)/2."""
-        return self.lo + self.size - 1
+        """Last input row of unit 0's field: floor(start + (r - 1)/2)."""
+        return math.floor(self.start + (self.size - 1) / 2)
 
     @property
     def padding(self) -> int:
@@ -88,9 +98,10 @@ class AxisField:
         return max(0, -self.lo)
 
     def span(self, unit: int) -> Span:
-        """Unit ``unit``'s field, unclipped: [lo + i*j, hi + i*j] (the same for all if shared)."""
+        """Unit ``unit``'s field, unclipped: the whole rows of [low + i*j, high + i*j] (the same
+        for all if shared)."""
         shift = 0 if self.shared else unit * self.jump
-        return self.lo + shift, self.hi + shift
+        return math.ceil(self.low + shift), math.floor(self.low + self.size - 1 + shift)
 
     def centre(self, unit: int) -> Fraction:
         return self.start + (0 if self.shared else unit * self.jump)
@@ -98,11 +109,17 @@ class AxisField:
     def through(self, win: Window) -> AxisField:
         """j_out = j_in*s; r_out = r_in + (k_eff - 1)*j_in; start_out = start_in +
         ((k_eff - 1)/2 - p_left)*j_in.  A shared field keeps its region."""
+        return self.mapped((Fraction(-win.pad_left), Fraction(win.extent - 1 - win.pad_left),
+                            Fraction(win.stride)))
+
+    def mapped(self, envelope: Envelope) -> AxisField:
+        """Through a map whose output o reads input units within [lo + o*q, hi + o*q]:
+        j_out = j_in*q; r_out = r_in + (hi - lo)*j_in; start_out = start_in + (lo + hi)/2*j_in."""
+        lo, hi, q = envelope
         j = self.jump
         if self.shared:
-            return replace(self, jump=j * win.stride)
-        return AxisField(self.size + (win.extent - 1) * j, j * win.stride,
-                         self.start + (Fraction(win.extent - 1, 2) - win.pad_left) * j)
+            return replace(self, jump=j * q)
+        return AxisField(self.size + (hi - lo) * j, j * q, self.start + (lo + hi) / 2 * j)
 
     def reduce(self, units: int) -> AxisField:
         """A global reduction over ``units`` units: their union, shared by the one output."""
@@ -111,11 +128,12 @@ class AxisField:
         return replace(self.through(Window(units, units, 0, 0)), shared=True)
 
 
-INPUT_FIELD = AxisField(1, 1, Fraction(0))
+INPUT_FIELD = AxisField(Fraction(1), Fraction(1), Fraction(0))
 
 
-def field_from_span(lo: int, hi: int, jump: int, shared: bool) -> AxisField:
-    return AxisField(hi - lo + 1, jump, Fraction(lo + hi, 2), shared)
+def field_from_span(lo: Fraction, hi: Fraction, jump: Fraction, shared: bool) -> AxisField:
+    """The field of the real interval [lo, hi] at ``jump``."""
+    return AxisField(hi - lo + 1, jump, (lo + hi) / 2, shared)
 
 
 def merge_fields(fields: Sequence[AxisField], units: int) -> AxisField:
@@ -127,12 +145,12 @@ def merge_fields(fields: Sequence[AxisField], units: int) -> AxisField:
     path (a broadcast reduction) makes the result shared: its region and all units' fields.
     """
     if any(f.shared for f in fields):
-        lo = min(f.lo for f in fields)
-        hi = max(f.span(units - 1)[1] for f in fields)
+        lo = min(f.low for f in fields)
+        hi = max(f.low + f.size - 1 + (0 if f.shared else (units - 1) * f.jump) for f in fields)
         return field_from_span(lo, hi, max(f.jump for f in fields), True)
     jump = max(f.jump for f in fields)
-    lo = min(f.lo - (units - 1) * (jump - f.jump) for f in fields)
-    return field_from_span(lo, max(f.hi for f in fields), jump, False)
+    lo = min(f.low - (units - 1) * (jump - f.jump) for f in fields)
+    return field_from_span(lo, max(f.low + f.size - 1 for f in fields), jump, False)
 
 
 def aligned(a: AxisField, b: AxisField) -> bool:
@@ -142,7 +160,7 @@ def aligned(a: AxisField, b: AxisField) -> bool:
 
 # -- exact per-unit boxes --------------------------------------------------------------------
 
-def _union_of(boxes: Boxes, units: range) -> Span | None:
+def _union_of(boxes: Boxes, units: Sequence[int]) -> Span | None:
     """Box of the union of ``boxes[u]`` for u in ``units`` (None if all are None).
 
     Not just the first and last box: with dilation and padding the ends are not monotone (unit
@@ -182,6 +200,12 @@ def window_boxes(boxes: Boxes, win: Window, units: int) -> Boxes:
     if same is not None:
         return tuple(same if window_taps(win, i, n) else None for i in range(units))
     return tuple(_union_of(boxes, window_taps(win, i, n)) for i in range(units))
+
+
+def map_boxes(boxes: Boxes, amap: AxisMap, units: int) -> Boxes:
+    """Per output unit, the union of the boxes of the input units the map's taps read."""
+    n = len(boxes)
+    return tuple(_union_of(boxes, amap.taps(i, n)) for i in range(units))
 
 
 def merge_boxes(paths: Sequence[Boxes], units: int) -> Boxes:
@@ -259,6 +283,12 @@ def transfer(row: Row, flow: Flow, sink: DiagnosticSink) -> Flow:
         return Flow((flow.fields[0].through(wins[0]), flow.fields[1].through(wins[1])),
                     (window_boxes(flow.boxes[0], wins[0], sizes[0]),
                      window_boxes(flow.boxes[1], wins[1], sizes[1])))
+    if row.maps is not None:
+        maps, sizes = row.maps, row.output_shape[1:]
+        return Flow((flow.fields[0].mapped(maps[0].envelope),
+                     flow.fields[1].mapped(maps[1].envelope)),
+                    (map_boxes(flow.boxes[0], maps[0], sizes[0]),
+                     map_boxes(flow.boxes[1], maps[1], sizes[1])))
     if row.kind in SPECIAL:
         return SPECIAL[row.kind](row, flow, sink)
     if _hw(row.input_shape) != _hw(row.output_shape):

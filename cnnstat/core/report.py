@@ -8,6 +8,7 @@ from functools import cached_property
 
 from cnnstat.core.geometry import Window
 from cnnstat.core.ir import Seq
+from cnnstat.core.resample import AxisMap
 from cnnstat.errors import Diagnostic, SpecPath
 
 Shape = tuple[int, ...]
@@ -37,6 +38,7 @@ class Row:
     global_field: bool = False
     reads: tuple[str, ...] = ()  # the tensors it reads by name (``from``); () = its predecessor
     training: bool = False  # in a training-only part (runs in training mode only)
+    maps: tuple[AxisMap, AxisMap] | None = None  # how it reads, per axis, when not a window
 
     @property
     def params(self) -> int:

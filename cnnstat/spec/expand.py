@@ -35,6 +35,7 @@ from cnnstat.spec.models import (
     INT,
     LAYER_ARGS,
     REAL,
+    SIDES,
     SIZE,
     Args,
     BlockModel,
@@ -264,7 +265,7 @@ class Expander:
         concrete: dict[str, Any] = {}
         arg_paths: dict[str, SpecPath] = {}
         for fname, finfo in model.model_fields.items():
-            if fname in ("name", "from_"):
+            if fname in ("name", "from_", "like"):
                 continue
             raw = getattr(parsed, fname)
             fpath = (*path, fname)
@@ -281,7 +282,11 @@ class Expander:
         if parsed.from_ is not None:
             inputs = (candidates(scope.prefix, parsed.from_),)
             arg_paths["from"] = (*path, "from")
-        return Layer(name, kind, concrete, path, arg_paths, inputs)
+        like = getattr(parsed, "like", None)
+        if like is not None:
+            arg_paths["like"] = (*path, "like")
+        return Layer(name, kind, concrete, path, arg_paths, inputs,
+                     candidates(scope.prefix, like) if like is not None else None)
 
     def wrapped(self, item: Any, path: SpecPath, name: str, env: Mapping[str, object]) -> Layer:
         nodes = self.item(item, path, Scope(name), env)
@@ -295,6 +300,8 @@ class Expander:
             return None
         if SIZE in meta:
             return self.size(kind, fname, raw, path, env)
+        if SIDES in meta:
+            return self.sides(kind, fname, raw, path, env)
         if INT in meta:
             return check_size(as_int(raw, env, path, f"{kind} {fname}"), path, f"{kind} {fname}")
         if REAL in meta:
@@ -319,8 +326,11 @@ class Expander:
             if len(raw) != 2:
                 raise spec_error("E202", f"{kind} {fname}: a size is an int or an [h, w] pair, "
                                  f"got {len(raw)} values", path)
-            return tuple(check_size(as_int(v, env, (*path, i), f"{kind} {fname}"), (*path, i),
-                                    f"{kind} {fname}") for i, v in enumerate(raw))
+            if fname == "padding" and kind in PADDING_WORD_KINDS and any(
+                    isinstance(v, list) for v in raw):
+                return tuple(self.before_after(kind, v, (*path, i), env)
+                             for i, v in enumerate(raw))
+            return tuple(self.whole(kind, fname, v, (*path, i), env) for i, v in enumerate(raw))
         v = value(raw, env, path)
         if isinstance(v, tuple):  # a pair from a parameter or an expression
             if len(v) != 2:
@@ -333,6 +343,41 @@ class Expander:
             return self.padding_word(kind, v, path)
         n = check_size(as_int(v, env, path, f"{kind} {fname}"), path, f"{kind} {fname}")
         return (n, n)
+
+    def whole(self, kind: str, fname: str, raw: Any, path: SpecPath,
+              env: Mapping[str, object]) -> int:
+        if isinstance(raw, list):
+            raise spec_error("E202", f"{kind} {fname}: expected a number, got a list", path,
+                             hint="a size is an int or an [h, w] pair of ints")
+        return check_size(as_int(raw, env, path, f"{kind} {fname}"), path, f"{kind} {fname}")
+
+    def before_after(self, kind: str, raw: Any, path: SpecPath,
+                     env: Mapping[str, object]) -> tuple[int, int]:
+        """One axis of a conv's per-axis padding: P (both sides) or [before, after]."""
+        if not isinstance(raw, list):
+            n = self.whole(kind, "padding", raw, path, env)
+            return n, n
+        if len(raw) != 2:
+            raise spec_error("E202", f"{kind} padding: one axis is P or [before, after], got "
+                             f"{len(raw)} values", path,
+                             hint="write [[top, bottom], [left, right]]")
+        before, after = (self.whole(kind, "padding", v, (*path, i), env)
+                         for i, v in enumerate(raw))
+        return before, after
+
+    def sides(self, kind: str, fname: str, raw: Any, path: SpecPath,
+              env: Mapping[str, object]) -> tuple[tuple[int, int], tuple[int, int]]:
+        """P, [P_h, P_w] or [top, bottom, left, right] as ((top, bottom), (left, right))."""
+        if not isinstance(raw, list):
+            n = self.whole(kind, fname, raw, path, env)
+            return (n, n), (n, n)
+        if len(raw) not in (2, 4):
+            raise spec_error("E202", f"{kind} {fname}: give P, [P_h, P_w] or [top, bottom, "
+                             f"left, right], got {len(raw)} values", path)
+        v = [self.whole(kind, fname, x, (*path, i), env) for i, x in enumerate(raw)]
+        if len(v) == 2:
+            return (v[0], v[0]), (v[1], v[1])
+        return (v[0], v[1]), (v[2], v[3])
 
     def padding_word(self, kind: str, word: Any, path: SpecPath) -> str:
         if kind not in PADDING_WORD_KINDS:

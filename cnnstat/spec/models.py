@@ -26,11 +26,16 @@ FiniteFloat = Annotated[StrictFloat, AllowInfNan(False)]
 
 # Markers in Annotated[...] tell the expander how to evaluate and normalise a field.
 INT, SIZE, REAL, FLAG = "int", "size", "real", "flag"
+SIDES = "sides"
 
 Int = Annotated[StrictInt | str, INT]
 """An integer, or an expression that evaluates to one."""
 Size = Annotated[StrictInt | str | list[StrictInt | str], SIZE]
 """An int (both axes) or an [h, w] pair; either may be expressions."""
+ConvPadding = Annotated[StrictInt | str | list[StrictInt | str | list[StrictInt | str]], SIZE]
+"""A size, 'same' / 'valid', or per axis [before, after]: [[top, bottom], [left, right]]."""
+Sides = Annotated[StrictInt | str | list[StrictInt | str], SIDES]
+"""Padding per side: P (all four), [P_h, P_w], or [top, bottom, left, right]."""
 Real = Annotated[FiniteFloat | StrictInt | str, REAL]
 Flag = Annotated[StrictBool | str, FLAG]
 ParamValue = Annotated[
@@ -62,13 +67,65 @@ class ConvArgs(Args):
     out: Int = Field(description="number of filters (output channels)")
     kernel: Size = Field(description="filter size F, or [F_h, F_w]")
     stride: Size = 1
-    padding: Size = Field(0, description="zero padding P, [P_h, P_w], 'same' or 'valid'")
+    padding: ConvPadding = Field(
+        0, description="zero padding P, [P_h, P_w], per axis [[top, bottom], [left, right]], "
+        "'same' (as TensorFlow: output ceil(W/S), the odd pixel after) or 'valid'")
     dilation: Size = 1
     groups: Int = 1
     bias: Flag = True
     connections: list[list[StrictInt]] | None = Field(
         None, description="sparse connection table: for each filter, the input channels it sees "
         "(LeNet-5's C3)")
+
+
+class ConvTransposeArgs(Args):
+    """A transposed convolution (nn.ConvTranspose2d): H_out = (H - 1)*S - 2P + D*(K - 1) +
+    output_padding + 1."""
+
+    out: Int = Field(description="number of filters (output channels)")
+    kernel: Size = Field(description="filter size F, or [F_h, F_w]")
+    stride: Size = 1
+    padding: Size = Field(0, description="P: removed from each side of the output")
+    output_padding: Size = Field(0, description="extra rows/columns after (less than the stride "
+                                 "or the dilation)")
+    dilation: Size = 1
+    groups: Int = 1
+    bias: Flag = True
+
+
+LikeRef = Ref | None
+LIKE = Field(None, description="an earlier tensor whose H x W to produce, by name (looked up as "
+             "'from' is)")
+
+
+class UpsampleArgs(Args):
+    """Resampling to a larger (or any) size: by ``scale``, to a ``size``, or ``like`` a tensor."""
+
+    mode: Literal["nearest", "bilinear", "bicubic"] = "nearest"
+    scale: Size = Field(None, description="whole scale factor s or [s_h, s_w]: H*s x W*s")  # type: ignore[assignment]
+    size: Size = Field(None, description="output size, int or [h, w]")  # type: ignore[assignment]
+    like: LikeRef = LIKE
+    align_corners: Flag = Field(None, description="bilinear and bicubic only: sample corners "  # type: ignore[assignment]
+                                "to corners")
+
+
+class CropArgs(Args):
+    """A centre crop to ``size`` or to the size of the tensor named in ``like``."""
+
+    size: Size = Field(None, description="output size, int or [h, w]")  # type: ignore[assignment]
+    like: LikeRef = LIKE
+
+
+class PadArgs(Args):
+    """Spatial padding, per side."""
+
+    padding: Sides = Field(description="P (all sides), [P_h, P_w], or [top, bottom, left, right]")
+    mode: Literal["constant", "reflect", "replicate"] = "constant"
+    value: Real = Field(0, description="the fill value of 'constant'")
+
+
+class PixelShuffleArgs(Args):
+    factor: Int = Field(description="r: C x H x W <-> C/r^2 x rH x rW")
 
 
 class LinearArgs(Args):
@@ -157,6 +214,12 @@ NO_ARGS = Args
 
 LAYER_ARGS: dict[str, type[Args]] = {
     "conv": ConvArgs,
+    "conv_transpose": ConvTransposeArgs,
+    "upsample": UpsampleArgs,
+    "crop": CropArgs,
+    "pad": PadArgs,
+    "pixel_shuffle": PixelShuffleArgs,
+    "pixel_unshuffle": PixelShuffleArgs,
     "linear": LinearArgs,
     "maxpool": MaxPoolArgs,
     "avgpool": AvgPoolArgs,

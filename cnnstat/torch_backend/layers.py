@@ -17,6 +17,8 @@ from cnnstat.core.report import Shape
 from cnnstat.core.rules.conv import conv_windows
 from cnnstat.torch_backend.modules import (
     RBF,
+    CentreCrop,
+    Interpolate,
     Maxout,
     PadChannels,
     SparseConv2d,
@@ -47,7 +49,7 @@ def build_layer(layer: Layer, x: Shape) -> nn.Module:
 def conv(layer: Layer, x: Shape) -> nn.Module:
     """nn.Conv2d, with 'same'/'valid' written as explicit zero padding (see :func:`padding`)."""
     a = layer.args
-    pads = padding(layer)
+    pads = padding(layer, x)
     symmetric = all(left == right for left, right in pads)
     common: dict[str, Any] = {"kernel_size": a["kernel"], "stride": a["stride"],
                               "padding": tuple(left for left, _ in pads) if symmetric else 0,
@@ -60,14 +62,61 @@ def conv(layer: Layer, x: Shape) -> nn.Module:
         (pads[1][0], pads[1][1], pads[0][0], pads[0][1])), module)
 
 
-def padding(layer: Layer) -> tuple[tuple[int, int], tuple[int, int]]:
+def padding(layer: Layer, x: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
     """(left, right) zero padding per axis (H, W), from the same windows the analytic rule uses.
 
     ``nn.Conv2d(padding='same')`` computes the same thing, but it runs as
     aten::_convolution_mode, which fvcore has no handle for (it counts such a conv as 0), while
-    torchvision-style networks write the padding out; so the builder writes it out too."""
-    wins = conv_windows(layer)
+    torchvision-style networks write the padding out; so the builder writes it out too.  Uneven
+    padding (TensorFlow's 'same' at a stride, or [[0, 1], [0, 1]]) is an nn.ZeroPad2d before the
+    conv, as TensorFlow ports write it."""
+    wins = conv_windows(layer, (x[1], x[2]))
     return (wins[0].pad_left, wins[0].pad_right), (wins[1].pad_left, wins[1].pad_right)
+
+
+@builds("conv_transpose")
+def conv_transpose(layer: Layer, x: Shape) -> nn.Module:
+    a = layer.args
+    return nn.ConvTranspose2d(x[0], a["out"], a["kernel"], a["stride"], a["padding"],
+                              a["output_padding"], a["groups"], a["bias"], a["dilation"])
+
+
+@builds("upsample")
+def upsample(layer: Layer, x: Shape) -> nn.Module:
+    """F.interpolate to the analysed size (or the ``like`` tensor's, passed at run time)."""
+    (_, h, w), a = x, layer.args
+    size = a["size"] if a.get("size") is not None else (h * a["scale"][0], w * a["scale"][1])
+    return Interpolate(size, a["mode"], a.get("align_corners"))
+
+
+@builds("crop")
+def crop(layer: Layer, x: Shape) -> nn.Module:
+    return CentreCrop(layer.args["size"])
+
+
+_PADS: dict[str, type[nn.Module]] = {"reflect": nn.ReflectionPad2d,
+                                     "replicate": nn.ReplicationPad2d}
+
+
+@builds("pad")
+def pad(layer: Layer, x: Shape) -> nn.Module:
+    """nn.ConstantPad2d / ReflectionPad2d / ReplicationPad2d, sides (left, right, top, bottom)."""
+    (top, bottom), (left, right) = layer.args["padding"]
+    sides = (left, right, top, bottom)
+    mode = layer.args["mode"]
+    if mode == "constant":
+        return nn.ConstantPad2d(sides, layer.args["value"])
+    return _PADS[mode](sides)
+
+
+@builds("pixel_shuffle")
+def pixel_shuffle(layer: Layer, x: Shape) -> nn.Module:
+    return nn.PixelShuffle(layer.args["factor"])
+
+
+@builds("pixel_unshuffle")
+def pixel_unshuffle(layer: Layer, x: Shape) -> nn.Module:
+    return nn.PixelUnshuffle(layer.args["factor"])
 
 
 @builds("linear")

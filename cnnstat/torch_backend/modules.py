@@ -121,3 +121,45 @@ class PadChannels(nn.Module):
 
     def extra_repr(self) -> str:
         return f"stride={self.stride}, pad=({self.before}, {self.after})"
+
+
+def _size_of(size: tuple[int, int], like: Tensor | None) -> tuple[int, int]:
+    """The H x W to produce: ``like``'s when a tensor to match is passed, else the fixed size."""
+    if like is None:
+        return size
+    return int(like.shape[-2]), int(like.shape[-1])
+
+
+class Interpolate(nn.Module):
+    """``F.interpolate`` to a size (the analysed one, or that of a second tensor passed to
+    ``forward``: ``upsample: {like: skip}``).  The size is always given, never a scale, so
+    PyTorch samples at in/out exactly as the analytic rule does."""
+
+    def __init__(self, size: tuple[int, int], mode: str, align_corners: bool | None) -> None:
+        super().__init__()
+        self.size, self.mode, self.align_corners = size, mode, align_corners
+
+    def forward(self, x: Tensor, like: Tensor | None = None) -> Tensor:
+        return F.interpolate(x, size=_size_of(self.size, like), mode=self.mode,
+                             align_corners=self.align_corners)
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}, mode={self.mode!r}" + (
+            "" if self.align_corners is None else f", align_corners={self.align_corners}")
+
+
+class CentreCrop(nn.Module):
+    """The centre h x w of the input, offset (H - h)//2, (W - w)//2 (U-Net's crop of the skip
+    connection); to the size of a second tensor when one is passed to ``forward``."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        super().__init__()
+        self.size = size
+
+    def forward(self, x: Tensor, like: Tensor | None = None) -> Tensor:
+        h, w = _size_of(self.size, like)
+        top, left = (int(x.shape[-2]) - h) // 2, (int(x.shape[-1]) - w) // 2
+        return x[..., top:top + h, left:left + w]
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}"

@@ -101,7 +101,9 @@ class SpecNet(nn.Module):
              tensors: dict[str, Tensor]) -> Tensor:
         out: Tensor
         if isinstance(node, Layer):
-            out = self.get_submodule(node.name)(tensors[node.inputs[0][0]] if node.inputs else x)
+            src = tensors[node.inputs[0][0]] if node.inputs else x
+            like = (tensors[node.like[0]],) if node.like else ()  # its size only
+            out = self.get_submodule(node.name)(src, *like)
         elif isinstance(node, Join):
             out = self.get_submodule(node.name)(*(tensors[ref[0]] for ref in node.inputs))
         elif isinstance(node, Seq):

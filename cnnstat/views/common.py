@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from cnnstat.core.receptive import FieldRow
@@ -26,3 +27,9 @@ def rf_text(fr: FieldRow) -> str:
     """A receptive field size for a table cell; '*' marks a shared (global) field."""
     h, w = fr.fields
     return pair(h.size, w.size) + ("*" if h.shared or w.shared else "")
+
+
+def exact(value: Fraction) -> int | str:
+    """A whole receptive-field size or jump as a JSON integer; a fractional one (after a
+    transposed conv or an upsample: '1/2') as the exact fraction string, as starts are."""
+    return value.numerator if value.denominator == 1 else str(value)

@@ -20,6 +20,8 @@ from cnnstat.core.geometry import Window, dropped, output_size
 from cnnstat.core.ir import Layer, Seq
 from cnnstat.core.report import Row, Shape
 from cnnstat.core.rules.pointwise import ACTIVATIONS
+
+RESIZE_KINDS = ("upsample", "crop", "pad", "pixel_shuffle", "pixel_unshuffle")
 from cnnstat.spec.expr import evaluate
 
 
@@ -361,12 +363,79 @@ def explain_bn(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation
                        tuple(steps))
 
 
+def explain_conv_transpose(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """W2 = (W1 - 1)*S - 2P + D*(F - 1) + output_padding + 1; (F*F*(K/g)*D1 weights + K);
+    MACs over the input: H1*W1*D1*(K/g)*F*F."""
+    a, (d1, h1, w1) = layer.args, row.input_shape
+    k, g = row.output_shape[0], a["groups"]
+    (kh, kw), steps = a["kernel"], []
+    for label, i in (("height", 0), ("width", 1)):
+        n, s, p, op, d = (row.input_shape[1 + i], a["stride"][i], a["padding"][i],
+                          a["output_padding"][i], a["dilation"][i])
+        text = f"({n} - 1)*{s} - 2*{p} + {d}*({a['kernel'][i]} - 1) + {op} + 1"
+        steps.append(Step(label, "(W1 - 1)*S - 2P + D*(F - 1) + output_padding + 1",
+                          worked(text, row.output_shape[1 + i]), row.output_shape[1 + i]))
+    per = product(d1, k // g, kh, kw)
+    steps += [Step("depth", "D2 = K", "", k), Step("output", "H2 x W2 x D2", "",
+                                                  hwc(row.output_shape)),
+              Step("weights", "D1*(K/g)*F*F", worked(per, row.weights), row.weights,
+                   "each input channel scatters through K/g filters"),
+              Step("parameters", "weights + K" if row.bias else "weights",
+                   worked(f"{row.weights} + {row.bias}", row.params), row.params),
+              Step("MACs", "H1*W1*D1*(K/g)*F*F", worked(product(h1, w1, d1, k // g, kh, kw),
+                                                       row.macs), row.macs,
+                   "every input value times the whole kernel, bias excluded"),
+              _flops(row), _activations(row), *_ops(row)]
+    return Explanation(f"conv_transpose '{layer.name}': {row.description}", row.input_shape,
+                       row, tuple(steps))
+
+
+def explain_resize(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """Upsample, crop, pad, pixel (un)shuffle: the output size worked out, no parameters or
+    MACs; interpolation work as element-wise ops (4 per output for bilinear, 16 for bicubic)."""
+    (c1, h1, w1), (c2, h2, w2) = row.input_shape, row.output_shape
+    a = layer.args
+    steps = []
+    if layer.kind == "upsample" and a.get("scale") is not None:
+        steps.append(Step("height x width", "H1*s x W1*s", worked(f"{h1}*{a['scale'][0]}", h2) +
+                          " x " + worked(f"{w1}*{a['scale'][1]}", w2), f"{h2}x{w2}"))
+    elif layer.kind == "pad":
+        (t, b), (left, right) = a["padding"]
+        steps.append(Step("height x width", "top + H1 + bottom x left + W1 + right",
+                          worked(f"{t} + {h1} + {b}", h2) + " x " +
+                          worked(f"{left} + {w1} + {right}", w2), f"{h2}x{w2}"))
+    elif layer.kind in ("pixel_shuffle", "pixel_unshuffle"):
+        r = a["factor"]
+        up = layer.kind == "pixel_shuffle"
+        steps.append(Step("depth", "D1/r^2" if up else "D1*r^2",
+                          worked(f"{c1}//({r}*{r})" if up else f"{c1}*{r}*{r}", c2), c2))
+        steps.append(Step("height x width", "H1*r x W1*r" if up else "H1/r x W1/r",
+                          worked(f"{h1}*{r}" if up else f"{h1}//{r}", h2) + " x " +
+                          worked(f"{w1}*{r}" if up else f"{w1}//{r}", w2), f"{h2}x{w2}"))
+    else:
+        source = f"the size of '{layer.like[0]}'" if layer.like else "the size given"
+        steps.append(Step("height x width", "", "", f"{h2}x{w2}", source))
+    steps += [Step("output", "", "", hwc(row.output_shape)),
+              Step("parameters", "", "", 0, "no weights"), _no_macs(row)]
+    n = row.ops.get("upsample", 0)
+    if n:
+        taps = n // row.activations
+        steps.append(Step("element-wise (upsample)", f"{taps} per output element",
+                          worked(f"{taps}*{product(c2, h2, w2)}", n), n,
+                          "one multiply-add per interpolation tap"))
+    steps.append(_activations(row))
+    return Explanation(f"{layer.kind} '{layer.name}': {row.description}", row.input_shape, row,
+                       tuple(steps))
+
+
 Explainer = Callable[[Layer, Row, Optional[Shape]], Explanation]
 
 EXPLAINERS: dict[str, Explainer] = {
     "conv": explain_conv, "maxpool": explain_pool, "avgpool": explain_pool,
     "linear": explain_linear, "maxout": explain_maxout, "bn": explain_bn, "prelu":
     explain_activation, **{kind: explain_activation for kind in ACTIVATIONS},
+    "conv_transpose": explain_conv_transpose,
+    **{kind: explain_resize for kind in RESIZE_KINDS},
 }
 
 

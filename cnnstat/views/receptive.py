@@ -22,7 +22,7 @@ from cnnstat.core.report import Report
 from cnnstat.render import numbers
 from cnnstat.render.jsonfmt import header
 from cnnstat.render.table import Column, Table
-from cnnstat.views.common import pair, rf_text, spec_info
+from cnnstat.views.common import exact, pair, rf_text, spec_info
 
 LEGEND = ("r: field size; j: jump (effective stride); start: centre of unit 0's field; pad: "
           "effective padding (how far unit 0's field reaches before row/column 0); whole: every "
@@ -31,8 +31,8 @@ SHARED = "*: every unit sees the same region (after a global reduction)"
 
 
 def axis_json(f: AxisField) -> dict[str, Any]:
-    return {"r": f.size, "j": f.jump, "start": str(f.start), "padding": f.padding,
-            "shared": f.shared}
+    return {"r": exact(f.size), "j": exact(f.jump), "start": str(f.start),
+            "padding": f.padding, "shared": f.shared}
 
 
 def _whole(covers: tuple[bool, bool]) -> str:

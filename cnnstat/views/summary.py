@@ -5,7 +5,6 @@ FLOPs, element-wise ops and activations are for the whole batch (``batch`` says 
 
 from __future__ import annotations
 
-from operator import attrgetter
 from typing import Any
 
 from cnnstat.core import conventions, presets
@@ -16,7 +15,7 @@ from cnnstat.core.report import Brief, Report, Row
 from cnnstat.render import numbers
 from cnnstat.render.jsonfmt import header
 from cnnstat.render.table import Column, Table
-from cnnstat.views.common import rf_text, spec_info
+from cnnstat.views.common import exact, rf_text, spec_info
 
 
 def layer_json(row: Row, batch: int) -> dict[str, Any]:
@@ -53,7 +52,7 @@ def summary_json(report: Report, fields: list[FieldRow | None] | None = None,
     """``fields``: :func:`row_fields` of ``report`` when the caller already has them;
     ``preset``: a ``--count`` convention other than plain MACs adds a ``count`` per layer."""
     fields = row_fields(report) if fields is None else fields
-    rfs = [list(map(attrgetter("size"), fr.fields)) if fr else None for fr in fields]
+    rfs = [[exact(f.size) for f in fr.fields] if fr else None for fr in fields]
     doc = {**header("summary"), "spec": spec_info(report), "conventions": conventions.ALL,
            "layers": [{**layer_json(r, report.batch), "rf": rf}
                       for r, rf in zip(report.rows, rfs)],

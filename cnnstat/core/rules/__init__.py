@@ -1,7 +1,15 @@
 """One registry of per-kind rules; importing this package registers them all."""
 
 from cnnstat.core.report import Shape
-from cnnstat.core.rules import conv, linear, pointwise, pool, reshape  # noqa: F401
+from cnnstat.core.rules import (  # noqa: F401
+    conv,
+    linear,
+    pointwise,
+    pool,
+    reshape,
+    resize,
+    transposed,
+)
 from cnnstat.core.rules.base import RULES, Cost
 
 __all__ = ["RULES", "Cost", "Shape"]

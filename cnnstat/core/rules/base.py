@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from cnnstat.core.geometry import Window
 from cnnstat.core.ir import Layer
 from cnnstat.core.report import Shape, fmt_shape
+from cnnstat.core.resample import AxisMap
 from cnnstat.errors import DiagnosticSink, spec_error
 
 RuleFn = Callable[[Layer, Shape, DiagnosticSink], "Cost"]
@@ -29,7 +30,9 @@ class Cost:
     ``macs``: multiply-accumulates of conv/linear weights (bias excluded).  ``ops``: element-wise
     operations by category (bias adds, activations, normalisation, pooling, merges), never mixed
     into ``macs``.  ``windows``: the spatial window per axis (H, W) for receptive fields; ``None``
-    for a point-wise layer.  ``global_field``: every output sees the whole input.
+    for a point-wise layer.  ``maps``: per axis, which input units each output unit reads, for the
+    layers that are not sliding windows (transposed convs, resampling, padding, cropping).
+    ``global_field``: every output sees the whole input.
     """
 
     output: Shape
@@ -41,6 +44,7 @@ class Cost:
     ops: dict[str, int] = field(default_factory=dict)
     windows: tuple[Window, Window] | None = None
     global_field: bool = False
+    maps: tuple[AxisMap, AxisMap] | None = None
 
 
 def rule(*kinds: str) -> Callable[[RuleFn], RuleFn]:

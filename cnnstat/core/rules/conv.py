@@ -19,7 +19,9 @@ from cnnstat.core.rules.windowed import slide
 from cnnstat.errors import DiagnosticSink, spec_error
 
 
-def conv_windows(layer: Layer) -> tuple[Window, Window]:
+def conv_windows(layer: Layer, size: tuple[int, int]) -> tuple[Window, Window]:
+    """The window per axis over an H x W input: 'same' pads as TensorFlow does at any stride
+    (asymmetric when the total is odd); a padding per axis is P (both sides) or [before, after]."""
     kernel = positive_pair(layer, "kernel")
     stride = positive_pair(layer, "stride")
     dilation = positive_pair(layer, "dilation")
@@ -28,15 +30,12 @@ def conv_windows(layer: Layer) -> tuple[Window, Window]:
     for axis in range(2):
         k, s, d = kernel[axis], stride[axis], dilation[axis]
         if padding == "same":
-            if s != 1:
-                raise spec_error("E406", f"conv '{layer.name}': padding 'same' needs stride 1, "
-                                 f"got stride {fmt_scalar_pair(stride)}", layer.arg_path("padding"),
-                                 layer=layer.name, hint="give the padding as a number")
-            left, right = same_padding(k, d)
+            left, right = same_padding(size[axis], k, s, d)
         else:
             pad = 0 if padding == "valid" else padding[axis]
-            positive(layer, "padding", pad, 0)
-            left = right = pad
+            left, right = pad if isinstance(pad, tuple) else (pad, pad)
+            positive(layer, "padding", left, 0)
+            positive(layer, "padding", right, 0)
         wins.append(Window(effective_extent(k, d), s, left, right, d))
     return wins[0], wins[1]
 
@@ -73,20 +72,29 @@ def _connection_fan_in(layer: Layer, c_in: int) -> int:
     return sum(len(row) for row in table)
 
 
+def _fmt_padding(wins: tuple[Window, Window]) -> str:
+    """'1', '1x2', or per side 'top 0, bottom 1, left 0, right 1' when uneven."""
+    if all(w.pad_left == w.pad_right for w in wins):
+        return fmt_scalar_pair((wins[0].pad_left, wins[1].pad_left))
+    return (f"top {wins[0].pad_left}, bottom {wins[0].pad_right}, left {wins[1].pad_left}, "
+            f"right {wins[1].pad_right}")
+
+
 @rule("conv")
 def conv(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
     """weights = K * (D/g) * F_h * F_w; bias = K; MACs = H2 * W2 * K * (D/g) * F_h * F_w."""
     c_in, h, w = spatial(layer, x)
     out = layer.args["out"]
     positive(layer, "out", out)
-    wins = conv_windows(layer)
+    wins = conv_windows(layer, (h, w))
     h2, w2 = slide(layer, (h, w), wins, sink)
     kh, kw = layer.args["kernel"]
     fan_in, note = _fan_in(layer, c_in)
     weights = fan_in * kh * kw
     bias = out if layer.args["bias"] else 0
-    pad = "same" if layer.args["padding"] == "same" else fmt_scalar_pair(
-        (wins[0].pad_left, wins[1].pad_left))
+    pad = _fmt_padding(wins)
+    if layer.args["padding"] == "same":
+        pad = "same" + ("" if all(w.pad_left == w.pad_right for w in wins) else f" ({pad})")
     dil = layer.args["dilation"]
     desc = (f"{out} {fmt_pair((kh, kw))} filters at stride {fmt_scalar_pair(layer.args['stride'])}"
             f", pad {pad}" + ("" if dil == (1, 1) else f", dilation {fmt_scalar_pair(dil)}")
