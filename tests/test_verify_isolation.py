@@ -18,6 +18,7 @@ from click.testing import Result
 
 from cnnstat.render.escape import captured
 
+pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
 from cnnstat.analysis import analyze  # noqa: E402
