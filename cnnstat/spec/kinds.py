@@ -73,10 +73,14 @@ def kind_hint(word: str, kinds: Iterable[str], other: Iterable[str]) -> str:
         return f"did you mean '{alias}'?"
     family = family_of(word)
     kin = [k for k in FAMILIES.get(family or "", ()) if k in known]
-    close = difflib.get_close_matches(word, [*kin, *other] if family else [*known, *other],
-                                      n=1, cutoff=0.6)
-    # Across families only a near-certain typo ('pad_chanels'); 'upsample' is not 'subsample'.
-    close = close or difflib.get_close_matches(word, known, n=1, cutoff=0.85)
+    if family:  # its family first; a block or composite, or another family's kind, if close
+        close = (difflib.get_close_matches(word, kin, n=1, cutoff=0.6)
+                 or difflib.get_close_matches(word, list(other), n=1, cutoff=0.75)
+                 # across families only a near-certain typo ('pad_chanels'): 'upsample' is 0.82
+                 # like 'subsample', and means nearly the opposite
+                 or difflib.get_close_matches(word, known, n=1, cutoff=0.85))
+    else:
+        close = difflib.get_close_matches(word, [*known, *other], n=1, cutoff=0.6)
     if close:
         return f"did you mean '{close[0]}'?"
     if family:
