@@ -12,11 +12,12 @@ import struct
 import subprocess
 import sys
 import termios
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from cnnstat.render.table import Column, Table
+from cnnstat.render.table import Column, Table, to_markdown
 from cnnstat.render.text_table import MIN_TEXT, Style, fit, render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,12 +129,11 @@ def test_a_column_of_measured_reals_shares_its_decimals() -> None:
 
 
 def test_markdown_shares_the_decimals_too() -> None:
-    from cnnstat.render.table import to_markdown
     md = to_markdown([Table("t", [Column("ms", "ms", "real")], [{"ms": 41.0}, {"ms": 39.86}])])
     assert "| 41.00 |" in md and "| 39.86 |" in md and "|---:|" in md
 
 
-def test_every_header_is_padded_and_percentages_right_aligned(cli) -> None:  # type: ignore[no-untyped-def]
+def test_every_header_is_padded_and_percentages_right_aligned(cli: Callable) -> None:
     out = cli("params", "lenet5", "--color", "never").stdout
     headers = [line for line in out.splitlines() if line.startswith("┃")]
     assert headers and all(line.startswith("┃ ") and " ┃ " in line for line in headers)
