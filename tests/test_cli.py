@@ -141,3 +141,51 @@ def test_count_with_a_style_is_a_usage_error(cli: Callable) -> None:
     result = cli("summary", "vgg11", "--style", "lecture", "--count", "torch")
     assert result.exit_code == 2 and result.stdout == ""
     assert "--count torch applies to the default summary, not --style lecture" in result.stderr
+
+
+def test_one_number_input_on_an_image_spec_is_refused_not_guessed(cli: Callable) -> None:
+    # vgg16's input is 3x224x224: '--input 224' once set only the width (3x224x224 from a
+    # 3x384x384 spec); now it asks for H x W or C x H x W.
+    result = cli("summary", "vgg16", "--input", "224")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("cnnstat: error: input 224: the spec's input is 3x224x224")
+    assert "224x224" in result.stderr and "3x224x224" in result.stderr
+
+
+def test_one_number_input_sets_the_features_of_a_flat_spec(cli: Callable, tmp_path: Path) -> None:
+    spec = write(tmp_path, "name: mlp\ninput: [784]\nlayers: [linear: {out: 10}]\n")
+    doc = json.loads(cli("summary", spec, "--input", "100", "--format", "json").stdout)
+    assert doc["spec"]["input_shape"] == [100]
+    assert doc["totals"]["params"] == 100 * 10 + 10
+
+
+VARIANTS = ("name: net\ninput: [3, 32, 32]\nparams: {width: 8}\n"
+            "variants:\n  small: {set: {width: 4}}\n  wide_net: {set: {width: 16}}\n"
+            "layers: [conv: {out: $width, kernel: 3}]\n")
+
+
+def test_a_file_spec_variant_is_named_after_a_hash(cli: Callable, tmp_path: Path) -> None:
+    spec = write(tmp_path, VARIANTS)
+    for name, width in (("small", 4), ("wide_net", 16), ("wide-net", 16)):
+        doc = json.loads(cli("params", f"{spec}#{name}", "--format", "json").stdout)
+        assert doc["totals"]["params"] == width * 3 * 3 * 3 + width, name
+    plain = json.loads(cli("params", spec, "--format", "json").stdout)
+    assert plain["totals"]["params"] == 8 * 3 * 3 * 3 + 8
+
+
+def test_an_unknown_file_variant_names_the_variants(cli: Callable, tmp_path: Path) -> None:
+    spec = write(tmp_path, VARIANTS)
+    result = cli("params", f"{spec}#smal")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "no variant 'smal'" in result.stderr and "did you mean 'small'?" in result.stderr
+    result = cli("params", f"{spec}#tiny")
+    assert result.exit_code == 2 and "its variants: small, wide_net" in result.stderr
+    result = cli("params", f"{spec}#")
+    assert result.exit_code == 2 and "no variant after '#'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_file_whose_name_holds_a_hash_is_read_as_named(cli: Callable, tmp_path: Path) -> None:
+    spec = write(tmp_path, VARIANTS, name="net#small.yaml")
+    doc = json.loads(cli("params", spec, "--format", "json").stdout)
+    assert doc["totals"]["params"] == 8 * 3 * 3 * 3 + 8

@@ -12,11 +12,12 @@ import struct
 import subprocess
 import sys
 import termios
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from cnnstat.render.table import Column, Table
+from cnnstat.render.table import Column, Table, to_markdown
 from cnnstat.render.text_table import MIN_TEXT, Style, fit, render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,3 +112,34 @@ def test_every_figure_is_whole_on_a_real_terminal(width: int, spec: str) -> None
     longest = max(len(line) for line in text.splitlines() if line.startswith(("┃", "│", "┏")))\
         if "┏" in text else 0
     assert longest <= width
+
+
+def test_a_column_of_measured_reals_shares_its_decimals() -> None:
+    # bench once printed '41' beside '39.86'; the largest keeps four significant digits, the
+    # smallest at least two, and every cell of the column gets the same decimals.
+    cols = [Column("name", "name"), Column("ms", "median ms", "real"),
+            Column("rate", "images/s", "real")]
+    rows = [{"name": "a", "ms": 41.0, "rate": 2345.2}, {"name": "b", "ms": 39.86, "rate": 120.4},
+            {"name": "c", "ms": None, "rate": 0.5}]
+    lines = render([Table("t", cols, rows)], None).splitlines()
+    body = [line for line in lines if line.startswith("│")]
+    assert body == ["│ a    │     41.00 │ 2,345.20 │",
+                    "│ b    │     39.86 │   120.40 │",
+                    "│ c    │           │     0.50 │"]
+
+
+def test_markdown_shares_the_decimals_too() -> None:
+    md = to_markdown([Table("t", [Column("ms", "ms", "real")], [{"ms": 41.0}, {"ms": 39.86}])])
+    assert "| 41.00 |" in md and "| 39.86 |" in md and "|---:|" in md
+
+
+def test_every_header_is_padded_and_percentages_right_aligned(cli: Callable) -> None:
+    out = cli("params", "lenet5", "--color", "never").stdout
+    headers = [line for line in out.splitlines() if line.startswith("┃")]
+    assert headers and all(line.startswith("┃ ") and " ┃ " in line for line in headers)
+    first = out[:out.index("\n\n")]  # the by-layer table
+    rows = [line.split("│")[1:-1] for line in first.splitlines() if line.startswith("│")]
+    shares = [cells[-1] for cells in rows]
+    assert shares and all(s.endswith("% ") and s.startswith(" ") for s in shares)
+    assert len({len(s) for s in shares}) == 1
+    assert any(s.startswith("  ") for s in shares)  # a short share is padded on the left

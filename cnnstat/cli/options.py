@@ -54,7 +54,8 @@ def _values(choices: type[enum.Enum]) -> list[str]:
 # --- parsers -------------------------------------------------------------------------------
 
 def parse_input(text: str) -> Shape:
-    """'3x224x224' (C x H x W), or '224' / '224x224' keeping the spec's channels."""
+    """'3x224x224' (C x H x W), '224x224' keeping the spec's channels, or '4096' (the features
+    of an input of [N]; the loader refuses one number for an image)."""
     try:
         dims = tuple(int(p) for p in text.lower().replace(",", "x").split("x"))
     except ValueError:
@@ -214,7 +215,8 @@ def color_option(fn: F) -> F:
 
 def input_option(fn: F) -> F:
     return click.option("--input", "input_shape", metavar="CxHxW", callback=_input_callback,
-                        help="Override the input shape, e.g. 3x227x227.")(fn)
+                        help="Override the input shape: CxHxW (3x227x227), HxW keeping the "
+                        "channels (227x227), or N for an input of [N] features.")(fn)
 
 
 def set_option(fn: F) -> F:

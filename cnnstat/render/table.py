@@ -57,7 +57,11 @@ def _bytes(v: Any) -> str:
 
 FORMATTERS: dict[str, Callable[[Any], str]] = {"text": _plain, "count": _count, "shape": _shape,
                                                "check": _checked, "real": _real,
-                                               "bytes": _bytes}
+                                               "bytes": _bytes, "percent": _plain}
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 @dataclass(frozen=True)
@@ -65,15 +69,31 @@ class Column:
     key: str
     header: str
     # text | count | shape | check (a (measured value, matched) pair) | real (a measured
-    # quantity, 4 significant digits) | bytes (an int shown in binary units); CSV gets raw values
+    # quantity, 4 significant digits, one column sharing its decimals) | bytes (an int shown in
+    # binary units) | percent (a share already written, '12.34%', right-aligned); CSV gets raw
+    # values
     fmt: str = "text"
 
     @property
     def numeric(self) -> bool:
-        return self.fmt in ("count", "check", "real", "bytes")
+        return self.fmt in ("count", "check", "real", "bytes", "percent")
 
     def cell(self, value: Any) -> str:
         return FORMATTERS[self.fmt](value)
+
+    def cells(self, values: Sequence[Any]) -> list[str]:
+        """The column's cells; a ``real`` column's numbers share their decimals (41.00 beside
+        39.86, not 41), so they align on the point."""
+        if self.fmt != "real":
+            return [self.cell(v) for v in values]
+        shown = iter(numbers.reals([v for v in values if _is_real(v)]))
+        return [next(shown) if _is_real(v) else _plain(v) for v in values]
+
+
+def grid(columns: Sequence[Column], body: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """Every row's cells, formatted column by column."""
+    by_column = [c.cells([row.get(c.key) for row in body]) for c in columns]
+    return [list(row) for row in zip(*by_column)] if columns else [[] for _ in body]
 
 
 @dataclass
@@ -97,8 +117,8 @@ def to_markdown(tables: Sequence[Table]) -> str:
         out.append("| " + " | ".join(_md(c.header) for c in t.columns) + " |")
         out.append("|" + "|".join("---:" if c.numeric else "---" for c in t.columns) + "|")
         body = [*t.rows, *([t.total] if t.total else [])]
-        for i, row in enumerate(body):
-            cells = [_md(c.cell(row.get(c.key))) for c in t.columns]
+        for i, shown in enumerate(grid(t.columns, body)):
+            cells = [_md(x) for x in shown]
             if t.total is not None and i == len(body) - 1:
                 cells = [f"**{x}**" if x else x for x in cells]
             out.append("| " + " | ".join(cells) + " |")

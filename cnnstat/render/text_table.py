@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cnnstat.render.escape import escape_controls
-from cnnstat.render.table import Column, Table
+from cnnstat.render.table import Column, Table, grid
 
 MIN_TEXT = 12  # the narrowest a prose column wraps to (a longer word is broken)
 BOLD, DIM, RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
@@ -44,7 +44,7 @@ def render(tables: Sequence[Table], width: int | None, style: Style = Style()) -
 def render_one(table: Table, width: int | None, style: Style) -> str:
     body = [*table.rows, *([table.total] if table.total else [])]
     columns = [Column(c.key, escape_controls(c.header), c.fmt) for c in table.columns]
-    cells = [[escape_controls(c.cell(row.get(c.key))) for c in columns] for row in body]
+    cells = [[escape_controls(x) for x in row] for row in grid(columns, body)]
     widths = fit(columns, cells, width)
     out = _prose(escape_controls(table.title), width) if table.title else []
     if widths is None:

@@ -28,6 +28,7 @@ from cnnstat.core.ir import (
 )
 from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath, spec_error
 from cnnstat.spec.expr import ExprError, evaluate, is_expression, number_text_hint, parameters
+from cnnstat.spec.kinds import kind_hint
 from cnnstat.spec.names import check_name
 from cnnstat.spec.models import (
     COMPOSITE_ARGS,
@@ -226,9 +227,9 @@ class Expander:
             return composite(args, path, scope, env, inline)
         if key in self.spec.blocks:
             return self.call(key, args, path, scope, env)
-        choices = [*LAYER_ARGS, *COMPOSITES, *self.spec.blocks, "repeat"]
         raise spec_error("E204", f"unknown layer kind or block '{key}'", path,
-                         hint=suggest(key, choices) or "see 'cnnstat schema' for the layer kinds")
+                         hint=kind_hint(key, LAYER_ARGS, [*COMPOSITES, *self.spec.blocks,
+                                                          "repeat"]))
 
     def repeat(self, item: dict[str, Any], path: SpecPath, scope: Scope,
                env: Mapping[str, object]) -> list[Node]:

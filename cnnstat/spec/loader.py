@@ -95,7 +95,8 @@ def read_source(spec: str) -> tuple[str, bytes, str | None]:
     if spec == "-":
         return "<stdin>", read_stdin(MAX_BYTES), None
     path = Path(spec)
-    looks_like_path = path.suffix in (".yaml", ".yml") or "/" in spec or path.exists()
+    bare = Path(spec.rpartition("#")[0] or spec)
+    looks_like_path = bare.suffix in (".yaml", ".yml") or "/" in spec or path.exists()
     if not looks_like_path:
         entry = zoo.find(spec)
         if entry is None:
@@ -103,10 +104,20 @@ def read_source(spec: str) -> tuple[str, bytes, str | None]:
                              suggest(zoo.normalise(spec), zoo.names(), n=3) or
                              "'cnnstat list' shows the built-in specs; give a path for a file")
         return str(entry.path), entry.path.read_bytes(), entry.variant
-    if path.is_dir():
+    file, hash_, variant = spec.rpartition("#")
+    if hash_ and file and not path.exists():  # 'net.yaml#small': a variant, as 'resnet50-v1'
+        if not variant:
+            raise UsageError(f"{spec}: no variant after '#'", "write FILE#VARIANT, e.g. "
+                             f"{file}#small, or FILE alone for its defaults")
+        return file, _read_path(file), zoo.normalise(variant)
+    return spec, _read_path(spec), None
+
+
+def _read_path(spec: str) -> bytes:
+    if Path(spec).is_dir():
         raise UsageError(f"{spec}: is a directory, not a spec file",
                          "give a .yaml file (cnnstat check takes directories)")
-    return spec, read_file(spec, MAX_BYTES), None
+    return read_file(spec, MAX_BYTES)
 
 
 def decode(raw: bytes, name: str) -> str:
@@ -149,7 +160,13 @@ def load_text(text: str, name: str, variant: str | None = None,
     parsed = parse_text(text, name)
     key = None
     if variant is not None:
-        key = {zoo.normalise(k): k for k in parsed.model.variants}[variant]
+        keys = {zoo.normalise(k): k for k in parsed.model.variants}
+        if variant not in keys:
+            raise UsageError(f"{name}: no variant '{variant}'",
+                             suggest(variant, keys, n=3) or
+                             (f"its variants: {', '.join(parsed.model.variants)}" if keys
+                              else "this spec has no variants"))
+        key = keys[variant]
     return build(parsed, key, overrides, input_shape)
 
 
@@ -239,10 +256,19 @@ def _inputs(model: SpecModel, env: dict[str, object],
 
 def _override_input(shape: tuple[int, ...], override: tuple[int, ...]) -> tuple[int, ...]:
     """The spec's input with ``override`` as its trailing sizes (C x H x W, H x W or features);
-    UsageError for an empty override or one that leaves an image without channels."""
+    UsageError for an empty override, one number for an image (not a square: ambiguous), or one
+    that leaves an image without channels."""
     if not override or len(override) > 3 or any(d < 1 for d in override):
         raise UsageError(f"input {'x'.join(map(str, override)) or '(empty)'}: expected one to "
                          "three positive sizes, e.g. 3x224x224")
+    if len(override) == 1 and len(shape) == 3:
+        # One number is a feature count (an input of [N]); read as H or W it would silently
+        # change one side only, read as a square it would mean two things.  Ask for both.
+        n = override[0]
+        raise UsageError(f"input {n}: the spec's input is {'x'.join(map(str, shape))} (C x H x "
+                         "W); one number sets the features of an input of [N]",
+                         f"give H x W, e.g. {n}x{n} (keeping the {shape[0]} channels), or "
+                         f"C x H x W, e.g. {shape[0]}x{n}x{n}")
     out = override if len(override) >= len(shape) else (*shape[: len(shape) - len(override)],
                                                           *override)
     if len(out) == 2:

@@ -150,7 +150,7 @@ def params_tables(report: Report) -> list[Table]:
     t = report.totals
     cols = [Column("name", "name"), Column("kind", "kind"), Column("weights", "weights", "count"),
             Column("bias", "bias", "count"), Column("params", "params", "count"),
-            Column("share", "share")]
+            Column("share", "share", "percent")]
     rows = [{"name": r.name, "kind": r.kind, "weights": r.weights, "bias": r.bias,
              "params": r.params, "share": numbers.percent(r.params, t.params)}
             for r in report.rows if r.params]
@@ -158,7 +158,7 @@ def params_tables(report: Report) -> list[Table]:
              "share": "100.00%" if t.params else "-"}
     kind_cols = [Column("kind", "kind"), Column("layers", "layers", "count"),
                  Column("weights", "weights", "count"), Column("bias", "bias", "count"),
-                 Column("params", "params", "count"), Column("share", "share")]
+                 Column("params", "params", "count"), Column("share", "share", "percent")]
     kind_rows = [{**k, "share": numbers.percent(k["params"], t.params)} for k in by_kind(report)]
     notes = [f"{numbers.human(t.params)} trainable parameters; {numbers.exact(t.buffers)} buffer "
              "elements (e.g. BN running statistics) not included", conventions.PARAMS]
