@@ -219,7 +219,7 @@ class PrintedTotal:
 
 
 #: Totals the lecture's notes print for a built-in spec at its default input (name, C x H x W).
-PRINTED_TOTALS = {
+PRINTED_TOTALS: dict[tuple[str, Shape], PrintedTotal] = {
     ("vgg16", (3, 224, 224)): PrintedTotal(
         "the cs231n notes (Convolutional Networks, Case studies: VGGNet)",
         "TOTAL memory: 24M * 4 bytes ~= 93MB / image (only forward! ~*2 for bwd)", 24_000_000,
