@@ -97,6 +97,37 @@ def test_memory_table_arithmetic_and_totals(cli: Callable) -> None:
     assert totals["bytes"]["parameters"] == 4 * 138357544
 
 
+def test_lecture_tables_leave_out_a_no_op_adaptive_pool(cli: Callable) -> None:
+    """torchvision's adaptive 7x7 pool on VGG's 7x7 map computes nothing; the lecture has no
+    row for it, so the rows (and their sum) are the cs231n notes' rows."""
+    doc = json.loads(cli("summary", "vgg16", "--style", "memory", "--format", "json").stdout)
+    names = [la["name"] for la in doc["layers"]]
+    assert "ADAPTIVE_AVGPOOL1" not in names and names[-4:] == ["STAGE5.MAX POOL1", "FC6", "FC7",
+                                                              "FC8"]
+    convs = 224 * 224 * 64 * 2 + 112 * 112 * 128 * 2 + 56 * 56 * 256 * 3 + 28 * 28 * 512 * 3 \
+        + 14 * 14 * 512 * 3
+    pools = 112 * 112 * 64 + 56 * 56 * 128 + 28 * 28 * 256 + 14 * 14 * 512 + 7 * 7 * 512
+    rows_sum = 224 * 224 * 3 + convs + pools + 4096 + 4096 + 1000
+    assert doc["totals"]["activations"] == rows_sum == 15_237_608
+    assert doc["printed_total"] == {
+        "source": "the cs231n notes (Convolutional Networks, Case studies: VGGNet)",
+        "printed": "TOTAL memory: 24M * 4 bytes ~= 93MB / image (only forward! ~*2 for bwd)",
+        "value": 24_000_000, "rows_sum": rows_sum, "why": doc["printed_total"]["why"]}
+    lecture = cli("summary", "vgg16", "--style", "lecture").stdout
+    assert "ADAPTIVE_AVGPOOL1" not in lecture and "[7x7x512] STAGE5.MAX POOL1" in lecture
+
+
+def test_memory_table_says_what_the_notes_print(cli: Callable) -> None:
+    text = cli("summary", "vgg16", "--style", "memory", "--format", "markdown").stdout
+    assert "'TOTAL memory: 24M * 4 bytes" in text and "add up to 15,237,608 (~15.2M)" in text
+    assert "ADAPTIVE_AVGPOOL1 (adaptive avg pool to 7x7 on a 7x7x512 map: the identity)" in text
+    # only the spec and input the notes tabulate carry the notes' total
+    other = json.loads(cli("summary", "vgg16", "--style", "memory", "--input", "3x256x256",
+                           "--format", "json").stdout)
+    assert other["printed_total"] is None
+    assert "ADAPTIVE_AVGPOOL1" in [la["name"] for la in other["layers"]]  # 8x8 -> 7x7: real
+
+
 @pytest.mark.parametrize(("dtype", "size"), [("float32", 4), ("float16", 2), ("bfloat16", 2),
                                              ("int8", 1)])
 def test_memory_table_bytes_by_dtype(dtype: str, size: int, cli: Callable) -> None:

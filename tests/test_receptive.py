@@ -217,6 +217,40 @@ def test_squeeze_excitation_makes_the_field_shared_without_warning() -> None:
     assert codes(fields) == []
 
 
+def test_a_gated_map_keeps_its_spatial_jump() -> None:
+    """After squeeze-and-excitation the jump is the map's stride, not stride x global window."""
+    gate = parallel("se", "mul", branch("input"),
+                    branch("gate", plain("global_avgpool"), conv(1), plain("sigmoid")))
+    fields = fields_of(analyze(Seq((conv(3, s=2, p=1, name="stem"), gate,
+                                    conv(3, s=2, p=1, name="after"))), (2, 16, 16)))
+    merged, after = fields.find("se.mul"), fields.find("after")
+    assert merged is not None and after is not None
+    # stem: stride 2 on 16 rows -> 8 units; the gate's one unit spans them all (8 x 2), yet the
+    # gated map keeps the stem's jump, and the next stride-2 conv doubles it
+    assert merged.fields[0].shared and merged.fields[0].jump == 1 * 2
+    assert after.fields[0].jump == 1 * 2 * 2
+    assert all(after.covers((16, 16)))
+
+
+def test_se_resnet50_ends_at_stride_32_like_resnet50() -> None:
+    se, plain_ = (receptive_fields(analyze_spec(n)).last_spatial for n in ("se-resnet50",
+                                                                            "resnet50"))
+    assert se is not None and plain_ is not None
+    assert se.fields[0].shared and se.fields[0].jump == plain_.fields[0].jump == 2 ** 5
+
+
+def test_last_spatial_is_the_last_map_larger_than_one_unit() -> None:
+    """A 1x1 output (here a 3x3 conv on a 3x3 map) reads its whole map: the last spatial layer
+    is the one before it, as it is before a global pool."""
+    fields = fields_of(chain(conv(3), conv(3), size=(5, 5)))
+    assert fields.rows[-1].units == (5 - 2 - 2, 5 - 2 - 2) == (1, 1)
+    assert fields.last_spatial is fields.rows[0]
+    paper, torchvision = (receptive_fields(analyze_spec(n)).last_spatial
+                          for n in ("googlenet-paper", "googlenet"))
+    assert paper is not None and torchvision is not None
+    assert paper.row.name == torchvision.row.name == "inception5b.concat"
+
+
 def test_side_outputs_are_off_the_main_line() -> None:
     head = branch("head", conv(3), plain("global_avgpool"))
     side = parallel("aux", "side", branch("input"), head)

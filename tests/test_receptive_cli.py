@@ -162,6 +162,45 @@ def test_zoo_overview_covers_every_spec(run: Callable) -> None:
     assert "receptive field at the last spatial layer" in table and "vgg19" in table
 
 
+def test_zoo_notes_are_counted_by_code_on_a_line_or_two(run: Callable) -> None:
+    result = run("--color", "never")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert 1 <= len(lines) <= 2
+    assert lines[-1].startswith("notes from the built-in specs: ") and "W503 in " in lines[-1]
+    assert "--verbose" in lines[-1] and ".yaml" not in result.stderr
+
+
+def test_zoo_verbose_lists_each_note_once_by_spec_name(run: Callable) -> None:
+    result = run("--verbose", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    heads = [line for line in result.stderr.splitlines() if not line.startswith("    ")]
+    assert len(heads) == len(set(heads)) > 2
+    # resnet34 and its two variants share one file and so one note: said once, naming all three
+    shared = [h for h in heads if h.startswith("resnet34, resnet34-a, resnet34-v1 (resnet34.yaml:")]
+    assert len(shared) == 1 and "note[W503]" in shared[0]
+    assert "/" not in "".join(h.split(": ", 1)[0] for h in heads)  # names, never paths
+    specs = {s["name"]: s for s in json.loads(result.stdout)["specs"]}
+    assert [d["code"] for d in specs["resnet34"]["diagnostics"]] == ["W503"]
+
+
+def test_zoo_table_explains_the_star_and_the_last_spatial_layer(run: Callable) -> None:
+    table = run("--color", "never", "--format", "markdown").stdout
+    starred = [line for line in table.splitlines() if line.startswith("| se-resnet50 |")]
+    assert len(starred) == 1 and "*" in starred[0]
+    assert "*: shared field" in table and "through the gate" in table
+    assert "last spatial layer, the last main-line layer whose output map is larger than 1x1" \
+        in table
+    doc = json.loads(run("--format", "json").stdout)
+    specs = {s["name"]: s for s in doc["specs"]}
+    # the gated maps end at the same spatial stride as the ungated ones: 2^5
+    for name in ("se-resnet50", "efficientnet-b0", "mobilenet-v3-small", "mobilenet-v3-large"):
+        assert specs[name]["h"]["j"] == specs["resnet50"]["h"]["j"] == 2 ** 5, name
+        assert specs[name]["h"]["shared"] and specs[name]["covers"] == [True, True]
+    assert specs["googlenet-paper"]["layer"] == specs["googlenet"]["layer"]
+    assert doc["last_spatial"].startswith("the last main-line layer")
+
+
 def test_summary_gains_an_rf_column(cli: Callable) -> None:
     doc = json.loads(cli("summary", "alexnet", "--format", "json").stdout)
     rf = {layer["name"]: layer["rf"] for layer in doc["layers"]}

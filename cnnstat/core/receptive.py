@@ -23,7 +23,9 @@ changes the number of units, not r, j or start.
 A global reduction (global pooling, flatten, and so every linear layer after it) has one output
 whose field is the union of all its input units' fields: a window of extent and stride n over the
 n units.  From there on, and wherever such a unit is broadcast back over a map (squeeze-and-
-excitation), every unit sees the same region: the field is *shared*.
+excitation), every unit sees the same region: the field is *shared*.  A broadcast unit has no
+grid, so a gated map keeps the jump of its spatial path: its spatial stride (32 at the end of
+SE-ResNet-50), while every unit also sees the whole input through the gate.
 
 Alongside the analytic fields the walk keeps, for every output unit, the exact bounding box of the
 input rows it depends on (:data:`Boxes`): the union of the boxes of the real units its taps read,
@@ -142,7 +144,8 @@ def merge_fields(fields: Sequence[AxisField], units: int) -> AxisField:
     Aligned paths (one jump, one start) give the largest of their fields.  Paths with one jump
     and different starts give their union.  With different jumps no (r, j, start) is exact: this
     is the field at the largest jump that encloses every path's field for units 0..n-1.  A shared
-    path (a broadcast reduction) makes the result shared: its region and all units' fields.
+    path (a broadcast reduction) makes the result shared: its region and all units' fields, at
+    the largest jump (a broadcast path arrives with the map's spatial jump).
     """
     if any(f.shared for f in fields):
         lo = min(f.low for f in fields)
@@ -263,6 +266,10 @@ def _adaptive(row: Row, flow: Flow, sink: DiagnosticSink) -> Flow:
     return Flow((fields[0], fields[1]), (tuple(boxes[0]), tuple(boxes[1])))
 
 
+#: The definition of :attr:`FieldReport.last_spatial`, as tables state it.
+LAST_SPATIAL = ("the last main-line layer whose output map is larger than 1x1, before the first "
+                "global pooling or flatten")
+
 #: Kinds whose field the report's ``Row.windows`` / ``Row.global_field`` cannot describe.
 SPECIAL: dict[str, Transfer] = {"adaptive_avgpool": _adaptive}
 
@@ -367,12 +374,17 @@ class FieldReport:
 
     @property
     def last_spatial(self) -> FieldRow | None:
-        """The last C x H x W row of the main line before its first global reduction."""
+        """The last spatial layer: the last main-line row, before the first global reduction,
+        whose output is a map of more than one unit (C x H x W, H x W > 1 x 1).
+
+        A 1 x 1 output (GoogLeNet's 7x7 average pool on a 7x7 map, LeNet's C5) is a global
+        reduction in all but name, so one definition holds for every network.
+        """
         last = None
         for fr in self.rows:
             if fr.main and fr.row.global_field:
                 break
-            if fr.main and len(fr.row.output_shape) == 3:
+            if fr.main and len(fr.row.output_shape) == 3 and fr.units != (1, 1):
                 last = fr
         return last
 
@@ -431,7 +443,7 @@ class _Walk:
         units = _hw(row.output_shape) or (1, 1)
         fields, boxes = [], []
         for axis, n in enumerate(units):
-            incoming = [_broadcast(o.fields[axis], len(o.boxes[axis]), n) for o in outs]
+            incoming = _incoming(outs, axis, n)
             fields.append(merge_fields(incoming, n))
             boxes.append(merge_boxes([o.boxes[axis] for o in outs], n))
         self.check_alignment(row, labels, outs, units)
@@ -442,7 +454,7 @@ class _Walk:
         """W502 when paths arrive with different jumps or centres (both paths named)."""
         problems: dict[str, list[str]] = {}  # the same mismatch on both axes is said once
         for axis, n in enumerate(units):
-            fields = [_broadcast(o.fields[axis], len(o.boxes[axis]), n) for o in outs]
+            fields = _incoming(outs, axis, n)
             for k in range(1, len(fields)):
                 if not aligned(fields[0], fields[k]):
                     text = (f"{labels[0]} {_describe(fields[0])} vs {labels[k]} "
@@ -457,9 +469,18 @@ class _Walk:
                            "path the same total stride and padding to align them")
 
 
-def _broadcast(f: AxisField, size: int, units: int) -> AxisField:
-    """A one-unit path broadcast over ``units`` units is seen whole by every unit."""
-    return replace(f, shared=True) if size == 1 and units > 1 else f
+def _broadcast(f: AxisField, size: int, units: int, jump: Fraction) -> AxisField:
+    """A one-unit path broadcast over ``units`` units is seen whole by every unit; it has no
+    grid of its own, so it takes the map's spatial ``jump`` (not the product of the strides
+    and the global window that made its one unit, which means nothing for a map)."""
+    return replace(f, shared=True, jump=jump) if size == 1 and units > 1 else f
+
+
+def _incoming(outs: Sequence[Flow], axis: int, units: int) -> list[AxisField]:
+    """The fields that reach a merge of ``units`` units along ``axis``, broadcasts included."""
+    spatial = [o.fields[axis].jump for o in outs if len(o.boxes[axis]) > 1]
+    jump = max(spatial, default=max(o.fields[axis].jump for o in outs))
+    return [_broadcast(o.fields[axis], len(o.boxes[axis]), units, jump) for o in outs]
 
 
 def _describe(f: AxisField) -> str:

@@ -3,7 +3,8 @@
 ``lecture``: one line per layer as the lecture lists AlexNet -- ``[55x55x96] CONV1: 96 11x11
 filters at stride 4, pad 0`` -- shapes H x W x C, names upper-cased from the spec's names, and
 point-wise layers without parameters (activations, dropout, flatten, identity, softmax) left out
-as the lecture leaves them out.  ``memory``: the per-layer memory/params table with the
+as the lecture leaves them out, and so is an adaptive pool to the size it is given (torchvision's
+7x7 pool before VGG's classifier at a 224 input), which computes nothing.  ``memory``: the per-layer memory/params table with the
 arithmetic shown (activations H*W*C = value, parameters (F*F*D)*K + K = value), totals and bytes
 at a dtype.  Every worked figure is checked against the core's with :func:`worked`.
 """
@@ -66,14 +67,25 @@ def describe(row: Row, classes: int | None, last: bool) -> str:
     return row.description
 
 
+def no_op(row: Row) -> bool:
+    """An adaptive pool whose output is its input's size: the identity (the lecture has no row
+    for it)."""
+    return row.kind == "adaptive_avgpool" and row.output_shape == row.input_shape
+
+
+def hidden(row: Row) -> bool:
+    """Whether the lecture's tables leave ``row`` out."""
+    return row.kind in HIDDEN or no_op(row)
+
+
 def lecture_rows(report: Report, classes: int | None = None) -> list[LectureRow]:
-    shown = [(i, r) for i, r in enumerate(report.rows) if r.kind not in HIDDEN]
+    shown = [(i, r) for i, r in enumerate(report.rows) if not hidden(r)]
     layers = {layer.name: layer for layer in iter_layers(report.graph)}
     out, flat = [], None
     for i, row in enumerate(report.rows):
         if row.kind == "flatten":
             flat = row.input_shape
-        if row.kind in HIDDEN:
+        if hidden(row):
             continue
         src = flat if row.kind == "linear" and flat and row.input_shape == (_numel(flat),) \
             and _numel(flat[1:]) > 1 else None
@@ -103,7 +115,14 @@ def lecture_table(report: Report, classes: int | None = None) -> Table:
     rows += [{"shape": hwc(r.row.output_shape), "name": r.name, "description": r.description}
              for r in lecture_rows(report, classes)]
     return Table(f"{report.name}: the lecture's layer table", cols, rows, None,
-                 ["shapes H x W x C; activations, dropout and flatten are not listed"])
+                 ["shapes H x W x C; activations, dropout and flatten are not listed",
+                  *_no_op_notes(report)])
+
+
+def _no_op_notes(report: Report) -> list[str]:
+    """One note per adaptive pool left out because it is the identity at this input."""
+    return [f"{lecture_name(r)} ({r.description} on a {hwc(r.input_shape)} map: the identity) "
+            "is not listed, as the lecture lists no such row" for r in report.rows if no_op(r)]
 
 
 def lecture_json(report: Report, classes: int | None = None) -> dict[str, Any]:
@@ -172,9 +191,46 @@ def memory_table(report: Report, dtype: str, classes: int | None = None) -> list
     total = {"name": "TOTAL", "memory": acts, "params": params}
     notes = ["memory: activations H*W*C per image; params: (F*F*D)*K weights + K biases",
              "the lecture's convention: activations, dropout and flatten are not listed and are "
-             "taken as in place (cnnstat memory counts every operation's output)"]
+             "taken as in place (cnnstat memory counts every operation's output)",
+             *_no_op_notes(report)]
+    printed = printed_total(report)
+    if printed is not None:
+        notes.append(printed.note(acts))
     return [Table(f"{report.name}: memory and parameters per layer", cols, rows, total, notes),
             bytes_table(report, dtype, acts, params)]
+
+
+@dataclass(frozen=True)
+class PrintedTotal:
+    """A total memory that a lecture's notes print beside their per-layer rows."""
+
+    source: str
+    printed: str  # the notes' words, quoted
+    value: int  # what the printed figure stands for
+    why: str  # why it is not the sum of the rows
+
+    def note(self, rows_sum: int) -> str:
+        return (f"{self.source} print '{self.printed}', but the rows above, which are the "
+                f"notes' rows, add up to {rows_sum:,} (~{rows_sum / 1e6:.1f}M): {self.why}")
+
+    def to_json(self, rows_sum: int) -> dict[str, Any]:
+        return {"source": self.source, "printed": self.printed, "value": self.value,
+                "rows_sum": rows_sum, "why": self.why}
+
+
+#: Totals the lecture's notes print for a built-in spec at its default input (name, C x H x W).
+PRINTED_TOTALS: dict[tuple[str, Shape], PrintedTotal] = {
+    ("vgg16", (3, 224, 224)): PrintedTotal(
+        "the cs231n notes (Convolutional Networks, Case studies: VGGNet)",
+        "TOTAL memory: 24M * 4 bytes ~= 93MB / image (only forward! ~*2 for bwd)", 24_000_000,
+        "24M does not follow from the rows (an arithmetic slip in the notes); cnnstat prints "
+        "the rows' sum"),
+}
+
+
+def printed_total(report: Report) -> PrintedTotal | None:
+    """What the lecture's notes print as ``report``'s total memory, if they print one."""
+    return PRINTED_TOTALS.get((report.name, report.input_shape))
 
 
 def _memory_row(name: str, shape: Shape, lr: LectureRow | None) -> dict[str, Any]:
@@ -209,4 +265,10 @@ def memory_json(report: Report, dtype: str, classes: int | None = None) -> dict[
                         "params_worked": r["params_worked"]} for r in table.rows],
             "totals": {"activations": table.total["memory"] if table.total else 0,
                        "params": table.total["params"] if table.total else 0,
-                       "bytes": {r["quantity"]: r["bytes"] for r in sizes.rows}}}
+                       "bytes": {r["quantity"]: r["bytes"] for r in sizes.rows}},
+            "printed_total": _printed_json(report, table)}
+
+
+def _printed_json(report: Report, table: Table) -> dict[str, Any] | None:
+    printed = printed_total(report)
+    return printed.to_json(table.total["memory"]) if printed and table.total else None

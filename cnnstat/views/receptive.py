@@ -7,10 +7,14 @@ Tables show one value where H and W agree and 'HxW' otherwise; starts read as ex
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cnnstat.core import conventions
 from cnnstat.core.receptive import (
+    LAST_SPATIAL,
     AxisField,
     FieldReport,
     FieldRow,
@@ -19,15 +23,20 @@ from cnnstat.core.receptive import (
     fmt_start,
 )
 from cnnstat.core.report import Report
+from cnnstat.errors import Diagnostic, Severity
 from cnnstat.render import numbers
+from cnnstat.render.diagnostics import format_diagnostic, locate
 from cnnstat.render.jsonfmt import header
 from cnnstat.render.table import Column, Table
+from cnnstat.spec.positions import SourceMap
 from cnnstat.views.common import exact, pair, rf_text, spec_info
 
 LEGEND = ("r: field size; j: jump (effective stride); start: centre of unit 0's field; pad: "
           "effective padding (how far unit 0's field reaches before row/column 0); whole: every "
           "unit sees the whole input")
-SHARED = "*: every unit sees the same region (after a global reduction)"
+SHARED = ("*: shared field: after a global reduction or a global gate (squeeze-and-excitation) "
+          "every unit also sees the whole input, through the gate; r is the region all units "
+          "share, j the map's spatial stride")
 
 
 def axis_json(f: AxisField) -> dict[str, Any]:
@@ -139,12 +148,14 @@ def unit_json(report: Report, region: UnitRegion, fields: FieldReport) -> dict[s
             "diagnostics": [d.to_json() for d in (*report.diagnostics, *fields.diagnostics)]}
 
 
-def zoo_row(report: Report, fields: FieldReport | None) -> dict[str, Any]:
+def zoo_row(report: Report, fields: FieldReport | None,
+            diagnostics: Sequence[Diagnostic] = ()) -> dict[str, Any]:
     """One network's field at its last spatial layer (``fields`` None: a flat input)."""
     last = fields.last_spatial if fields is not None else None
     row: dict[str, Any] = {"name": report.name, "input": report.input_shape,
                            "layer": last.row.name if last else None,
-                           "output": last.row.output_shape if last else None}
+                           "output": last.row.output_shape if last else None,
+                           "diagnostics": list(diagnostics)}
     if last is not None and fields is not None:
         row.update(field_cells(last, fields.input_size))
         row["fields"] = last.fields
@@ -157,8 +168,10 @@ def zoo_table(rows: list[dict[str, Any]]) -> Table:
             Column("layer", "last spatial layer"), Column("output", "output", "shape"),
             Column("rf", "r"), Column("jump", "j"), Column("pad", "pad"),
             Column("whole", "whole")]
-    return Table("built-in specs: receptive field at the last spatial layer", cols, rows, None,
-                 [LEGEND, conventions.RECEPTIVE_FIELD])
+    notes = [LEGEND, *([SHARED] if any("*" in r.get("rf", "") for r in rows) else []),
+             conventions.RECEPTIVE_FIELD]
+    return Table(f"built-in specs: receptive field at the last spatial layer, {LAST_SPATIAL}",
+                 cols, rows, None, notes)
 
 
 def zoo_json(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -169,6 +182,56 @@ def zoo_json(rows: list[dict[str, Any]]) -> dict[str, Any]:
                       "output_shape": list(r["output"]) if r["output"] else None,
                       "h": axis_json(fields[0]) if fields else None,
                       "w": axis_json(fields[1]) if fields else None,
-                      "covers": list(r["covers"]) if fields else None})
+                      "covers": list(r["covers"]) if fields else None,
+                      "diagnostics": [d.to_json() for d in r["diagnostics"]]})
     return {**header("receptive-field"),
-            "conventions": {"receptive_field": conventions.RECEPTIVE_FIELD}, "specs": specs}
+            "conventions": {"receptive_field": conventions.RECEPTIVE_FIELD},
+            "last_spatial": LAST_SPATIAL, "specs": specs}
+
+
+# -- the zoo's diagnostics on stderr ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnostic as it reads in the zoo overview, and the built-in specs that gave it."""
+
+    diagnostic: Diagnostic
+    where: str  # 'resnet34.yaml:48:11', the line in the built-in spec's file
+    specs: tuple[str, ...]
+
+
+def zoo_findings(found: Sequence[tuple[str, Sequence[Diagnostic], SourceMap | None]]
+                 ) -> list[Finding]:
+    """Each distinct diagnostic of the zoo once, with every spec (variants share a file, so
+    they share its notes) that gave it; ``found``: (spec name, diagnostics, source)."""
+    by_key: dict[tuple[str, Diagnostic], list[str]] = {}
+    for name, diags, source in found:
+        for d in diags:
+            at = locate(d, source)
+            where = f"{Path(at[0]).name}:{at[1]}:{at[2]}" if at else ""
+            specs = by_key.setdefault((where, d), [])
+            if name not in specs:
+                specs.append(name)
+    return [Finding(d, where, tuple(specs)) for (where, d), specs in by_key.items()]
+
+
+def zoo_summary(findings: Sequence[Finding]) -> list[str]:
+    """A line per severity: how many specs gave each code (stderr, before the table)."""
+    lines = []
+    for severity in (Severity.WARNING, Severity.NOTE):
+        specs: dict[str, set[str]] = {}
+        for f in findings:
+            if f.diagnostic.severity is severity:
+                specs.setdefault(f.diagnostic.code, set()).update(f.specs)
+        if specs:
+            counts = ", ".join(f"{code} in {len(names)} spec{'s' if len(names) > 1 else ''}"
+                               for code, names in sorted(specs.items()))
+            lines.append(f"{severity.value}s from the built-in specs: {counts} "
+                         "(--verbose lists them)")
+    return lines
+
+
+def zoo_details(findings: Sequence[Finding]) -> list[str]:
+    """Every distinct diagnostic once, led by the specs that gave it and where (--verbose)."""
+    return [f"{', '.join(f.specs)}" + (f" ({f.where})" if f.where else "") + ": "
+            + format_diagnostic(f.diagnostic, None) for f in findings]

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import click
 
 from cnnstat import analysis, zoo
 from cnnstat.cli.options import data_options, parse_unit
-from cnnstat.cli.output import emit, report_diagnostics
+from cnnstat.cli.output import echo_err, emit, report_diagnostics
 from cnnstat.core.receptive import FieldReport, FieldRow, receptive_fields
 from cnnstat.core.report import Report, Shape
-from cnnstat.errors import SpecError, UsageError
+from cnnstat.errors import Diagnostic, SpecError, UsageError
 from cnnstat.render import numbers
+from cnnstat.spec.positions import SourceMap
 from cnnstat.spec.validate import suggest
 from cnnstat.views import receptive as rv
 
 
-def _fields(spec: str, input_shape: Shape | None,
-            overrides: dict[str, object]) -> tuple[Report, FieldReport | None]:
-    """Analyse ``spec`` and its fields (None for a flat input); diagnostics go to stderr."""
+@dataclass(frozen=True)
+class _Analysed:
+    report: Report
+    fields: FieldReport | None  # None for a flat input
+    diagnostics: list[Diagnostic]
+    source: SourceMap | None
+
+
+def _analyse(spec: str, input_shape: Shape | None, overrides: dict[str, object]) -> _Analysed:
+    """Analyse ``spec`` and its fields; the diagnostics are returned, not printed."""
     loaded = analysis.load(spec, input=input_shape, set=overrides)
     report = analysis.analyze_loaded(loaded)
     try:
@@ -26,8 +36,27 @@ def _fields(spec: str, input_shape: Shape | None,
         exc.source = loaded.source
         raise
     extra = fields.diagnostics if fields is not None else ()
-    report_diagnostics([*report.diagnostics, *extra], loaded.source)
-    return report, fields
+    return _Analysed(report, fields, [*report.diagnostics, *extra], loaded.source)
+
+
+def _fields(spec: str, input_shape: Shape | None,
+            overrides: dict[str, object]) -> tuple[Report, FieldReport | None]:
+    """Analyse ``spec`` and its fields (None for a flat input); diagnostics go to stderr."""
+    done = _analyse(spec, input_shape, overrides)
+    report_diagnostics(done.diagnostics, done.source)
+    return done.report, done.fields
+
+
+def _zoo(input_shape: Shape | None, overrides: dict[str, object], verbose: bool, fmt: str,
+         color: str) -> None:
+    """Every built-in spec's field at its last spatial layer; their diagnostics summarised on
+    stderr (a line per severity, by code), or with ``verbose`` each distinct one once."""
+    done = [_analyse(name, input_shape, overrides) for name in zoo.names()]
+    findings = rv.zoo_findings([(d.report.name, d.diagnostics, d.source) for d in done])
+    for line in (rv.zoo_details if verbose else rv.zoo_summary)(findings):
+        echo_err(line)
+    rows = [rv.zoo_row(d.report, d.fields, d.diagnostics) for d in done]
+    emit(fmt, color, lambda: rv.zoo_json(rows), lambda: [rv.zoo_table(rows)])
 
 
 def _layer(fields: FieldReport, name: str | None) -> FieldRow:
@@ -53,20 +82,23 @@ def _layer(fields: FieldReport, name: str | None) -> FieldRow:
               help="The layer whose unit --unit maps (default: the last spatial layer).")
 @click.option("--unit", metavar="ROW,COL",
               help="Map this output unit back to the input region it sees.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Without SPEC: list every note and warning of the built-in specs (each "
+              "once) instead of a count by code.")
 @data_options
-def receptive_field(spec: str | None, layer: str | None, unit: str | None, fmt: str,
-                    input_shape: Shape | None, batch: int, overrides: dict[str, object],
-                    color: str) -> None:
+def receptive_field(spec: str | None, layer: str | None, unit: str | None, verbose: bool,
+                    fmt: str, input_shape: Shape | None, batch: int,
+                    overrides: dict[str, object], color: str) -> None:
     """Receptive field size r, jump j and start per layer and axis (exact).
 
     With --unit ROW,COL: the input rows and columns one output unit sees.  Without SPEC: the
-    field at the last spatial layer of every built-in network.  (--batch has no effect here.)
+    field at the last spatial layer of every built-in network, its notes counted by code
+    (--verbose lists them).  (--batch has no effect here.)
     """
     if spec is None:
         if layer or unit:
             raise UsageError("--layer and --unit need a SPEC")
-        rows = [rv.zoo_row(*_fields(name, input_shape, overrides)) for name in zoo.names()]
-        emit(fmt, color, lambda: rv.zoo_json(rows), lambda: [rv.zoo_table(rows)])
+        _zoo(input_shape, overrides, verbose, fmt, color)
         return
     if layer is not None and unit is None:
         raise UsageError("--layer picks the layer for --unit; give --unit ROW,COL too")
