@@ -21,6 +21,7 @@ from cnnstat.check import baseline
 from cnnstat.check.files import check_bytes, summarise
 from cnnstat.errors import SpecError, UsageError
 from cnnstat.spec import loader
+from cnnstat.spec.expand import Budget, FileBudgetSpent
 from cnnstat.spec.models import FLAG, LAYER_ARGS, REAL
 from cnnstat.views import check as check_report
 from cnnstat.zoo import specs_dir
@@ -95,11 +96,16 @@ def mutated_spec(draw: st.DrawFn) -> bytes:
 
 
 def load_every_configuration(raw: bytes) -> None:
-    """What every command does with a file: its defaults and each variant, analysed."""
+    """What every command does with a file: its defaults and each variant, analysed, under one
+    expansion budget for the file as ``check`` uses (one command expands one configuration; the
+    budget keeps this loop over all of them as bounded as ``check`` is)."""
     parsed = loader.parse(raw, "fuzz.yaml")
+    work = Budget()
     for variant in [None, *parsed.model.variants]:
         try:
-            analyze(loader.build(parsed, variant))
+            analyze(loader.build(parsed, variant, budget=work))
+        except FileBudgetSpent:
+            return  # the file's work is spent (check reports the rest as E207)
         except SpecError:
             pass  # one configuration rejected; the others are still tried
 

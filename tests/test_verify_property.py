@@ -24,6 +24,7 @@ from cnnstat.spec import loader
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 nn = torch.nn
+F = torch.nn.functional
 
 from cnnstat.analysis import analyze  # noqa: E402
 from cnnstat.torch_backend.verify import verify_report  # noqa: E402
@@ -116,6 +117,25 @@ def _pair(v: Any) -> Any:
     return tuple(v) if isinstance(v, list) else v
 
 
+class TFSame(nn.Module):
+    """TensorFlow's 'SAME' padding at any stride (PyTorch's Conv2d refuses 'same' when strided):
+    per axis, total = max((ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0), half before (rounded
+    down) and the rest after, then the unpadded conv."""
+
+    def __init__(self, conv: nn.Conv2d) -> None:
+        super().__init__()
+        self.conv = conv
+
+    def forward(self, x: Any) -> Any:
+        pads = []
+        for axis in (1, 0):  # F.pad takes the last axis (W) first
+            n, s = x.shape[2 + axis], self.conv.stride[axis]
+            k, d = self.conv.kernel_size[axis], self.conv.dilation[axis]
+            total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+            pads += [total // 2, total - total // 2]
+        return self.conv(F.pad(x, pads))
+
+
 class Chain(nn.Module):
     def __init__(self, items: list[Any], c: int, flat: bool = False) -> None:
         super().__init__()
@@ -155,7 +175,12 @@ def reference_layer(item: Any, c: int, flat: bool) -> tuple[Any, int, bool]:
     else:
         (kind, a), = item.items()
     if kind == "conv":
-        return nn.Conv2d(c, a["out"], _pair(a["kernel"]), _pair(a.get("stride", 1)),
+        stride = _pair(a.get("stride", 1))
+        if a.get("padding") == "same" and stride not in (1, (1, 1)):
+            return TFSame(nn.Conv2d(c, a["out"], _pair(a["kernel"]), stride, 0,
+                                    _pair(a.get("dilation", 1)), a.get("groups", 1),
+                                    a.get("bias", True))), a["out"], flat
+        return nn.Conv2d(c, a["out"], _pair(a["kernel"]), stride,
                          _pair(a.get("padding", 0)), _pair(a.get("dilation", 1)),
                          a.get("groups", 1), a.get("bias", True)), a["out"], flat
     if kind in ("maxpool", "avgpool"):
