@@ -290,3 +290,33 @@ def test_a_training_only_head_runs_in_training_mode_only(tmp_path: Path) -> None
     assert result.ok  # the head's rows measured in training mode, the totals in eval mode
     bn = next(lc for lc in result.layers if lc.name == "side1.bn1")
     assert bn.checks["fvcore"].live == 4 * 16 * 16 * 5  # fvcore's training-mode batch norm
+
+
+NARROWING = """\
+name: narrowing
+input: [3, 16, 16]
+blocks:
+  inverted:   # an inverted residual: no shortcut when the block changes the shape
+    args: {out: required}
+    layers:
+      - residual:
+          body: [{conv: {out: $out, kernel: 3, padding: 1}}]
+          shortcut: identity-if-same
+layers:
+  - inverted: {out: 8, name: low}
+  - conv: {out: 4, kernel: 1}
+  - conv: {out: 2, kernel: 1, from: low, name: head}
+"""
+
+
+@pytest.mark.parametrize("command", ["summary", "memory", "receptive-field"])
+def test_a_block_whose_optional_shortcut_drops_keeps_its_name(cli: Callable[..., Result],
+                                                             tmp_path: Path,
+                                                             command: str) -> None:
+    # LR-ASPP reads its 'low' features from such a block (3 -> 8 channels: no shortcut)
+    spec = write(tmp_path, NARROWING)
+    rows = {r.name: r for r in analysis.analyze(spec).rows}
+    assert rows["head"].reads == ("low",) and rows["head"].input_shape == (8, 16, 16)
+    result = cli(command, spec)
+    assert result.exit_code == 0, result.stderr
+    assert "internal error" not in result.stderr

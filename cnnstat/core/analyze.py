@@ -135,9 +135,13 @@ class _Walker:
 
     def drop_shortcut(self, par: Parallel, index: int,
                       done: dict[int, tuple[Branch, Shape]]) -> tuple[Node, Shape]:
-        """An optional shortcut whose shapes differ: the block is its body alone, no add."""
+        """An optional shortcut whose shapes differ: the block is its body alone, no add.
+
+        The body keeps the block's name, so a later ``from:``/``like:`` reference to the block
+        finds its output in every walk of the graph (receptive field, memory, the built module).
+        """
         (branch, out), = [v for k, v in done.items() if k != index]
-        return branch.body, out
+        return replace(branch.body, name=par.name or branch.body.name), out
 
     def merge(self, par: Parallel, x: Shape, outs: list[Shape]) -> Shape:
         labels = [br.name or "body" for br in par.branches]
