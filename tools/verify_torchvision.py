@@ -1,0 +1,73 @@
+"""Verify zoo specs against torchvision's own models (run with the torchvision venv of
+tools/torchvision_env.sh, never in CI):
+
+    /tmp/cnnstat-tv-venv/bin/python tools/verify_torchvision.py
+
+For every pair below it runs ``cnnstat verify SPEC --module tools/tv_factories.py:FACTORY``
+(leaf layers in execution order: output shapes, parameters, FlopCounterMode FLOPs), measures
+the factory's model with FlopCounterMode and fvcore in eval mode, and prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (spec, factory in tools/tv_factories.py, extra verify arguments): keep one line per pair.
+PAIRS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("fcn-resnet50", "fcn_resnet50", ("--set", "aux=0")),
+    ("deeplabv3-resnet50", "deeplabv3_resnet50", ("--set", "aux=0")),
+]
+
+
+def _measure(factory: str, spec: str) -> tuple[int, int, int]:
+    """numel, FlopCounterMode total and fvcore total of the factory's model at the spec's input."""
+    import torch
+    from fvcore.nn import FlopCountAnalysis
+    from torch.utils.flop_counter import FlopCounterMode
+
+    sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
+    import tv_factories
+    from cnnstat.analysis import analyze
+    from cnnstat.spec.loader import load
+
+    model = getattr(tv_factories, factory)().eval()
+    x = torch.zeros(1, *analyze(load(spec)).input_shape)
+    with torch.no_grad():
+        with FlopCounterMode(display=False) as counter:
+            model(x)
+        analysis = FlopCountAnalysis(model, x)
+        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        fv = int(analysis.total())
+    params = sum(p.numel() for p in model.parameters())
+    return params, int(counter.get_total_flops()), fv
+
+
+def _verify(spec: str, factory: str, extra: tuple[str, ...]) -> str:
+    cmd = [sys.executable, "-m", "cnnstat", "verify", f"specs/{spec}.yaml", *extra,
+           "--module", f"tools/tv_factories.py:{factory}", "--count", "torch"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # this cnnstat
+    return {0: "pass", 1: "FAIL"}.get(done.returncode, f"could not check ({done.returncode})")
+
+
+def main() -> int:
+    print("| spec | torchvision factory | params | FLOPs (torch) | fvcore | result |")
+    print("| --- | --- | ---: | ---: | ---: | --- |")
+    ok = True
+    for spec, factory, extra in PAIRS:
+        result = _verify(spec, factory, extra)
+        params, torch_flops, fv = _measure(factory, spec)
+        ok = ok and result == "pass"
+        args = " ".join(extra)
+        print(f"| {spec}{' (' + args + ')' if args else ''} | {factory} | {params:,} | "
+              f"{torch_flops:,} | {fv:,} | {result} |")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
