@@ -1,71 +1,75 @@
-"""Check zoo specs against torchvision's own models (never in CI): run with the separate
-environment of ``tools/torchvision_env.sh``, from the repository root::
+"""Verify zoo specs against torchvision's own models (run with the torchvision venv of
+tools/torchvision_env.sh, never in CI):
 
-    $TV_VENV/bin/python tools/verify_torchvision.py [SPEC ...]
+    /tmp/cnnstat-tv-venv/bin/python tools/verify_torchvision.py [SPEC ...]
 
-For each (spec, factory) pair: ``cnnstat verify SPEC --module tools/tv_factories.py:FACTORY``
-(leaf by leaf: output shapes, parameters, FlopCounterMode FLOPs), and torchvision's model
-measured directly in eval mode at the spec's input (numel of its parameters, FlopCounterMode's
-total, fvcore's total); prints a markdown table.  Exit status 1 if any pair fails.
+For every pair below it runs ``cnnstat verify SPEC --module tools/tv_factories.py:FACTORY``
+(leaf layers in execution order: output shapes, parameters, FlopCounterMode FLOPs), measures
+the factory's model with FlopCounterMode and fvcore in eval mode, and prints a markdown table.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[1]
 
-# (spec file under specs/, factory in tools/tv_factories.py): one pair a line, so merges union.
-PAIRS: list[tuple[str, str]] = [
-    ("lraspp-mobilenet-v3-large", "lraspp_mobilenet_v3_large"),
+# (spec, factory in tools/tv_factories.py, extra verify arguments): keep one line per pair.
+PAIRS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("fcn-resnet50", "fcn_resnet50", ("--set", "aux=0")),
+    ("deeplabv3-resnet50", "deeplabv3_resnet50", ("--set", "aux=0")),
+    ("lraspp-mobilenet-v3-large", "lraspp_mobilenet_v3_large", ()),
 ]
 
 
-def measure(spec: str, factory: str) -> tuple[int, int, int]:
-    """torchvision's model at the spec's input, eval mode: (params, FlopCounterMode, fvcore)."""
+def _measure(factory: str, spec: str) -> tuple[int, int, int]:
+    """numel, FlopCounterMode total and fvcore total of the factory's model at the spec's input."""
     import torch
     from fvcore.nn import FlopCountAnalysis
     from torch.utils.flop_counter import FlopCounterMode
 
-    import tools.tv_factories as factories
-    from cnnstat import analysis
+    sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
+    import tv_factories
+    from cnnstat.analysis import analyze
+    from cnnstat.spec.loader import load
 
-    shape = analysis.run(ROOT / "specs" / f"{spec}.yaml").report.input_shape
-    model = getattr(factories, factory)().eval()
-    x = torch.randn(1, *shape)
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        model(x)
-    fv = FlopCountAnalysis(model, x)
-    fv.unsupported_ops_warnings(False)
-    fv.uncalled_modules_warnings(False)
+    model = getattr(tv_factories, factory)().eval()
+    x = torch.zeros(1, *analyze(load(spec)).input_shape)
+    with torch.no_grad():
+        with FlopCounterMode(display=False) as counter:
+            model(x)
+        analysis = FlopCountAnalysis(model, x)
+        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        fv = int(analysis.total())
     params = sum(p.numel() for p in model.parameters())
-    return params, int(counter.get_total_flops()), int(fv.total())
+    return params, int(counter.get_total_flops()), fv
 
 
-def verify(spec: str, factory: str) -> bool:
-    cmd = [sys.executable, "-m", "cnnstat", "verify", f"specs/{spec}.yaml", "--module",
-           f"tools/tv_factories.py:{factory}"]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
-    return done.returncode == 0
+def _verify(spec: str, factory: str, extra: tuple[str, ...]) -> str:
+    cmd = [sys.executable, "-m", "cnnstat", "verify", f"specs/{spec}.yaml", *extra,
+           "--module", f"tools/tv_factories.py:{factory}", "--count", "torch"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # this cnnstat
+    return {0: "pass", 1: "FAIL"}.get(done.returncode, f"could not check ({done.returncode})")
 
 
 def main(only: list[str]) -> int:
     print("| spec | torchvision factory | params | FLOPs (torch) | fvcore | result |")
     print("| --- | --- | ---: | ---: | ---: | --- |")
-    failed = 0
-    for spec, factory in PAIRS:
+    ok = True
+    for spec, factory, extra in PAIRS:
         if only and spec not in only:
             continue
-        params, torch_flops, fvcore = measure(spec, factory)
-        ok = verify(spec, factory)
-        failed += not ok
-        print(f"| {spec} | {factory} | {params:,} | {torch_flops:,} | {fvcore:,} | "
-              f"{'verify --module passes' if ok else 'FAILS'} |", flush=True)
-    return 1 if failed else 0
+        result = _verify(spec, factory, extra)
+        params, torch_flops, fv = _measure(factory, spec)
+        ok = ok and result == "pass"
+        args = " ".join(extra)
+        print(f"| {spec}{' (' + args + ')' if args else ''} | {factory} | {params:,} | "
+              f"{torch_flops:,} | {fv:,} | {result} |")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

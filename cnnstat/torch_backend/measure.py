@@ -29,11 +29,17 @@ def numel(tensors: Iterator[Tensor]) -> int:
 
 
 @contextmanager
-def eval_mode(model: nn.Module, training: bool = False) -> Iterator[None]:
-    """Eval mode (BN uses running statistics, dropout is off), or with ``training`` training
-    mode, with every module's flag restored afterwards."""
+def eval_mode(model: nn.Module, training: Sequence[str] = ()) -> Iterator[None]:
+    """Eval mode (BN uses running statistics, dropout is off), with every module's flag restored
+    afterwards.  ``training`` names the submodules to run in training mode instead (the rows of
+    training-only heads); the model itself is then flagged training too, so that the heads run,
+    while the rest stays in eval mode: a trunk's batch norm over a 1x1 map (DeepLab's image
+    pooling) cannot run in training mode at batch 1, and the trunk's rows are measured in eval."""
     flags = [(m, m.training) for m in model.modules()]
-    model.train(training)
+    model.train(False)
+    model.training = bool(training)
+    for name in training:
+        model.get_submodule(name).train(True)
     try:
         yield
     finally:
@@ -95,9 +101,9 @@ class Pass:
 
 
 def shapes_and_torch_flops(model: nn.Module, names: Sequence[str],
-                           xs: tuple[Tensor, ...], training: bool = False) -> Pass:
+                           xs: tuple[Tensor, ...], training: Sequence[str] = ()) -> Pass:
     """One forward pass with hooks on the named modules, inside FlopCounterMode (in eval mode,
-    or training mode with ``training``)."""
+    the submodules named in ``training`` in training mode: see :func:`eval_mode`)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     shapes = _ShapeLog()
@@ -111,7 +117,7 @@ def shapes_and_torch_flops(model: nn.Module, names: Sequence[str],
 
 
 def fvcore_pass(model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],
-                batch: int, training: bool = False) -> Pass:
+                batch: int, training: Sequence[str] = ()) -> Pass:
     """fvcore FlopCountAnalysis with its default handles, per named module and in total, on real
     tensors; the shapes come from hooks that fire while fvcore traces (one forward pass)."""
     with _quiet():  # importing fvcore warns that torch.jit.script is deprecated

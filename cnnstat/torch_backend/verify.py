@@ -5,6 +5,7 @@ FlopCounterMode and fvcore themselves."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -74,15 +75,19 @@ def _verify(report: Report, counters: Sequence[str], device: str,
 
 def _training_passes(model: SpecNet, names: list[str], report: Report,
                      counters: Sequence[str]) -> dict[str, Pass]:
-    """The passes of the training-only rows, measured in the mode they run in (training)."""
+    """The passes of the training-only rows, measured in the mode they run in: those rows'
+    modules in training mode, the trunk in eval (its rows come from the eval passes).  Batch
+    norm cannot run in training mode on one value per channel (a 1x1 map at batch 1), so the
+    pass runs at a batch of at least 2 and its FLOPs, linear in the batch, are scaled back."""
+    run = max(report.batch, 2)
     passes: dict[str, Pass] = {}
     if "fvcore" in counters:
-        passes["fvcore"] = fvcore_pass(model, names, model.input_shapes, report.batch,
-                                       training=True)
+        passes["fvcore"] = fvcore_pass(model, names, model.input_shapes, run, training=names)
     if "torch" in counters:
-        xs = sample_inputs(model, model.input_shapes, report.batch)
-        passes["torch"] = shapes_and_torch_flops(model, names, xs, training=True)
-    return passes
+        xs = sample_inputs(model, model.input_shapes, run)
+        passes["torch"] = shapes_and_torch_flops(model, names, xs, training=names)
+    return {c: replace(p, flops={n: f * report.batch // run for n, f in p.flops.items()})
+            for c, p in passes.items()}
 
 
 def _layer(row: Row, batch: int, model: SpecNet, shapes: dict[str, Any],
