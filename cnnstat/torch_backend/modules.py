@@ -123,6 +123,26 @@ class PadChannels(nn.Module):
         return f"stride={self.stride}, pad=({self.before}, {self.after})"
 
 
+class FrozenBatchNorm2d(nn.Module):
+    """torchvision.ops.FrozenBatchNorm2d, as detection backbones use it: gamma, beta, running
+    mean and variance are buffers (4C, no parameters); the forward is torchvision's, a multiply
+    and an add per element, which FlopCounterMode and fvcore both count as 0."""
+
+    def __init__(self, channels: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.register_buffer("weight", torch.ones(channels))
+        self.register_buffer("bias", torch.zeros(channels))
+        self.register_buffer("running_mean", torch.zeros(channels))
+        self.register_buffer("running_var", torch.ones(channels))
+
+    def forward(self, x: Tensor) -> Tensor:
+        w, b = self.weight.reshape(1, -1, 1, 1), self.bias.reshape(1, -1, 1, 1)
+        rv, rm = self.running_var.reshape(1, -1, 1, 1), self.running_mean.reshape(1, -1, 1, 1)
+        scale = w * (rv + self.eps).rsqrt()
+        return x * scale + (b - rm * scale)
+
+
 def _size_of(size: tuple[int, int], like: Tensor | None) -> tuple[int, int]:
     """The H x W to produce: ``like``'s when a tensor to match is passed, else the fixed size."""
     if like is None:
