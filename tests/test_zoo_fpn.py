@@ -110,3 +110,33 @@ def test_a_frozen_batch_norm_is_explained(tmp_path: Path, cli: Callable) -> None
     result = cli("explain", write(tmp_path, FROZEN), "--layer", "norm")
     assert result.exit_code == 0, result.output
     assert "4*4" in result.stdout and "frozen batch norm" in result.stdout
+
+
+AUX_1X1 = """\
+name: aux-1x1
+input: [3, 8, 8]
+layers:
+  - conv: {out: 4, kernel: 3, stride: 2, padding: 1, bias: false}
+  - side:
+      training: true
+      body:
+        - conv: {out: 4, kernel: 4, bias: false}
+        - bn
+        - flatten
+        - linear: {out: 2}
+  - global_avgpool
+"""
+
+
+def test_a_training_only_head_on_a_1x1_map_verifies_at_batch_1(tmp_path: Path,
+                                                               cli: Callable) -> None:
+    """Batch norm in training mode needs more than one value per channel: a 1x1 map at batch 1
+    has one (Inception-v3's aux head), so the training rows run at batch 2 and say so."""
+    result = cli("verify", write(tmp_path, AUX_1X1), "--count", "torch")
+    assert result.exit_code == 0, result.output
+    assert "training mode at batch 2" in result.stdout
+    doc = json.loads(cli("verify", write(tmp_path, AUX_1X1), "--count", "torch",
+                         "--format", "json").stdout)["results"][0]
+    assert (doc["batch"], doc["training_batch"]) == (1, 2)
+    conv = next(la for la in doc["layers"] if la["name"] == "side1.conv1")
+    assert conv["checks"]["torch"]["live"] == 2 * 2 * (1 * 1 * 4 * 4 * 4 * 4)  # batch 2, 2/MAC

@@ -61,6 +61,7 @@ class VerifyResult:
     layers: tuple[LayerCheck, ...]
     totals: dict[str, Check]
     environment: dict[str, str] = field(default_factory=dict)
+    training_batch: int = 0  # the batch the training-only rows ran at (0: none)
 
     @property
     def ok(self) -> bool:

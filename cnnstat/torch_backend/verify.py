@@ -60,27 +60,31 @@ def _verify(report: Report, counters: Sequence[str], device: str,
         device = "cpu"  # fvcore alone: the shapes come from its own pass on real tensors
     main = passes["torch"] if "torch" in passes else passes["fvcore"]
     trained = [row.name for row in report.rows if row.training]
-    train_passes = _training_passes(model, trained, report, counters) if trained else {}
+    # In training mode batch norm needs more than one value per channel, which an aux head's
+    # 1x1 map at batch 1 does not have (Inception-v3's): its rows are measured at batch 2 or more.
+    train_batch = max(report.batch, 2)
+    train_passes = (_training_passes(model, trained, model.input_shapes, train_batch, counters)
+                    if trained else {})
     train_main = next(iter(train_passes.values()), main)
-    layers = tuple(_layer(row, report.batch, model, train_main.shapes, train_passes, counters)
+    layers = tuple(_layer(row, train_batch, model, train_main.shapes, train_passes, counters)
                    if row.training else
                    _layer(row, report.batch, model, main.shapes, passes, counters)
                    for row in report.rows)
     totals = _totals(report, model, main.output, passes, counters)
     return VerifyResult(report.name, report.title, report.input_shape, report.batch,
                         device, tuple(counters), layers, totals,
-                        {"torch": torch.__version__, **_fvcore_version(counters)})
+                        {"torch": torch.__version__, **_fvcore_version(counters)},
+                        train_batch if trained else 0)
 
 
-def _training_passes(model: SpecNet, names: list[str], report: Report,
-                     counters: Sequence[str]) -> dict[str, Pass]:
+def _training_passes(model: SpecNet, names: list[str], shapes: Sequence[tuple[int, ...]],
+                     batch: int, counters: Sequence[str]) -> dict[str, Pass]:
     """The passes of the training-only rows, measured in the mode they run in (training)."""
     passes: dict[str, Pass] = {}
     if "fvcore" in counters:
-        passes["fvcore"] = fvcore_pass(model, names, model.input_shapes, report.batch,
-                                       training=True)
+        passes["fvcore"] = fvcore_pass(model, names, shapes, batch, training=True)
     if "torch" in counters:
-        xs = sample_inputs(model, model.input_shapes, report.batch)
+        xs = sample_inputs(model, shapes, batch)
         passes["torch"] = shapes_and_torch_flops(model, names, xs, training=True)
     return passes
 
