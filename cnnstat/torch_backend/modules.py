@@ -124,9 +124,14 @@ class PadChannels(nn.Module):
 
 
 class FrozenBatchNorm2d(nn.Module):
-    """torchvision.ops.FrozenBatchNorm2d, as detection backbones use it: gamma, beta, running
+    """torchvision.ops.FrozenBatchNorm2d, as detection backbones use it (any C x ... input): gamma, beta, running
     mean and variance are buffers (4C, no parameters); the forward is torchvision's, a multiply
     and an add per element, which FlopCounterMode and fvcore both count as 0."""
+
+    weight: Tensor
+    bias: Tensor
+    running_mean: Tensor
+    running_var: Tensor
 
     def __init__(self, channels: int, eps: float = 1e-5) -> None:
         super().__init__()
@@ -137,8 +142,9 @@ class FrozenBatchNorm2d(nn.Module):
         self.register_buffer("running_var", torch.ones(channels))
 
     def forward(self, x: Tensor) -> Tensor:
-        w, b = self.weight.reshape(1, -1, 1, 1), self.bias.reshape(1, -1, 1, 1)
-        rv, rm = self.running_var.reshape(1, -1, 1, 1), self.running_mean.reshape(1, -1, 1, 1)
+        per_channel = (1, -1) + (1,) * (x.dim() - 2)  # N x C x H x W, or N x C x L, or N x C
+        w, b = self.weight.reshape(per_channel), self.bias.reshape(per_channel)
+        rv, rm = self.running_var.reshape(per_channel), self.running_mean.reshape(per_channel)
         scale = w * (rv + self.eps).rsqrt()
         return x * scale + (b - rm * scale)
 
