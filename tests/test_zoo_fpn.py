@@ -131,7 +131,8 @@ layers:
 def test_a_training_only_head_on_a_1x1_map_verifies_at_batch_1(tmp_path: Path,
                                                                cli: Callable) -> None:
     """Batch norm in training mode needs more than one value per channel: a 1x1 map at batch 1
-    has one (Inception-v3's aux head), so the training rows run at batch 2 and say so."""
+    has one (Inception-v3's aux head), so the training rows run at batch 2 and say so; at
+    batch 3 they run at 3, and nothing is said."""
     result = cli("verify", write(tmp_path, AUX_1X1), "--count", "torch")
     assert result.exit_code == 0, result.output
     assert "training mode at batch 2" in result.stdout
@@ -140,3 +141,6 @@ def test_a_training_only_head_on_a_1x1_map_verifies_at_batch_1(tmp_path: Path,
     assert (doc["batch"], doc["training_batch"]) == (1, 2)
     conv = next(la for la in doc["layers"] if la["name"] == "side1.conv1")
     assert conv["checks"]["torch"]["live"] == 2 * 2 * (1 * 1 * 4 * 4 * 4 * 4)  # batch 2, 2/MAC
+    doc3 = json.loads(cli("verify", write(tmp_path, AUX_1X1), "--count", "torch", "--batch", "3",
+                          "--format", "json").stdout)["results"][0]
+    assert doc3["ok"] and "training_batch" not in doc3

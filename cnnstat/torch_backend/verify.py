@@ -4,6 +4,7 @@ FlopCounterMode and fvcore themselves."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,9 +61,7 @@ def _verify(report: Report, counters: Sequence[str], device: str,
         device = "cpu"  # fvcore alone: the shapes come from its own pass on real tensors
     main = passes["torch"] if "torch" in passes else passes["fvcore"]
     trained = [row.name for row in report.rows if row.training]
-    # In training mode batch norm needs more than one value per channel, which an aux head's
-    # 1x1 map at batch 1 does not have (Inception-v3's): its rows are measured at batch 2 or more.
-    train_batch = max(report.batch, 2)
+    train_batch = _training_batch(report)
     train_passes = (_training_passes(model, trained, model.input_shapes, train_batch, counters)
                     if trained else {})
     train_main = next(iter(train_passes.values()), main)
@@ -75,6 +74,15 @@ def _verify(report: Report, counters: Sequence[str], device: str,
                         device, tuple(counters), layers, totals,
                         {"torch": torch.__version__, **_fvcore_version(counters)},
                         train_batch if trained else 0)
+
+
+def _training_batch(report: Report) -> int:
+    """The batch the training-only rows are measured at: the report's, or 2 where a batch norm
+    among them would see one value per channel (an aux head's 1x1 map at batch 1, Inception-v3's),
+    which training mode refuses."""
+    lone = any(row.training and row.kind == "bn"
+               and report.batch * math.prod(row.input_shape[1:]) == 1 for row in report.rows)
+    return 2 if lone else report.batch
 
 
 def _training_passes(model: SpecNet, names: list[str], shapes: Sequence[tuple[int, ...]],

@@ -87,7 +87,7 @@ def _notes(result: VerifyResult) -> list[str]:
                                            result.counters and result.device != "cpu" else "")
     trained = ([f"training-only rows: measured in training mode at batch {result.training_batch} "
                 "(batch norm in training needs more than one value per channel)"]
-               if result.training_batch else [])
+               if result.training_batch not in (0, result.batch) else [])
     return [verdict, *(PRESETS[c].convention for c in result.counters), *trained,
             f"live: {env}; {where}"]
 
@@ -131,7 +131,8 @@ def result_json(r: VerifyResult) -> dict[str, Any]:
                        for lc in r.layers],
             "totals": {k: c.to_json() for k, c in r.totals.items()},
             "environment": r.environment,
-            **({"training_batch": r.training_batch} if r.training_batch else {})}
+            **({"training_batch": r.training_batch}
+               if r.training_batch not in (0, r.batch) else {})}
 
 
 # -- conformance (--module) ---------------------------------------------------------------------
