@@ -8,6 +8,8 @@ out, so models returning a dict are wrapped to return the main output.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import torch
 from torch import nn
 from torchvision.models import segmentation
@@ -40,3 +42,32 @@ def lraspp_mobilenet_v3_large() -> nn.Module:
     """lraspp_mobilenet_v3_large: 21 classes, dilated backbone, the ``out`` tensor."""
     return MainOut(segmentation.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None,
                                                           num_classes=21))
+
+
+def inception_v3() -> nn.Module:
+    """inception_v3 with the aux head, which runs in training only (eval returns the main logits
+    alone, as the spec's inference pass does)."""
+    from torchvision.models import inception_v3 as build
+
+    return build(weights=None, aux_logits=True, init_weights=False)
+
+
+class Outputs(nn.Module):
+    """A model returning an ordered dict of tensors, returning them as a tuple in order."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out: OrderedDict[str, torch.Tensor] = self.model(x)
+        return tuple(out.values())
+
+
+def resnet50_fpn() -> nn.Module:
+    """The backbone of torchvision's detection models (FrozenBatchNorm2d, FPN on layer1-4,
+    LastLevelMaxPool): outputs '0', '1', '2', '3', 'pool' as a tuple."""
+    from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
+
+    return Outputs(resnet_fpn_backbone(backbone_name="resnet50", weights=None,
+                                       trainable_layers=5))

@@ -22,6 +22,8 @@ PAIRS: list[tuple[str, str, tuple[str, ...]]] = [
     ("fcn-resnet50", "fcn_resnet50", ("--set", "aux=0")),
     ("deeplabv3-resnet50", "deeplabv3_resnet50", ("--set", "aux=0")),
     ("lraspp-mobilenet-v3-large", "lraspp_mobilenet_v3_large", ()),
+    ("inception-v3", "inception_v3", ()),
+    ("resnet50-fpn", "resnet50_fpn", ()),
 ]
 
 

@@ -30,7 +30,10 @@ def _fvcore_batch_norm(row: Row) -> int:
     """fvcore ``batchnorm_flop_jit``: eval mode numel(input) * (2 if affine else 1); training
     mode (a training-only row) also counts the statistics: numel(input) * (5 if affine else 4).
 
-    An affine batch norm is the one with gamma, i.e. with weights."""
+    An affine batch norm is the one with gamma, i.e. with weights.  A frozen batch norm
+    (FrozenBatchNorm2d) runs as aten::mul and aten::add, which fvcore skips: 0."""
+    if "frozen_bn" in row.ops:
+        return 0
     if row.training:
         return math.prod(row.input_shape) * (5 if row.weights else 4)
     return math.prod(row.input_shape) * (2 if row.weights else 1)
@@ -84,7 +87,7 @@ TORCH = Preset(
 FVCORE = Preset(
     "fvcore", "flops (fvcore)",
     "fvcore: FlopCountAnalysis defaults, 1 per MAC of conv and linear, plus eval-mode batch norm "
-    "(2 per input element, 1 without affine), adaptive avg pooling (1 per input element) and "
+    "(2 per input element, 1 without affine, 0 frozen), adaptive avg pooling (1 per input element) and "
     "upsampling (1 per output element for nearest, 4 for bilinear)", 1,
     {"bn": _fvcore_batch_norm, "adaptive_avgpool": _fvcore_adaptive_pool,
      "global_avgpool": _fvcore_adaptive_pool, "upsample": _fvcore_upsample})

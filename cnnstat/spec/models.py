@@ -155,6 +155,8 @@ class AdaptiveAvgPoolArgs(Args):
 
 class BatchNormArgs(Args):
     affine: Flag = True
+    frozen: Flag = Field(False, description="frozen (torchvision's FrozenBatchNorm2d): gamma, beta "
+                         "and the running statistics are all fixed buffers, no parameters")
 
 
 class LRNArgs(Args):

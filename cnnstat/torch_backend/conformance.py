@@ -29,6 +29,7 @@ from cnnstat.torch_backend.measure import (
 )
 from cnnstat.torch_backend.modules import (
     RBF,
+    FrozenBatchNorm2d,
     Maxout,
     PadChannels,
     SparseConv2d,
@@ -42,6 +43,7 @@ KINDS: dict[type, tuple[str, ...]] = {
     Maxout: ("maxout",), nn.MaxPool2d: ("maxpool",), nn.AvgPool2d: ("avgpool",),
     nn.AdaptiveAvgPool2d: ("adaptive_avgpool", "global_avgpool"), Subsample: ("subsample",),
     nn.Flatten: ("flatten",), nn.BatchNorm1d: ("bn",), nn.BatchNorm2d: ("bn",),
+    FrozenBatchNorm2d: ("bn",),
     nn.LocalResponseNorm: ("lrn",), nn.Dropout: ("dropout",), nn.Dropout2d: ("dropout",),
     nn.Softmax: ("softmax",), nn.Identity: ("identity",), nn.ChannelShuffle: ("channel_shuffle",),
     PadChannels: ("pad_channels",), RBF: ("rbf",), nn.ReLU: ("relu",), nn.ReLU6: ("relu6",),

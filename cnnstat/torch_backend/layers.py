@@ -18,6 +18,7 @@ from cnnstat.core.rules.conv import conv_windows
 from cnnstat.torch_backend.modules import (
     RBF,
     CentreCrop,
+    FrozenBatchNorm2d,
     Interpolate,
     Maxout,
     PadChannels,
@@ -174,7 +175,10 @@ def flatten(layer: Layer, x: Shape) -> nn.Module:
 
 @builds("bn")
 def batch_norm(layer: Layer, x: Shape) -> nn.Module:
-    """BatchNorm2d for C x H x W inputs, BatchNorm1d for C x L and flat ones."""
+    """BatchNorm2d for C x H x W inputs, BatchNorm1d for C x L and flat ones; frozen: our
+    FrozenBatchNorm2d (torchvision's, which does not import beside the pinned torch)."""
+    if layer.args.get("frozen"):
+        return FrozenBatchNorm2d(x[0])
     cls = nn.BatchNorm2d if len(x) == 3 else nn.BatchNorm1d
     return cls(x[0], affine=layer.args["affine"])
 

@@ -9,6 +9,10 @@ An implementation does some spec layers functionally (``F.relu``, ``torch.flatte
 they have no module, so a parameter-free spec layer with no counterpart is skipped, as is a
 parameter-free module the spec does not list (``nn.Identity``).  A layer with parameters is never
 skipped: it must match one-to-one; the first divergence ends the walk.
+
+The module is measured in eval mode, so the spec's training-only parts (``side: {training:
+true}``: an auxiliary classifier) do not run and are left out of the walk; their parameters still
+count in the totals, as the module holds them.
 """
 
 from __future__ import annotations
@@ -81,7 +85,8 @@ def _shape(value: Any) -> Shape | None:
 def match(report: Report, measured: Measured, label: str) -> ConformanceResult:
     """Compare ``report`` with what the user's module showed, leaf by leaf and in total."""
     rows = {r.name: r for r in report.rows}
-    spec = [rows[layer.name] for layer in iter_layers(report.graph)]
+    spec = [rows[layer.name] for layer in iter_layers(report.graph)
+            if not rows[layer.name].training]  # they do not run in eval mode
     matcher = _Matcher(spec, list(measured.calls), report.batch)
     matcher.run()
     t = report.totals

@@ -123,6 +123,32 @@ class PadChannels(nn.Module):
         return f"stride={self.stride}, pad=({self.before}, {self.after})"
 
 
+class FrozenBatchNorm2d(nn.Module):
+    """torchvision.ops.FrozenBatchNorm2d, as detection backbones use it (any C x ... input): gamma, beta, running
+    mean and variance are buffers (4C, no parameters); the forward is torchvision's, a multiply
+    and an add per element, which FlopCounterMode and fvcore both count as 0."""
+
+    weight: Tensor
+    bias: Tensor
+    running_mean: Tensor
+    running_var: Tensor
+
+    def __init__(self, channels: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.register_buffer("weight", torch.ones(channels))
+        self.register_buffer("bias", torch.zeros(channels))
+        self.register_buffer("running_mean", torch.zeros(channels))
+        self.register_buffer("running_var", torch.ones(channels))
+
+    def forward(self, x: Tensor) -> Tensor:
+        per_channel = (1, -1) + (1,) * (x.dim() - 2)  # N x C x H x W, or N x C x L, or N x C
+        w, b = self.weight.reshape(per_channel), self.bias.reshape(per_channel)
+        rv, rm = self.running_var.reshape(per_channel), self.running_mean.reshape(per_channel)
+        scale = w * (rv + self.eps).rsqrt()
+        return x * scale + (b - rm * scale)
+
+
 def _size_of(size: tuple[int, int], like: Tensor | None) -> tuple[int, int]:
     """The H x W to produce: ``like``'s when a tensor to match is passed, else the fixed size."""
     if like is None:

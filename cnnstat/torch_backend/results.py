@@ -61,6 +61,8 @@ class VerifyResult:
     layers: tuple[LayerCheck, ...]
     totals: dict[str, Check]
     environment: dict[str, str] = field(default_factory=dict)
+    training_batch: int = 0  # the batch the training-only rows ran at (0: none; 2 where a
+    #                          batch norm among them would see one value per channel)
 
     @property
     def ok(self) -> bool:

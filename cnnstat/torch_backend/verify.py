@@ -4,8 +4,8 @@ FlopCounterMode and fvcore themselves."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import torch
@@ -61,33 +61,42 @@ def _verify(report: Report, counters: Sequence[str], device: str,
         device = "cpu"  # fvcore alone: the shapes come from its own pass on real tensors
     main = passes["torch"] if "torch" in passes else passes["fvcore"]
     trained = [row.name for row in report.rows if row.training]
-    train_passes = _training_passes(model, trained, report, counters) if trained else {}
+    train_batch = _training_batch(report)
+    train_passes = (_training_passes(model, trained, model.input_shapes, train_batch, counters)
+                    if trained else {})
     train_main = next(iter(train_passes.values()), main)
-    layers = tuple(_layer(row, report.batch, model, train_main.shapes, train_passes, counters)
+    layers = tuple(_layer(row, train_batch, model, train_main.shapes, train_passes, counters)
                    if row.training else
                    _layer(row, report.batch, model, main.shapes, passes, counters)
                    for row in report.rows)
     totals = _totals(report, model, main.output, passes, counters)
     return VerifyResult(report.name, report.title, report.input_shape, report.batch,
                         device, tuple(counters), layers, totals,
-                        {"torch": torch.__version__, **_fvcore_version(counters)})
+                        {"torch": torch.__version__, **_fvcore_version(counters)},
+                        train_batch if trained else 0)
 
 
-def _training_passes(model: SpecNet, names: list[str], report: Report,
-                     counters: Sequence[str]) -> dict[str, Pass]:
+def _training_batch(report: Report) -> int:
+    """The batch the training-only rows are measured at: the report's, or 2 where a batch norm
+    among them would see one value per channel (an aux head's 1x1 map at batch 1, Inception-v3's),
+    which training mode refuses."""
+    lone = any(row.training and row.kind == "bn"
+               and report.batch * math.prod(row.input_shape[1:]) == 1 for row in report.rows)
+    return 2 if lone else report.batch
+
+
+def _training_passes(model: SpecNet, names: list[str], shapes: Sequence[tuple[int, ...]],
+                     batch: int, counters: Sequence[str]) -> dict[str, Pass]:
     """The passes of the training-only rows, measured in the mode they run in: those rows'
-    modules in training mode, the trunk in eval (its rows come from the eval passes).  Batch
-    norm cannot run in training mode on one value per channel (a 1x1 map at batch 1), so the
-    pass runs at a batch of at least 2 and its FLOPs, linear in the batch, are scaled back."""
-    run = max(report.batch, 2)
+    modules in training mode, the trunk in eval (its rows come from the eval passes; a trunk's
+    batch norm over a 1x1 map, DeepLab's image pooling, could not run in training mode)."""
     passes: dict[str, Pass] = {}
     if "fvcore" in counters:
-        passes["fvcore"] = fvcore_pass(model, names, model.input_shapes, run, training=names)
+        passes["fvcore"] = fvcore_pass(model, names, shapes, batch, training=names)
     if "torch" in counters:
-        xs = sample_inputs(model, model.input_shapes, run)
+        xs = sample_inputs(model, shapes, batch)
         passes["torch"] = shapes_and_torch_flops(model, names, xs, training=names)
-    return {c: replace(p, flops={n: f * report.batch // run for n, f in p.flops.items()})
-            for c, p in passes.items()}
+    return passes
 
 
 def _layer(row: Row, batch: int, model: SpecNet, shapes: dict[str, Any],

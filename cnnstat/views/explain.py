@@ -355,10 +355,14 @@ def explain_bn(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation
     if row.params:
         steps.append(Step("parameters", "2*C", worked(f"2*{c}", row.params), row.params,
                           "gamma and beta per channel"))
-    steps += [Step("buffers", "2*C + 1", worked(f"2*{c} + 1", row.buffers), row.buffers,
+    frozen = "frozen_bn" in row.ops
+    op = "frozen_bn" if frozen else "bn"
+    steps += [Step("buffers", "4*C", worked(f"4*{c}", row.buffers), row.buffers,
+                   "gamma, beta, running mean and variance, all fixed") if frozen else
+              Step("buffers", "2*C + 1", worked(f"2*{c} + 1", row.buffers), row.buffers,
                    "running mean and variance, batch counter"), _no_macs(row),
-              Step("element-wise (bn)", "2 per element",
-                   worked(f"2*{product(*row.output_shape)}", row.ops["bn"]), row.ops["bn"])]
+              Step(f"element-wise ({op})", "2 per element",
+                   worked(f"2*{product(*row.output_shape)}", row.ops[op]), row.ops[op])]
     return Explanation(f"bn '{layer.name}': {row.description}", row.input_shape, row,
                        tuple(steps))
 

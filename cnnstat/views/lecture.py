@@ -151,8 +151,8 @@ def params_arithmetic(lr: LectureRow) -> str:
 
 
 def _bn_params(lr: LectureRow) -> str:
-    """gamma and beta per channel."""
-    return f"2*{lr.row.output_shape[0]}"
+    """gamma and beta per channel (none when frozen: they are buffers)."""
+    return f"2*{lr.row.output_shape[0]}" if lr.row.params else "0"
 
 
 def _sum_params(lr: LectureRow) -> str:

@@ -85,7 +85,11 @@ def _notes(result: VerifyResult) -> list[str]:
     env = ", ".join(f"{k} {v}" for k, v in result.environment.items())
     where = f"built on {result.device}" + ("; fvcore traced on cpu" if "fvcore" in
                                            result.counters and result.device != "cpu" else "")
-    return [verdict, *(PRESETS[c].convention for c in result.counters), f"live: {env}; {where}"]
+    trained = ([f"training-only rows: measured in training mode at batch {result.training_batch} "
+                "(batch norm in training needs more than one value per channel)"]
+               if result.training_batch not in (0, result.batch) else [])
+    return [verdict, *(PRESETS[c].convention for c in result.counters), *trained,
+            f"live: {env}; {where}"]
 
 
 def overview_table(results: list[VerifyResult]) -> Table:
@@ -126,7 +130,9 @@ def result_json(r: VerifyResult) -> dict[str, Any]:
                         "ok": lc.ok, "checks": {k: c.to_json() for k, c in lc.checks.items()}}
                        for lc in r.layers],
             "totals": {k: c.to_json() for k, c in r.totals.items()},
-            "environment": r.environment}
+            "environment": r.environment,
+            **({"training_batch": r.training_batch}
+               if r.training_batch not in (0, r.batch) else {})}
 
 
 # -- conformance (--module) ---------------------------------------------------------------------

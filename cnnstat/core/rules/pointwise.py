@@ -48,8 +48,15 @@ def prelu(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
 @rule("bn")
 def batch_norm(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
     """Per channel: gamma, beta (weights C, bias C) when affine; running mean and variance and the
-    batch counter are buffers (2C + 1).  2 ops per element."""
+    batch counter are buffers (2C + 1).  2 ops per element.
+
+    Frozen (torchvision's FrozenBatchNorm2d, detection backbones): gamma, beta, running mean and
+    variance are all buffers (4C), no parameters; the same 2 ops per element (x * scale + shift),
+    counted under ``frozen_bn`` because it runs as a multiply and an add, not as a batch norm."""
     c = x[0]
+    if layer.args.get("frozen"):
+        return Cost(output=x, description="frozen batch norm", buffers=4 * c,
+                    ops={"frozen_bn": 2 * numel(x)})
     affine = bool(layer.args["affine"])
     return Cost(output=x, description="batch norm", weights=c if affine else 0,
                 bias=c if affine else 0, buffers=2 * c + 1, ops={"bn": 2 * numel(x)})
