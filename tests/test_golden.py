@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +66,20 @@ def test_params_json_shares_sum_to_one(cli: Callable) -> None:
     assert sum(layer["params"] for layer in doc["layers"]) == doc["totals"]["params"]
     assert sum(k["params"] for k in doc["by_kind"]) == doc["totals"]["params"]
     assert abs(sum(layer["share"] for layer in doc["layers"]) - 1.0) < 1e-9
+
+
+# Every layer kind of the spec language appears in a golden output: the zoo's goldens above, and
+# the fixture that exercises the resampling kinds (conv_transpose, upsample, crop, pad,
+# pixel_shuffle, pixel_unshuffle, like:) that no zoo network uses all of.
+KINDS_FIXTURE = Path(__file__).parent / "verify_specs" / "resampling.yaml"
+
+
+@pytest.mark.parametrize(("args", "name"), [
+    (("summary", "--format", "json"), "summary/fixture-resampling.json"),
+    (("summary", "--format", "markdown"), "summary/fixture-resampling.md"),
+    (("receptive-field", "--format", "json"), "receptive/fixture-resampling.json"),
+])
+def test_fixture_golden(args: tuple[str, ...], name: str, cli: Callable, golden: Callable) -> None:
+    result = cli(args[0], str(KINDS_FIXTURE), *args[1:])
+    assert result.exit_code == 0, result.stderr
+    golden(name, result.stdout.replace(str(KINDS_FIXTURE), "tests/verify_specs/resampling.yaml"))
