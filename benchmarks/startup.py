@@ -5,7 +5,8 @@ in interleaved rounds (one run of each per round, ROUNDS rounds after WARMUP unt
 a slow moment of the machine falls on all of them alike; each figure is the median over the
 rounds, with the spread.  cnnstat runs from this checkout (`python -m cnnstat`) with a fresh
 cache directory, filled by the warm-up rounds (the state of any second run on a user's machine);
-the same commands with `CNNSTAT_NO_CACHE=1` show the cost without the cache.  Each target is a
+the same commands with `CNNSTAT_NO_CACHE=1` show the cost without the cache.  Bytecode is
+written (PYTHONDONTWRITEBYTECODE is unset for the runs), as an installed package has it.  Each target is a
 ratio to `import torch` measured in the same rounds (issue 11).
 
 Run:  python benchmarks/startup.py [--rounds 9]   ->  benchmarks/startup.md
@@ -63,6 +64,9 @@ def machine() -> str:
 def cases(py: str, cache_dir: str) -> list[Case]:
     warm = {**os.environ, "CNNSTAT_CACHE_DIR": cache_dir}
     warm.pop("CNNSTAT_NO_CACHE", None)
+    # bytecode as an installed package has it (pip compiles it at install; any value of this
+    # variable, even "0", would make every run compile cnnstat's sources again)
+    warm.pop("PYTHONDONTWRITEBYTECODE", None)
     cold = {**warm, "CNNSTAT_NO_CACHE": "1"}
     cn = [py, "-m", "cnnstat"]
     return [
