@@ -26,6 +26,14 @@ class ZooEntry:
     variant: str | None = None
 
 
+def names_a_file(spec: str) -> bool:
+    """Whether a SPEC argument is a file (``-``, a path, ``net.yaml``, ``net.yaml#variant``, an
+    existing file) rather than a built-in name: the one rule the loader and the cache share."""
+    bare = spec.rpartition("#")[0] or spec
+    return (spec == "-" or "/" in spec or bare.endswith((".yaml", ".yml"))
+            or Path(spec).exists())
+
+
 def normalise(name: str) -> str:
     return name.strip().lower().replace("_", "-")
 

@@ -4,7 +4,6 @@ runs, output captured from the module, and ``verify`` running out of memory."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

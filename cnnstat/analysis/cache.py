@@ -95,7 +95,7 @@ def key_for(spec: str, input: tuple[int, ...] | None, batch: int,
             set: Mapping[str, object] | None) -> str | None:
     """The key of a built-in ``spec`` with these arguments; None when it is not cacheable (not
     a built-in name, or overrides that have no exact text form)."""
-    if spec == "-" or "/" in spec or spec.endswith((".yaml", ".yml")) or Path(spec).exists():
+    if zoo.names_a_file(spec):
         return None
     entry = zoo_index().get(zoo.normalise(spec))
     if entry is None:

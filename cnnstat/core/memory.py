@@ -159,16 +159,31 @@ def schedule(report: Report) -> Schedule:
     return Schedule(trace.sizes[0], tuple(steps))
 
 
-def producers(report: Report) -> dict[str, tuple[str, ...]]:
-    """For each operation, what it reads: the operations (or inputs, by name) whose outputs it
-    reads, from the same trace as :func:`schedule`."""
+@dataclass(frozen=True)
+class Dataflow:
+    """Who reads and who writes what, by name: ``reads`` maps each operation to the operations
+    (or inputs) whose outputs it reads; ``writers`` maps every named tensor (a layer, a named
+    block or composite, a merge, an input) to the operation (or input) that writes it."""
+
+    reads: dict[str, tuple[str, ...]]
+    writers: dict[str, str]
+
+
+def dataflow(report: Report) -> Dataflow:
+    """The :class:`Dataflow` of ``report``, from the same trace as :func:`schedule`."""
     trace = _Trace(report)
     trace.node(report.graph, 0)
     writer = {t: name for name, t in trace.tensors.items()
               if t < len(report.inputs) and name in dict(report.inputs)}
     writer.setdefault(0, report.input_names[0])
     writer.update({op.writes: op.row.name for op in trace.ops})
-    return {op.row.name: tuple(writer[t] for t in op.reads) for op in trace.ops}
+    return Dataflow({op.row.name: tuple(writer[t] for t in op.reads) for op in trace.ops},
+                    {name: writer[t] for name, t in trace.tensors.items()})
+
+
+def producers(report: Report) -> dict[str, tuple[str, ...]]:
+    """For each operation, the operations (or inputs, by name) whose outputs it reads."""
+    return dataflow(report).reads
 
 
 def reads(report: Report) -> dict[str, int]:

@@ -95,9 +95,7 @@ def read_source(spec: str) -> tuple[str, bytes, str | None]:
     if spec == "-":
         return "<stdin>", read_stdin(MAX_BYTES), None
     path = Path(spec)
-    bare = Path(spec.rpartition("#")[0] or spec)
-    looks_like_path = bare.suffix in (".yaml", ".yml") or "/" in spec or path.exists()
-    if not looks_like_path:
+    if not zoo.names_a_file(spec):
         entry = zoo.find(spec)
         if entry is None:
             raise UsageError(f"no built-in spec named '{spec}'",
