@@ -38,6 +38,8 @@ COMMANDS = {
     "check": "check:check",
     "diff": "tooling:diff",
     "schema": "tooling:schema",
+    "sweep": "sweep:sweep",
+    "merge": "sweep:merge",
 }
 
 

@@ -156,16 +156,29 @@ def load_text(text: str, name: str, variant: str | None = None,
     """Validate and expand spec text already in memory (``cnnstat explain`` writes one);
     ``variant`` is a normalised variant name as in a built-in name."""
     parsed = parse_text(text, name)
-    key = None
-    if variant is not None:
-        keys = {zoo.normalise(k): k for k in parsed.model.variants}
-        if variant not in keys:
-            raise UsageError(f"{name}: no variant '{variant}'",
-                             suggest(variant, keys, n=3) or
-                             (f"its variants: {', '.join(parsed.model.variants)}" if keys
-                              else "this spec has no variants"))
-        key = keys[variant]
-    return build(parsed, key, overrides, input_shape)
+    return build(parsed, variant_key(parsed, name, variant), overrides, input_shape)
+
+
+def variant_key(parsed: Parsed, name: str, variant: str | None) -> str | None:
+    """The key under ``variants:`` of a normalised variant name (None for the defaults);
+    UsageError for a variant the file does not have."""
+    if variant is None:
+        return None
+    keys = {zoo.normalise(k): k for k in parsed.model.variants}
+    if variant not in keys:
+        raise UsageError(f"{name}: no variant '{variant}'",
+                         suggest(variant, keys, n=3) or
+                         (f"its variants: {', '.join(parsed.model.variants)}" if keys
+                          else "this spec has no variants"))
+    return keys[variant]
+
+
+def prepare(spec: str) -> tuple[Parsed, str | None]:
+    """Read and validate ``spec`` once, for many configurations (``cnnstat sweep``): the parsed
+    file and the key of the variant the SPEC argument names."""
+    name, raw, variant = read_source(spec)
+    parsed = parse(raw, name)
+    return parsed, variant_key(parsed, name, variant)
 
 
 def parse(raw: bytes, name: str) -> Parsed:
@@ -211,6 +224,7 @@ def _build(model: SpecModel, smap: SourceMap, variant: str | None,
            overrides: dict[str, object], input_override: tuple[int, ...] | None,
            budget: Budget | None) -> Loaded:
     chosen = model.variants[variant] if variant is not None else None
+    _check_scaling(model)
     env = _environment(model, chosen, variant, overrides)
     inputs = _inputs(model, env, input_override)
     graph = expand(model, env, budget)
@@ -218,6 +232,24 @@ def _build(model: SpecModel, smap: SourceMap, variant: str | None,
     name = f"{model.name}-{zoo.normalise(variant)}" if variant else model.name
     return Loaded(model, name, graph, inputs[0][1], env, smap, chosen, variant,
                   tuple(unused_blocks(model)), inputs, tuple(model.outputs or ()))
+
+
+def _check_scaling(model: SpecModel) -> None:
+    """E206: a ``scaling:`` knob that is not a parameter, or a variant there that is not one of
+    the spec's variants."""
+    if model.scaling is None:
+        return
+    for knob in ("width", "depth", "resolution"):
+        name = getattr(model.scaling, knob)
+        if name is not None and name not in model.params:
+            raise spec_error("E206", f"scaling: {knob} names '{name}', which is not a parameter",
+                             ("scaling", knob), hint=suggest(name, model.params) or
+                             "name one of the spec's params")
+    for i, key in enumerate(model.scaling.variants):
+        if key not in model.variants:
+            raise spec_error("E206", f"scaling: variants lists '{key}', which is not a variant",
+                             ("scaling", "variants", i), hint=suggest(key, model.variants) or
+                             "list keys of the spec's variants")
 
 
 def _inputs(model: SpecModel, env: dict[str, object],
