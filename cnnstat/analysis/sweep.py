@@ -51,7 +51,7 @@ def grid(vary: Sequence[tuple[str, Sequence[object]]],
     """The cartesian product of every ``--vary`` list and the input sizes, in order: the last
     parameter varies fastest, the input slowest."""
     names = [n for n, _ in vary]
-    out = []
+    out: list[Config] = []
     for shape in inputs:
         for values in itertools.product(*(vs for _, vs in vary)):
             out.append(Config(len(out), tuple(zip(names, values)), shape))

@@ -40,6 +40,7 @@ COMMANDS = {
     "schema": "tooling:schema",
     "sweep": "sweep:sweep",
     "merge": "sweep:merge",
+    "scale": "scale:scale",
 }
 
 

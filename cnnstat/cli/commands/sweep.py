@@ -125,7 +125,7 @@ def sweep(spec: str, vary_texts: tuple[str, ...], input_texts: tuple[str, ...],
     if clash:
         raise UsageError(f"--set {clash[0]} and --vary {clash[0]}: a parameter is either fixed "
                          "or varied")
-    inputs = [parse_input(t) for t in input_texts] or [None]
+    inputs: list[tuple[int, ...] | None] = [parse_input(t) for t in input_texts] or [None]
     configs = sample(vary, inputs, random_n, seed) if random_n else grid(vary, inputs)
     fixed = tuple(overrides.items())
     configs = [type(c)(c.index, fixed + c.set, c.input) for c in configs]
