@@ -26,9 +26,11 @@ _WORKER: Evaluator | None = None
 
 
 def _init(spec: str, batch: int, dtype_bytes: int, rf: bool) -> None:
-    """A worker: the parent handles Ctrl-C and stops the pool; the worker reads the spec once."""
+    """A worker: the parent handles Ctrl-C and stops the pool (with SIGTERM, which ends a
+    worker quietly whatever handler the parent had); the worker reads the spec once."""
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _WORKER = Evaluator(spec, batch=batch, dtype_bytes=dtype_bytes, rf=rf)
 
 
