@@ -95,9 +95,11 @@ class Evaluator:
 
     def __init__(self, spec: str, *, batch: int = 1, dtype_bytes: int = 4,
                  rf: bool = True) -> None:
+        from cnnstat.spec.expand import Memo
         from cnnstat.spec.loader import prepare
 
         self.parsed, self.variant = prepare(spec)
+        self.memo = Memo()
         self.batch, self.dtype_bytes, self.rf = batch, dtype_bytes, rf
 
     def __call__(self, config: Config) -> Row:
@@ -116,7 +118,8 @@ class Evaluator:
         from cnnstat.core.memory import schedule
         from cnnstat.spec.loader import build
 
-        loaded = build(self.parsed, self.variant, dict(config.set), config.input)
+        loaded = build(self.parsed, self.variant, dict(config.set), config.input,
+                       memo=self.memo)
         report = analyze_loaded(loaded)
         t = report.totals
         row: Row = {"input": list(loaded.input_shape), "params": t.params,

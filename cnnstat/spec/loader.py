@@ -15,7 +15,7 @@ from cnnstat.errors import (
     UsageError,
     spec_error,
 )
-from cnnstat.spec.expand import Budget, as_int, check_size, expand, value
+from cnnstat.spec.expand import Budget, Memo, as_int, check_size, expand, value
 from cnnstat.spec.lint import unused_blocks
 from cnnstat.spec.models import Figure, Metric, SpecModel, VariantModel
 from cnnstat.spec.names import check_unique
@@ -202,12 +202,14 @@ def parse_text(text: str, name: str) -> Parsed:
 
 def build(parsed: Parsed, variant: str | None = None,
           overrides: dict[str, object] | None = None,
-          input_shape: tuple[int, ...] | None = None, budget: Budget | None = None) -> Loaded:
+          input_shape: tuple[int, ...] | None = None, budget: Budget | None = None,
+          memo: Memo | None = None) -> Loaded:
     """Expand ``parsed`` with its defaults, or with ``variant`` (a key under ``variants:``);
-    ``budget`` caps the work of all the configurations of one file together."""
+    ``budget`` caps the work of all the configurations of one file together; ``memo`` reuses
+    block expansions across many configurations of it (a sweep)."""
     try:
         return _build(parsed.model, parsed.source, variant, overrides or {}, input_shape,
-                      budget)
+                      budget, memo)
     except SpecError as exc:
         raise _located(exc, parsed.source) from None
     except RecursionError:
@@ -222,12 +224,12 @@ def _located(exc: SpecError, smap: SourceMap) -> SpecError:
 
 def _build(model: SpecModel, smap: SourceMap, variant: str | None,
            overrides: dict[str, object], input_override: tuple[int, ...] | None,
-           budget: Budget | None) -> Loaded:
+           budget: Budget | None, memo: Memo | None = None) -> Loaded:
     chosen = model.variants[variant] if variant is not None else None
     _check_scaling(model)
     env = _environment(model, chosen, variant, overrides)
     inputs = _inputs(model, env, input_override)
-    graph = expand(model, env, budget)
+    graph = expand(model, env, budget, memo)
     check_unique(graph)
     name = f"{model.name}-{zoo.normalise(variant)}" if variant else model.name
     return Loaded(model, name, graph, inputs[0][1], env, smap, chosen, variant,
