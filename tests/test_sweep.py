@@ -160,3 +160,33 @@ def test_cli_rejected_rows_and_usage_errors(cli, tiny: str) -> None:
         bad = cli("sweep", tiny, *args, "-j", "1")
         assert bad.exit_code == 2, args
         assert text in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("spec, vary, inputs", [
+    ("resnet50", [("width", [0.5, 1]), ("depth", [0.5, 1, 1.5])], [None, (3, 96, 96)]),
+    ("efficientnet", [("width", [1.0, 1.1]), ("depth", [1.0, 1.4])], [None, (3, 64, 64)]),
+    ("resnet-cifar", [("n", [1, 2, 3])], [None, (3, 16, 16)]),
+    ("unet", [], [(1, 572, 572), (1, 188, 188)]),  # references (from:, like:) in every stage
+    ("inception-v3", [], [None, (3, 331, 331)]),  # a training-only side head
+    ("googlenet", [], [None, (3, 160, 160)]),
+])
+def test_reuse_across_configurations_changes_no_number(spec: str, vary, inputs) -> None:
+    """The memos (block expansions, subtree walks) give every configuration the report a fresh
+    load and analysis gives: every row, every diagnostic, the resolved graph."""
+    from cnnstat.analysis.pipeline import analyze_loaded
+    from cnnstat.core.analyze import Memo as Walks
+    from cnnstat.spec.expand import Memo
+    from cnnstat.spec.loader import build, prepare
+
+    parsed, variant = prepare(spec)
+    memo, walks = Memo(), Walks()
+    configs = grid(vary, inputs)
+    for _ in range(2):  # the second pass is all hits
+        for c in configs:
+            fresh = analyze_loaded(build(parsed, variant, dict(c.set), c.input))
+            reused = analyze_loaded(build(parsed, variant, dict(c.set), c.input, memo=memo),
+                                    memo=walks)
+            assert reused.rows == fresh.rows
+            assert reused.diagnostics == fresh.diagnostics
+            assert reused.graph == fresh.graph and reused.outputs == fresh.outputs
+    assert walks.hits > 0

@@ -98,8 +98,11 @@ class Evaluator:
         from cnnstat.spec.expand import Memo
         from cnnstat.spec.loader import prepare
 
+        from cnnstat.core.analyze import Memo as Walks
+
         self.parsed, self.variant = prepare(spec)
-        self.memo = Memo()
+        self.memo: Memo | None = Memo()
+        self.walks: Walks | None = Walks()
         self.batch, self.dtype_bytes, self.rf = batch, dtype_bytes, rf
 
     def __call__(self, config: Config) -> Row:
@@ -120,7 +123,7 @@ class Evaluator:
 
         loaded = build(self.parsed, self.variant, dict(config.set), config.input,
                        memo=self.memo)
-        report = analyze_loaded(loaded)
+        report = analyze_loaded(loaded, memo=self.walks)
         t = report.totals
         row: Row = {"input": list(loaded.input_shape), "params": t.params,
                     "buffers": t.buffers, "macs": t.macs, "flops": t.flops,

@@ -141,6 +141,7 @@ class Memo:
     calls: dict[tuple[Any, ...], tuple[Node, int, int]] = field(default_factory=dict)
     reads: dict[str, frozenset[str]] = field(default_factory=dict)
     validated: dict[tuple[str, int], Args] = field(default_factory=dict)  # as Expander's
+    lint: tuple[Diagnostic, ...] | None = None  # the file's own warnings (unused blocks)
     hits: int = 0
     limit: int = 200_000
 

@@ -232,8 +232,12 @@ def _build(model: SpecModel, smap: SourceMap, variant: str | None,
     graph = expand(model, env, budget, memo)
     check_unique(graph)
     name = f"{model.name}-{zoo.normalise(variant)}" if variant else model.name
+    lint = memo.lint if memo is not None and memo.lint is not None else \
+        tuple(unused_blocks(model))
+    if memo is not None:
+        memo.lint = lint
     return Loaded(model, name, graph, inputs[0][1], env, smap, chosen, variant,
-                  tuple(unused_blocks(model)), inputs, tuple(model.outputs or ()))
+                  lint, inputs, tuple(model.outputs or ()))
 
 
 def _check_scaling(model: SpecModel) -> None:
