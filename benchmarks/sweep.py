@@ -13,6 +13,7 @@ Run: python benchmarks/sweep.py [--repeats 3]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -88,6 +89,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "sweep.md")
     args = parser.parse_args()
     items = configs()
+    load_before = os.getloadavg()
     rf_items, peer_items = spread(items, RF_SLICE), spread(items, PEER_SLICE)
     results = []
     for jobs in (1, 2):
@@ -97,12 +99,16 @@ def main() -> None:
         per_s, times = rate(rf_items, jobs, True, args.repeats)
         results.append((f"{RF_SLICE} of them, with RF", jobs, per_s, times))
     peer_rate = peer(peer_items, args.repeats)
+    load_after = os.getloadavg()
     lines = ["# Sweep throughput (ResNet-50: 10 widths x 25 depths x 4 input sizes)", "",
              f"Machine: {machine()}.  ",
              f"Each figure: median of {args.repeats} runs of the whole sweep in one process "
              "(`cnnstat.analysis.sweep_run.rows`, worker start-up included).  Widths "
              f"{WIDTHS[0]}..{WIDTHS[-1]} by 0.125, depths {DEPTHS[0]}..{DEPTHS[-1]} by 0.1, "
-             "inputs 128, 160, 192, 224.", "",
+             "inputs 128, 160, 192, 224.  Load average (1, 5, 15 min) before: "
+             f"{', '.join(f'{x:.1f}' for x in load_before)}; after: "
+             f"{', '.join(f'{x:.1f}' for x in load_after)} (on {os.cpu_count()} logical CPUs: "
+             "above that, the sweep shared its cores with other work).", "",
              "| sweep | jobs | configurations/s | per core | runs (s) | target 200/s per core |",
              "|---|---:|---:|---:|---|---|"]
     for what, jobs, per_s, times in results:
