@@ -175,6 +175,7 @@ def test_reuse_across_configurations_changes_no_number(spec: str, vary, inputs) 
     load and analysis gives: every row, every diagnostic, the resolved graph."""
     from cnnstat.analysis.pipeline import analyze_loaded
     from cnnstat.core.analyze import Memo as Walks
+    from cnnstat.core.memory import peak_elements, schedule
     from cnnstat.spec.expand import Memo
     from cnnstat.spec.loader import build, prepare
 
@@ -189,4 +190,5 @@ def test_reuse_across_configurations_changes_no_number(spec: str, vary, inputs) 
             assert reused.rows == fresh.rows
             assert reused.diagnostics == fresh.diagnostics
             assert reused.graph == fresh.graph and reused.outputs == fresh.outputs
+            assert peak_elements(reused) == schedule(fresh).peak.alive
     assert walks.hits > 0

@@ -118,7 +118,7 @@ class Evaluator:
 
     def numbers(self, config: Config) -> Row:
         from cnnstat.analysis.pipeline import analyze_loaded
-        from cnnstat.core.memory import schedule
+        from cnnstat.core.memory import peak_elements
         from cnnstat.spec.loader import build
 
         loaded = build(self.parsed, self.variant, dict(config.set), config.input,
@@ -127,7 +127,7 @@ class Evaluator:
         t = report.totals
         row: Row = {"input": list(loaded.input_shape), "params": t.params,
                     "buffers": t.buffers, "macs": t.macs, "flops": t.flops,
-                    "activations": t.activations, "peak": schedule(report).peak.alive}
+                    "activations": t.activations, "peak": peak_elements(report)}
         row["memory"] = memory_bytes(row, self.batch, self.dtype_bytes)
         row["rf"] = last_field(report) if self.rf else None
         return row

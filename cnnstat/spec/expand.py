@@ -142,6 +142,9 @@ class Memo:
     reads: dict[str, frozenset[str]] = field(default_factory=dict)
     validated: dict[tuple[str, int], Args] = field(default_factory=dict)  # as Expander's
     lint: tuple[Diagnostic, ...] | None = None  # the file's own warnings (unused blocks)
+    # whole graphs by their parameters (a graph does not depend on the input shape), already
+    # checked for unique names: a sweep over input sizes expands each network once
+    graphs: dict[tuple[Any, ...], Seq] = field(default_factory=dict)
     hits: int = 0
     limit: int = 200_000
 

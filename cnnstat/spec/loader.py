@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 from cnnstat import zoo
@@ -229,8 +230,7 @@ def _build(model: SpecModel, smap: SourceMap, variant: str | None,
     _check_scaling(model)
     env = _environment(model, chosen, variant, overrides)
     inputs = _inputs(model, env, input_override)
-    graph = expand(model, env, budget, memo)
-    check_unique(graph)
+    graph = _graph(model, env, budget, memo)
     name = f"{model.name}-{zoo.normalise(variant)}" if variant else model.name
     lint = memo.lint if memo is not None and memo.lint is not None else \
         tuple(unused_blocks(model))
@@ -238,6 +238,28 @@ def _build(model: SpecModel, smap: SourceMap, variant: str | None,
         memo.lint = lint
     return Loaded(model, name, graph, inputs[0][1], env, smap, chosen, variant,
                   lint, inputs, tuple(model.outputs or ()))
+
+
+def _graph(model: SpecModel, env: dict[str, object], budget: Budget | None,
+           memo: Memo | None) -> Seq:
+    """The expanded graph, its names checked; with a memo (and no file budget to charge), the
+    graph of the same parameters is expanded once."""
+    key: tuple[Any, ...] | None = None
+    if memo is not None and budget is None:
+        key = tuple(sorted(env.items()))
+        try:
+            hit = memo.graphs.get(key)
+        except TypeError:  # an unhashable value
+            key, hit = None, None
+        if hit is not None:
+            return hit
+    graph = expand(model, env, budget, memo)
+    check_unique(graph)
+    if key is not None and memo is not None:
+        if len(memo.graphs) >= memo.limit:
+            memo.graphs.clear()
+        memo.graphs[key] = graph
+    return graph
 
 
 def _check_scaling(model: SpecModel) -> None:
