@@ -52,7 +52,7 @@ def rate(items: list[Config], jobs: int, rf: bool, repeats: int) -> tuple[float,
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        rows = list(sweep_run.rows("resnet50", items, jobs=jobs, rf=rf))
+        rows = list(sweep_run.rows("resnet50", items, jobs=jobs, rf=rf, ordered=False))
         times.append(time.perf_counter() - start)
         assert len(rows) == len(items) and not any(r.get("error") for r in rows)
     return len(items) / statistics.median(times), times
@@ -103,7 +103,8 @@ def main() -> None:
     lines = ["# Sweep throughput (ResNet-50: 10 widths x 25 depths x 4 input sizes)", "",
              f"Machine: {machine()}.  ",
              f"Each figure: median of {args.repeats} runs of the whole sweep in one process "
-             "(`cnnstat.analysis.sweep_run.rows`, worker start-up included).  Widths "
+             "(`cnnstat.analysis.sweep_run.rows` as `cnnstat sweep` runs it, worker start-up "
+             "included).  Widths "
              f"{WIDTHS[0]}..{WIDTHS[-1]} by 0.125, depths {DEPTHS[0]}..{DEPTHS[-1]} by 0.1, "
              "inputs 128, 160, 192, 224.  Load average (1, 5, 15 min) before: "
              f"{', '.join(f'{x:.1f}' for x in load_before)}; after: "

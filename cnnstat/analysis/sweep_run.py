@@ -40,8 +40,11 @@ def _work(config: Config) -> Row:
 
 
 def rows(spec: str, configs: Sequence[Config], *, jobs: int, batch: int = 1,
-         dtype_bytes: int = 4, rf: bool = True) -> Iterator[Row]:
-    """The row of each configuration, in order, from ``jobs`` processes (1: this process)."""
+         dtype_bytes: int = 4, rf: bool = True, ordered: bool = True) -> Iterator[Row]:
+    """The row of each configuration, in order, from ``jobs`` processes (1: this process).
+    ``ordered=False`` lets the processes take the configurations grouped by their parameters
+    (so a worker expands each network once for all its input sizes) and yields rows in that
+    order; each row carries its ``index``."""
     if jobs <= 1 or len(configs) <= 1:
         evaluate = Evaluator(spec, batch=batch, dtype_bytes=dtype_bytes, rf=rf)
         yield from (evaluate(c) for c in configs)
@@ -49,6 +52,8 @@ def rows(spec: str, configs: Sequence[Config], *, jobs: int, batch: int = 1,
     import multiprocessing
 
     chunk = max(1, min(8, len(configs) // (jobs * 8)))
+    if not ordered:
+        configs = sorted(configs, key=lambda c: json.dumps(dict(c.set), sort_keys=True))
     pool = multiprocessing.get_context().Pool(jobs, _init, (spec, batch, dtype_bytes, rf))
     try:
         yield from pool.imap(_work, configs, chunksize=chunk)
@@ -90,7 +95,7 @@ def read(path: Path) -> tuple[dict[str, Any], list[Row], int]:
 
 def same_sweep(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Whether two headers describe the same sweep (the shard aside)."""
-    keys = ("spec", "vary", "inputs", "random", "seed", "batch", "dtype", "rf", "total")
+    keys = ("spec", "vary", "set", "inputs", "random", "seed", "batch", "dtype", "rf", "total")
     return all(a.get(k) == b.get(k) for k in keys)
 
 
@@ -134,7 +139,8 @@ def run(spec: str, configs: Sequence[Config], header: dict[str, Any], *, jobs: i
         advance()
     fresh: dict[str, Row] = {}
     try:
-        for row in rows(spec, todo, jobs=jobs, batch=batch, dtype_bytes=dtype_bytes, rf=rf):
+        for row in rows(spec, todo, jobs=jobs, batch=batch, dtype_bytes=dtype_bytes, rf=rf,
+                        ordered=False):
             fresh[row["key"]] = row
             if stream is not None:
                 stream.write(row)
