@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cnnstat.analysis.pareto import Budget, Objective, front, within
-from cnnstat.analysis.sweep import Evaluator, config_key, grid, sample, shard
+from cnnstat.analysis.sweep import Evaluator, config_key, grid, last_field, sample, shard
 from cnnstat.cli.options import parse_budget, parse_count, parse_shard, parse_vary
 from cnnstat.errors import UsageError
 
@@ -181,6 +181,7 @@ def test_reuse_across_configurations_changes_no_number(spec: str, vary, inputs) 
 
     parsed, variant = prepare(spec)
     memo, walks = Memo(), Walks()
+    shared = Evaluator(spec).field  # receptive fields reused by spatial layout
     configs = grid(vary, inputs)
     for _ in range(2):  # the second pass is all hits
         for c in configs:
@@ -191,4 +192,6 @@ def test_reuse_across_configurations_changes_no_number(spec: str, vary, inputs) 
             assert reused.diagnostics == fresh.diagnostics
             assert reused.graph == fresh.graph and reused.outputs == fresh.outputs
             assert peak_elements(reused) == schedule(fresh).peak.alive
+            if c.input is None or len(c.input) == 3:
+                assert shared(reused) == last_field(fresh)
     assert walks.hits > 0

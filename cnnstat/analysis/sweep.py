@@ -103,6 +103,7 @@ class Evaluator:
         self.parsed, self.variant = prepare(spec)
         self.memo: Memo | None = Memo()
         self.walks: Walks | None = Walks()
+        self.fields: dict[tuple[Any, ...], int | list[int] | None] | None = {}
         self.batch, self.dtype_bytes, self.rf = batch, dtype_bytes, rf
 
     def __call__(self, config: Config) -> Row:
@@ -129,8 +130,36 @@ class Evaluator:
                     "buffers": t.buffers, "macs": t.macs, "flops": t.flops,
                     "activations": t.activations, "peak": peak_elements(report)}
         row["memory"] = memory_bytes(row, self.batch, self.dtype_bytes)
-        row["rf"] = last_field(report) if self.rf else None
+        row["rf"] = self.field(report) if self.rf else None
         return row
+
+    def field(self, report: Any) -> int | list[int] | None:
+        """:func:`last_field`, reused for a network whose spatial layout was seen before:
+        receptive fields read only H x W, windows and connections, never channels, so the
+        configurations of a width sweep share one walk."""
+        key = spatial_key(report) if self.fields is not None else None
+        if key is None or self.fields is None:
+            return last_field(report)
+        if key not in self.fields:
+            if len(self.fields) >= 10_000:
+                self.fields.clear()
+            self.fields[key] = last_field(report)
+        return self.fields[key]
+
+
+def spatial_key(report: Any) -> tuple[Any, ...] | None:
+    """Everything of a report that a receptive field depends on: the input's H x W and, per
+    operation in order, its name (which places it in the graph), kind, H x W in and out,
+    window, mapping, whether it reduces globally, what it reads and whether it runs in training
+    only; None when a part is not hashable."""
+    key = (tuple(report.input_shape[1:]), tuple(
+        (r.name, r.kind, r.input_shape[1:], r.output_shape[1:], r.windows, r.maps,
+         r.global_field, r.reads, r.training) for r in report.rows))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def last_field(report: Any) -> int | list[int] | None:
