@@ -39,6 +39,7 @@ COMMANDS = {
     "diff": "tooling:diff",
     "schema": "tooling:schema",
     "plot": "plot:plot",
+    "report": "report:report",
 }
 
 
