@@ -8,7 +8,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from itertools import count
 
 from cnnstat.render.escape import escape_controls
 from cnnstat.render.table import Table, grid
@@ -35,9 +34,6 @@ nav a { margin-right: 1em; } .missing { color: #a60; }
 }
 """
 
-_ids = count()
-
-
 def text(value: str) -> str:
     """Text from a spec or a message, escaped for HTML, control characters written out."""
     return html.escape(escape_controls(value))
@@ -59,14 +55,14 @@ def table(t: Table) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>{notes}")
 
 
-def svg(data: bytes, label: str) -> str:
+def svg(data: bytes, label: str, prefix: str) -> str:
     """An SVG file inlined in a <figure>: its XML prologue dropped, its ids made unique in the
-    page (two figures may both define 'clip1' or a glyph), a role and a label for readers."""
+    page by ``prefix`` (two figures may both define 'clip1' or a glyph), a role and a label."""
     source = data.decode("utf-8")
     start = source.find("<svg")
     if start < 0:
         raise ValueError("not an SVG document")
-    prefix = f"f{next(_ids)}-"
+    prefix += "-"
     body = re.sub(r'\bid="', f'id="{prefix}', source[start:])
     body = re.sub(r'href="#', f'href="#{prefix}', body)
     body = re.sub(r"url\(#", f"url(#{prefix}", body)

@@ -42,7 +42,8 @@ def diagram(item: Analysed, depth: int | None) -> str:
     except (ImportError, AttributeError):
         return html.note("diagram: this cnnstat has no 'cnnstat graph'", "missing")
     try:
-        return html.svg(draw(item, "svg", depth=depth), f"{item.report.name}: diagram")
+        return html.svg(draw(item, "svg", depth=depth), f"{item.report.name}: diagram",
+                        _anchor(item.report.name) + "-graph")
     except UsageError as exc:
         return html.note(f"diagram not drawn: {exc}" + (f" ({exc.hint})" if exc.hint else ""),
                          "missing")
@@ -55,8 +56,10 @@ def _figures(item: Analysed) -> list[str]:
     mem = plots.live_memory(report, "float32")
     live = charts.memory(mem.names, mem.live_bytes, mem.peak, mem.title, mem.ylabel, "svg")
     view = memory_view.MemoryView(report, "float32", "sgd-momentum", None)
-    return ["<h3>Per layer</h3>", html.svg(bars, f"{report.name}: per-layer bars"),
-            "<h3>Memory</h3>", html.svg(live, f"{report.name}: live memory"),
+    return ["<h3>Per layer</h3>", html.svg(bars, f"{report.name}: per-layer bars",
+                                                 _anchor(report.name) + "-bars"),
+            "<h3>Memory</h3>", html.svg(live, f"{report.name}: live memory",
+                                          _anchor(report.name) + "-memory"),
             html.table(memory_view.breakdown_table(view))]
 
 
@@ -74,7 +77,8 @@ def field(item: Analysed) -> list[str]:
     region = target.region((h // 2, w // 2), fields.input_size)
     data = field_chart.field(plots.field_box(report, target, region), None,
                              plots.field_title(report, target, False), "", "svg")
-    return out + [html.svg(data, f"{report.name}: receptive field")]
+    return out + [html.svg(data, f"{report.name}: receptive field",
+                           _anchor(report.name) + "-rf")]
 
 
 def check(spec: str) -> list[str]:
@@ -127,7 +131,7 @@ def comparison(items: Sequence[Analysed]) -> str:
     view = plots.complexity(items)
     if view.points:
         chart = charts.complexity(view.points, view.title, view.footnote, "svg")
-        parts.append(html.svg(chart, "complexity chart"))
+        parts.append(html.svg(chart, "complexity chart", "complexity"))
     if view.left_out:
         parts.append(html.note("not in the chart (no published top-1 in reference): " +
                                ", ".join(view.left_out), "missing"))
