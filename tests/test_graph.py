@@ -4,6 +4,7 @@ needs Graphviz (tests/test_graph_draw.py lays diagrams out)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -272,6 +273,10 @@ def test_a_hostile_name_and_title_stay_inside_their_quotes(tmp_path: Path) -> No
     assert sum(line.startswith("digraph") for line in text.splitlines()) == 1
     mmd = graph.diagram(run(spec), "mmd").decode()
     assert mermaid.text(HOSTILE) in mmd and HOSTILE not in mmd
+    # the title is a JSON string in the front matter: one line, read back exactly
+    title = mmd.splitlines()[1]
+    assert json.loads(title.removeprefix("title: ")) == 'chain: t"}\\n digraph {'
+    assert mmd.splitlines()[2] == "---"
 
 
 def test_clusters_only_for_prefixes_with_two_boxes() -> None:

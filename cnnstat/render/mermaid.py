@@ -5,11 +5,14 @@ characters with a meaning are written as its entity codes instead: ``#`` first (
 no entity can be forged), then ``"`` (``#quot;``), ``&`` (``#amp;``), ``<`` (``#lt;``), ``>``
 (``#gt;``) and the backtick (``#96;``, which would start a markdown string).  Control
 characters are written as visible escapes first; ``<br>`` between lines is the only markup the
-builder adds.  Ids are the builder's own (``n0``, ``c0``), never a spec's text.
+builder adds.  Ids are the builder's own (``n0``, ``c0``), never a spec's text.  The title
+sits in the YAML front matter, where Mermaid reads no entity codes: it is a JSON string there
+(a valid YAML double-quoted scalar), control characters escaped first.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from cnnstat.render.diagram import Box, Cluster, Diagram, Edge, Swatch
@@ -33,7 +36,8 @@ def quote(lines: Iterable[str]) -> str:
 
 def to_mermaid(diagram: Diagram) -> str:
     """The Mermaid text of ``diagram``: same diagram, same text."""
-    out = ["---", f"title: {quote(diagram.title[:1])}", "---", "flowchart TB"]
+    out = ["---", f"title: {json.dumps(escape_controls(diagram.title[0]))}", "---",
+           "flowchart TB"]
     out.extend(f"  %% {text(line)}" for line in diagram.title[1:])
     boxes = {box.id: box for box in diagram.boxes}
     out.extend(_members(diagram.top, boxes, "  "))
