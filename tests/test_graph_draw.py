@@ -153,3 +153,13 @@ def test_cli_data_options(cli, tmp_path: Path) -> None:  # type: ignore[no-untyp
     # conv at 16x16: 16*16*4*27 = 27,648 MACs per image, 55,296 for two
     assert "MACs 55,296" in result.stdout and "\\nRF 3" in result.stdout
     assert "input 3x16x16, batch 2" in result.stdout
+
+
+def test_too_many_boxes_to_lay_out_is_refused(cli,  # type: ignore[no-untyped-def]
+                                              tmp_path: Path) -> None:
+    flat = "name: flat\ntitle: flat\ninput: [4]\nlayers:\n  - repeat: 5000\n    layers: [relu]\n"
+    spec = write(tmp_path, flat)
+    result = cli("graph", spec, "-o", str(tmp_path / "flat.svg"))
+    assert result.exit_code == 2  # 5,000 relus and the input: 5,001 boxes
+    assert "5,001 boxes are too many to lay out as .svg (at most 5,000)" in result.stderr
+    assert cli("graph", spec, "-o", str(tmp_path / "flat.dot")).exit_code == 0

@@ -20,6 +20,7 @@ from cnnstat.analysis.pipeline import Analysed
 from cnnstat.core.ir import iter_layers
 from cnnstat.core.memory import dataflow
 from cnnstat.core.report import Report, Row, Shape, fmt_shape
+from cnnstat.errors import UsageError
 from cnnstat.render import numbers
 from cnnstat.render.diagram import Box, Cluster, Diagram, Edge, Swatch
 from cnnstat.views.graph_clusters import clusters
@@ -27,6 +28,9 @@ from cnnstat.views.graph_clusters import clusters
 FORMATS = ("svg", "png", "pdf", "dot", "mmd")
 MAX_OPEN = 150
 """Operations drawn one by one at most when no depth is given."""
+MAX_LAID_OUT = 5000
+"""Boxes Graphviz is asked to lay out at most (4,208 took dot 30 s of CPU here; it grows
+faster than linearly); DOT and Mermaid text has no limit."""
 
 NO_MACS = Swatch("#ffffff", "#000000", "no MACs")
 TRAINING = Swatch("#e8e8e8", "#000000", "training only (not in the inference MACs)")
@@ -57,6 +61,10 @@ def diagram(analysed: Analysed, fmt: str, *, depth: int | None = None,
     text = to_dot(model)
     if fmt == "dot":
         return text.encode("utf-8")
+    if len(model.boxes) > MAX_LAID_OUT:
+        raise UsageError(f"{len(model.boxes):,} boxes are too many to lay out as .{fmt} (at most "
+                         f"{MAX_LAID_OUT:,})", "collapse blocks with --depth N, or write .dot or "
+                         ".mmd, which have no limit")
     from cnnstat.render.layout import lay_out
 
     return lay_out(text, fmt)
