@@ -289,3 +289,21 @@ def test_clusters_only_for_prefixes_with_two_boxes() -> None:
 def test_unknown_format_is_a_bug_not_a_file() -> None:
     with pytest.raises(ValueError, match="unknown diagram format"):
         graph.diagram(run("lenet5"), "jpg")
+
+
+def test_every_zoo_diagram_is_connected() -> None:
+    """Every built-in spec at its default depth: each edge joins two boxes, every box but the
+    inputs is reached by an edge, and at most MAX_OPEN boxes (plus the inputs) are drawn."""
+    from cnnstat.analysis.pipeline import builtin_names
+    from cnnstat.core.memory import dataflow
+
+    for name in builtin_names():
+        report = run(name).report
+        assert set(dataflow(report, training=True).reads) == {r.name for r in report.rows}
+        model = graph.build(report)
+        ids = {b.id for b in model.boxes}
+        inputs = {b.id for b in model.boxes if b.lines[1] == "input"}
+        assert all(e.src in ids and e.dst in ids for e in model.edges), name
+        assert {e.dst for e in model.edges} == ids - inputs, name
+        assert len(model.boxes) - len(inputs) <= graph.MAX_OPEN or \
+            graph.auto_depth(report) == 1, name
