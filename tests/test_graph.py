@@ -307,3 +307,11 @@ def test_every_zoo_diagram_is_connected() -> None:
         assert {e.dst for e in model.edges} == ids - inputs, name
         assert len(model.boxes) - len(inputs) <= graph.MAX_OPEN or \
             graph.auto_depth(report) == 1, name
+
+
+@pytest.mark.parametrize("fmt", ["dot", "mmd"])
+def test_golden_text(fmt: str, cli, golden) -> None:  # type: ignore[no-untyped-def]
+    """The whole text of one diagram, pinned (``pytest --overwrite`` rewrites it)."""
+    result = cli("graph", "inception-bottleneck", "-o", "-", "--format", fmt, "--rf")
+    assert result.exit_code == 0, result.stderr
+    golden(f"graph/inception-bottleneck.{fmt}", result.stdout)
