@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from cnnstat.analysis.pipeline import Analysed
 from cnnstat.core.ir import iter_layers
 from cnnstat.core.memory import dataflow
+from cnnstat.core.receptive import FieldSize, field_sizes
 from cnnstat.core.report import Report, Row, Shape, fmt_shape
 from cnnstat.errors import UsageError
 from cnnstat.render import numbers
 from cnnstat.render.diagram import Box, Cluster, Diagram, Edge, Swatch
+from cnnstat.views.common import rf_text
 from cnnstat.views.graph_clusters import clusters
 
 FORMATS = ("svg", "png", "pdf", "dot", "mmd")
@@ -51,7 +53,7 @@ def diagram(analysed: Analysed, fmt: str, *, depth: int | None = None,
     are text and need nothing."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown diagram format {fmt!r}")
-    model = build(analysed.report, depth=depth, rf=rf)
+    model = build(analysed.report, depth=depth, rf=analysed.field_sizes if rf else False)
     if fmt == "mmd":
         from cnnstat.render.mermaid import to_mermaid
 
@@ -111,11 +113,13 @@ def swatch(macs: int, total: int) -> Swatch:
     return MOST
 
 
-def build(report: Report, *, depth: int | None = None, rf: bool = False) -> Diagram:
-    """The diagram model of ``report``; ``depth`` None: :func:`auto_depth`."""
+def build(report: Report, *, depth: int | None = None,
+          rf: Sequence[FieldSize | None] | bool = False) -> Diagram:
+    """The diagram model of ``report``; ``depth`` None: :func:`auto_depth`; ``rf``: the rows'
+    receptive-field sizes (``Analysed.field_sizes``), or True to compute them."""
     chosen = auto_depth(report) if depth is None else depth
     groups = [_Group(k, tuple(v)) for k, v in _groups(report.rows, chosen).items()]
-    fields = _fields(report) if rf else {}
+    fields = _fields(report, field_sizes(report) if rf is True else rf or ())
     inputs = report.inputs or ((report.input_names[0], report.input_shape),)
     ids = {name: f"n{i}" for i, (name, _) in enumerate(inputs)}
     ids.update({g.key: f"n{len(inputs) + i}" for i, g in enumerate(groups)})
@@ -141,11 +145,9 @@ def _title(report: Report, depth: int | None) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _fields(report: Report) -> dict[str, str]:
-    from cnnstat.views.common import rf_text
-    from cnnstat.views.summary import row_fields
-
-    return {r.name: rf_text(fr) for r, fr in zip(report.rows, row_fields(report)) if fr}
+def _fields(report: Report, sizes: Sequence[FieldSize | None]) -> dict[str, str]:
+    """Each row's receptive-field size as ``cnnstat summary`` shows it ('11', '7x5', '*')."""
+    return {r.name: rf_text(size) for r, size in zip(report.rows, sizes) if size}
 
 
 def _heads(report: Report) -> set[str]:
