@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import cnnstat
+
 pytest.importorskip("matplotlib")
 
 
@@ -119,3 +121,23 @@ def test_without_matplotlib_the_report_says_how_to_install_it(
     assert result.exit_code == 2
     assert "pip install 'cnnstat[plot]'" in result.stderr
     assert not (tmp_path / "r.html").exists()
+
+
+def test_the_diagram_is_cnnstat_graphs(cli: Callable, tmp_path: Path) -> None:
+    pytest.importorskip("graphviz")
+    import shutil
+
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    page, _ = report(cli, tmp_path, "resnet-basic-block", "--no-verify")
+    assert 'aria-label="resnet-basic-block: diagram"' in page
+    for layer in cnnstat.analyze("resnet-basic-block").layers:  # a box per operation
+        assert f"<title>{layer.name}</title>" in page
+
+
+def test_without_graphviz_the_page_says_why_there_is_no_diagram(
+        cli: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "graphviz", None)
+    page, _ = report(cli, tmp_path, "lenet5", "--no-verify")
+    assert "diagram not drawn: drawing .svg needs the graphviz Python package" in page
+    assert "pip install" in page

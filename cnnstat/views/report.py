@@ -9,7 +9,6 @@ here (no Graphviz, no torch) is a line in the page saying why, never a failed re
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from cnnstat.render import charts, field_chart, html
 from cnnstat.render.jsonfmt import VERSION
 from cnnstat.views import compare, plots
 from cnnstat.views import memory as memory_view
-from cnnstat.views.summary import row_fields, summary_table
+from cnnstat.views.summary import summary_table
 
 
 @dataclass(frozen=True)
@@ -36,11 +35,10 @@ def _anchor(name: str) -> str:
 
 
 def diagram(item: Analysed, depth: int | None) -> str:
-    """The diagram of ``cnnstat graph`` as inline SVG, or a line saying why it is missing."""
-    try:  # cnnstat graph's view (views/graph.py), looked up so a build without it still reports
-        draw = importlib.import_module("cnnstat.views.graph").diagram
-    except (ImportError, AttributeError):
-        return html.note("diagram: this cnnstat has no 'cnnstat graph'", "missing")
+    """The diagram of ``cnnstat graph`` as inline SVG, or a line saying why it is missing
+    (Graphviz not installed)."""
+    from cnnstat.views.graph import diagram as draw
+
     try:
         return html.svg(draw(item, "svg", depth=depth), f"{item.report.name}: diagram",
                         _anchor(item.report.name) + "-graph")
@@ -116,7 +114,7 @@ def spec_section(spec: str, item: Analysed, options: Options) -> str:
     parts = [f'<section class="spec" id="{_anchor(report.name)}">',
              f"<h2>{html.text(report.name)}: {html.text(report.title)}</h2>",
              html.note(f"source: {report.source}") if report.source else "",
-             "<h3>Summary</h3>", html.table(summary_table(report, row_fields(report))),
+             "<h3>Summary</h3>", html.table(summary_table(report, item.field_sizes)),
              "<h3>Diagram</h3>", diagram(item, options.depth),
              *_figures(item), *field(item), *check(spec), *verify(item, options.verify),
              "</section>"]
