@@ -182,3 +182,21 @@ def test_without_matplotlib_every_kind_says_how_to_install_it(
         assert "pip install 'cnnstat[plot]'" in result.stderr
     # everything that does not draw still works
     assert cli("summary", "lenet5", "--format", "json").exit_code == 0
+
+
+def test_what_does_not_draw_never_imports_matplotlib() -> None:
+    """The README's first command (a summary) and every help page run without matplotlib."""
+    import subprocess
+
+    code = ("import sys; sys.modules['matplotlib'] = None\n"
+            "from cnnstat.cli.main import main\n"
+            "for argv in (['summary', 'vgg16'], ['--help'], ['plot', '--help'],\n"
+            "             ['report', '--help'], ['plot', 'rf', '--help']):\n"
+            "    try:\n"
+            "        main(argv, standalone_mode=False)\n"
+            "    except SystemExit as exc:\n"
+            "        assert not exc.code, (argv, exc.code)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "stage5.conv3" in proc.stdout and "complexity" in proc.stdout
