@@ -141,3 +141,14 @@ def test_without_graphviz_the_page_says_why_there_is_no_diagram(
     page, _ = report(cli, tmp_path, "lenet5", "--no-verify")
     assert "diagram not drawn: drawing .svg needs the graphviz Python package" in page
     assert "pip install" in page
+
+
+def test_text_from_a_spec_is_shown_never_obeyed(cli: Callable, tmp_path: Path) -> None:
+    hostile = "<img src=x onerror=alert(1)>"
+    spec = tmp_path / "hostile.yaml"
+    spec.write_text("name: hostile\ntitle: '<script>alert(2)</script>'\ninput: [1, 8, 8]\n"
+                    f"layers:\n  - conv: {{out: 2, kernel: 3, name: '{hostile}'}}\n  - relu\n")
+    page, parsed = report(cli, tmp_path, str(spec), "--no-verify")
+    assert not {"script", "img"} & set(parsed.tags)
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
