@@ -45,7 +45,7 @@ def test_rf_effective_draws_both_panels(cli: Callable, tmp_path: Path,
     spec = write(tmp_path, TWO_CONVS)
     result = cli("plot", "rf", spec, "--effective", "--samples", "2", "-o", str(out))
     assert result.exit_code == 0, result.stderr
-    text = "\n".join(svg_text(out.read_bytes()))
+    text = " ".join(svg_text(out.read_bytes())).replace("\n", " ")  # lines wrapped
     assert "two-convs: theoretical and effective receptive field of c2's centre unit" in text
     assert "effective field (Luo et al. 2016)" in text and "mean of 2 normal inputs" in text
     assert "theoretical field of unit (3, 3) of c2 (4x7x7): rows 3..7, columns 3..7" in text

@@ -71,7 +71,8 @@ def new(width: float, height: float, rows: int = 1, cols: int = 1,
 
 def wrap(text: str, width_in: float, size: float = 10) -> str:
     """``text`` broken into lines that fit ``width_in`` inches at ``size`` points."""
-    return textwrap.fill(text, max(20, int(width_in * 72 / (size * 0.62))))
+    return textwrap.fill(text, max(20, int(width_in * 72 / (size * 0.62))),
+                         break_on_hyphens=False)
 
 
 def footnote(fig: Figure, text: str) -> None:
