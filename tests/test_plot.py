@@ -200,3 +200,19 @@ def test_what_does_not_draw_never_imports_matplotlib() -> None:
                           timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "stage5.conv3" in proc.stdout and "complexity" in proc.stdout
+
+
+def test_roofline_without_a_probe_draws_no_roofs_and_says_so(tmp_path: Path) -> None:
+    from cnnstat.views import bench_plots
+
+    doc = json.loads(Path(BENCH).read_text())
+    doc["probe"] = None
+    view = bench_plots.roofline(doc, BENCH, None, None)
+    assert view.peak_flops_per_s is None and view.bytes_per_s is None
+    assert "no probe in this run (--no-probe): no roofs" in view.footnote
+    layers = doc["results"][0]["batches"][0]["per_layer"]["layers"]
+    with_flops = [la for la in layers if la["flops"] > 0]
+    assert [p.name for p in view.points] == [la["name"] for la in with_flops]
+    assert view.points[0].flops_per_s == with_flops[0]["flops"] / \
+        with_flops[0]["seconds"]["median"]
+    assert f"{len(layers) - len(with_flops)} operations without FLOPs not shown" in view.footnote

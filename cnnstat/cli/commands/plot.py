@@ -24,13 +24,17 @@ from cnnstat.render import figure
 OUTPUT = "The figure's file: .svg, .png or .pdf."
 
 
+def _start(path: str) -> None:
+    """Before reading anything: the format must be known and matplotlib installed."""
+    figure.format_of(path)
+    figure.require()
+
+
 def _write(path: str, draw: Callable[[str], bytes]) -> None:
     """Draw in the format the suffix names and write the file atomically."""
     from cnnstat.analysis.atomic import write_bytes
 
-    fmt = figure.format_of(path)
-    figure.require()
-    data = draw(fmt)
+    data = draw(figure.format_of(path))
     try:
         write_bytes(path, data)
     except OSError as exc:
@@ -70,8 +74,7 @@ def complexity(specs: tuple[str, ...], output: str) -> None:
     from cnnstat.render.charts import complexity as draw
     from cnnstat.views import plots
 
-    figure.format_of(output)
-    figure.require()
+    _start(output)
     view = plots.complexity(complexity_items(specs))
     for name in view.left_out if specs else ():  # the zoo: only those that publish one
         echo_err(f"cnnstat: {name}: no published top-1 (reference: top1); not drawn")
@@ -94,8 +97,7 @@ def layers(spec: str, output: str, input_shape: Shape | None, overrides: dict[st
     from cnnstat.render.charts import layers as draw
     from cnnstat.views import plots
 
-    figure.format_of(output)
-    figure.require()
+    _start(output)
     report = analysed(spec, input_shape, batch, overrides).report
     _write(output, lambda fmt: draw(plots.layer_bars(report), plots.layers_title(report),
                                     plots.LAYER_LABELS, fmt))
@@ -116,8 +118,7 @@ def memory(spec: str, output: str, input_shape: Shape | None, overrides: dict[st
     from cnnstat.render.charts import memory as draw
     from cnnstat.views import plots
 
-    figure.format_of(output)
-    figure.require()
+    _start(output)
     view = plots.live_memory(analysed(spec, input_shape, batch, overrides).report, dtype)
     _write(output, lambda fmt: draw(view.names, view.live_bytes, view.peak, view.title,
                                     view.ylabel, fmt))
@@ -149,8 +150,7 @@ def roofline(bench_json: str, output: str, spec: str | None, batch: int | None) 
     from cnnstat.render.timing_charts import roofline as draw
     from cnnstat.views import bench_plots
 
-    figure.format_of(output)
-    figure.require()
+    _start(output)
     view = bench_plots.roofline(read_bench(bench_json), bench_json, spec, batch)
     _write(output, lambda fmt: draw(view.points, view.peak_flops_per_s, view.bytes_per_s,
                                     view.title, view.footnote, fmt))
@@ -165,8 +165,7 @@ def bench(bench_json: str, output: str) -> None:
     from cnnstat.render.timing_charts import bench as draw
     from cnnstat.views import bench_plots
 
-    figure.format_of(output)
-    figure.require()
+    _start(output)
     view = bench_plots.sweep(read_bench(bench_json), bench_json)
     _write(output, lambda fmt: draw(view.series, view.title, view.footnote, fmt))
 
@@ -189,8 +188,7 @@ def rf(spec: str, output: str, input_shape: Shape | None, overrides: dict[str, o
     from cnnstat.render.field_chart import field as draw
     from cnnstat.views import plots
 
-    figure.format_of(output)
-    figure.require()
+    _start(output)
     if effective:
         from cnnstat.torch_backend import require
 
