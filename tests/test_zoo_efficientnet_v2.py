@@ -8,12 +8,18 @@ stage tables of torchvision's ``_efficientnet_conf`` (= Tan & Le 2021, Table 4 f
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from cnnstat.analysis import analyze
 from cnnstat.check.figures import check_figures
 from cnnstat.core.presets import FVCORE, TORCH
 from cnnstat.spec.loader import load
+
+SPEC = Path(__file__).resolve().parent.parent / "specs" / "efficientnet-v2.yaml"
 
 # torchvision 0.29.1 efficientnet_v2_{s,m,l}(weights=None), eval, 1x3xRxR:
 # (name, R, numel, FlopCounterMode total, fvcore FlopCountAnalysis total)
@@ -134,3 +140,22 @@ def test_figure_statuses(name: str) -> None:
         s: "agrees" for s in got if s.startswith("torchvision")}
     assert len([s for s in got if s.startswith("torchvision")]) == 3
     assert {s: v for s, v in got.items() if s.startswith("Tan")} == STATUSES[name]
+
+
+@pytest.mark.parametrize(("name", "r", "numel", "torch_flops", "fvcore"), TORCHVISION)
+def test_cli_count_presets(name: str, r: int, numel: int, torch_flops: int, fvcore: int,
+                           cli: Callable) -> None:
+    for preset, total in (("torch", torch_flops), ("fvcore", fvcore)):
+        result = cli("summary", name, "--count", preset, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        doc = json.loads(result.stdout)
+        assert doc["spec"]["input_shape"] == [3, r, r]
+        assert doc["totals"]["params"] == numel and doc["count"]["total"] == total
+
+
+def test_cli_check_strict_passes_with_the_papers_differences_as_notes(cli: Callable) -> None:
+    result = cli("check", str(SPEC), "--strict")
+    assert result.exit_code == 0, result.stderr
+    # S's two Table 7 figures, in the plain spec and in -s, M's FLOPs, L's params and FLOPs
+    assert result.stderr.count("note[N602]") == 7
+    assert "checked 1 file (4 specs): 0 failed, 0 errors, 0 warnings, 7 notes" in result.stderr
