@@ -30,6 +30,11 @@ PAIRS: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 
+def _spec_arg(spec: str) -> str:
+    """A spec file of specs/, or a built-in name (a variant such as convnext-tiny)."""
+    return f"specs/{spec}.yaml" if (ROOT / "specs" / f"{spec}.yaml").is_file() else spec
+
+
 def _measure(factory: str, spec: str) -> tuple[int, int, int]:
     """numel, FlopCounterMode total and fvcore total of the factory's model at the spec's input."""
     import torch
@@ -42,7 +47,7 @@ def _measure(factory: str, spec: str) -> tuple[int, int, int]:
     from cnnstat.spec.loader import load
 
     model = getattr(tv_factories, factory)().eval()
-    x = torch.zeros(1, *analyze(load(spec)).input_shape)
+    x = torch.zeros(1, *analyze(load(_spec_arg(spec))).input_shape)
     with torch.no_grad():
         with FlopCounterMode(display=False) as counter:
             model(x)
@@ -54,7 +59,7 @@ def _measure(factory: str, spec: str) -> tuple[int, int, int]:
 
 
 def _verify(spec: str, factory: str, extra: tuple[str, ...]) -> str:
-    cmd = [sys.executable, "-m", "cnnstat", "verify", spec, *extra,  # a built-in name: a variant too
+    cmd = [sys.executable, "-m", "cnnstat", "verify", _spec_arg(spec), *extra,
            "--module", f"tools/tv_factories.py:{factory}", "--count", "torch"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})  # this cnnstat
