@@ -39,6 +39,8 @@ COMMANDS = {
     "diff": "tooling:diff",
     "schema": "tooling:schema",
     "graph": "graph:graph",
+    "plot": "plot:plot",
+    "report": "report:report",
 }
 
 

@@ -271,3 +271,8 @@ def data_options(fn: F) -> F:
     for option in (color_option, set_option, batch_option, input_option, format_option()):
         fn = option(fn)
     return fn
+
+
+def output_option(help: str) -> Callable[[F], F]:
+    """-o/--output FILE: where a command writes the file it makes (a figure, a report)."""
+    return click.option("-o", "--output", "output", metavar="FILE", required=True, help=help)
