@@ -49,6 +49,11 @@ def complexity(points: Sequence[Bubble], title: str, footnote: str, fmt: str) ->
             ax.annotate(p.name, (p.macs / 1e9, p.top1), xytext=(4, 4),
                         textcoords="offset points", fontsize=7, zorder=3)
         ax.set_xscale("log")
+        if points:  # room for the bubbles: autoscaling sees their centres, not their size
+            xs, ys = [p.macs / 1e9 for p in points], [p.top1 for p in points]
+            pad = 0.15 * (max(ys) - min(ys)) + 1.5
+            ax.set_xlim(min(xs) / 1.8, max(xs) * 1.8)
+            ax.set_ylim(min(ys) - pad, max(ys) + pad)
         ax.set_xlabel("G-MACs per image (10^9 multiply-accumulates, conv + linear; log scale)")
         ax.set_ylabel("published top-1 accuracy on ImageNet (%)")
         ax.set_title(figure.wrap(title, fig.get_figwidth()))
