@@ -19,6 +19,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     WithJsonSchema,
+    field_validator,
 )
 
 FiniteFloat = Annotated[StrictFloat, AllowInfNan(False)]
@@ -361,6 +362,24 @@ class Figure(BaseModel):
 
 Metric = Literal["params", "macs", "flops", "activations"]
 
+Reported = Literal["params", "macs", "flops", "activations", "top1"]
+"""What ``reference:`` may publish: the computed metrics, and ``top1``, the published ImageNet
+top-1 accuracy in percent (drawn by ``cnnstat plot complexity``; never computed, so never
+checked against a count)."""
+
+References = dict[Reported, Figure | list[Figure]]
+
+
+def check_top1(table: References) -> References:
+    """``top1`` is one figure, a percentage in (0, 100], without tolerances."""
+    fig = table.get("top1")
+    if fig is None:
+        return table
+    if isinstance(fig, list) or not 0 < fig.value <= 100 or fig.rel_tol or fig.abs_tol:
+        raise ValueError("reference top1 is one figure: an accuracy in percent, above 0 and "
+                         "at most 100, with its source and no tolerance")
+    return table
+
 
 class BlockModel(BaseModel):
     """A named, reusable block: arguments with defaults ("required" for none) and a body."""
@@ -377,11 +396,16 @@ class VariantModel(BaseModel):
     set: dict[str, ParamValue] = Field(
         description="parameter values that differ from the spec's defaults")
     title: str = ""
-    reference: dict[Metric, Figure | list[Figure]] = {}
+    reference: References = {}
     expect: dict[Metric, StrictInt] = Field(
         {}, description="exact figures pinned for regression ('cnnstat check' fails on a change)")
     budget: dict[Metric, StrictInt] = Field(
         {}, description="limits for this variant, overriding the spec's budget metric by metric")
+
+    @field_validator("reference")
+    @classmethod
+    def _top1(cls, table: References) -> References:
+        return check_top1(table)
 
 
 class Acceptance(BaseModel):
@@ -436,8 +460,9 @@ class SpecModel(BaseModel):
     blocks: dict[str, BlockModel] = {}
     layers: Layers = Field(min_length=1, description="the network, a list of layer items",
                            json_schema_extra={"minItems": 1})
-    reference: dict[Metric, Figure | list[Figure]] = Field(
-        {}, description="published figures (one or a list per metric), checked against ours")
+    reference: References = Field(
+        {}, description="published figures (one or a list per metric), checked against ours; "
+        "top1: the published ImageNet top-1 accuracy in percent")
     expect: dict[Metric, StrictInt] = Field(
         {}, description="exact figures pinned for regression ('cnnstat check' fails on a change)")
     budget: dict[Metric, StrictInt] = Field(
@@ -448,3 +473,8 @@ class SpecModel(BaseModel):
     accept: list[Acceptance] = Field(
         [], description="warnings that are true of the architecture as published, each with "
         "its reason: reported as notes, so 'cnnstat check --strict' passes")
+
+    @field_validator("reference")
+    @classmethod
+    def _top1(cls, table: References) -> References:
+        return check_top1(table)
