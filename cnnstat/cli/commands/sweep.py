@@ -188,7 +188,7 @@ def _bench(spec: str, rows: list[Row], budgets: list[Budget], objectives: list[O
 @color_option
 def merge(files: tuple[Path, ...], budget_texts: tuple[str, ...],
           objective_texts: tuple[str, ...], fmt: str, color: str) -> ExitStatus:
-    """Join the results files of a sweep's shards (``sweep --shard I/N --out FILE``) into the
+    """Join the results files of a sweep's shards (sweep --shard I/N --out FILE) into the
     result one run would give.
 
     \b
