@@ -16,6 +16,11 @@ import pytest
 GRID = ["resnet50", "--vary", "width=0.25,0.5,0.75,1,1.25", "--vary", "depth=0.5,1,1.5",
         "--input", "3x64x64", "--input", "3x96x96", "--no-rf"]
 TOTAL = 5 * 3 * 2
+# the interrupted sweep: receptive fields on and larger inputs, so that it runs for seconds
+# even on a fast idle machine and the signal lands mid-way
+LONG = ["resnet50", "--vary", "width=0.25,0.5,0.75,1,1.25,1.5,1.75,2", "--vary",
+        "depth=0.5,1,1.5,2,2.5", "--input", "3x224x224", "--input", "3x320x320"]
+LONG_TOTAL = 8 * 5 * 2
 
 
 def rows_of(stdout: str) -> list[dict[str, object]]:
@@ -47,11 +52,11 @@ def test_processes_give_the_same_rows_in_the_same_order(cli, one_run) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_an_interrupted_sweep_resumes_without_redoing_rows(cli, one_run, tmp_path: Path,
+def test_an_interrupted_sweep_resumes_without_redoing_rows(cli, tmp_path: Path,
                                                            sig: signal.Signals) -> None:
     out = tmp_path / "run.jsonl"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    child = subprocess.Popen([sys.executable, "-m", "cnnstat", "sweep", *GRID, "-j", "2",
+    child = subprocess.Popen([sys.executable, "-m", "cnnstat", "sweep", *LONG, "-j", "2",
                               "--out", str(out), "--format", "json"], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
@@ -64,15 +69,17 @@ def test_an_interrupted_sweep_resumes_without_redoing_rows(cli, one_run, tmp_pat
     assert "interrupted" in stderr and "Traceback" not in stderr
     before = lines(out)
     finished = len(before) - 1  # the header
-    assert 3 <= finished < TOTAL
-    result = cli("sweep", *GRID, "-j", "1", "--out", str(out), "--resume", "--format", "json",
+    assert 3 <= finished < LONG_TOTAL
+    result = cli("sweep", *LONG, "-j", "1", "--out", str(out), "--resume", "--format", "json",
                  "--objective", "macs", "--objective", "max:params")
     assert result.exit_code == 0, result.stderr
     after = lines(out)
     assert after[: len(before)] == before  # the finished rows kept as they were
-    assert len(after) == 1 + TOTAL  # and none written twice: each configuration once
-    assert len({json.loads(x)["key"] for x in after[1:]}) == TOTAL
-    assert rows_of(result.stdout) == one_run
+    assert len(after) == 1 + LONG_TOTAL  # and none written twice: each configuration once
+    assert len({json.loads(x)["key"] for x in after[1:]}) == LONG_TOTAL
+    one_run = cli("sweep", *LONG, "-j", "1", "--format", "json", "--objective", "macs",
+                  "--objective", "max:params")
+    assert rows_of(result.stdout) == rows_of(one_run.stdout)
 
 
 def test_a_line_cut_short_is_dropped_on_resume(cli, tmp_path: Path) -> None:
