@@ -71,3 +71,17 @@ def resnet50_fpn() -> nn.Module:
 
     return Outputs(resnet_fpn_backbone(backbone_name="resnet50", weights=None,
                                        trainable_layers=5))
+
+
+def shufflenet_v2_x1_0() -> nn.Module:
+    """shufflenet_v2_x1_0: global pooling is ``x.mean([2, 3])`` in its forward."""
+    from torchvision.models import shufflenet_v2_x1_0 as build
+
+    return build(weights=None)
+
+
+def mnasnet1_0() -> nn.Module:
+    """mnasnet1_0: global pooling is ``x.mean([2, 3])`` in its forward."""
+    from torchvision.models import mnasnet1_0 as build
+
+    return build(weights=None)

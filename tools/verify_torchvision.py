@@ -24,7 +24,14 @@ PAIRS: list[tuple[str, str, tuple[str, ...]]] = [
     ("lraspp-mobilenet-v3-large", "lraspp_mobilenet_v3_large", ()),
     ("inception-v3", "inception_v3", ()),
     ("resnet50-fpn", "resnet50_fpn", ()),
+    ("shufflenet-v2", "shufflenet_v2_x1_0", ()),
+    ("mnasnet1-0", "mnasnet1_0", ()),
 ]
+
+
+def _spec_arg(spec: str) -> str:
+    """A spec file of specs/, or a built-in name (a variant such as convnext-tiny)."""
+    return f"specs/{spec}.yaml" if (ROOT / "specs" / f"{spec}.yaml").is_file() else spec
 
 
 def _measure(factory: str, spec: str) -> tuple[int, int, int]:
@@ -39,7 +46,7 @@ def _measure(factory: str, spec: str) -> tuple[int, int, int]:
     from cnnstat.spec.loader import load
 
     model = getattr(tv_factories, factory)().eval()
-    x = torch.zeros(1, *analyze(load(spec)).input_shape)
+    x = torch.zeros(1, *analyze(load(_spec_arg(spec))).input_shape)
     with torch.no_grad():
         with FlopCounterMode(display=False) as counter:
             model(x)
@@ -51,7 +58,7 @@ def _measure(factory: str, spec: str) -> tuple[int, int, int]:
 
 
 def _verify(spec: str, factory: str, extra: tuple[str, ...]) -> str:
-    cmd = [sys.executable, "-m", "cnnstat", "verify", f"specs/{spec}.yaml", *extra,
+    cmd = [sys.executable, "-m", "cnnstat", "verify", _spec_arg(spec), *extra,
            "--module", f"tools/tv_factories.py:{factory}", "--count", "torch"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})  # this cnnstat
