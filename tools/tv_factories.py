@@ -85,3 +85,21 @@ def mnasnet1_0() -> nn.Module:
     from torchvision.models import mnasnet1_0 as build
 
     return build(weights=None)
+
+
+def convnext_tiny() -> nn.Module:
+    from torchvision.models import convnext_tiny as build
+
+    return build(weights=None)
+
+
+def convnext_small() -> nn.Module:
+    from torchvision.models import convnext_small as build
+
+    return build(weights=None)
+
+
+def convnext_base() -> nn.Module:
+    from torchvision.models import convnext_base as build
+
+    return build(weights=None)

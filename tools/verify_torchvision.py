@@ -26,6 +26,9 @@ PAIRS: list[tuple[str, str, tuple[str, ...]]] = [
     ("resnet50-fpn", "resnet50_fpn", ()),
     ("shufflenet-v2", "shufflenet_v2_x1_0", ()),
     ("mnasnet1-0", "mnasnet1_0", ()),
+    ("convnext-tiny", "convnext_tiny", ()),
+    ("convnext-small", "convnext_small", ()),
+    ("convnext-base", "convnext_base", ()),
 ]
 
 
