@@ -92,3 +92,27 @@ def test_mean_pooling_is_not_counted_by_fvcore(name: str, c: int, pool_input: in
     fvcore = {"shufflenet-v2": 148_808_392, "mnasnet1-0": 325_329_152}[name]
     assert PRESETS["fvcore"].total(report) == fvcore
     assert PRESETS["fvcore"].count(row) == 0
+
+
+def test_resnet_110_with_stochastic_depth() -> None:
+    """Huang et al. 2016: ResNet-110 (He et al. 2016, Table 6: 1.7M params) with block l of
+    L = 54 dropped in training with probability l / L * (1 - p_L), p_L = 0.5.  At inference
+    every block runs: params and MACs are ResNet-110's."""
+    sd, plain = analyze(load("resnet-110-sd")), analyze(load("resnet-cifar-110"))
+    # conv1 + BN, then per stage 18 blocks of two 3x3 convs + two BNs; fc 64 -> 10
+    params = 3 * 16 * 9 + 2 * 16
+    for c_in, c in ((16, 16), (16, 32), (32, 64)):
+        params += (c_in * c * 9 + 2 * c) + (c * c * 9 + 2 * c)    # the first block
+        params += 17 * 2 * (c * c * 9 + 2 * c)                     # the other 17
+    params += 64 * 10 + 10
+    assert sd.totals.params == plain.totals.params == params
+    assert abs(params - 1_700_000) <= 50_000
+    assert sd.totals.macs == plain.totals.macs
+    drops = [r for r in sd.rows if r.kind == "drop_path"]
+    assert len(drops) == 3 * 18 and all(r.ops == {} and r.params == 0 for r in drops)
+    assert drops[0].description.startswith(f"stochastic depth p={1 / 108:g} ")
+    assert drops[-1].description.startswith("stochastic depth p=0.5 ")
+    # expected blocks run in training: the sum of the survival probabilities 1 - l / 108
+    blocks = 54
+    expected = sum(1 - n * (1 - 0.5) / blocks for n in range(1, blocks + 1))
+    assert expected == pytest.approx(blocks - 0.5 * (blocks + 1) / 2) == 40.25

@@ -95,7 +95,7 @@ def drop_path(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
     if not 0 <= p <= 1:
         raise spec_error("E406", f"drop_path '{layer.name}': p must be between 0 and 1, got {p}",
                          layer.arg_path("p"), layer=layer.name)
-    return Cost(output=x, description=f"stochastic depth p={p} ({layer.args['mode']}), identity "
+    return Cost(output=x, description=f"stochastic depth p={p:g} ({layer.args['mode']}), identity "
                 "at inference")
 
 
