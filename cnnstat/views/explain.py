@@ -43,6 +43,10 @@ class Explanation:
     row: Row
     steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
+    # shapes that may be channels-last (around 'permute') are shown with their axes as held,
+    # not as the lecture's H x W x C
+    input_as_held: bool = False
+    output_as_held: bool = False
 
 
 class DriftError(RuntimeError):
@@ -313,7 +317,7 @@ def explain_linear_last(layer: Layer, row: Row) -> Explanation:
                                 "point-wise over the positions of a channels-last map"),
               *_ops(row)]
     return Explanation(f"linear '{layer.name}': {row.description}", row.input_shape, row,
-                       tuple(steps))
+                       tuple(steps), (), True, True)
 
 
 def explain_activation(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
@@ -399,7 +403,9 @@ def explain_norm(layer: Layer, row: Row, flat: Shape | None = None) -> Explanati
     statistics fold into one scale and shift (2), as batch norm."""
     n = product(*row.output_shape)
     gamma, beta = bool(row.weights), bool(row.bias)
-    steps = [Step("output", "same as input", "", hwc(row.output_shape))]
+    held = layer.kind == "layernorm" and layer.args["over"] == "last"
+    steps = [Step("output", "same as input", "", "x".join(map(str, row.output_shape)) if held
+                  else hwc(row.output_shape))]
     if row.params:
         steps.append(Step("parameters", "gamma + beta",
                           worked(f"{row.weights} + {row.bias}", row.params), row.params,
@@ -422,7 +428,7 @@ def explain_norm(layer: Layer, row: Row, flat: Shape | None = None) -> Explanati
         Step("receptive field", "", "", "1x1", "point-wise, as every normalisation is counted: "
              "the statistics are not a spatial window")]
     return Explanation(f"{layer.kind} '{layer.name}': {row.description}", row.input_shape, row,
-                       tuple(steps))
+                       tuple(steps), (), held, held)
 
 
 def explain_layer_scale(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
@@ -470,7 +476,7 @@ def explain_permute(layer: Layer, row: Row, flat: Shape | None = None) -> Explan
     return Explanation(f"permute '{layer.name}': {row.description}", row.input_shape, row, (
         Step("output", f"input axes in the order {dims[1:]} (batch 0 kept first)", "", shape),
         Step("parameters", "", "", 0), _no_macs(row),
-        Step("element-wise", "", "", 0, "data movement only")))
+        Step("element-wise", "", "", 0, "data movement only")), (), True, True)
 
 
 def explain_conv_transpose(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
