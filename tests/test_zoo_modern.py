@@ -116,3 +116,19 @@ def test_resnet_110_with_stochastic_depth() -> None:
     blocks = 54
     expected = sum(1 - n * (1 - 0.5) / blocks for n in range(1, blocks + 1))
     assert expected == pytest.approx(blocks - 0.5 * (blocks + 1) / 2) == 40.25
+
+
+def test_lecture_and_compare_views_read_a_channels_last_block(cli) -> None:  # type: ignore[no-untyped-def]
+    """The lecture's table writes the channels-last part as the tensor holds it (H x W x C
+    already) and a linear over the last axis as positions x N_out x N_in."""
+    lecture = cli("summary", "convnext-tiny", "--style", "lecture")
+    assert lecture.exit_code == 0, lecture.stderr
+    assert "[56x56x384] STAGE1.CNBLOCK1.PWCONV1: 384 neurons" in lecture.stdout
+    memory = cli("summary", "convnext-tiny", "--style", "memory", "--format", "csv")
+    assert memory.exit_code == 0, memory.stderr
+    assert "STAGE1.CNBLOCK1.PWCONV1,56x56x384,56*56*384,1204224,96*384 + 384,37248" in \
+        memory.stdout
+    compare = cli("compare", "convnext-tiny", "convnext-small", "--format", "markdown")
+    assert compare.exit_code == 0, compare.stderr
+    assert "[fc, 384] 56x56x384x96" in compare.stdout
+    assert f"{56 * 56 * 384 * 96:,}" in compare.stdout
