@@ -122,10 +122,16 @@ def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return out
 
 
+def _own_parameters(mod: nn.Module) -> list[torch.Tensor]:
+    """The parameters registered on ``mod`` itself (what ``parameters(recurse=False)`` gives,
+    read from the registry itself)."""
+    return [p for p in mod._parameters.values() if p is not None]
+
+
 def _holds_own(mod: nn.Module) -> bool:
     """A container that also holds parameters directly (not through a child)."""
     return (not isinstance(mod, ATOMIC) and any(True for _ in mod.children())
-            and any(True for _ in mod.parameters(recurse=False)))
+            and bool(_own_parameters(mod)))
 
 
 def _own(counts: dict[str, Any], key: str, mod: nn.Module) -> tuple[int, int]:
@@ -134,7 +140,7 @@ def _own(counts: dict[str, Any], key: str, mod: nn.Module) -> tuple[int, int]:
         return int(sum(counts.get(k, {}).values()))
 
     children = sum(total(f"{key}.{name}") for name, _ in mod.named_children())
-    return numel(mod.parameters(recurse=False)), total(key) - children
+    return numel(iter(_own_parameters(mod))), total(key) - children
 
 
 def _calls(model: nn.Module, x: torch.Tensor) -> tuple[list[Call], Any, int]:
