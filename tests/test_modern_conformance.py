@@ -5,6 +5,8 @@ children's) and matched with the spec's ``layer_scale``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -60,7 +62,7 @@ class Block(nn.Module):
         return self.layer_scale * self.block(x) + x
 
 
-def test_a_block_with_its_own_parameter_matches_layer_scale(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_block_with_its_own_parameter_matches_layer_scale(tmp_path: Path) -> None:
     report = analyze(load(write(tmp_path, SPEC)))
     model = Block(8)
     names = [name for name, _ in leaf_modules(model)]

@@ -38,7 +38,8 @@ CASES = [
     # nn.LayerNorm(C) on a channels-last 56 x 56 x 96: the same counts.
     ("[56, 56, 96]", "layernorm", (56, 56, 96), 96 + 96, 0, 0,
      {"layernorm": FULL * 56 * 56 * 96}),
-    ("[10]", "layernorm: {elementwise_affine: false}", (10,), 0, 0, 0, {"layernorm": NO_AFFINE * 10}),
+    ("[10]", "layernorm: {elementwise_affine: false}", (10,), 0, 0, 0,
+     {"layernorm": NO_AFFINE * 10}),
     ("[10]", "layernorm: {bias: false}", (10,), 10, 0, 0, {"layernorm": (2 + 2 + 1) * 10}),
     ("[32, 7, 5]", "groupnorm: {groups: 8}", (32, 7, 5), 32 + 32, 0, 0,
      {"groupnorm": FULL * 32 * 7 * 5}),

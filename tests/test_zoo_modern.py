@@ -9,6 +9,8 @@ torchvision 0.29.1 (tools/verify_torchvision.py; README "Checked against torchvi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from cnnstat.analysis import analyze
@@ -118,7 +120,7 @@ def test_resnet_110_with_stochastic_depth() -> None:
     assert expected == pytest.approx(blocks - 0.5 * (blocks + 1) / 2) == 40.25
 
 
-def test_lecture_and_compare_views_read_a_channels_last_block(cli) -> None:  # type: ignore[no-untyped-def]
+def test_lecture_and_compare_views_read_a_channels_last_block(cli: Callable) -> None:
     """The lecture's table writes the channels-last part as the tensor holds it (H x W x C
     already) and a linear over the last axis as positions x N_out x N_in."""
     lecture = cli("summary", "convnext-tiny", "--style", "lecture")

@@ -317,7 +317,7 @@ def explain_linear_last(layer: Layer, row: Row) -> Explanation:
                                 "point-wise over the positions of a channels-last map"),
               *_ops(row)]
     return Explanation(f"linear '{layer.name}': {row.description}", row.input_shape, row,
-                       tuple(steps), (), True, True)
+                       tuple(steps), input_as_held=True, output_as_held=True)
 
 
 def explain_activation(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
@@ -428,7 +428,7 @@ def explain_norm(layer: Layer, row: Row, flat: Shape | None = None) -> Explanati
         Step("receptive field", "", "", "1x1", "point-wise, as every normalisation is counted: "
              "the statistics are not a spatial window")]
     return Explanation(f"{layer.kind} '{layer.name}': {row.description}", row.input_shape, row,
-                       tuple(steps), (), held, held)
+                       tuple(steps), input_as_held=held, output_as_held=held)
 
 
 def explain_layer_scale(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
@@ -476,7 +476,8 @@ def explain_permute(layer: Layer, row: Row, flat: Shape | None = None) -> Explan
     return Explanation(f"permute '{layer.name}': {row.description}", row.input_shape, row, (
         Step("output", f"input axes in the order {dims[1:]} (batch 0 kept first)", "", shape),
         Step("parameters", "", "", 0), _no_macs(row),
-        Step("element-wise", "", "", 0, "data movement only")), (), True, True)
+        Step("element-wise", "", "", 0, "data movement only")), input_as_held=True,
+        output_as_held=True)
 
 
 def explain_conv_transpose(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
