@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from cnnstat.spec import loader
@@ -61,6 +61,8 @@ def modern(draw: st.DrawFn) -> list[Any]:
 @given(modern(), st.integers(1, 5), st.integers(1, 5), st.integers(1, 2))
 def test_analytic_rows_equal_the_live_module(layers: list[Any], h: int, w: int,
                                              batch: int) -> None:
+    # one value per channel: instance norm (and group norm by channel) refuses it (E406)
+    assume(h * w > 1 or not any("instancenorm" in x or "groupnorm" in x for x in layers))
     spec = {"name": "p", "input": [4, h, w], "layers": layers}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "p.yaml"

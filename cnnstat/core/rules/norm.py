@@ -57,6 +57,11 @@ def group_norm(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
     if c % groups:
         raise spec_error("E402", f"groupnorm '{layer.name}': groups={groups} must divide the {c} "
                          "input channels", layer.arg_path("groups"), layer=layer.name)
+    if c // groups * numel(x[1:]) == 1:
+        raise spec_error("E406", f"groupnorm '{layer.name}': each of the {groups} groups holds one "
+                         f"value of the {fmt_shape(x)} input; its statistics are degenerate "
+                         "(PyTorch refuses it at batch 1)", layer.arg_path("groups"),
+                         layer=layer.name, hint="use fewer groups, or normalise a larger map")
     affine = bool(layer.args["affine"])
     return Cost(output=x, description=f"group norm, {groups} groups of {c // groups} channels",
                 weights=c if affine else 0, bias=c if affine else 0,
@@ -68,8 +73,12 @@ def instance_norm(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
     """Statistics per channel over H x W of each sample (nn.InstanceNorm2d); gamma and beta when
     affine; with ``track_running_stats`` the running mean and variance and the batch counter are
     buffers (2C + 1) and, at inference, the statistics are fixed (2 ops per element)."""
-    c, _, _ = spatial(layer, x)
+    c, h, w = spatial(layer, x)
     affine, tracked = bool(layer.args["affine"]), bool(layer.args["track_running_stats"])
+    if h * w == 1 and not tracked:
+        raise spec_error("E406", f"instancenorm '{layer.name}': statistics over a 1x1 map are "
+                         "degenerate (PyTorch refuses them)", layer.path, layer=layer.name,
+                         hint="normalise a larger map, or use track_running_stats")
     desc = "instance norm" + (", running statistics" if tracked else "")
     return Cost(output=x, description=desc, weights=c if affine else 0, bias=c if affine else 0,
                 buffers=2 * c + 1 if tracked else 0,
