@@ -45,6 +45,7 @@ class Writer:
 
     def __init__(self, input_names: dict[str, str]) -> None:
         self.names: dict[str, str] = dict(input_names)
+        self.paths: dict[str, str] = {}  # a top-level composite's name -> its module path
 
     def sequence(self, items: list[Item], scope: str, prev: str | None,
                  namer: Namer | None = None) -> list[Any]:
@@ -114,6 +115,8 @@ class Writer:
                 body["then"] = self.sequence(it.then, inner_scope, it.merged.out, inner)
         self.scope_name = outer
         self.names[it.out] = self._full(outer, name)
+        if not outer:
+            self.paths[name] = it.path
         return {it.composite: {"name": name, **body}}
 
 

@@ -32,6 +32,8 @@ def scalar(value: Any) -> str:
 def flow(value: Any) -> str:
     """One line: scalars, lists and mappings of them."""
     if isinstance(value, dict):
+        if not value:
+            return "{}"
         return "{" + ", ".join(f"{scalar(k)}: {flow(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(flow(v) for v in value) + "]"
@@ -57,6 +59,9 @@ def item_lines(item: Any, indent: int) -> list[str]:
         if not _nested(args) and not isinstance(args, list):
             return [f"{pad}- {kind}: {flow(args)}"]
         return [f"{pad}- {kind}:", *mapping_lines(args, indent + 4)]
+    if isinstance(item, dict):  # repeat: N, layers: [...]
+        first, *rest = mapping_lines(item, indent + 2)
+        return [f"{pad}- {first.lstrip()}", *rest]
     return [f"{pad}- {flow(item)}"]
 
 
@@ -68,7 +73,7 @@ def mapping_lines(doc: dict[str, Any], indent: int) -> list[str]:
     pad = " " * indent
     lines: list[str] = []
     for key, value in doc.items():
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        if isinstance(value, list) and value and any(isinstance(v, dict) for v in value):
             lines += [f"{pad}{key}:", *layers_lines(value, indent + 2)]
         elif isinstance(value, list) and any(isinstance(v, list) for v in value):
             lines.append(f"{pad}{key}:")  # branches: a list of layer lists

@@ -95,7 +95,8 @@ def write(network: dict[str, Any], target: str, inputs: tuple[tuple[int, ...], .
     single = len(names) == 1
     writer = Writer({n: "input" if single else n for n in names})
     layers = writer.sequence(items, "", names[0] if names else None)
-    blocks, layers = import_blocks.fold(layers, items, network.get("modules", {}), writer)
+    blocks, layers = import_blocks.fold(layers, writer.paths, network.get("modules", {}),
+                                        [writer.names[t] for t in outputs])
     doc: dict[str, Any] = {"name": _slug(target), "title": f"{target}, imported",
                            "source": f"cnnstat import {target} (torch.fx trace)"}
     if single:

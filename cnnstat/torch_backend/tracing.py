@@ -68,7 +68,8 @@ def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str,
 
     xs = [torch.zeros(1, *s, device="meta") for s in inputs]
     ShapeProp(gm).propagate(*xs)
-    described = _Describer(gm, inputs).run(numel(model.parameters()))
+    classes = {name: type(m).__name__ for name, m in model.named_modules() if name}
+    described = _Describer(gm, inputs).run(numel(model.parameters()), classes)
     if "network" in described:
         counter = FlopCounterMode(display=False)
         with counter, torch.no_grad():
@@ -111,7 +112,7 @@ class _Describer:
         self.problems: Counter[tuple[str, str, str]] = Counter()
         self.calls: Counter[str] = Counter()
 
-    def run(self, params: int) -> dict[str, Any]:
+    def run(self, params: int, classes: dict[str, str]) -> dict[str, Any]:
         outputs: list[str] = []
         for node in self.gm.graph.nodes:
             if node.op == "placeholder":
@@ -126,9 +127,8 @@ class _Describer:
         if self.problems:
             return {"rejected": [{"op": op, "path": path, "count": count, "why": why}
                                  for (op, path, why), count in self.problems.items()]}
-        modules = {name: type(m).__name__ for name, m in self.gm.named_modules() if name}
         return {"network": {"nodes": self.nodes, "outputs": outputs, "params": params,
-                            "modules": modules}}
+                            "modules": classes}}
 
     def _ref(self, node: fx.Node) -> str:
         name = node.name
