@@ -238,7 +238,7 @@ MODULES: dict[type, ModuleWriter] = {
 def _torchvision_modules() -> dict[type, ModuleWriter]:
     """torchvision's FrozenBatchNorm2d (detection backbones), where torchvision is installed."""
     try:
-        from torchvision.ops.misc import FrozenBatchNorm2d
+        from torchvision.ops.misc import FrozenBatchNorm2d  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return {}
     return {FrozenBatchNorm2d: _frozen_bn}
@@ -289,7 +289,34 @@ def _interpolate(c: Call) -> Result:
                      c.arg(3, "align_corners"), c.out_shape)
 
 
+def _f_maxpool(c: Call) -> Result:
+    if c.arg(5, "return_indices", False):
+        raise Unsupported("return_indices=True: a spec maxpool returns one tensor")
+    kernel = _size(c.arg(0, "kernel_size"))
+    stride = c.arg(1, "stride")
+    stride = _size(stride) if stride not in (None, [], ()) else kernel
+    args = {"kernel": kernel, "stride": stride, "padding": _size(c.arg(2, "padding", 0)),
+            "dilation": _size(c.arg(3, "dilation", 1)),
+            "ceil_mode": bool(c.arg(4, "ceil_mode", False))}
+    return [Written("maxpool", _only(args, {"stride": kernel, "padding": 0, "dilation": 1,
+                                            "ceil_mode": False}))]
+
+
+def _f_avgpool(c: Call) -> Result:
+    if c.arg(6, "divisor_override") is not None:
+        raise Unsupported("divisor_override: a spec avgpool divides by the window")
+    kernel = _size(c.arg(0, "kernel_size"))
+    stride = c.arg(1, "stride")
+    stride = _size(stride) if stride not in (None, [], ()) else kernel
+    args = {"kernel": kernel, "stride": stride, "padding": _size(c.arg(2, "padding", 0)),
+            "ceil_mode": bool(c.arg(3, "ceil_mode", False)),
+            "count_include_pad": bool(c.arg(4, "count_include_pad", True))}
+    return [Written("avgpool", _only(args, {"stride": kernel, "padding": 0, "ceil_mode": False,
+                                            "count_include_pad": True}))]
+
+
 FUNCTIONS: dict[Callable[..., Any], CallWriter] = {
+    F.max_pool2d: _f_maxpool, F.avg_pool2d: _f_avgpool,
     F.relu: _act("relu"), torch.relu: _act("relu"), F.relu6: _act("relu6"),
     torch.sigmoid: _act("sigmoid"), F.sigmoid: _act("sigmoid"), torch.tanh: _act("tanh"),
     F.tanh: _act("tanh"), F.silu: _act("silu"), F.mish: _act("mish"),

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from cnnstat.core.presets import TORCH
 from cnnstat.core.report import Report
 from cnnstat.errors import Diagnostic, Severity, SpecError, UsageError
@@ -26,6 +28,9 @@ from cnnstat.torch_backend import import_blocks, import_graph, import_yaml, isol
 from cnnstat.torch_backend.import_spec import Writer
 from cnnstat.torch_backend.results import Captured
 
+if TYPE_CHECKING:
+    from cnnstat.spec.loader import Loaded
+
 UNSUPPORTED = "E701"  # a traced operation has no spec kind
 UNTRACEABLE = "E702"  # forward() cannot be traced (data-dependent control flow)
 DIFFERENT = "E703"  # the imported spec's totals differ from the module's
@@ -33,9 +38,10 @@ DIFFERENT = "E703"  # the imported spec's totals differ from the module's
 
 @dataclass(frozen=True)
 class Imported:
-    """The spec written (``text``), its analysed report, and what the module printed."""
+    """The spec written (``text``), loaded and analysed, and what the module printed."""
 
     text: str
+    loaded: Loaded
     report: Report
     stdout: Captured
     stderr: Captured
@@ -81,7 +87,7 @@ def run_import(target: str, inputs: tuple[tuple[int, ...], ...], kwargs: str = "
             raise UsageError(f"--module {target!r}: the child process wrote a result cnnstat "
                              "cannot read")
         text = write(network, target, inputs, schema_ref(output))
-        return Imported(*_checked(text, target, network, batch), out, err)
+        return Imported(*proven(text, target, network, batch), out, err)
     except (SpecError, UsageError) as exc:
         raise Failed(exc, out, err) from None
 
@@ -112,23 +118,25 @@ def write(network: dict[str, Any], target: str, inputs: tuple[tuple[int, ...], .
     return import_yaml.dump(doc, schema)
 
 
-def _checked(text: str, target: str, network: dict[str, Any],
-             batch: int) -> tuple[str, Report]:
+def proven(text: str, target: str, network: dict[str, Any],
+           batch: int = 1) -> tuple[str, Loaded, Report]:
     """Load and analyse the spec; its totals must be the module's.  Warnings that are true of
     the module (a floor that drops a row) are accepted in the spec, with the reason."""
     from cnnstat.analysis.pipeline import analyze_loaded
     from cnnstat.spec.loader import load_text
 
     name = f"<import {target}>"
-    report = analyze_loaded(load_text(text, name), 1)
+    report = analyze_loaded(load_text(text, name), 1)  # the module's totals are at batch 1
     _same_totals(report, network, target)
     warned = [d for d in report.diagnostics if d.severity is Severity.WARNING]
     if warned:
+        reason = import_yaml.scalar(f"true of the module imported ({target})")
         text += "accept:\n" + "".join(
-            f"  - {{code: {d.code}, layer: {import_yaml.scalar(d.layer or '')}, reason: "
-            f"{import_yaml.scalar('the module does this: ' + target)}}}\n"
-            for d in warned if d.layer) 
-    return text, analyze_loaded(load_text(text, name), batch)
+            f"  - {{code: {d.code}, " +
+            (f"layer: {import_yaml.scalar(d.layer)}, " if d.layer else "") +
+            f"reason: {reason}}}\n" for d in warned)
+    loaded = load_text(text, name)
+    return text, loaded, analyze_loaded(loaded, batch)
 
 
 def _same_totals(report: Report, network: dict[str, Any], target: str) -> None:

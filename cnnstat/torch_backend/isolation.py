@@ -121,10 +121,10 @@ def run_child(target: str, timeout: float, *, report: Report | None = None,
         stage = _read_stage(request.stage_path)
         phrase = _stage_phrase(stage, where, attr)
         if timed_out:
-            error = UsageError(
+            late = UsageError(
                 f"--module {target!r}: timed out after {timeout:g} s {phrase}; nothing was "
                 "checked", "if the module is just slow, give it longer with --timeout SECONDS")
-            return None, error, *child.output()
+            return None, late, *child.output()
         doc, error = _document(target, request.result_path, child.returncode, phrase)
         return doc, error, *child.output()
     finally:

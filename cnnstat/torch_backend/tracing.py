@@ -100,6 +100,7 @@ def _op_label(node: fx.Node, gm: fx.GraphModule) -> str:
         return f"Tensor.{node.target}"
     target = node.target
     module = getattr(target, "__module__", None) or ""
+    module = "operator" if module == "_operator" else module
     return f"{module}.{getattr(target, '__name__', str(target))}".lstrip(".")
 
 
@@ -140,8 +141,9 @@ class _Describer:
         shape = _shape(node)
         tensors = [n for n in _tensors((node.args, node.kwargs)) if _shape(n) is not None
                    or n.op == "get_attr"]
-        if shape is None and not tensors:
-            return  # arithmetic on sizes (x.size(0)): read by the calls that use it
+        if shape is None:
+            return  # not a tensor: a size (x.size(0)) read by the calls that use it, or a
+            # tuple whose elements (getitem) are judged where they are taken
         if any(n.op == "get_attr" for n in tensors):
             self._problem(node, "uses a parameter or buffer of the module directly")
             return
@@ -182,7 +184,7 @@ class _Describer:
         if node.op == "call_method":
             fn = import_map.METHODS.get(str(node.target))
         else:
-            fn = import_map.FUNCTIONS.get(node.target)  # type: ignore[call-overload]
+            fn = import_map.FUNCTIONS.get(node.target) if callable(node.target) else None
         if fn is None:
             raise Unsupported("no spec kind for this operation")
         args = [_plain(a) for a in node.args[1:]] if tensors and node.args and \
@@ -204,7 +206,7 @@ class _Describer:
 
 def _merge_of(node: fx.Node) -> str | None:
     if node.op == "call_function":
-        return _MERGES.get(node.target)  # type: ignore[call-overload]
+        return _MERGES.get(node.target) if callable(node.target) else None
     if node.op == "call_method":
         return _METHOD_MERGES.get(str(node.target))
     return None

@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING
 import click
 
 from cnnstat.cli.options import kwargs_option, module_timeout_option, parse_input
-from cnnstat.cli.output import echo_err, write_text
+from cnnstat.cli.output import echo_err, report_diagnostics, show_module_output, write_text
 from cnnstat.core.report import Shape
 
 if TYPE_CHECKING:
     from cnnstat.torch_backend.importer import Imported
-    from cnnstat.torch_backend.results import Captured
 
 
 def _inputs_callback(ctx: click.Context, param: click.Parameter,
@@ -42,6 +41,8 @@ def import_command(target: str, inputs: tuple[Shape, ...], factory_kwargs: str,
 
     require("torch", load=False)
     imported = _run(target, inputs, factory_kwargs, timeout, output)
+    if imported.report.diagnostics:
+        report_diagnostics(list(imported.report.diagnostics), imported.loaded.source)
     if output is None:
         write_text(imported.text)
         return
@@ -62,15 +63,7 @@ def _run(target: str, inputs: tuple[Shape, ...], kwargs: str, timeout: float | N
         imported = importer.run_import(target, inputs, kwargs,
                                        timeout or isolation.DEFAULT_TIMEOUT, output)
     except importer.Failed as failed:
-        _show_output(target, failed.stdout, failed.stderr)
+        show_module_output(target, failed.stdout, failed.stderr, "import")
         raise failed.error from None
-    _show_output(target, imported.stdout, imported.stderr)
+    show_module_output(target, imported.stdout, imported.stderr, "import")
     return imported
-
-
-def _show_output(target: str, stdout: Captured, stderr: Captured) -> None:
-    from cnnstat.views import verify as verify_view
-
-    for stream, output in (("stdout", stdout), ("stderr", stderr)):
-        if output:
-            echo_err(verify_view.module_output(target, stream, output, "import"))
