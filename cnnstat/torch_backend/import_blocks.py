@@ -6,8 +6,8 @@ nesting, flags and strings, whatever their numbers.  The block is named after th
 at the composite's path (``Bottleneck`` -> ``bottleneck``); a number that differs between the
 calls becomes an argument named after its key (``out``, ``stride``; ``conv2_stride`` where two
 keys share a name), a number that is always the same stays a literal, and an argument that is
-always a whole multiple of an earlier one, over three calls or more, is written as that
-multiple (``$out * 4``).  A run of
+always equal to an earlier one is that one, and always a whole multiple of an earlier one, over
+three calls or more, is written as that multiple (``$out * 4``).  A run of
 calls with the same arguments whose outputs nothing refers to by name becomes ``repeat: N``.
 """
 
@@ -153,9 +153,12 @@ def _fill(body: Any, place: tuple[Any, ...], value: Any) -> None:
 def _multiple_of(column: list[Any], values: dict[tuple[Any, ...], list[Any]],
                  names: dict[tuple[Any, ...], str]) -> str | None:
     """``$a * k`` when ``column`` is always k times an argument already made."""
+    for place, arg in names.items():
+        if values[place] == column:
+            return f"${arg}"
     if len(column) < 3 or not all(isinstance(v, int) and not isinstance(v, bool)
                                   for v in column):
-        return None  # two calls are too little evidence of a rule: literal arguments then
+        return None  # two calls are too little evidence of a multiple: literals then
     for place, arg in names.items():
         base = values[place]
         if all(isinstance(b, int) and b > 0 for b in base) and column[0] % base[0] == 0:
