@@ -242,3 +242,19 @@ def test_module_without_input_or_with_a_spec_is_exit_2(cli: Callable) -> None:
     assert both.exit_code == 2 and "not both" in both.stderr
     neither = cli("summary")
     assert neither.exit_code == 2 and "--module" in neither.stderr
+
+
+def test_parameters_forward_never_uses_are_named() -> None:
+    """An auxiliary head that runs only in training holds parameters an eval trace never
+    reaches: refused with the count (Linear(4, 2): 4 * 2 + 2), never left out of the total."""
+    class Aux(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+            self.aux = torch.nn.Linear(4, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.conv(x)
+
+    (problem,) = tracing.describe(Aux(), ((3, 8, 8),))["rejected"]
+    assert problem["path"] == "aux" and f"{4 * 2 + 2:,} parameters" in problem["why"]

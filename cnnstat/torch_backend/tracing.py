@@ -69,7 +69,9 @@ def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str,
     xs = [torch.zeros(1, *s, device="meta") for s in inputs]
     ShapeProp(gm).propagate(*xs)
     classes = {name: type(m).__name__ for name, m in model.named_modules() if name}
-    described = _Describer(gm, inputs).run(numel(model.parameters()), classes)
+    describer = _Describer(gm, inputs)
+    describer.unused(model)
+    described = describer.run(numel(model.parameters()), classes)
     if "network" in described:
         counter = FlopCounterMode(display=False)
         with counter, torch.no_grad():
@@ -152,6 +154,9 @@ class _Describer:
             self._problem(node, f"concatenates along dim {_cat_dim(node)}; a spec concatenates "
                           "channels (dim 1)")
             return
+        if merge == "concat" and len(tensors) == 1:
+            self.alias[node.name] = self._ref(tensors[0])  # torch.cat([x], 1) is x
+            return
         if merge is not None and len(tensors) >= 2:
             self.nodes.append({"name": node.name, "kind": merge, "path": _path(node),
                                "inputs": [self._ref(n) for n in tensors], "shape": shape})
@@ -194,6 +199,22 @@ class _Describer:
 
     def _problem(self, node: fx.Node, why: str) -> None:
         self.problems[(_op_label(node, self.gm), _path(node), why)] += 1
+
+    def unused(self, model: nn.Module) -> None:
+        """Parameters of modules forward() never calls (an auxiliary head that runs only in
+        training): a spec counts what runs, so they would be missing from its total."""
+        called: set[int] = set()
+        for node in self.gm.graph.nodes:
+            if node.op == "call_module":
+                called |= {id(p) for p in self.gm.get_submodule(str(node.target)).parameters()}
+        idle: Counter[str] = Counter()
+        for name, p in model.named_parameters():
+            if id(p) not in called:
+                idle[name.split(".")[0]] += p.numel()
+        for path, count in idle.items():
+            self.problems[("parameters never used", path,
+                           f"{count:,} parameters of modules forward() does not call in eval "
+                           "mode (a spec counts what runs)")] += 1
 
     def _shared_weights(self) -> None:
         for path, count in self.calls.items():

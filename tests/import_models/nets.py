@@ -204,8 +204,3 @@ def unsupported() -> nn.Module:
 
 def branchy() -> nn.Module:
     return Branchy()
-
-
-def resnet_big(blocks: tuple[int, ...] = (3, 8, 36, 3)) -> nn.Module:
-    """A ResNet-152-sized module (torchvision's layout, bottleneck blocks) for the benchmark."""
-    raise NotImplementedError
