@@ -19,10 +19,11 @@ def scalar(value: Any) -> str:
         return "null"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, float):
-        text = repr(value)
-        return text if ("." in text or "e" in text or "inf" in text or "nan" in text) \
-            else f"{text}.0"
+    if isinstance(value, float):  # YAML 1.1 reads 1e-05 as text: it wants 1.0e-05
+        mantissa, e, exponent = repr(value).partition("e")
+        mantissa = mantissa if "." in mantissa or "n" in mantissa else f"{mantissa}.0"
+        sign = "" if not e or exponent.startswith(("-", "+")) else "+"
+        return f"{mantissa}{e}{sign}{exponent}"
     text = str(value)
     if _PLAIN.match(text) and text.lower() not in _YAML_WORDS:
         return text
