@@ -258,3 +258,25 @@ def test_parameters_forward_never_uses_are_named() -> None:
 
     (problem,) = tracing.describe(Aux(), ((3, 8, 8),))["rejected"]
     assert problem["path"] == "aux" and f"{4 * 2 + 2:,} parameters" in problem["why"]
+
+
+def test_several_inputs() -> None:
+    """One --input per argument of forward(): inputs: by name, from: where a layer reads the
+    second; 3 * 4 * 9 + 4 + 1 * 4 * 9 + 4 + 8 * 2 + 2 parameters."""
+    class Two(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = torch.nn.Conv2d(3, 4, 3, padding=1)
+            self.b = torch.nn.Conv2d(1, 4, 3, padding=1)
+            self.head = torch.nn.Conv2d(8, 2, 1)
+
+        def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return self.head(torch.cat([self.a(x), self.b(y)], 1))
+
+    network = tracing.describe(Two(), ((3, 8, 8), (1, 8, 8)))["network"]
+    text = importer.write(network, "two.py:Two", ((3, 8, 8), (1, 8, 8)), "schema")
+    _, _, report = importer.proven(text, "two.py:Two", network)
+    doc = yaml.safe_load(text)
+    assert doc["inputs"] == {"x": [3, 8, 8], "y": [1, 8, 8]}
+    assert doc["layers"][1]["conv"]["from"] == "y"
+    assert report.totals.params == 3 * 4 * 9 + 4 + 1 * 4 * 9 + 4 + 8 * 2 + 2

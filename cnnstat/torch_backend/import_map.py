@@ -236,12 +236,13 @@ MODULES: dict[type, ModuleWriter] = {
 
 
 def _torchvision_modules() -> dict[type, ModuleWriter]:
-    """torchvision's FrozenBatchNorm2d (detection backbones), where torchvision is installed."""
+    """torchvision's FrozenBatchNorm2d (detection backbones) and StochasticDepth (identity in
+    eval mode, as the trace runs), where torchvision is installed."""
     try:
-        from torchvision.ops.misc import FrozenBatchNorm2d  # type: ignore[import-not-found,unused-ignore]
+        from torchvision import ops  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return {}
-    return {FrozenBatchNorm2d: _frozen_bn}
+    return {ops.misc.FrozenBatchNorm2d: _frozen_bn, ops.StochasticDepth: lambda m, i, o: Alias()}
 
 
 MODULES.update(_torchvision_modules())
