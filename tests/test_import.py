@@ -162,8 +162,8 @@ def test_cli_import_then_verify_module_round_trip(cli: Callable, tmp_path: Path)
 
 
 def test_cli_import_to_stdout_with_kwargs(cli: Callable, tmp_path: Path) -> None:
-    result = cli("import", f"{NETS}resnet", "--input", "3x16x16",
-                 "--kwargs", '{"blocks": 1, "classes": 3}')
+    kwargs = '{"blocks": 1, "classes": 3}'
+    result = cli("import", f"{NETS}resnet", "--input", "3x16x16", "--kwargs", kwargs)
     assert result.exit_code == 0, result.stderr
     doc = yaml.safe_load(result.stdout)
     assert doc["layers"][-1] == {"linear": {"out": 3, "name": "fc"}}
@@ -171,6 +171,8 @@ def test_cli_import_to_stdout_with_kwargs(cli: Callable, tmp_path: Path) -> None
     spec = tmp_path / "small.yaml"
     spec.write_text(result.stdout, encoding="utf-8")
     assert cnnstat.analyze(str(spec)).totals.params == params
+    verify = cli("verify", str(spec), "--module", f"{NETS}resnet", "--kwargs", kwargs)
+    assert verify.exit_code == 0, verify.stderr  # the round trip with the same --kwargs
 
 
 def test_unsupported_operations_are_exit_1_naming_op_path_and_count(cli: Callable) -> None:
@@ -280,3 +282,18 @@ def test_several_inputs() -> None:
     assert doc["inputs"] == {"x": [3, 8, 8], "y": [1, 8, 8]}
     assert doc["layers"][1]["conv"]["from"] == "y"
     assert report.totals.params == 3 * 4 * 9 + 4 + 1 * 4 * 9 + 4 + 8 * 2 + 2
+
+
+def test_a_warning_true_of_the_module_is_accepted(cli: Callable, tmp_path: Path) -> None:
+    """(8 - 3)/2 + 1 = 3.5: the floor drops a row (W501), as the module does; the spec accepts
+    it with the reason, so check --strict passes."""
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=2), torch.nn.ReLU())
+    network = tracing.describe(model, ((3, 8, 8),))["network"]
+    text = importer.write(network, "w.py:m", ((3, 8, 8),), "schema")
+    text, _, _ = importer.proven(text, "w.py:m", network)
+    assert yaml.safe_load(text)["accept"] == [
+        {"code": "W501", "layer": "0", "reason": "true of the module imported (w.py:m)"}]
+    spec = tmp_path / "w.yaml"
+    spec.write_text(text, encoding="utf-8")
+    result = cli("check", "--strict", str(spec))
+    assert result.exit_code == 0 and "note[W501]" in result.stderr

@@ -145,7 +145,7 @@ def _adaptive(size: Any, o: Shape) -> Result:
 
 
 def _flatten_check(start: int, end: int, i: Shape) -> Result:
-    if start != 1 or end not in (-1, len(i or ()) ):
+    if start != 1 or end not in (-1, len(i or ())):
         raise Unsupported(f"flattens dims {start}..{end}; a spec flattens all but the batch")
     return Alias() if i is not None and len(i) == 1 else [Written("flatten")]
 

@@ -13,12 +13,11 @@ counts something else.  This module imports no torch.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cnnstat.core.presets import TORCH
 from cnnstat.core.report import Report
@@ -62,8 +61,6 @@ def schema_ref(output: str | None) -> str:
     schema = Path(__file__).resolve().parents[1] / "schema" / "spec.schema.json"
     if output is None:
         return schema.as_posix()
-    import os
-
     return Path(os.path.relpath(schema, Path(output).resolve().parent)).as_posix()
 
 

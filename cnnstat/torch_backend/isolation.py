@@ -89,9 +89,11 @@ def _stage_phrase(stage: str, where: str, attr: str) -> str:
                 stage, "before the module was imported")
 
 
-def run(report: Report, target: str, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
-    """Measure ``target`` against ``report`` in a child process and judge the result."""
-    doc, error, out, err = run_child(target, timeout, report=report)
+def run(report: Report, target: str, timeout: float = DEFAULT_TIMEOUT,
+        kwargs: str = "{}") -> Outcome:
+    """Measure ``target`` against ``report`` in a child process and judge the result
+    (``kwargs``: the factory's keyword arguments, JSON text)."""
+    doc, error, out, err = run_child(target, timeout, report=report, kwargs=kwargs)
     if doc is None:
         return Outcome(None, error, out, err)
     try:
