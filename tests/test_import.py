@@ -2,7 +2,7 @@
 
 Every model the suite can build -- the networks of tests/import_models/nets.py, written as
 people write them (a ResNet, an Inception-style concat, a U-Net with skips, SE blocks, a
-depthwise-separable stack), and the paper's U-Net of tests/reference_models -- is imported;
+depthwise-separable stack, ShuffleNet v2 units), and the paper's U-Net of tests/reference_models -- is imported;
 the spec's parameters must equal ``numel`` of a fresh module and its FLOPs (torch preset) what
 FlopCounterMode counts on a fresh module, and the leaf-by-leaf check of ``verify --module``
 must pass.  A network with an operation that has no spec kind must fail naming it (E701),
@@ -48,6 +48,7 @@ MODELS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
     "unet": ((1, 32, 32), ("concat:", "conv_transpose:", "maxpool: {kernel: 2")),
     "senet": ((3, 32, 32), ("scale:", "sigmoid", "se: {name: se1")),
     "separable_stack": ((3, 32, 32), ("groups: 16", "relu6", "dropout: {p: 0.2")),
+    "shufflenet": ((3, 32, 32), ("split:", "- null", "channel_shuffle: {groups: 2")),
 }
 
 

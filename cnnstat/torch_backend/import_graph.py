@@ -36,11 +36,13 @@ class Item:
     branches: list[list[Item]] = field(default_factory=list)
     then: list[Item] = field(default_factory=list)
     shape: tuple[int, ...] | None = None
+    part: tuple[int, int] | None = None  # the i-th of n equal channel parts (x.chunk(n, 1)[i])
     merged: Item | None = None  # a composite's merge, to write it flat if it must be
 
     def chain_link(self) -> bool:
         """Reads one tensor and writes one: may be part of a branch."""
-        return not self.merge and len(self.ins) == 1 and self.like is None
+        return not self.merge and self.part is None and len(self.ins) == 1 and \
+            self.like is None
 
 
 def items_of(network: dict[str, Any]) -> tuple[list[str], list[Item]]:
@@ -52,6 +54,10 @@ def items_of(network: dict[str, Any]) -> tuple[list[str], list[Item]]:
         kind = node.get("kind")
         if kind == "input":
             inputs.append(node["name"])
+        elif kind == "part":
+            index, parts = node["part"]
+            items.append(Item(node["name"], list(node["inputs"]), node["path"],
+                              part=(int(index), int(parts)), shape=shape))
         elif kind in MERGES:
             items.append(Item(node["name"], list(node["inputs"]), node["path"],
                               merge=str(kind), shape=shape))
@@ -73,6 +79,15 @@ def reduce(items: list[Item], outputs: list[str]) -> list[Item]:
                     break
         else:
             return items
+
+
+def leftover_parts(items: list[Item]) -> list[Item]:
+    """Parts of a chunk that no concat joins back (no spec kind writes them)."""
+    out = [it for it in items if it.part is not None]
+    for it in items:
+        for branch in it.branches:
+            out += leftover_parts(branch)
+    return out
 
 
 def _readers(items: list[Item], outputs: list[str]) -> dict[str, int]:
@@ -98,7 +113,7 @@ def _collapse(items: list[Item], m: Item, outputs: list[str]) -> list[Item] | No
         chains.append(chain)
         forks.add(t)
     if len(forks) != 1 or readers.get(next(iter(forks)), 0) != len(m.ins):
-        return None
+        return _split(items, m, chains, forks, readers, outputs)
     fork = next(iter(forks))
     composite = _composite(m, chains, fork)
     if composite is None:
@@ -108,6 +123,30 @@ def _collapse(items: list[Item], m: Item, outputs: list[str]) -> list[Item] | No
     out = [it for it in items[:at] if id(it) not in inside] + [composite] + items[at + 1:]
     _absorb_then(out, composite, outputs)
     return out
+
+
+def _split(items: list[Item], m: Item, chains: list[list[Item]], forks: set[str],
+           readers: dict[str, int], outputs: list[str]) -> list[Item] | None:
+    """A concat of every part of one ``x.chunk(n, 1)``, in order: ``split`` (ShuffleNet v2)."""
+    made = {it.out: it for it in items}
+    heads = [made.get(c[0].ins[0] if c else t) for c, t in zip(chains, m.ins)]
+    if m.merge != "concat" or any(h is None or h.part is None for h in heads):
+        return None
+    parts = [h for h in heads if h is not None]
+    source = parts[0].ins[0]
+    if [p.part for p in parts] != [(i, len(parts)) for i in range(len(parts))] or \
+            any(p.ins[0] != source for p in parts) or readers.get(source, 0) != len(parts) or \
+            any(readers.get(p.out, 0) != 1 for p in parts):
+        return None
+    for chain in chains:
+        if chain:
+            chain[0].ins = [source]  # a branch reads its share of the split's input
+    path = _common_path([it.path for c in chains for it in c] + [m.path])
+    split = Item(m.out, [source], path, composite="split", branches=chains, shape=m.shape,
+                 merged=m)
+    inside = {id(it) for c in chains for it in c} | {id(p) for p in parts} | {id(m)}
+    at = items.index(m)
+    return [it for it in items[:at] if id(it) not in inside] + [split] + items[at + 1:]
 
 
 def _composite(m: Item, chains: list[list[Item]], fork: str) -> Item | None:

@@ -248,6 +248,17 @@ def _torchvision_modules() -> dict[type, ModuleWriter]:
 MODULES.update(_torchvision_modules())
 
 
+def _torchvision_functions() -> dict[Callable[..., Any], CallWriter]:
+    """torchvision's ShuffleNet ``channel_shuffle`` (a function of view, transpose and view):
+    traced as one call, where torchvision is installed."""
+    try:
+        from torchvision.models import shufflenetv2  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return {}
+    return {shufflenetv2.channel_shuffle: lambda c: _one("channel_shuffle",
+                                                         groups=c.arg(0, "groups"))}
+
+
 def module_writer(module: nn.Module) -> ModuleWriter | None:
     """The writer of ``module``'s type, looked up along its MRO (a subclass of nn.Conv2d is a
     conv); torch.nn's own containers are never leaves."""
@@ -340,6 +351,9 @@ FUNCTIONS: dict[Callable[..., Any], CallWriter] = {
     torch.channel_shuffle: lambda c: _one("channel_shuffle", groups=c.arg(0, "groups")),
     operator.getitem: lambda c: _getitem(c),
 }
+
+FUNCTIONS.update(_torchvision_functions())
+AUTOWRAP = tuple(f for f in _torchvision_functions())  # traced as calls, not through
 
 METHODS: dict[str, CallWriter] = {
     "relu": _act("relu"), "relu_": _act("relu"), "sigmoid": _act("sigmoid"),

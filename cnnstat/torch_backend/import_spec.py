@@ -17,6 +17,14 @@ from typing import Any
 
 from cnnstat.torch_backend.import_graph import Item
 
+class Unwritable(Exception):
+    """A traced pattern no spec item writes: ``path`` and why."""
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(why)
+        self.path, self.why = path, why
+
+
 _RESERVED = {"add", "mul", "concat", "shortcut", "input"}
 
 
@@ -54,6 +62,9 @@ class Writer:
         out: list[Any] = []
         for it in items:
             reads = it.ins[0] if len(it.ins) == 1 else None
+            if it.composite == "split" and reads != prev:
+                raise Unwritable(it.path, "a channel split of a tensor other than the "
+                                 "previous one (a spec's split reads the previous output)")
             if it.composite and reads != prev:
                 out += self.sequence(_flat(it), scope, prev, namer)
             elif it.composite:
@@ -100,7 +111,7 @@ class Writer:
         self.scope_name = self._full(outer, name)
         fork = it.ins[0]
         inner = Namer()
-        if it.composite == "concat":
+        if it.composite in ("concat", "split"):
             body: dict[str, Any] = {"branches": [
                 self.sequence(b, inner_scope, fork, inner) or None for b in it.branches]}
         elif it.composite == "scale":

@@ -24,7 +24,7 @@ from cnnstat.core.report import Report
 from cnnstat.errors import Diagnostic, Severity, SpecError, UsageError
 from cnnstat.spec.kinds import kind_hint
 from cnnstat.torch_backend import import_blocks, import_graph, import_yaml, isolation
-from cnnstat.torch_backend.import_spec import Writer
+from cnnstat.torch_backend.import_spec import Unwritable, Writer
 from cnnstat.torch_backend.results import Captured
 
 if TYPE_CHECKING:
@@ -95,9 +95,18 @@ def write(network: dict[str, Any], target: str, inputs: tuple[tuple[int, ...], .
     names, items = import_graph.items_of(network)
     outputs = list(network["outputs"])
     items = import_graph.reduce(items, outputs)
+    parts = import_graph.leftover_parts(items)
+    if parts:
+        raise _rejected(target, [{"op": "Tensor.chunk", "path": p.path, "count": 1,
+                                  "why": "a part of a channel split that no concat of all the "
+                                  "parts joins in order (a spec's split)"} for p in parts])
     single = len(names) == 1
     writer = Writer({n: "input" if single else n for n in names})
-    layers = writer.sequence(items, "", names[0] if names else None)
+    try:
+        layers = writer.sequence(items, "", names[0] if names else None)
+    except Unwritable as exc:
+        raise _rejected(target, [{"op": "Tensor.chunk", "path": exc.path, "count": 1,
+                                  "why": exc.why}]) from None
     blocks, layers = import_blocks.fold(layers, writer.paths, network.get("modules", {}),
                                         [writer.names[t] for t in outputs])
     doc: dict[str, Any] = {"name": _slug(target), "title": f"{target}, imported",

@@ -50,7 +50,7 @@ def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str,
     """The traced network as plain data: ``{"network": {...}}`` or ``{"rejected": [...]}``."""
     model.eval()
     try:
-        graph = _Tracer().trace(model)
+        graph = _Tracer(autowrap_functions=import_map.AUTOWRAP).trace(model)
     except fx.proxy.TraceError as exc:
         return {"rejected": [{"op": "control flow", "path": "", "count": 1, "code": "E702",
                               "why": "forward() has data-dependent control flow, which "
@@ -149,6 +149,13 @@ class _Describer:
         if any(n.op == "get_attr" for n in tensors):
             self._problem(node, "uses a parameter or buffer of the module directly")
             return
+        part = _part_of(node)
+        if part is not None:  # x.chunk(n, 1)[i]: a split, if a concat joins every part
+            source, index, parts = part
+            self.nodes.append({"name": node.name, "kind": "part", "path": _path(node),
+                               "inputs": [self._ref(source)], "part": [index, parts],
+                               "shape": shape})
+            return
         merge = _merge_of(node)
         if merge == "concat" and _cat_dim(node) not in (1, -3):
             self._problem(node, f"concatenates along dim {_cat_dim(node)}; a spec concatenates "
@@ -231,6 +238,25 @@ def _merge_of(node: fx.Node) -> str | None:
     if node.op == "call_method":
         return _METHOD_MERGES.get(str(node.target))
     return None
+
+
+def _part_of(node: fx.Node) -> tuple[fx.Node, int, int] | None:
+    """``x.chunk(n, 1)[i]`` (or ``torch.chunk``): (x, i, n) when the channels split evenly."""
+    if node.op != "call_function" or node.target is not operator.getitem:
+        return None
+    chunk, index = node.args[0], node.args[1]
+    if not isinstance(chunk, fx.Node) or not isinstance(index, int) or not (
+            (chunk.op == "call_method" and chunk.target == "chunk")
+            or (chunk.op == "call_function" and chunk.target is torch.chunk)):
+        return None
+    source = chunk.args[0]
+    parts = chunk.kwargs.get("chunks", chunk.args[1] if len(chunk.args) > 1 else None)
+    dim = chunk.kwargs.get("dim", chunk.args[2] if len(chunk.args) > 2 else 0)
+    shape = _shape(source) if isinstance(source, fx.Node) else None
+    if not isinstance(source, fx.Node) or not isinstance(parts, int) or dim not in (1, -3) \
+            or shape is None or shape[0] % parts:
+        return None
+    return source, index % parts, parts
 
 
 def _cat_dim(node: fx.Node) -> object:

@@ -151,6 +151,35 @@ class Separable(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
+class ShuffleUnit(nn.Module):
+    """ShuffleNet v2's basic unit: half the channels pass, half go through the branch, then
+    the two halves are concatenated and shuffled."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        half = c // 2
+        self.branch = nn.Sequential(nn.Conv2d(half, half, 1, bias=False), nn.BatchNorm2d(half),
+                                    nn.ReLU(inplace=True),
+                                    nn.Conv2d(half, half, 3, 1, 1, groups=half, bias=False),
+                                    nn.BatchNorm2d(half))
+        self.shuffle = nn.ChannelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x1, x2 = x.chunk(2, dim=1)
+        return self.shuffle(torch.cat((x1, self.branch(x2)), dim=1))
+
+
+class ShuffleNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, 2, 1)
+        self.units = nn.Sequential(ShuffleUnit(16), ShuffleUnit(16))
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.units(self.stem(x)).mean([2, 3]))
+
+
 class Unsupported(nn.Module):
     """Uses operations with no spec kind: an LSTM-free but still unsupported network."""
 
@@ -196,6 +225,10 @@ def senet() -> nn.Module:
 
 def separable_stack() -> nn.Module:
     return Separable()
+
+
+def shufflenet() -> nn.Module:
+    return ShuffleNet()
 
 
 def unsupported() -> nn.Module:
