@@ -298,3 +298,25 @@ def test_a_warning_true_of_the_module_is_accepted(cli: Callable, tmp_path: Path)
     spec.write_text(text, encoding="utf-8")
     result = cli("check", "--strict", str(spec))
     assert result.exit_code == 0 and "note[W501]" in result.stderr
+
+
+def test_runs_of_layers_inside_one_module_are_folded() -> None:
+    """Two modules of one class without a merge (conv-bn-relu units) become one block, called
+    with the numbers that differ; parameters 3*8*9 + 2*8 + 8*16*9 + 2*16."""
+    class Unit(torch.nn.Module):
+        def __init__(self, cin: int, cout: int) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+            self.bn = torch.nn.BatchNorm2d(cout)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(self.bn(self.conv(x)))
+
+    model = torch.nn.Sequential(Unit(3, 8), Unit(8, 16))
+    text, report = _import(model, (3, 8, 8), "u.py:units")
+    doc = yaml.safe_load(text)
+    assert doc["blocks"]["unit"]["layers"][0] == {"conv": {"out": "$out", "kernel": 3,
+                                                           "padding": 1, "bias": False,
+                                                           "name": "conv"}}
+    assert doc["layers"] == [{"unit": {"name": "0", "out": 8}}, {"unit": {"name": "1", "out": 16}}]
+    assert report.totals.params == 3 * 8 * 9 + 2 * 8 + 8 * 16 * 9 + 2 * 16

@@ -67,14 +67,61 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower() or "block"
 
 
+_RUN = "__run__"  # a run of top-level entries inside one module, while it is being folded
+_CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
+
+
+def _runs(layers: list[Any], top_paths: list[str], modules: dict[str, str],
+          referenced: set[str]) -> tuple[list[Any], dict[str, str]]:
+    """Consecutive plain entries inside one module (its outermost ancestor that is not a
+    container: an ``MBConv``) wrapped as one ``__run__`` entry each, their names relative to
+    the module; runs that anything refers to into, or that read by ``from``, stay as they are."""
+    def owner(path: str) -> str:
+        parts = path.split(".") if path else []
+        for k in range(1, len(parts) + 1):
+            if modules.get(".".join(parts[:k]), "Sequential") not in _CONTAINERS:
+                return ".".join(parts[:k])
+        return ""
+
+    out: list[Any] = []
+    paths: dict[str, str] = {}
+    i = 0
+    while i < len(layers):
+        p = owner(top_paths[i]) if i < len(top_paths) else ""
+        j = i
+        while j < len(layers) and j < len(top_paths) and p and owner(top_paths[j]) == p:
+            j += 1
+        run = layers[i:j]
+        prefix = re.sub(r"[^A-Za-z0-9_\-]", "_", p) + "_"
+        names = [next(iter(e.values())).get("name", "") if isinstance(next(iter(e.values())),
+                                                                        dict) else ""
+                 for e in run]
+        if len(run) >= 2 and all(n.startswith(prefix) and n not in referenced for n in names) \
+                and not any(k in json.dumps(run) for k in ('"from"', '"like"')):
+            inner = [{k: {**v, "name": v["name"][len(prefix):]} for k, v in e.items()}
+                     for e in run]
+            out.append({_RUN: {"name": prefix[:-1], "layers": inner}})
+            paths[prefix[:-1]] = p
+            i = j
+            continue
+        out.append(layers[i])
+        i += 1
+    return out, paths
+
+
 def fold(layers: list[Any], paths: dict[str, str], modules: dict[str, str],
-         outputs: list[str]) -> tuple[dict[str, Any], list[Any]]:
+         outputs: list[str], top_paths: list[str] | None = None) -> tuple[dict[str, Any],
+                                                                         list[Any]]:
     """The blocks and the layer list that calls them (``paths``: a composite's name -> its
-    module path; ``modules``: a module path -> its class name)."""
+    module path; ``modules``: a module path -> its class name; ``top_paths``: each entry's
+    module path, to fold runs of plain layers inside one module too)."""
+    if top_paths is not None:
+        layers, run_paths = _runs(layers, top_paths, modules, _referenced(layers, outputs))
+        paths = {**paths, **run_paths}
     groups: dict[str, list[int]] = {}
     for i, entry in enumerate(layers):
         (kind, args), = entry.items()
-        if kind in ("residual", "concat", "scale") and isinstance(args, dict):
+        if kind in ("residual", "concat", "scale", _RUN) and isinstance(args, dict):
             unnamed = {k: v for k, v in args.items() if k != "name"}
             groups.setdefault(json.dumps(_skeleton(unnamed), sort_keys=True), []).append(i)
     blocks: dict[str, Any] = {}
@@ -86,13 +133,23 @@ def fold(layers: list[Any], paths: dict[str, str], modules: dict[str, str],
         if made is None:
             continue
         body, args = made
+        if _RUN in body["layers"][0]:  # a run's block is its layers
+            body["layers"] = body["layers"][0][_RUN]["layers"]
         first_name = next(iter(layers[members[0]].values()))["name"]
         name = _unique(_snake(modules.get(paths.get(first_name, ""), "")), blocks)
         blocks[name] = body
         for i, values in zip(members, args):
             calls[i] = (name, {"name": next(iter(layers[i].values()))["name"], **values})
-    written = [({calls[i][0]: calls[i][1]} if i in calls else entry)
-               for i, entry in enumerate(layers)]
+    written: list[Any] = []
+    for i, entry in enumerate(layers):
+        if i in calls:
+            written.append({calls[i][0]: calls[i][1]})
+        elif _RUN in entry:  # a run met once: its layers as they were
+            prefix = entry[_RUN]["name"] + "_"
+            written += [{k: {**v, "name": prefix + v["name"]} for k, v in e.items()}
+                        for e in entry[_RUN]["layers"]]
+        else:
+            written.append(entry)
     return blocks, _repeats(written, set(blocks), _referenced(written, outputs))
 
 

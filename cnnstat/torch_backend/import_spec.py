@@ -54,6 +54,7 @@ class Writer:
     def __init__(self, input_names: dict[str, str]) -> None:
         self.names: dict[str, str] = dict(input_names)
         self.paths: dict[str, str] = {}  # a top-level composite's name -> its module path
+        self.top_paths: list[str] = []  # the module path of each top-level entry, in order
 
     def sequence(self, items: list[Item], scope: str, prev: str | None,
                  namer: Namer | None = None) -> list[Any]:
@@ -74,6 +75,8 @@ class Writer:
             else:
                 out += self.layer(it, scope, namer, reads if reads != prev else None)
             prev = it.out
+            if not self.scope_name:
+                self.top_paths += [it.path] * (len(out) - len(self.top_paths))
         return out
 
     def _ref(self, tensor: str) -> str:

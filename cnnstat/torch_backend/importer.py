@@ -107,8 +107,10 @@ def write(network: dict[str, Any], target: str, inputs: tuple[tuple[int, ...], .
     except Unwritable as exc:
         raise _rejected(target, [{"op": "Tensor.chunk", "path": exc.path, "count": 1,
                                   "why": exc.why}]) from None
+    last = items[-1].out if items else None
+    heads = [writer.names[t] for t in outputs] if outputs != [last] else []  # named: kept
     blocks, layers = import_blocks.fold(layers, writer.paths, network.get("modules", {}),
-                                        [writer.names[t] for t in outputs])
+                                        heads, writer.top_paths)
     doc: dict[str, Any] = {"name": _slug(target), "title": f"{target}, imported",
                            "source": f"cnnstat import {target} (torch.fx trace)"}
     if single:
@@ -118,9 +120,8 @@ def write(network: dict[str, Any], target: str, inputs: tuple[tuple[int, ...], .
     if blocks:
         doc["blocks"] = blocks
     doc["layers"] = layers
-    last = items[-1].out if items else None
-    if outputs and outputs != [last]:
-        doc["outputs"] = [writer.names[t] for t in outputs]
+    if heads:
+        doc["outputs"] = heads
     return import_yaml.dump(doc, schema)
 
 
