@@ -214,6 +214,9 @@ class _Describer:
         for node in self.gm.graph.nodes:
             if node.op == "call_module":
                 called |= {id(p) for p in self.gm.get_submodule(str(node.target)).parameters()}
+            elif node.op == "get_attr":  # used directly: reported where it is used
+                if _is_parameter(model, str(node.target)):
+                    called.add(id(model.get_parameter(str(node.target))))
         idle: Counter[str] = Counter()
         for name, p in model.named_parameters():
             if id(p) not in called:
@@ -230,6 +233,14 @@ class _Describer:
                 self.problems[(f"{t.__module__}.{t.__qualname__}", path,
                                "a module with parameters called more than once (shared "
                                "weights): a spec layer holds its own")] += count
+
+
+def _is_parameter(model: nn.Module, target: str) -> bool:
+    try:
+        model.get_parameter(target)
+    except AttributeError:
+        return False
+    return True
 
 
 def _merge_of(node: fx.Node) -> str | None:
