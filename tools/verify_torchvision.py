@@ -27,6 +27,11 @@ PAIRS: list[tuple[str, str, tuple[str, ...]]] = [
     ("efficientnet-v2-s", "efficientnet_v2_s", ()),
     ("efficientnet-v2-m", "efficientnet_v2_m", ()),
     ("efficientnet-v2-l", "efficientnet_v2_l", ()),
+    ("shufflenet-v2", "shufflenet_v2_x1_0", ()),
+    ("mnasnet1-0", "mnasnet1_0", ()),
+    ("convnext-tiny", "convnext_tiny", ()),
+    ("convnext-small", "convnext_small", ()),
+    ("convnext-base", "convnext_base", ()),
 ]
 
 

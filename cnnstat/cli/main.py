@@ -41,6 +41,7 @@ COMMANDS = {
     "graph": "graph:graph",
     "plot": "plot:plot",
     "report": "report:report",
+    "import": "importer:import_command",
     "sweep": "sweep:sweep",
     "merge": "sweep:merge",
     "scale": "scale:scale",

@@ -132,6 +132,9 @@ class PixelShuffleArgs(Args):
 class LinearArgs(Args):
     out: Int = Field(description="number of output features (neurons)")
     bias: Flag = True
+    over: Literal["features", "last"] = Field(
+        "features", description="features: a flat input (after 'flatten'); last: the last axis "
+        "of any input, as nn.Linear does (the channels of a channels-last map after 'permute')")
 
 
 class MaxPoolArgs(Args):
@@ -158,6 +161,61 @@ class BatchNormArgs(Args):
     affine: Flag = True
     frozen: Flag = Field(False, description="frozen (torchvision's FrozenBatchNorm2d): gamma, beta "
                          "and the running statistics are all fixed buffers, no parameters")
+
+
+class LayerNormArgs(Args):
+    """nn.LayerNorm over the last axis, or torchvision's LayerNorm2d over the channels of a
+    C x H x W map (ConvNeXt)."""
+
+    over: Literal["last", "channels"] = Field(
+        "last", description="last: the last axis (nn.LayerNorm(C)); channels: the C of a C x H x W "
+        "map (torchvision's LayerNorm2d)")
+    elementwise_affine: Flag = Field(True, description="a learned gamma (and beta) per feature")
+    bias: Flag = Field(True, description="beta, with elementwise_affine")
+    eps: Real = Field(1e-5, description="added to the variance; does not change any count")
+
+
+class GroupNormArgs(Args):
+    groups: Int = Field(description="number of channel groups (must divide C)")
+    affine: Flag = True
+    eps: Real = Field(1e-5, description="added to the variance; does not change any count")
+
+
+class InstanceNormArgs(Args):
+    affine: Flag = False
+    track_running_stats: Flag = Field(
+        False, description="keep running mean and variance (buffers), used at inference")
+    eps: Real = Field(1e-5, description="added to the variance; does not change any count")
+
+
+class LayerScaleArgs(Args):
+    """ConvNeXt's layer scale: a learned gamma per channel multiplies the input."""
+
+    init: Real = Field(1e-6, description="gamma's initial value; does not change any count")
+
+
+class GELUArgs(Args):
+    approximate: Literal["none", "tanh"] = "none"
+
+
+class DropPathArgs(Args):
+    """Stochastic depth (torchvision.ops.StochasticDepth): identity at inference."""
+
+    p: Real = Field(description="probability of dropping the residual branch in training")
+    mode: Literal["row", "batch"] = Field(
+        "row", description="row: per sample; batch: the whole batch at once")
+
+
+class PermuteArgs(Args):
+    dims: list[StrictInt] = Field(
+        description="the new order of the axes, batch included, as torch.permute: [0, 2, 3, 1] "
+        "to channels-last, [0, 3, 1, 2] back")
+
+
+class MeanArgs(Args):
+    """x.mean([2, 3]): the global mean over H and W (fvcore has no handle for aten::mean)."""
+
+    keepdim: Flag = Field(False, description="keep H and W as 1 x 1 (C x 1 x 1, else C)")
 
 
 class LRNArgs(Args):
@@ -230,6 +288,13 @@ LAYER_ARGS: dict[str, type[Args]] = {
     "global_avgpool": NO_ARGS,
     "flatten": NO_ARGS,
     "bn": BatchNormArgs,
+    "layernorm": LayerNormArgs,
+    "groupnorm": GroupNormArgs,
+    "instancenorm": InstanceNormArgs,
+    "layer_scale": LayerScaleArgs,
+    "drop_path": DropPathArgs,
+    "permute": PermuteArgs,
+    "mean": MeanArgs,
     "lrn": LRNArgs,
     "dropout": DropoutArgs,
     "softmax": NO_ARGS,
@@ -248,7 +313,7 @@ LAYER_ARGS: dict[str, type[Args]] = {
     "silu": NO_ARGS,
     "swish": NO_ARGS,
     "mish": NO_ARGS,
-    "gelu": NO_ARGS,
+    "gelu": GELUArgs,
     "hardswish": NO_ARGS,
     "hardsigmoid": NO_ARGS,
     "maxout": MaxoutArgs,

@@ -4,6 +4,7 @@ from cnnstat.core.report import Shape
 from cnnstat.core.rules import (  # noqa: F401
     conv,
     linear,
+    norm,
     pointwise,
     pool,
     reshape,
