@@ -169,6 +169,8 @@ def test_cli_rejected_rows_and_usage_errors(cli, tiny: str) -> None:
     ("unet", [], [(1, 572, 572), (1, 188, 188)]),  # references (from:, like:) in every stage
     ("inception-v3", [], [None, (3, 331, 331)]),  # a training-only side head
     ("googlenet", [], [None, (3, 160, 160)]),
+    ("convnext-tiny", [], [None, (3, 160, 160)]),  # layer norm over channels, layer scale
+    ("efficientnet-v2-s", [], [None, (3, 160, 160)]),
 ])
 def test_reuse_across_configurations_changes_no_number(spec: str, vary, inputs) -> None:
     """The memos (block expansions, subtree walks) give every configuration the report a fresh
