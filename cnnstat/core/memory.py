@@ -22,6 +22,7 @@ with the batch; weights, gradients, optimizer state and buffers do not.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from cnnstat.core.ir import Join, Layer, Node, Parallel, Seq
 from cnnstat.core.report import Report, Row
@@ -67,8 +68,7 @@ class Schedule:
         return self.input_elements + sum(s.row.activations for s in self.steps)
 
 
-@dataclass(frozen=True)
-class _Op:
+class _Op(NamedTuple):  # a tuple: one is made per operation of every analysis
     row: Row
     reads: tuple[int, ...]
     writes: int
@@ -135,6 +135,17 @@ def _numel(shape: tuple[int, ...]) -> int:
 
 def schedule(report: Report) -> Schedule:
     """Live elements during each operation of ``report``'s graph (see the module docstring)."""
+    trace, alive = _alive(report)
+    return Schedule(trace.sizes[0], tuple(Step(op.row, n) for op, n in zip(trace.ops, alive)))
+
+
+def peak_elements(report: Report) -> int:
+    """``schedule(report).peak.alive`` without the schedule (a sweep needs only the peak)."""
+    return max(_alive(report)[1], default=0)
+
+
+def _alive(report: Report) -> tuple[_Trace, list[int]]:
+    """The trace of ``report`` and the elements alive during each of its operations."""
     trace = _Trace(report)
     out = trace.node(report.graph, 0)
     outputs = {trace.tensors[name] for name, _ in report.outputs}
@@ -153,11 +164,11 @@ def schedule(report: Report) -> Schedule:
         end = max(last[t], start)
         delta[start] += size
         delta[end + 1] -= size
-    steps, alive = [], 0
-    for i, op in enumerate(trace.ops):
+    series, alive = [], 0
+    for i in range(n):
         alive += delta[i]
-        steps.append(Step(op.row, alive))
-    return Schedule(trace.sizes[0], tuple(steps))
+        series.append(alive)
+    return trace, series
 
 
 @dataclass(frozen=True)

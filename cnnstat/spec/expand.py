@@ -8,6 +8,7 @@ given, else its kind (or block name) numbered within its scope.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -129,6 +130,56 @@ class Budget:
 
 
 @dataclass
+class Memo:
+    """Expansions of named-block calls, kept across the configurations of one spec (``cnnstat
+    sweep``, ``scale``): a call expands to the same subtree whenever its block, its full name,
+    its nesting and the values of every parameter and argument its body can read (through the
+    blocks it calls, too) are the same, so a configuration re-expands only the blocks whose
+    inputs changed.  Only successful expansions are kept; a hit charges the layers and steps the
+    expansion took, so every limit holds as without the memo."""
+
+    calls: dict[tuple[Any, ...], tuple[Node, int, int]] = field(default_factory=dict)
+    reads: dict[str, frozenset[str]] = field(default_factory=dict)
+    validated: dict[tuple[str, int], Args] = field(default_factory=dict)  # as Expander's
+    lint: tuple[Diagnostic, ...] | None = None  # the file's own warnings (unused blocks)
+    # whole graphs by their parameters (a graph does not depend on the input shape), already
+    # checked for unique names: a sweep over input sizes expands each network once
+    graphs: dict[tuple[Any, ...], Seq] = field(default_factory=dict)
+    hits: int = 0
+    limit: int = 200_000
+
+    def names_read(self, spec: SpecModel, block: str) -> frozenset[str]:
+        """Every name an expression in ``block`` (or a block it calls) mentions, and its args."""
+        if block not in self.reads:
+            self.reads[block] = frozenset()  # a recursive block is refused later (E205)
+            found: set[str] = set(spec.blocks[block].args)
+            _mentions(spec, [spec.blocks[block].layers, dict(spec.blocks[block].args)], found,
+                      self)
+            self.reads[block] = frozenset(found)
+        return self.reads[block]
+
+
+def _mentions(spec: SpecModel, data: Any, found: set[str], memo: Memo) -> None:
+    """Collect the identifiers of every expression in ``data`` (over-inclusive: any word of an
+    expression counts, which can only make the memo miss) and of the blocks it calls."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, v in item.items():
+                if key in spec.blocks:
+                    found |= memo.names_read(spec, str(key))
+                stack.append(v)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif is_expression(item):
+            found.update(_WORDS.findall(str(item)))
+
+
+_WORDS = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+@dataclass
 class Scope:
     prefix: str
     used: set[str] = field(default_factory=set)
@@ -161,16 +212,17 @@ class Scope:
 
 class Expander:
     def __init__(self, spec: SpecModel, env: dict[str, object],
-                 budget: Budget | None = None) -> None:
+                 budget: Budget | None = None, memo: Memo | None = None) -> None:
         self.spec = spec
         self.budget = budget
+        self.memo = memo
         self.globals = env
         self.stack: list[str] = []
         self.count = 0
         self.steps = 0
         self.depth = 0
         # repeat and blocks expand the same YAML mapping many times: validate its shape once
-        self.validated: dict[tuple[str, int], Args] = {}
+        self.validated: dict[tuple[str, int], Args] = memo.validated if memo else {}
         # per block call being expanded: its name and where each argument was passed
         self.sites: list[tuple[str, dict[str, SpecPath], Mapping[str, object]]] = []
 
@@ -402,6 +454,52 @@ class Expander:
             raise spec_error("E202", f"block '{block}': arguments must be a mapping", path)
         local = self.block_env(block, model, args, path, env)
         name = scope.claim(block, args.get("name"), path)
+        key = self.memo_key(block, name, path, local)
+        if key is not None:
+            return self.remembered(key, path) or self.remember(
+                key, lambda: self.expand_call(block, model, args, path, name, local))
+        return self.expand_call(block, model, args, path, name, local)
+
+    def memo_key(self, block: str, name: str, path: SpecPath,
+                 local: Mapping[str, object]) -> tuple[Any, ...] | None:
+        if self.memo is None:
+            return None
+        read = self.memo.names_read(self.spec, block)
+        key = (block, name, path, self.depth, tuple(self.stack),
+               tuple(sorted((k, v) for k, v in local.items() if k in read)))
+        try:
+            hash(key)
+        except TypeError:  # an unhashable value: expand as usual
+            return None
+        return key
+
+    def remembered(self, key: tuple[Any, ...], path: SpecPath) -> Node | None:
+        assert self.memo is not None
+        hit = self.memo.calls.get(key)
+        if hit is None:
+            return None
+        node, layers, steps = hit
+        self.memo.hits += 1
+        self.count += layers
+        self.steps += steps
+        if self.budget is not None:
+            self.budget.take(layers, steps, path)
+        if self.count > MAX_LAYERS or self.steps > MAX_STEPS:
+            raise spec_error("E207", f"the spec expands to more than {MAX_LAYERS:,} layers "
+                             f"(or {MAX_STEPS:,} items)", path)
+        return node
+
+    def remember(self, key: tuple[Any, ...], expand_: Callable[[], Node]) -> Node:
+        assert self.memo is not None
+        layers, steps = self.count, self.steps
+        node = expand_()
+        if len(self.memo.calls) >= self.memo.limit:
+            self.memo.calls.clear()
+        self.memo.calls[key] = (node, self.count - layers, self.steps - steps)
+        return node
+
+    def expand_call(self, block: str, model: BlockModel, args: dict[str, Any], path: SpecPath,
+                    name: str, local: dict[str, object]) -> Node:
         self.stack.append(block)
         self.sites.append((block, {k: (*path, k) for k in args if k != "name"}, local))
         try:
@@ -599,7 +697,9 @@ def _is_composite(item: Any) -> bool:
     return isinstance(item, dict) and len(item) == 1 and next(iter(item)) in COMPOSITES
 
 
-def expand(spec: SpecModel, env: dict[str, object], budget: Budget | None = None) -> Seq:
+def expand(spec: SpecModel, env: dict[str, object], budget: Budget | None = None,
+           memo: Memo | None = None) -> Seq:
     """The graph of ``spec`` with parameters ``env`` (already evaluated); ``budget``, when
-    given, is charged for the work and shared with the file's other configurations."""
-    return Expander(spec, env, budget).seq(spec.layers, ("layers",), Scope(""), env)
+    given, is charged for the work and shared with the file's other configurations; ``memo``
+    reuses block expansions across configurations of the same spec (:class:`Memo`)."""
+    return Expander(spec, env, budget, memo).seq(spec.layers, ("layers",), Scope(""), env)

@@ -16,6 +16,7 @@ length, pair op number (the number applies to each element), and the one-argumen
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -143,6 +144,13 @@ def evaluate(text: str, env: Mapping[str, object]) -> object:
     """Evaluate ``text`` (an expression string) with parameters from ``env``."""
     if len(text) > MAX_EXPR_CHARS:
         raise ExprError("E301", f"expression longer than {MAX_EXPR_CHARS} characters")
+    return _Evaluator(env).visit(_parse(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> ast.expr:
+    """The checked syntax tree of an expression, parsed once per text (a spec evaluates the
+    same expressions for every repeat and every configuration; the tree is only read)."""
     body = text[1:] if text.startswith("=") else text
     source = _PARAM.sub(lambda m: m.group(1), body)
     if "$" in source:
@@ -156,7 +164,7 @@ def evaluate(text: str, env: Mapping[str, object]) -> object:
     if _depth(tree.body) > MAX_DEPTH:
         raise ExprError("E301", f"expression nested more than {MAX_DEPTH} levels deep",
                         "simplify it: a chain of signs or parentheses this long is a typo")
-    return _Evaluator(env).visit(tree.body)
+    return tree.body
 
 
 def _short(text: str, limit: int = 60) -> str:

@@ -483,6 +483,25 @@ class Acceptance(BaseModel):
     reason: str = Field(min_length=1, description="why the warning is accepted")
 
 
+class ScalingModel(BaseModel):
+    """The spec's compound-scaling knobs (``cnnstat scale``): which parameters multiply the width,
+    the depth and the resolution.  The network's own rounding (``make_divisible(c * w, 8)``,
+    ``ceil(n * d)``) stays in its expressions; the resolution is set to the integer
+    ``base * r`` rounded half up to a multiple of ``resolution_multiple``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    width: str | None = Field(None, description="the parameter that multiplies every channel count")
+    depth: str | None = Field(None, description="the parameter that multiplies every stage's "
+                              "number of blocks")
+    resolution: str | None = Field(None, description="the parameter that is the input's H and W "
+                                   "(an integer, in pixels)")
+    resolution_multiple: StrictInt = Field(1, ge=1, description="a scaled resolution is rounded "
+                                           "half up to a multiple of this")
+    variants: list[str] = Field([], description="the published scaled variants in order of phi "
+                                "(the first is phi = 0, the base), compared with the rule by "
+                                "'cnnstat scale --table'")
+
+
 class SpecModel(BaseModel):
     """The top level of a spec file."""
 
@@ -513,6 +532,9 @@ class SpecModel(BaseModel):
         {}, description="exact figures pinned for regression ('cnnstat check' fails on a change)")
     budget: dict[Metric, StrictInt] = Field(
         {}, description="upper limits ('cnnstat check' fails when a figure exceeds one)")
+    scaling: ScalingModel | None = Field(
+        None, description="the compound-scaling knobs: which parameters are the width, depth "
+        "and resolution multipliers (for 'cnnstat scale')")
     accept: list[Acceptance] = Field(
         [], description="warnings that are true of the architecture as published, each with "
         "its reason: reported as notes, so 'cnnstat check --strict' passes")
