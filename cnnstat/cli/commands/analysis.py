@@ -8,7 +8,7 @@ from cnnstat.analysis import builtin_names
 from cnnstat.cli.options import data_options
 from cnnstat.cli.output import analysed, emit
 from cnnstat.core.memory import DTYPE_BYTES
-from cnnstat.core.presets import PRESETS
+from cnnstat.core.counters import ALL_PRESETS
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
 from cnnstat.views import summary as views
@@ -18,9 +18,11 @@ STYLES = ("default", "lecture", "memory")
 
 @click.command()
 @click.argument("spec")
-@click.option("--count", type=click.Choice(list(PRESETS)), default="macs", show_default=True,
-              help="Also count compute as another tool does: torch (FlopCounterMode) or fvcore "
-              "(FlopCountAnalysis); 'cnnstat verify' proves both live.")
+@click.option("--count", type=click.Choice(list(ALL_PRESETS)), default="macs",
+              show_default=True,
+              help="Also count compute as another tool does: torch (FlopCounterMode), fvcore "
+              "(FlopCountAnalysis), torchinfo, thop or ptflops; 'cnnstat verify' proves torch "
+              "and fvcore live, 'cnnstat reconcile' shows them all.")
 @data_options
 @click.option("--style", type=click.Choice(STYLES), default="default", show_default=True,
               help="lecture: the lecture's [HxWxC] NAME: ... lines; memory: the per-layer "
@@ -41,7 +43,7 @@ def summary(spec: str, count: str, fmt: str, input_shape: Shape | None, batch: i
         lecture.styled_summary(spec, style, dtype, fmt, input_shape, batch, overrides, color)
         return
     report = analysed(spec, input_shape, batch, overrides).report
-    fields, preset = views.row_fields(report), PRESETS[count]
+    fields, preset = views.row_fields(report), ALL_PRESETS[count]
     emit(fmt, color, lambda: views.summary_json(report, fields, preset),
          lambda: [views.summary_table(report, fields, preset)])
 

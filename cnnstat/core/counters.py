@@ -1,0 +1,218 @@
+"""``--count`` presets of hook-based counters: torchinfo, thop and ptflops, reproduced exactly.
+
+Each rule was read from the tool's own source at the pinned version (named per preset) and is
+proven against the live tool by ``tests/test_counters_live.py``.  A rule gives a row's count as
+differences from our MACs by cause (:data:`cnnstat.core.presets.Parts`), per image.  Every layer
+kind has an explicit rule in every table (``tests/test_counters.py`` asserts it): a kind added
+to the spec language without a decision here is refused by these presets, never counted as 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+from cnnstat.core.presets import PRESETS, Parts, Preset, Rule
+from cnnstat.core.report import Row
+
+
+def _outputs(row: Row) -> int:
+    return math.prod(row.output_shape)
+
+
+def _inputs(row: Row) -> int:
+    return math.prod(row.input_shape)
+
+
+def _spatial(row: Row) -> int:
+    """Output positions per channel (1 for a flat output)."""
+    return math.prod(row.output_shape[1:])
+
+
+def nothing(row: Row) -> Parts:
+    """Counted as our MACs (0 for a kind without MACs)."""
+    return {}
+
+
+def skipped(row: Row) -> Parts:
+    """The tool does not count this layer: its MACs, if any, are missing."""
+    return {"skipped": -row.macs}
+
+
+def _bias(row: Row) -> Parts:
+    """The bias add, one per output element (the bias of each channel at every position)."""
+    return {"bias": row.bias * _spatial(row)}
+
+
+# ---- torchinfo 1.8.0: torchinfo/layer_info.py LayerInfo.calculate_macs, summed over leaf
+# modules by model_statistics.py ModelStatistics.__init__ ("Total mult-adds").
+
+
+def _torchinfo_transposed(row: Row) -> Parts:
+    """``"Conv" in class_name``: prod(weight + bias) x N x prod(output spatial): a transposed
+    conv's weights are multiplied by its *output* positions, where its MACs run over its input."""
+    over_output = row.macs * _spatial(row) // math.prod(row.input_shape[1:])
+    return {"other": over_output - row.macs, **_bias(row)}
+
+
+def _torchinfo_params(cause: str) -> Rule:
+    """Any other leaf module with ``weight``/``bias`` parameters: N x their count (batch norm's
+    gamma and beta, PReLU's slopes, LeNet's trainable subsampling), whatever the input size."""
+    def rule(row: Row) -> Parts:
+        return {cause: row.params}
+    return rule
+
+
+def _torchinfo_bn(row: Row) -> Parts:
+    """A frozen batch norm holds buffers, not parameters: 0."""
+    return {} if "frozen_bn" in row.ops else {"normalisation": row.params}
+
+
+TORCHINFO_RULES: dict[str, Rule] = {
+    "conv": _bias, "linear": _bias, "maxout": _bias, "conv_transpose": _torchinfo_transposed,
+    "bn": _torchinfo_bn, "prelu": _torchinfo_params("activations"),
+    "subsample": _torchinfo_params("pooling"),
+    **dict.fromkeys((
+        "relu", "relu6", "leaky_relu", "elu", "sigmoid", "tanh", "silu", "swish", "mish", "gelu",
+        "hardswish", "hardsigmoid", "softmax", "maxpool", "avgpool", "adaptive_avgpool",
+        "global_avgpool", "lrn", "dropout", "flatten", "identity", "channel_shuffle",
+        "pad_channels", "rbf", "upsample", "crop", "pad", "pixel_shuffle", "pixel_unshuffle",
+        "add", "mul", "concat"), nothing),
+}
+
+TORCHINFO = Preset(
+    "torchinfo", "mult-adds (torchinfo)",
+    "torchinfo: 'Total mult-adds' of torchinfo.summary: conv and linear MACs plus their bias "
+    "(one per output element), batch norm and PReLU at N x their parameter count; "
+    "transposed conv over its output positions; activations, pooling and merges 0",
+    TORCHINFO_RULES, tool="torchinfo 1.8.0")
+
+
+# ---- thop (ultralytics-thop 2.2.3): thop/profile.py register_hooks, thop/vision/basic_hooks.py
+# and calc_func.py; a module without a rule (our merges, frozen BN, interpolation) counts 0.
+
+
+def _thop_bn(row: Row) -> Parts:
+    """count_normalization: calculate_norm(numel(input)) = 2 x numel, x 2 again when affine;
+    frozen batch norm is not a _NormBase: 0."""
+    if "frozen_bn" in row.ops:
+        return {}
+    return {"normalisation": _inputs(row) * (4 if row.weights else 2)}
+
+
+def _thop_avgpool(row: Row) -> Parts:
+    """count_avgpool: N x C x prod over axes of the summed window lengths, each window clipped
+    to [-p, W + p) (count_include_pad) or to the input [0, W), plus one divide per output."""
+    assert row.windows is not None  # an avgpool row always has its windows
+    sums = 1
+    for size, out, win in zip(row.input_shape[1:], row.output_shape[1:], row.windows):
+        p = win.pad_left
+        lower, upper = (-p, size + p) if win.counts_pad else (0, size)
+        sums *= sum(max(min(i * win.stride - p + win.extent, upper) - max(i * win.stride - p, lower), 0)
+                    for i in range(out))
+    return {"pooling": row.input_shape[0] * sums + _outputs(row)}
+
+
+def _thop_adaptive(row: Row) -> Parts:
+    """count_adap_avgpool: the summed window areas (our ``avgpool`` ops) + one divide per output."""
+    return {"pooling": row.ops["avgpool"] + _outputs(row)}
+
+
+def _thop_softmax(row: Row) -> Parts:
+    """count_softmax over dim 1: (numel / C) x (C exp + (C - 1) add + C div)."""
+    c = row.input_shape[0]
+    return {"activations": _inputs(row) // c * (3 * c - 1)}
+
+
+def _thop_prelu(row: Row) -> Parts:
+    """count_prelu: numel(input) in eval mode."""
+    return {"activations": _inputs(row)}
+
+
+THOP_RULES: dict[str, Rule] = {
+    "conv": nothing, "conv_transpose": nothing, "linear": nothing, "maxout": nothing,
+    "bn": _thop_bn, "prelu": _thop_prelu, "softmax": _thop_softmax,
+    "avgpool": _thop_avgpool, "adaptive_avgpool": _thop_adaptive,
+    "global_avgpool": _thop_adaptive,
+    **dict.fromkeys((
+        "relu", "relu6", "leaky_relu", "elu", "sigmoid", "tanh", "silu", "swish", "mish", "gelu",
+        "hardswish", "hardsigmoid", "maxpool", "subsample", "lrn", "dropout", "flatten",
+        "identity", "channel_shuffle", "pad_channels", "rbf", "upsample", "crop", "pad",
+        "pixel_shuffle", "pixel_unshuffle", "add", "mul", "concat"), nothing),
+}
+
+THOP = Preset(
+    "thop", "ops (thop)",
+    "thop: ultralytics-thop profile() total: conv and linear MACs without bias, batch norm 4 per "
+    "input element (2 without affine), avg pooling its window sums + 1 per output, softmax "
+    "3C - 1 per position, PReLU 1 per element; ReLU, max pooling, merges and modules without a "
+    "rule 0", THOP_RULES, tool="ultralytics-thop 2.2.3")
+
+
+# ---- ptflops 0.7.5, pytorch backend: ptflops/pytorch_ops.py MODULES_MAPPING (module hooks) and
+# FUNCTIONAL_MAPPING / TENSOR_OPS_MAPPING (patched by pytorch_engine.py patch_functional and
+# patch_tensor_ops).  A module whose forward calls a patched functional is counted twice.
+
+
+def _ptflops_once(cause: str) -> Rule:
+    """One hook: numel(output) (relu_flops_counter_hook, or a patched functional alone)."""
+    def rule(row: Row) -> Parts:
+        return {cause: _outputs(row)}
+    return rule
+
+
+def _ptflops_twice(cause: str, measure: str = "output") -> Rule:
+    """The module hook and the patched functional its forward calls (nn.ReLU -> F.relu,
+    nn.MaxPool2d -> F.max_pool2d): numel counted twice, once as double counting."""
+    def rule(row: Row) -> Parts:
+        n = _outputs(row) if measure == "output" else _inputs(row)
+        return {cause: n, "double counting": n}
+    return rule
+
+
+def _ptflops_bn(row: Row) -> Parts:
+    """bn_flops_counter_hook: numel(input) x 2 when affine; frozen batch norm (x * s + b through
+    Tensor.__mul__/__add__, which are not patched): 0."""
+    if "frozen_bn" in row.ops:
+        return {}
+    return {"normalisation": _inputs(row) * (2 if row.weights else 1)}
+
+
+def _ptflops_lrn(row: Row) -> Parts:
+    """nn.LocalResponseNorm has no hook, but F.local_response_norm calls patched operations:
+    input.mul(input), avg_pool3d over the channel-padded squares ((C + size - 1) x H x W), then
+    .mul(alpha) and .add(k): 3 x numel + the padded volume."""
+    c, h, w = row.input_shape
+    size = row.ops["lrn"] // _inputs(row)  # our LRN counts `size` ops per element
+    return {"normalisation": 3 * _inputs(row) + (c + size - 1) * h * w}
+
+
+PTFLOPS_RULES: dict[str, Rule] = {
+    "conv": _bias, "conv_transpose": _bias, "linear": _bias, "maxout": _bias,
+    "bn": _ptflops_bn, "lrn": _ptflops_lrn,
+    "relu": _ptflops_twice("activations"), "elu": _ptflops_twice("activations"),
+    "prelu": _ptflops_twice("activations"), "gelu": _ptflops_twice("activations"),
+    "relu6": _ptflops_once("activations"), "leaky_relu": _ptflops_once("activations"),
+    "silu": _ptflops_once("activations"), "swish": _ptflops_once("activations"),
+    "softmax": _ptflops_once("activations"),
+    "maxpool": _ptflops_twice("pooling", "input"), "avgpool": _ptflops_twice("pooling", "input"),
+    "adaptive_avgpool": _ptflops_twice("pooling", "input"),
+    "global_avgpool": _ptflops_twice("pooling", "input"),
+    "subsample": lambda row: {"pooling": _inputs(row)},  # its F.avg_pool2d; the scaling is __mul__
+    "upsample": _ptflops_once("resampling"),  # F.interpolate to a size: N x C x prod(size)
+    **dict.fromkeys((
+        "sigmoid", "tanh", "mish", "hardswish", "hardsigmoid", "dropout", "flatten", "identity",
+        "channel_shuffle", "pad_channels", "rbf", "crop", "pad", "pixel_shuffle",
+        "pixel_unshuffle", "add", "mul", "concat"), nothing),
+}
+
+PTFLOPS = Preset(
+    "ptflops", "MACs (ptflops)",
+    "ptflops: get_model_complexity_info (pytorch backend): conv and linear MACs plus bias, batch "
+    "norm 2 per input element, ReLU/ELU/PReLU/GELU and pooling counted twice (module hook and "
+    "patched functional), ReLU6, LeakyReLU, SiLU, softmax and interpolation once; merges 0",
+    PTFLOPS_RULES, tool="ptflops 0.7.5")
+
+TOOLS: tuple[Preset, ...] = (TORCHINFO, THOP, PTFLOPS)
+
+#: Every ``--count`` preset by name: ours, the live-verified torch and fvcore, and the tools above.
+ALL_PRESETS: dict[str, Preset] = {**PRESETS, **{p.name: p for p in TOOLS}}
