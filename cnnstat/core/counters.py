@@ -13,6 +13,7 @@ import math
 
 from cnnstat.core.presets import PRESETS, Parts, Preset, Rule
 from cnnstat.core.report import Row
+from cnnstat.errors import UsageError
 
 
 def _outputs(row: Row) -> int:
@@ -212,7 +213,98 @@ PTFLOPS = Preset(
     "patched functional), ReLU6, LeakyReLU, SiLU, softmax and interpolation once; merges 0",
     PTFLOPS_RULES, tool="ptflops 0.7.5")
 
-TOOLS: tuple[Preset, ...] = (TORCHINFO, THOP, PTFLOPS)
+# ---- torchscan 0.2.0: torchscan/modules/flops.py module_flops (FLOPs, 2 per MAC less one add
+# per output), summed over leaf module calls by crawler.py crawl_module ("module_flops" total);
+# an unsupported leaf (our merges, frozen BN, interpolation, SiLU, softmax, padding) counts 0.
+
+
+def refused(preset: str, why: str) -> Rule:
+    """A kind the preset cannot reproduce from a row: refused with the reason, never 0."""
+    def rule(row: Row) -> Parts:
+        raise UsageError(f"the '{preset}' preset cannot count {row.kind} '{row.name}': {why}",
+                         "use --count macs, torch or fvcore")
+    return rule
+
+
+def _scan_dense(row: Row) -> Parts:
+    """flops_convnd / flops_linear: out x (2 x terms - 1 + bias): 2 per MAC, less the first add
+    of each output, plus its bias."""
+    return {"factor": row.macs, "other": -_outputs(row), "bias": _outputs(row) if row.bias else 0}
+
+
+def _scan_transposed(row: Row) -> Parts:
+    """flops_convtransposend: flops_convnd over the *output* (out x (2 x k^2 x C_in/g - 1 +
+    bias)) and 8 x len(kernel) = 16 per call (see :func:`_scan_per_call`)."""
+    over_output = row.macs * _spatial(row) // math.prod(row.input_shape[1:])
+    return {"factor": row.macs, "other": 2 * (over_output - row.macs) - _outputs(row),
+            "bias": _outputs(row) if row.bias else 0}
+
+
+def _scan_bn(row: Row) -> Parts:
+    """flops_bn, eval: 2 x numel (normalise) + 2 x numel when affine; + 2C per call."""
+    if "frozen_bn" in row.ops:
+        return {}
+    return {"normalisation": _inputs(row) * (4 if row.weights else 2)}
+
+
+def _scan_per_call(row: Row) -> Parts:
+    """Constants torchscan adds once per module call, not per image: batch norm's
+    ``num_features * 2`` and a transposed conv's ``8 * len(kernel_size)``."""
+    if row.kind == "bn" and "frozen_bn" not in row.ops:
+        return {"normalisation": 2 * row.input_shape[0]}
+    if row.kind == "conv_transpose":
+        return {"other": 8 * 2}
+    return {}
+
+
+def _scan_elementwise(per: int) -> Rule:
+    """flops_relu (1), flops_relu6 (2), flops_sigmoid / flops_leakyrelu (4), flops_elu /
+    flops_tanh (6) per input element."""
+    def rule(row: Row) -> Parts:
+        return {"activations": per * _inputs(row)}
+    return rule
+
+
+def _scan_window(row: Row) -> Parts:
+    """flops_maxpool: out x (k - 1); flops_avgpool: out x (k - 1 + 2) (``ndim - 2`` divides)."""
+    k = row.ops[row.kind] // _outputs(row)  # our ops: one per window element per output
+    return {"pooling": _outputs(row) * (k - 1 + (2 if row.kind == "avgpool" else 0))}
+
+
+def _scan_adaptive(row: Row) -> Parts:
+    """flops_adaptive_avgpool: out x (prod(k) - 1 + 2), k = I // O per axis where O divides I,
+    else I % O + 1 (_pooling.adaptive_kernel_size)."""
+    k = 1
+    for i, o in zip(row.input_shape[1:], row.output_shape[1:]):
+        k *= i // o if i % o == 0 else i % o + 1
+    return {"pooling": _outputs(row) * (k + 1)}
+
+
+TORCHSCAN_RULES: dict[str, Rule] = {
+    "conv": _scan_dense, "linear": _scan_dense, "conv_transpose": _scan_transposed,
+    "maxout": refused("torchscan", "its inner layer's outputs (pieces x out) are not in the row"),
+    "bn": _scan_bn, "relu": _scan_elementwise(1), "relu6": _scan_elementwise(2),
+    "sigmoid": _scan_elementwise(4), "leaky_relu": _scan_elementwise(4),
+    "elu": _scan_elementwise(6), "tanh": _scan_elementwise(6),
+    "maxpool": _scan_window, "avgpool": _scan_window, "adaptive_avgpool": _scan_adaptive,
+    "global_avgpool": _scan_adaptive,
+    "dropout": lambda row: {"other": _inputs(row)},  # flops_dropout: numel when p > 0, even in eval
+    **dict.fromkeys((
+        "silu", "swish", "mish", "gelu", "hardswish", "hardsigmoid", "prelu", "softmax",
+        "subsample", "lrn", "flatten", "identity", "channel_shuffle", "pad_channels", "rbf",
+        "upsample", "crop", "pad", "pixel_shuffle", "pixel_unshuffle", "add", "mul", "concat"),
+        nothing),
+}
+
+TORCHSCAN = Preset(
+    "torchscan", "FLOPs (torchscan)",
+    "torchscan: crawl_module 'module_flops' total: conv and linear 2 per MAC less one per output, "
+    "plus bias; batch norm 2 (4 affine) per element + 2C per call; ReLU 1, ReLU6 2, sigmoid and "
+    "LeakyReLU 4, ELU and tanh 6 per element; pooling per window; dropout 1 per element even in "
+    "eval; other modules 0", TORCHSCAN_RULES, tool="torchscan 0.2.0", per_call=_scan_per_call)
+
+
+TOOLS: tuple[Preset, ...] = (TORCHINFO, THOP, PTFLOPS, TORCHSCAN)
 
 #: Every ``--count`` preset by name: ours, the live-verified torch and fvcore, and the tools above.
 ALL_PRESETS: dict[str, Preset] = {**PRESETS, **{p.name: p for p in TOOLS}}

@@ -85,6 +85,7 @@ class Preset:
     rules: Mapping[str, Rule] = field(default_factory=dict)
     default: Rule | None = None
     tool: str = ""  # the distribution and version whose source the rules follow
+    per_call: Rule | None = None  # parts a tool adds once per call, whatever the batch
 
     def parts(self, row: Row) -> Parts:
         """The row's count as differences from its MACs, by cause, per image (zero parts left out)."""
@@ -98,17 +99,29 @@ class Preset:
         it in training mode, the only mode it runs in)."""
         return row.macs + sum(self.parts(row).values())
 
+    def batch_parts(self, row: Row, batch: int) -> Parts:
+        """:meth:`parts` for a batch: per image times the batch, plus what the tool adds once
+        per call (torchscan's batch norm and transposed conv constants)."""
+        out = {k: v * batch for k, v in self.parts(row).items()}
+        for k, v in (self.per_call(row) if self.per_call else {}).items():
+            out[k] = out.get(k, 0) + v
+        return {k: v for k, v in out.items() if v}
+
+    def batch_count(self, row: Row, batch: int) -> int:
+        """This preset's count for one row at ``batch`` images."""
+        return row.macs * batch + sum(self.batch_parts(row, batch).values())
+
     def total(self, report: Report) -> int:
         """Sum over the rows that run at inference, for the report's batch (eval mode, as
         inference counters measure)."""
-        return report.batch * sum(self.count(r) for r in report.rows if not r.training)
+        return sum(self.batch_count(r, report.batch) for r in report.rows if not r.training)
 
     def total_parts(self, report: Report) -> Parts:
         """:meth:`total` as differences from the MACs total by cause, for the report's batch."""
         out: Parts = {}
         for row in (r for r in report.rows if not r.training):
-            for cause, n in self.parts(row).items():
-                out[cause] = out.get(cause, 0) + n * report.batch
+            for cause, n in self.batch_parts(row, report.batch).items():
+                out[cause] = out.get(cause, 0) + n
         return {c: out[c] for c in CAUSES if out.get(c)}
 
 

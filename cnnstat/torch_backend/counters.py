@@ -81,8 +81,33 @@ def ptflops_count(model: nn.Module, names: Sequence[str], shapes: Sequence[Shape
     return Counted(int(macs))
 
 
+def torchscan_count(model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],
+                    batch: int) -> Counted:
+    """``torchscan.crawl_module(...)["totals"]["module_flops"]``: its leaf module formulas
+    (``known_value``: unsupported modules count 0); per layer, the leaf calls by module path."""
+    from torchscan import crawl_module
+
+    xs = sample_inputs(model, shapes, batch)
+    with _quiet():
+        report = crawl_module(model, args=xs)
+    layers = dict.fromkeys(names, 0)
+    for layer in report["layers"]:
+        flops = layer["metrics"].get("module_flops")
+        owner = _owner(layer["path"], layers)
+        if flops and owner is not None:
+            layers[owner] += int(flops["known_value"] or 0)
+    return Counted(int(report["totals"]["module_flops"]["known_value"] or 0), layers)
+
+
+def _owner(path: str, names: dict[str, int]) -> str | None:
+    """The layer a module path belongs to: itself or its nearest named ancestor."""
+    while path and path not in names:
+        path = path.rpartition(".")[0]
+    return path or None
+
+
 RUNNERS: dict[str, Runner] = {"torchinfo": torchinfo_count, "thop": thop_count,
-                              "ptflops": ptflops_count}
+                              "ptflops": ptflops_count, "torchscan": torchscan_count}
 
 
 def count_live(tool: str, model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],

@@ -74,7 +74,7 @@ def summary_json(report: Report, fields: list[FieldRow | None] | None = None,
                           for h in heads(report)]
     if preset is not None and preset is not presets.MACS:
         for layer, row in zip(doc["layers"], report.rows):
-            layer["count"] = preset.count(row) * report.batch
+            layer["count"] = preset.batch_count(row, report.batch)
         doc["count"] = {"preset": preset.name, "convention": preset.convention,
                         "total": preset.total(report)}
     return doc
@@ -129,7 +129,7 @@ def _add_count(table: Table, report: Report, preset: Preset) -> None:
     cols.insert([c.key for c in cols].index("macs") + 1, Column("count", preset.label, "count"))
     table.columns = cols
     for cells, row in zip(table.rows, report.rows):
-        cells["count"] = preset.count(row) * report.batch
+        cells["count"] = preset.batch_count(row, report.batch)
     if table.total is not None:
         table.total["count"] = preset.total(report)
     table.notes.insert(1, f"{preset.label} {numbers.human(preset.total(report))}: "
