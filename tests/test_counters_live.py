@@ -17,7 +17,7 @@ from cnnstat.torch_backend.counters import RUNNERS, count_live  # noqa: E402
 from cnnstat.torch_backend.net import SpecNet  # noqa: E402
 
 MODULES = {"torchinfo": "torchinfo", "thop": "thop", "ptflops": "ptflops",
-           "torchscan": "torchscan"}
+           "ptflops-aten": "ptflops", "torchscan": "torchscan"}
 # small inputs keep the run short; each spec's kinds together cover every kind a tool has a rule
 # for but maxout under torchscan (refused, tested in test_counters.py)
 SPECS = [("resnet18", (64, 64)), ("resnet50", (64, 64)), ("vgg11-bn", (32, 32)),

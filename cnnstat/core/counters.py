@@ -213,6 +213,23 @@ PTFLOPS = Preset(
     "patched functional), ReLU6, LeakyReLU, SiLU, softmax and interpolation once; merges 0",
     PTFLOPS_RULES, tool="ptflops 0.7.5")
 
+# ---- ptflops 0.7.5, aten backend: ptflops/aten_ops.py ATEN_OPS_MAPPING (aten.convolution,
+# aten.addmm, aten.mm, aten.bmm, aten.matmul), counted under aten_engine.py FlopCounterMode.
+
+PTFLOPS_ATEN_RULES: dict[str, Rule] = {
+    # conv_flop_count: batch x prod(weight) x prod(output spatial; input spatial when
+    # transposed), + the bias; addmm_flop: the matmul + batch x out for the bias
+    "conv": _bias, "conv_transpose": _bias, "linear": _bias, "maxout": _bias,
+    **dict.fromkeys(set(PTFLOPS_RULES) - {"conv", "conv_transpose", "linear", "maxout"}, nothing),
+}
+
+PTFLOPS_ATEN = Preset(
+    "ptflops-aten", "MACs (ptflops aten)",
+    "ptflops-aten: get_model_complexity_info(backend='aten'): aten convolutions and matrix "
+    "products only, MACs plus the bias (one add per output element); everything else 0",
+    PTFLOPS_ATEN_RULES, tool="ptflops 0.7.5 (aten)")
+
+
 # ---- torchscan 0.2.0: torchscan/modules/flops.py module_flops (FLOPs, 2 per MAC less one add
 # per output), summed over leaf module calls by crawler.py crawl_module ("module_flops" total);
 # an unsupported leaf (our merges, frozen BN, interpolation, SiLU, softmax, padding) counts 0.
@@ -266,8 +283,13 @@ def _scan_elementwise(per: int) -> Rule:
 
 
 def _scan_window(row: Row) -> Parts:
-    """flops_maxpool: out x (k - 1); flops_avgpool: out x (k - 1 + 2) (``ndim - 2`` divides)."""
-    k = row.ops[row.kind] // _outputs(row)  # our ops: one per window element per output
+    """flops_maxpool: out x (k_size - 1); flops_avgpool: out x (k_size - 1 + 2) (``ndim - 2``
+    divides).  k_size is prod(kernel) for a tuple kernel but the kernel itself for an int: a
+    square kernel written as one int (``nn.MaxPool2d(3)``, as torchvision and our builder write
+    it) counts k, not k x k."""
+    assert row.windows is not None  # pooling rows have their windows
+    kh, kw = ((w.extent - 1) // w.dilation + 1 for w in row.windows)
+    k = kh if kh == kw else kh * kw
     return {"pooling": _outputs(row) * (k - 1 + (2 if row.kind == "avgpool" else 0))}
 
 
@@ -304,7 +326,7 @@ TORCHSCAN = Preset(
     "eval; other modules 0", TORCHSCAN_RULES, tool="torchscan 0.2.0", per_call=_scan_per_call)
 
 
-TOOLS: tuple[Preset, ...] = (TORCHINFO, THOP, PTFLOPS, TORCHSCAN)
+TOOLS: tuple[Preset, ...] = (TORCHINFO, THOP, PTFLOPS, PTFLOPS_ATEN, TORCHSCAN)
 
 #: Every ``--count`` preset by name: ours, the live-verified torch and fvcore, and the tools above.
 ALL_PRESETS: dict[str, Preset] = {**PRESETS, **{p.name: p for p in TOOLS}}

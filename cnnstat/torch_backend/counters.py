@@ -67,18 +67,20 @@ def thop_count(model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],
     return Counted(int(total))
 
 
-def ptflops_count(model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],
-                  batch: int) -> Counted:
-    """``ptflops.get_model_complexity_info(..., backend='pytorch')``: it builds its own input of
-    one image, so only batch 1 is comparable."""
-    if batch != 1 or len(shapes) != 1:
-        raise UsageError("ptflops measures one image of one input", "use --batch 1")
-    from ptflops import get_model_complexity_info
+def _ptflops(backend: str) -> Runner:
+    def run(model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],
+            batch: int) -> Counted:
+        """``ptflops.get_model_complexity_info(..., backend=...)``: it builds its own input of
+        one image, so only batch 1 is comparable."""
+        if batch != 1 or len(shapes) != 1:
+            raise UsageError("ptflops measures one image of one input", "use --batch 1")
+        from ptflops import get_model_complexity_info
 
-    with _quiet(), contextlib.redirect_stdout(io.StringIO()):
-        macs, _ = get_model_complexity_info(model, tuple(shapes[0]), as_strings=False,
-                                            print_per_layer_stat=False, backend="pytorch")
-    return Counted(int(macs))
+        with _quiet(), contextlib.redirect_stdout(io.StringIO()):
+            macs, _ = get_model_complexity_info(model, tuple(shapes[0]), as_strings=False,
+                                                print_per_layer_stat=False, backend=backend)
+        return Counted(int(macs))
+    return run
 
 
 def torchscan_count(model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],
@@ -107,7 +109,8 @@ def _owner(path: str, names: dict[str, int]) -> str | None:
 
 
 RUNNERS: dict[str, Runner] = {"torchinfo": torchinfo_count, "thop": thop_count,
-                              "ptflops": ptflops_count, "torchscan": torchscan_count}
+                              "ptflops": _ptflops("pytorch"), "ptflops-aten": _ptflops("aten"),
+                              "torchscan": torchscan_count}
 
 
 def count_live(tool: str, model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],
