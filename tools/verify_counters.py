@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 
-TOOLS = ("torchinfo", "thop", "ptflops", "ptflops-aten", "torchscan")
+TOOLS = ("torchinfo", "thop", "ptflops", "ptflops-aten", "torchscan", "calflops", "deepspeed")
 
 
 def _tv(name: str, **kwargs: object) -> Callable[[], object]:
@@ -76,7 +76,11 @@ def main(only: list[str]) -> int:
         model = build()
         assert isinstance(model, torch.nn.Module)
         for tool in TOOLS:
-            counted = count_live(tool, model, [], [report.input_shape], 1).total
+            try:
+                counted = count_live(tool, model, [], [report.input_shape], 1).total
+            except ImportError:
+                print(f"| {spec} | {ALL_PRESETS[tool].tool} | not installed | | |")
+                continue
             preset = ALL_PRESETS[tool].total(report)
             ok = ok and counted == preset
             mark = "yes" if counted == preset else f"NO ({counted - preset:+,})"

@@ -44,6 +44,14 @@ def _bias(row: Row) -> Parts:
     return {"bias": row.bias * _spatial(row)}
 
 
+def refused(preset: str, why: str) -> Rule:
+    """A kind the preset cannot reproduce from a row: refused with the reason, never 0."""
+    def rule(row: Row) -> Parts:
+        raise UsageError(f"the '{preset}' preset cannot count {row.kind} '{row.name}': {why}",
+                         "use --count macs, torch or fvcore")
+    return rule
+
+
 # ---- torchinfo 1.8.0: torchinfo/layer_info.py LayerInfo.calculate_macs, summed over leaf
 # modules by model_statistics.py ModelStatistics.__init__ ("Total mult-adds").
 
@@ -230,17 +238,82 @@ PTFLOPS_ATEN = Preset(
     PTFLOPS_ATEN_RULES, tool="ptflops 0.7.5 (aten)")
 
 
+# ---- calflops 0.3.2: calflops/pytorch_ops.py, functionals and tensor methods patched by
+# _patch_functionals / _patch_tensor_methods (DeepSpeed's flops profiler, forked); the FLOPs
+# total of calculate_flops (calculate_pipline.py get_total_flops).  No module hooks: a module
+# counts what its forward calls (nn.ReLU6 calls F.hardtanh, not patched: 0).
+
+
+def _cal_dense(row: Row) -> Parts:
+    """_conv_flops_compute: 2 x MACs + Cout x output positions for the bias;
+    _linear_flops_compute: 2 x MACs, its bias not counted.  maxout: its inner conv or linear."""
+    conv = len(row.input_shape) > 1
+    return {"factor": row.macs, "bias": row.bias * _spatial(row) if conv else 0}
+
+
+def _cal_bn(row: Row) -> Parts:
+    """_batch_norm_flops_compute, eval: numel x (2 with weight, else 1); frozen BN (x * s + b
+    through Tensor.__mul__, not patched): 0."""
+    if "frozen_bn" in row.ops:
+        return {}
+    return {"normalisation": _inputs(row) * (2 if row.weights else 1)}
+
+
+def _cal_per_call(row: Row) -> Parts:
+    """_upsample_flops_compute with a size: prod(size), once per call (not x N x C)."""
+    return {"resampling": math.prod(row.output_shape[1:])} if row.kind == "upsample" else {}
+
+
+def _numel(cause: str, measure: str = "input") -> Rule:
+    def rule(row: Row) -> Parts:
+        return {cause: _inputs(row) if measure == "input" else _outputs(row)}
+    return rule
+
+
+CALFLOPS_RULES: dict[str, Rule] = {
+    "conv": _cal_dense, "linear": _cal_dense, "maxout": _cal_dense,
+    "conv_transpose": lambda row: {"factor": row.macs} if not row.bias else refused(
+        "calflops", "its bias is counted over conv-shaped output dimensions the row does not "
+        "carry")(row),
+    "bn": _cal_bn, "lrn": _ptflops_lrn,  # the same patched mul, avg_pool3d, mul, add
+    **dict.fromkeys(("relu", "prelu", "elu", "leaky_relu", "silu", "swish", "gelu", "softmax"),
+                    _numel("activations")),
+    **dict.fromkeys(("maxpool", "avgpool", "adaptive_avgpool", "global_avgpool", "subsample"),
+                    _numel("pooling")),
+    **dict.fromkeys((
+        "relu6", "sigmoid", "tanh", "mish", "hardswish", "hardsigmoid", "upsample", "dropout",
+        "flatten", "identity", "channel_shuffle", "pad_channels", "rbf", "crop", "pad",
+        "pixel_shuffle", "pixel_unshuffle", "add", "mul", "concat"), nothing),
+}
+
+CALFLOPS = Preset(
+    "calflops", "FLOPs (calflops)",
+    "calflops: calculate_flops FLOPs: conv 2 per MAC + bias, linear 2 per MAC without bias, batch "
+    "norm 2 per element, ReLU/PReLU/ELU/LeakyReLU/SiLU/GELU/softmax and pooling 1 per input "
+    "element, upsampling prod(size) once per call; ReLU6, sigmoid, hardswish, merges 0",
+    CALFLOPS_RULES, tool="calflops 0.3.2", per_call=_cal_per_call)
+
+
+# ---- DeepSpeed 0.19.8: deepspeed/profiling/flops_profiler/profiler.py, the profiler calflops
+# forked: the same patched functionals and formulas (get_model_profile's flops), but
+# _conv_trans_flops_compute counts the bias over the transposed conv's real output.
+
+DEEPSPEED_RULES: dict[str, Rule] = {
+    **CALFLOPS_RULES,
+    "conv_transpose": lambda row: {"factor": row.macs, **_bias(row)},
+}
+
+DEEPSPEED = Preset(
+    "deepspeed", "FLOPs (DeepSpeed)",
+    "deepspeed: flops profiler get_model_profile FLOPs: as calflops (2 per MAC, conv bias, no "
+    "linear bias, batch norm 2 per element, ReLU-like and pooling 1 per input element, "
+    "upsampling prod(size) once per call), the transposed conv's bias over its output",
+    DEEPSPEED_RULES, tool="deepspeed 0.19.8", per_call=_cal_per_call)
+
+
 # ---- torchscan 0.2.0: torchscan/modules/flops.py module_flops (FLOPs, 2 per MAC less one add
 # per output), summed over leaf module calls by crawler.py crawl_module ("module_flops" total);
 # an unsupported leaf (our merges, frozen BN, interpolation, SiLU, softmax, padding) counts 0.
-
-
-def refused(preset: str, why: str) -> Rule:
-    """A kind the preset cannot reproduce from a row: refused with the reason, never 0."""
-    def rule(row: Row) -> Parts:
-        raise UsageError(f"the '{preset}' preset cannot count {row.kind} '{row.name}': {why}",
-                         "use --count macs, torch or fvcore")
-    return rule
 
 
 def _scan_dense(row: Row) -> Parts:
@@ -326,7 +399,8 @@ TORCHSCAN = Preset(
     "eval; other modules 0", TORCHSCAN_RULES, tool="torchscan 0.2.0", per_call=_scan_per_call)
 
 
-TOOLS: tuple[Preset, ...] = (TORCHINFO, THOP, PTFLOPS, PTFLOPS_ATEN, TORCHSCAN)
+TOOLS: tuple[Preset, ...] = (TORCHINFO, THOP, PTFLOPS, PTFLOPS_ATEN, TORCHSCAN, CALFLOPS,
+                              DEEPSPEED)
 
 #: Every ``--count`` preset by name: ours, the live-verified torch and fvcore, and the tools above.
 ALL_PRESETS: dict[str, Preset] = {**PRESETS, **{p.name: p for p in TOOLS}}

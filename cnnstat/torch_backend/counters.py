@@ -108,9 +108,38 @@ def _owner(path: str, names: dict[str, int]) -> str | None:
     return path or None
 
 
+def calflops_count(model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],
+                   batch: int) -> Counted:
+    """``calflops.calculate_flops(model, input_shape=(N, ...))``: its FLOPs total."""
+    if len(shapes) != 1:
+        raise UsageError("calflops builds one input tensor", "use a spec with one input")
+    from calflops import calculate_flops
+
+    with _quiet(), contextlib.redirect_stdout(io.StringIO()):
+        flops, _, _ = calculate_flops(model=model, input_shape=(batch, *shapes[0]),
+                                      print_results=False, print_detailed=False,
+                                      output_as_string=False)
+    return Counted(int(flops))
+
+
+def deepspeed_count(model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],
+                    batch: int) -> Counted:
+    """DeepSpeed's ``get_model_profile(model, input_shape=(N, ...))``: its flops."""
+    if len(shapes) != 1:
+        raise UsageError("DeepSpeed's profiler builds one input tensor",
+                         "use a spec with one input")
+    with _quiet(), contextlib.redirect_stdout(io.StringIO()):
+        from deepspeed.profiling.flops_profiler import get_model_profile
+
+        flops, _, _ = get_model_profile(model, input_shape=(batch, *shapes[0]),
+                                        print_profile=False, detailed=False, as_string=False)
+    return Counted(int(flops))
+
+
 RUNNERS: dict[str, Runner] = {"torchinfo": torchinfo_count, "thop": thop_count,
                               "ptflops": _ptflops("pytorch"), "ptflops-aten": _ptflops("aten"),
-                              "torchscan": torchscan_count}
+                              "torchscan": torchscan_count, "calflops": calflops_count,
+                              "deepspeed": deepspeed_count}
 
 
 def count_live(tool: str, model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],

@@ -19,7 +19,8 @@ from cnnstat.views.common import spec_info
 #: What each preset's figure is called by its tool: MACs-like or FLOPs-like.
 UNITS = {"macs": "MACs", "torch": "FLOPs", "fvcore": "flops (1 per MAC)",
          "torchinfo": "mult-adds", "thop": "MACs", "ptflops": "MACs", "ptflops-aten": "MACs",
-         "torchscan": "FLOPs"}
+         "torchscan": "FLOPs", "calflops": "FLOPs",
+         "deepspeed": "FLOPs"}
 
 
 @dataclass(frozen=True)
