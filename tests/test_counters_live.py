@@ -4,6 +4,9 @@ fixtures; totals and, where the tool reports them, every layer, exact integers."
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+
 import pytest
 
 import cnnstat
@@ -81,3 +84,16 @@ def test_ptflops_measures_one_image_only() -> None:
         model = SpecNet(report)
     with pytest.raises(UsageError, match="one image"):
         count_live("ptflops", model, [r.name for r in report.rows], model.input_shapes, 2)
+
+
+@pytest.mark.parametrize("tool", ["torchinfo", "thop", "calflops"])
+def test_verify_checks_a_tool_live(tool: str, cli: Callable) -> None:
+    """``verify --count TOOL``: the tool's total (and per layer where it reports them) against
+    its preset, as for FlopCounterMode and fvcore."""
+    pytest.importorskip(MODULES[tool])
+    result = cli("verify", "resnet18", "--input", "64x64", "--count", tool, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    totals = json.loads(result.stdout)["results"][0]["totals"]
+    report = cnnstat.analyze("resnet18", input=(64, 64))
+    assert totals[tool] == {"analytic": ALL_PRESETS[tool].total(report),
+                            "live": ALL_PRESETS[tool].total(report), "ok": True}
