@@ -1,4 +1,5 @@
-"""``--count`` presets of hook-based counters: torchinfo, thop and ptflops, reproduced exactly.
+"""``--count`` presets of other counters, reproduced exactly: torchinfo, thop, ptflops (both
+backends), torchscan, calflops and DeepSpeed's flops profiler.
 
 Each rule was read from the tool's own source at the pinned version (named per preset) and is
 proven against the live tool by ``tests/test_counters_live.py``.  A rule gives a row's count as
@@ -32,11 +33,6 @@ def _spatial(row: Row) -> int:
 def nothing(row: Row) -> Parts:
     """Counted as our MACs (0 for a kind without MACs)."""
     return {}
-
-
-def skipped(row: Row) -> Parts:
-    """The tool does not count this layer: its MACs, if any, are missing."""
-    return {"skipped": -row.macs}
 
 
 def _bias(row: Row) -> Parts:

@@ -15,7 +15,7 @@ from cnnstat.views import reconcile as views
 @data_options
 def reconcile(spec: str, fmt: str, input_shape: Shape | None, batch: int,
               overrides: dict[str, object], color: str) -> None:
-    """Every counter's figure (torch, fvcore, torchinfo, thop, ptflops, torchscan) and its
-    difference from the MACs, split by cause."""
+    """Every counter's figure (torch, fvcore, torchinfo, thop, ptflops, torchscan, calflops,
+    DeepSpeed) and its difference from the MACs, split by cause; the causes add up to it."""
     report = analysed(spec, input_shape, batch, overrides).report
     emit(fmt, color, lambda: views.reconcile_json(report), lambda: [views.reconcile_table(report)])
