@@ -45,6 +45,7 @@ COMMANDS = {
     "sweep": "sweep:sweep",
     "merge": "sweep:merge",
     "scale": "scale:scale",
+    "reconcile": "reconcile:reconcile",
 }
 
 

@@ -142,17 +142,23 @@ def maxout(layer: Layer, x: Shape) -> nn.Module:
     return Maxout(inner.name.rsplit(".", 1)[-1], wide, pieces)
 
 
+def _square(kernel: tuple[int, int]) -> int | tuple[int, int]:
+    """A square pooling kernel as one int, as torchvision writes it (``nn.MaxPool2d(3)``): the
+    same pooling, and the module torchscan's formulas see (they read an int kernel as k)."""
+    return kernel[0] if kernel[0] == kernel[1] else kernel
+
+
 @builds("maxpool")
 def maxpool(layer: Layer, x: Shape) -> nn.Module:
     a = layer.args
-    return nn.MaxPool2d(a["kernel"], a["stride"] or a["kernel"], a["padding"], a["dilation"],
-                        ceil_mode=a["ceil_mode"])
+    return nn.MaxPool2d(_square(a["kernel"]), a["stride"] or a["kernel"], a["padding"],
+                        a["dilation"], ceil_mode=a["ceil_mode"])
 
 
 @builds("avgpool")
 def avgpool(layer: Layer, x: Shape) -> nn.Module:
     a = layer.args
-    return nn.AvgPool2d(a["kernel"], a["stride"] or a["kernel"], a["padding"],
+    return nn.AvgPool2d(_square(a["kernel"]), a["stride"] or a["kernel"], a["padding"],
                         ceil_mode=a["ceil_mode"], count_include_pad=a["count_include_pad"])
 
 

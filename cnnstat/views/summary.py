@@ -19,11 +19,21 @@ from cnnstat.render.table import Column, Table
 from cnnstat.views.common import exact, rf_text, spec_info
 
 
-def layer_json(row: Row, batch: int) -> dict[str, Any]:
+def macs_share(row: Row, report: Report) -> float | None:
+    """The row's share of the inference MACs total (0.0 to 1.0); None for a training-only row,
+    whose MACs are not in that total."""
+    if row.training:
+        return None
+    total = report.totals.macs  # for the batch, as row.macs * batch
+    return row.macs * report.batch / total if total else 0.0
+
+
+def layer_json(row: Row, batch: int, share: float | None = None) -> dict[str, Any]:
     out = {"name": row.name, "kind": row.kind, "description": row.description,
            "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
            "params": row.params, "weights": row.weights, "bias": row.bias,
-           "buffers": row.buffers, "macs": row.macs * batch, "flops": row.flops * batch,
+           "buffers": row.buffers, "macs": row.macs * batch, "macs_share": share,
+           "flops": row.flops * batch,
            "elementwise": {k: v * batch for k, v in row.ops.items()},
            "activations": row.activations * batch}
     if row.training:
@@ -49,7 +59,7 @@ def summary_json(report: Report, fields: Sequence[FieldSize | None] | None = Non
     fields = field_sizes(report) if fields is None else fields
     rfs = [[exact(f.h), exact(f.w)] if f else None for f in fields]
     doc = {**header("summary"), "spec": spec_info(report), "conventions": conventions.ALL,
-           "layers": [{**layer_json(r, report.batch), "rf": rf}
+           "layers": [{**layer_json(r, report.batch, macs_share(r, report)), "rf": rf}
                       for r, rf in zip(report.rows, rfs)],
            "totals": totals_json(report),
            "diagnostics": [d.to_json() for d in report.diagnostics]}
@@ -59,7 +69,7 @@ def summary_json(report: Report, fields: Sequence[FieldSize | None] | None = Non
                           for h in heads(report)]
     if preset is not None and preset is not presets.MACS:
         for layer, row in zip(doc["layers"], report.rows):
-            layer["count"] = preset.count(row) * report.batch
+            layer["count"] = preset.batch_count(row, report.batch)
         doc["count"] = {"preset": preset.name, "convention": preset.convention,
                         "total": preset.total(report)}
     return doc
@@ -73,17 +83,19 @@ def summary_table(report: Report, fields: Sequence[FieldSize | None] | None = No
                   preset: Preset | None = None) -> Table:
     cols = [Column("name", "name"), Column("layer", "layer"), Column("output", "output", "shape"),
             Column("params", "params", "count"), Column("macs", "MACs", "count"),
-            Column("elementwise", "elem. ops", "count"),
+            Column("macs_share", "MACs %", "percent"), Column("elementwise", "elem. ops", "count"),
             Column("activations", "activations", "count"), Column("rf", "RF")]
     b = report.batch
+    t = report.totals
     rows = [{"name": r.name, "layer": r.description + (" (training only)" if r.training else ""),
-             "output": r.output_shape,
-             "params": r.params, "macs": r.macs * b, "elementwise": r.elementwise * b,
+             "output": r.output_shape, "params": r.params, "macs": r.macs * b,
+             "macs_share": "-" if r.training else numbers.percent(r.macs * b, t.macs),
+             "elementwise": r.elementwise * b,
              "activations": r.activations * b, "rf": rf_text(fr) if fr else None}
             for r, fr in zip(report.rows, field_sizes(report) if fields is None else fields)]
-    t = report.totals
     total = {"name": "total", "layer": f"{len(report.rows)} operations",
              "output": report.output_shape, "params": t.params, "macs": t.macs,
+             "macs_share": "100.00%" if t.macs else "-",
              "elementwise": t.elementwise, "activations": t.activations}
     title = (f"{report.name}: {report.title}" if report.title else report.name) + \
         f" (input {numbers.shape(report.input_shape)}, {_batch_note(report)})"
@@ -112,7 +124,7 @@ def _add_count(table: Table, report: Report, preset: Preset) -> None:
     cols.insert([c.key for c in cols].index("macs") + 1, Column("count", preset.label, "count"))
     table.columns = cols
     for cells, row in zip(table.rows, report.rows):
-        cells["count"] = preset.count(row) * report.batch
+        cells["count"] = preset.batch_count(row, report.batch)
     if table.total is not None:
         table.total["count"] = preset.total(report)
     table.notes.insert(1, f"{preset.label} {numbers.human(preset.total(report))}: "
