@@ -320,11 +320,14 @@ class DenseArgs(CompositeArgs):
 
 
 class RepeatItem(BaseModel):
-    """``repeat: N`` with ``layers: [...]``: the layers N times, inlined (N may be 0)."""
+    """``repeat: N`` with ``layers: [...]``: the layers N times, inlined (N may be 0); with
+    ``index: i``, ``$i`` is 0, 1, ..., N - 1 in the copies (a stage's entry in a list)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     repeat: Int
     layers: Layers
+    index: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                              description="a parameter name bound to the copy's number, from 0")
 
 
 COMPOSITE_ARGS: dict[str, type[CompositeArgs]] = {
