@@ -24,6 +24,20 @@ PAIRS: list[tuple[str, str, tuple[str, ...]]] = [
     ("lraspp-mobilenet-v3-large", "lraspp_mobilenet_v3_large", ()),
     ("inception-v3", "inception_v3", ()),
     ("resnet50-fpn", "resnet50_fpn", ()),
+    ("regnet-x-400mf", "regnet_x_400mf", ()),
+    ("regnet-x-800mf", "regnet_x_800mf", ()),
+    ("regnet-x-1-6gf", "regnet_x_1_6gf", ()),
+    ("regnet-x-3-2gf", "regnet_x_3_2gf", ()),
+    ("regnet-x-8gf", "regnet_x_8gf", ()),
+    ("regnet-x-16gf", "regnet_x_16gf", ()),
+    ("regnet-x-32gf", "regnet_x_32gf", ()),
+    ("regnet-y-400mf", "regnet_y_400mf", ()),
+    ("regnet-y-800mf", "regnet_y_800mf", ()),
+    ("regnet-y-1-6gf", "regnet_y_1_6gf", ()),
+    ("regnet-y-3-2gf", "regnet_y_3_2gf", ()),
+    ("regnet-y-8gf", "regnet_y_8gf", ()),
+    ("regnet-y-16gf", "regnet_y_16gf", ()),
+    ("regnet-y-32gf", "regnet_y_32gf", ()),
 ]
 
 
@@ -51,7 +65,9 @@ def _measure(factory: str, spec: str) -> tuple[int, int, int]:
 
 
 def _verify(spec: str, factory: str, extra: tuple[str, ...]) -> str:
-    cmd = [sys.executable, "-m", "cnnstat", "verify", f"specs/{spec}.yaml", *extra,
+    path = f"specs/{spec}.yaml"  # a file, else a built-in name (a variant: regnet-y-400mf)
+    cmd = [sys.executable, "-m", "cnnstat", "verify", path if (ROOT / path).exists() else spec,
+           *extra,
            "--module", f"tools/tv_factories.py:{factory}", "--count", "torch"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})  # this cnnstat
