@@ -13,6 +13,13 @@ convention as arithmetic over the analytic rows, so its totals can be reconciled
   adds, bicubic upsampling, padding) are skipped by fvcore and count 0 here.  A transposed conv
   is counted by both tools over its input: its MACs, as ours.
 
+Attention's two activation-by-activation products (Q.K^T and A.V, ``Row.products``) are not
+weight MACs, so ``macs`` leaves them out; both tools count them, as matrix products: ``torch`` at
+2 per multiply-accumulate (``aten.bmm`` from ``torch.matmul``), ``fvcore`` at 1
+(``matmul_flop_jit`` on ``aten::matmul``: prod(first operand's shape) x last dimension of the
+second).  Neither counts the softmax or the scaling (fvcore has no handle for them;
+FlopCounterMode counts only matrix products and convolutions).
+
 Each preset is proven layer by layer against the live tool by ``cnnstat verify``.  Numbers are
 per image, like the rows; :meth:`Preset.total` scales by the batch.
 """
@@ -58,19 +65,22 @@ def _fvcore_upsample(row: Row) -> int:
 
 @dataclass(frozen=True)
 class Preset:
-    """``per_mac`` counts per multiply-accumulate, plus per-kind extras computed from the row."""
+    """``per_mac`` counts per weight multiply-accumulate, ``per_product`` per multiply-accumulate
+    of an activation-by-activation product (attention), plus per-kind extras from the row."""
 
     name: str
     label: str
     convention: str
     per_mac: int
     extras: Mapping[str, Callable[[Row], int]] = field(default_factory=dict)
+    per_product: int = 0
 
     def count(self, row: Row) -> int:
         """This preset's count for one row, per image (a training-only row as the tool counts
         it in training mode, the only mode it runs in)."""
         extra = self.extras.get(row.kind)
-        return self.per_mac * row.macs + (extra(row) if extra else 0)
+        return (self.per_mac * row.macs + self.per_product * row.product_macs
+                + (extra(row) if extra else 0))
 
     def total(self, report: Report) -> int:
         """Sum over the rows that run at inference, for the report's batch (eval mode, as
@@ -83,13 +93,15 @@ MACS = Preset(
     "MACs: multiply-accumulates of conv and linear weights, bias excluded", 1)
 TORCH = Preset(
     "torch", "FLOPs (torch)",
-    "torch: PyTorch FlopCounterMode, 2 FLOPs per MAC of conv and linear (matmul) only", 2)
+    "torch: PyTorch FlopCounterMode, 2 FLOPs per MAC of conv and linear (matmul) only, and of "
+    "attention's activation products (bmm)", 2, per_product=2)
 FVCORE = Preset(
     "fvcore", "flops (fvcore)",
     "fvcore: FlopCountAnalysis defaults, 1 per MAC of conv and linear, plus eval-mode batch norm "
     "(2 per input element, 1 without affine, 0 frozen), adaptive avg pooling (1 per input element) and "
-    "upsampling (1 per output element for nearest, 4 for bilinear)", 1,
+    "upsampling (1 per output element for nearest, 4 for bilinear), and 1 per MAC of attention's "
+    "activation products (matmul)", 1,
     {"bn": _fvcore_batch_norm, "adaptive_avgpool": _fvcore_adaptive_pool,
-     "global_avgpool": _fvcore_adaptive_pool, "upsample": _fvcore_upsample})
+     "global_avgpool": _fvcore_adaptive_pool, "upsample": _fvcore_upsample}, per_product=1)
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (MACS, TORCH, FVCORE)}

@@ -21,6 +21,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "activation": ("relu", "relu6", "leaky_relu", "prelu", "elu", "sigmoid", "tanh", "silu",
                    "swish", "mish", "gelu", "hardswish", "hardsigmoid", "softmax"),
     "reshaping": ("flatten", "identity", "channel_shuffle", "pad_channels"),
+    "attention": ("attention",),
 }
 
 # Stems that place a word in a family, tried in this order ("deconv" is resampling, not conv).
@@ -31,6 +32,7 @@ _STEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("activation", ("lu", "sigm", "tanh", "swish", "mish", "act", "softmax")),
     ("convolution", ("conv", "fc", "linear", "dense")),
     ("reshaping", ("flat", "reshape", "view")),
+    ("attention", ("attn", "attention", "mhsa", "transformer")),
 )
 
 # Other frameworks' names for our kinds, written without '_', '-' and case.
@@ -47,6 +49,7 @@ ALIASES: dict[str, str] = {
     "globalaveragepooling2d": "global_avgpool", "globalavgpool": "global_avgpool",
     "fc": "linear", "fullyconnected": "linear",
     "pixelshuffle": "pixel_shuffle", "pixelunshuffle": "pixel_unshuffle",
+    "multiheadattention": "attention", "mhsa": "attention", "selfattention": "attention",
     "zeropad": "pad", "zeropadding2d": "pad", "cropping2d": "crop",
 }
 

@@ -212,6 +212,14 @@ class MaxoutArgs(Args):
         description="the wrapped layer: a single conv or linear")
 
 
+class AttentionArgs(Args):
+    """Multi-head self-attention over the H·W positions of a C x H x W map (BoTNet's MHSA)."""
+
+    heads: Int = Field(description="number of heads h (C / h features each; h must divide C)")
+    qkv_bias: Flag = Field(True, description="biases of the query, key and value projections")
+    bias: Flag = Field(True, description="bias of the output projection")
+
+
 NO_ARGS = Args
 
 LAYER_ARGS: dict[str, type[Args]] = {
@@ -251,6 +259,7 @@ LAYER_ARGS: dict[str, type[Args]] = {
     "hardswish": NO_ARGS,
     "hardsigmoid": NO_ARGS,
     "maxout": MaxoutArgs,
+    "attention": AttentionArgs,
 }
 
 

@@ -27,6 +27,7 @@ from cnnstat.torch_backend.measure import (
     out_shape,
     sample_input,
 )
+from cnnstat.torch_backend.attention import SelfAttention2d
 from cnnstat.torch_backend.modules import (
     RBF,
     FrozenBatchNorm2d,
@@ -50,10 +51,10 @@ KINDS: dict[type, tuple[str, ...]] = {
     nn.LeakyReLU: ("leaky_relu",), nn.PReLU: ("prelu",), nn.ELU: ("elu",),
     nn.Sigmoid: ("sigmoid",), nn.Tanh: ("tanh",), nn.SiLU: ("silu", "swish"),
     nn.Mish: ("mish",), nn.GELU: ("gelu",), nn.Hardswish: ("hardswish",),
-    nn.Hardsigmoid: ("hardsigmoid",),
+    nn.Hardsigmoid: ("hardsigmoid",), SelfAttention2d: ("attention",),
 }
 # Modules with children that are one spec layer all the same (cnnstat's own composites).
-ATOMIC = (Maxout, SparseConv2d)
+ATOMIC = (Maxout, SparseConv2d, SelfAttention2d)
 
 
 def kinds_of(module: nn.Module) -> tuple[str, ...]:

@@ -18,6 +18,9 @@ from cnnstat.render.table import Column, Table
 from cnnstat.views.common import exact, rf_text, spec_info
 
 
+PRODUCT_NAMES = {"qk": "Q.K^T", "av": "A.V"}
+
+
 def layer_json(row: Row, batch: int) -> dict[str, Any]:
     out = {"name": row.name, "kind": row.kind, "description": row.description,
            "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
@@ -25,6 +28,8 @@ def layer_json(row: Row, batch: int) -> dict[str, Any]:
            "buffers": row.buffers, "macs": row.macs * batch, "flops": row.flops * batch,
            "elementwise": {k: v * batch for k, v in row.ops.items()},
            "activations": row.activations * batch}
+    if row.products:  # attention's activation-by-activation products: MACs, not in "macs"
+        out["products"] = {k: v * batch for k, v in row.products.items()}
     if row.training:
         out["training_only"] = True
     return out
@@ -37,6 +42,9 @@ def totals_json(report: Report) -> dict[str, Any]:
            "elementwise_by_kind": report.ops_by_kind(), "activations": t.activations}
     if any(r.training for r in report.rows):
         out["training_only"] = {"params": t.training_params, "macs": t.training_macs}
+    products = report.products_by_kind()
+    if products:
+        out["products"] = products
     return out
 
 
@@ -58,6 +66,8 @@ def summary_json(report: Report, fields: list[FieldRow | None] | None = None,
                       for r, rf in zip(report.rows, rfs)],
            "totals": totals_json(report),
            "diagnostics": [d.to_json() for d in report.diagnostics]}
+    if report.products_by_kind():
+        doc["conventions"] = {**conventions.ALL, "products": conventions.PRODUCTS}
     if report.outputs:
         doc["outputs"] = [{"name": h.name, "shape": list(h.shape), "operations": h.operations,
                            "params": h.params, "macs": h.macs * report.batch}
@@ -101,6 +111,10 @@ def summary_table(report: Report, fields: list[FieldRow | None] | None = None,
         notes.append(f"training only (side outputs with training: true): "
                      f"{numbers.exact(t.training_params)} params, included in params; "
                      f"{numbers.exact(t.training_macs)} MACs, not in the MACs total (inference)")
+    products = report.products_by_kind()
+    if products:
+        notes.append(f"{conventions.PRODUCTS}: " + ", ".join(
+            f"{PRODUCT_NAMES.get(k, k)} {numbers.exact(v)}" for k, v in products.items()))
     for h in heads(report):
         notes.append(f"output '{h.name}' {numbers.shape(h.shape)}: depends on {h.operations} "
                      f"operations, {numbers.exact(h.params)} params, "
