@@ -1,17 +1,13 @@
-"""Exact logarithms and RegNet's quantized linear width rule, for spec expressions.
+"""RegNet's quantized linear width rule, exact, for spec expressions.
 
 RegNet (Radosavovic et al. 2020, "Designing Network Design Spaces", eq. 2-4; torchvision's
 ``BlockParams.from_init_params``) derives its widths from four numbers: block ``j < depth`` has
 the continuous width ``u_j = w0 + wa·j``, the exponent ``s_j = round(log(u_j / w0) / log(wm))``
 and the width ``w_j = round(w0·wm^s_j / 8)·8``; a stage is a run of equal widths.  The
 reference code computes this in float32; here every step is exact on fractions (the decimal
-``27.89`` is ``2789/100``):
-
-* ``round_log(x, b)`` is the integer nearest ``log_b(x)``, found without a logarithm: the
-  n with ``b^n <= x < b^(n+1)`` (a float estimate, checked and corrected by exact powers), then
-  ``n + 1`` if ``x^2 > b^(2n+1)`` (past the half-way point ``b^(n+1/2)``), ``n`` if below, and
-  the even one of the two on the tie ``x^2 = b^(2n+1)`` (half to even, as ``torch.round``).
-* the quantized width rounds ``w0·wm^s / 8`` half to even (``torch.round``), times 8.
+``27.89`` is ``2789/100``): ``s_j`` is :func:`~cnnstat.spec.rounding.round_log` (decided by
+exact powers, ties to even as ``torch.round``), and the quantized width rounds ``w0·wm^s / 8``
+half to even (``torch.round``), times 8.
 
 The results must fit spec arithmetic, so ``|round_log| <= 64`` and ``depth <= 1,000``.
 """
