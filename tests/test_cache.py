@@ -26,7 +26,9 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def entries(where: Path) -> list[Path]:
-    return sorted(p for p in where.glob("*.pickle") if not p.name.startswith("zoo-"))
+    """The analysed specs' entries (not the zoo index, not parts derived from an entry)."""
+    return sorted(p for p in where.glob("*.pickle")
+                  if not p.name.startswith("zoo-") and "-" not in p.stem)
 
 
 def test_a_hit_equals_a_fresh_analysis(cache_dir: Path) -> None:
@@ -125,3 +127,31 @@ def test_cli_output_is_the_same_from_the_cache(cache_dir: Path,
         assert fresh.exit_code == cached.exit_code == 0
         assert fresh.stdout == cached.stdout and fresh.stderr == cached.stderr
     assert len(entries(cache_dir)) >= 4
+
+
+def test_receptive_field_sizes_are_kept_beside_the_entry(cache_dir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnnstat.core import receptive
+
+    fresh = analysis.run("resnet18")
+    sizes = fresh.field_sizes
+    assert sizes == receptive.field_sizes(fresh.report)
+    assert sizes[0] is not None and (sizes[0].h, sizes[0].w) == (7, 7)  # the 7x7 stem conv
+    (path,) = entries(cache_dir)
+    assert (cache_dir / f"{path.stem}-rf.pickle").exists()
+
+    def walk(report: object) -> None:
+        raise AssertionError("the sizes were computed again")
+
+    monkeypatch.setattr(receptive, "field_sizes", walk)
+    assert analysis.run("resnet18").field_sizes == sizes  # a hit: no walk
+
+
+@pytest.mark.parametrize("damage", [b"junk", pickle.dumps(()), pickle.dumps(("7x7",) * 69)])
+def test_damaged_field_sizes_are_computed_again(cache_dir: Path, damage: bytes) -> None:
+    sizes = analysis.run("resnet18").field_sizes
+    (path,) = entries(cache_dir)
+    part = cache_dir / f"{path.stem}-rf.pickle"
+    part.write_bytes(damage)  # unreadable, the wrong length, or not sizes
+    assert analysis.run("resnet18").field_sizes == sizes
+    assert pickle.loads(part.read_bytes()) == sizes  # and stored again

@@ -73,6 +73,28 @@ def resnet50_fpn() -> nn.Module:
                                        trainable_layers=5))
 
 
+def efficientnet_v2_s() -> nn.Module:
+    """efficientnet_v2_s (Fused-MBConv and MBConv stages; StochasticDepth is the identity in
+    eval)."""
+    from torchvision.models import efficientnet_v2_s as build
+
+    return build(weights=None)
+
+
+def efficientnet_v2_m() -> nn.Module:
+    """efficientnet_v2_m."""
+    from torchvision.models import efficientnet_v2_m as build
+
+    return build(weights=None)
+
+
+def efficientnet_v2_l() -> nn.Module:
+    """efficientnet_v2_l."""
+    from torchvision.models import efficientnet_v2_l as build
+
+    return build(weights=None)
+
+
 def _regnet(name: str) -> nn.Module:
     """A torchvision RegNet by name, without weights."""
     from torchvision.models import regnet

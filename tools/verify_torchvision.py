@@ -24,6 +24,9 @@ PAIRS: list[tuple[str, str, tuple[str, ...]]] = [
     ("lraspp-mobilenet-v3-large", "lraspp_mobilenet_v3_large", ()),
     ("inception-v3", "inception_v3", ()),
     ("resnet50-fpn", "resnet50_fpn", ()),
+    ("efficientnet-v2-s", "efficientnet_v2_s", ()),
+    ("efficientnet-v2-m", "efficientnet_v2_m", ()),
+    ("efficientnet-v2-l", "efficientnet_v2_l", ()),
     ("regnet-x-400mf", "regnet_x_400mf", ()),
     ("regnet-x-800mf", "regnet_x_800mf", ()),
     ("regnet-x-1-6gf", "regnet_x_1_6gf", ()),
@@ -41,6 +44,11 @@ PAIRS: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 
+def _spec_arg(spec: str) -> str:
+    """A spec file of specs/, or a built-in name (a variant such as convnext-tiny)."""
+    return f"specs/{spec}.yaml" if (ROOT / "specs" / f"{spec}.yaml").is_file() else spec
+
+
 def _measure(factory: str, spec: str) -> tuple[int, int, int]:
     """numel, FlopCounterMode total and fvcore total of the factory's model at the spec's input."""
     import torch
@@ -53,7 +61,7 @@ def _measure(factory: str, spec: str) -> tuple[int, int, int]:
     from cnnstat.spec.loader import load
 
     model = getattr(tv_factories, factory)().eval()
-    x = torch.zeros(1, *analyze(load(spec)).input_shape)
+    x = torch.zeros(1, *analyze(load(_spec_arg(spec))).input_shape)
     with torch.no_grad():
         with FlopCounterMode(display=False) as counter:
             model(x)
@@ -65,9 +73,7 @@ def _measure(factory: str, spec: str) -> tuple[int, int, int]:
 
 
 def _verify(spec: str, factory: str, extra: tuple[str, ...]) -> str:
-    path = f"specs/{spec}.yaml"  # a file, else a built-in name (a variant: regnet-y-400mf)
-    cmd = [sys.executable, "-m", "cnnstat", "verify", path if (ROOT / path).exists() else spec,
-           *extra,
+    cmd = [sys.executable, "-m", "cnnstat", "verify", _spec_arg(spec), *extra,
            "--module", f"tools/tv_factories.py:{factory}", "--count", "torch"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})  # this cnnstat

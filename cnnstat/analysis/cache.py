@@ -120,6 +120,17 @@ def put(entry: Entry) -> None:
     _write(entry.key, entry)
 
 
+def get_part(key: str, part: str) -> object:
+    """A derived result stored beside the entry ``key`` (its receptive-field sizes, say), or
+    None; the caller checks what it gets, as :func:`get` does."""
+    return _read(f"{key}-{part}")
+
+
+def put_part(key: str, part: str, value: object) -> None:
+    """Store a derived result of the entry ``key``: the same key, so never stale."""
+    _write(f"{key}-{part}", value)
+
+
 def _read(key: str) -> object:
     where = directory()
     if where is None:

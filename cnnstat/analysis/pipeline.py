@@ -17,6 +17,7 @@ from cnnstat.analysis import cache
 from cnnstat.errors import SpecError, spec_error
 
 if TYPE_CHECKING:
+    from cnnstat.core.receptive import FieldSize
     from cnnstat.core.report import Brief, Report
     from cnnstat.spec.loader import Loaded
     from cnnstat.spec.positions import SourceMap
@@ -27,15 +28,18 @@ SpecArg = Union[str, Path, "Loaded"]
 class Analysed:
     """A spec's report, its brief (identity, totals, diagnostics) and the source map that
     locates the diagnostics in the file.  From the cache, the full report is unpickled on first
-    use and the loaded spec itself (parameters, published figures) is loaded on first use."""
+    use and the loaded spec itself (parameters, published figures) is loaded on first use.
+    ``key``: the cache key of a built-in spec (None otherwise), under which derived results
+    (the receptive-field sizes) are kept too."""
 
     def __init__(self, brief: Brief, source: SourceMap, *, report: Report | None = None,
                  blob: bytes | None = None, loaded: Loaded | None = None,
                  spec: SpecArg = "", input: tuple[int, ...] | None = None,
-                 set: Mapping[str, object] | None = None) -> None:
+                 set: Mapping[str, object] | None = None, key: str | None = None) -> None:
         self.brief, self.source = brief, source
         self._report, self._blob, self._loaded = report, blob, loaded
         self._spec, self._input, self._set = spec, input, set
+        self.key = key
 
     @cached_property
     def report(self) -> Report:
@@ -47,6 +51,24 @@ class Analysed:
         if not isinstance(report, ReportType):
             raise TypeError(f"cache entry holds {type(report).__name__}, not a Report")
         return report
+
+    @cached_property
+    def field_sizes(self) -> tuple[FieldSize | None, ...]:
+        """Each row's receptive-field size (``core.receptive.field_sizes``), kept in the cache
+        beside a built-in spec's entry: exact per-unit fields of a deep network cost more than
+        unpickling its report."""
+        from cnnstat.core.receptive import FieldSize, field_sizes
+
+        rows = len(self.report.rows)
+        if self.key is not None:
+            hit = cache.get_part(self.key, "rf")
+            if (isinstance(hit, tuple) and len(hit) == rows
+                    and all(f is None or isinstance(f, FieldSize) for f in hit)):
+                return hit
+        sizes = field_sizes(self.report)
+        if self.key is not None:
+            cache.put_part(self.key, "rf", sizes)
+        return sizes
 
     @cached_property
     def loaded(self) -> Loaded:
@@ -94,13 +116,14 @@ def run(spec: SpecArg, *, input: tuple[int, ...] | None = None, batch: int = 1,
     key = cache.key_for(spec, input, batch, set) if isinstance(spec, str) else None
     hit = cache.get(key) if key is not None else None
     if hit is not None:
-        return Analysed(hit.brief, hit.source, blob=hit.report, spec=spec, input=input, set=set)
+        return Analysed(hit.brief, hit.source, blob=hit.report, spec=spec, input=input, set=set,
+                        key=key)
     loaded = load(spec, input=input, set=set)
     report = analyze_loaded(loaded, batch)
     if key is not None:
         cache.put(cache.Entry(key, report.brief, loaded.source,
                               pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)))
-    return Analysed(report.brief, loaded.source, report=report, loaded=loaded)
+    return Analysed(report.brief, loaded.source, report=report, loaded=loaded, key=key)
 
 
 def analyze(spec: SpecArg, *, input: tuple[int, ...] | None = None, batch: int = 1,

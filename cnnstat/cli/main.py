@@ -38,6 +38,7 @@ COMMANDS = {
     "check": "check:check",
     "diff": "tooling:diff",
     "schema": "tooling:schema",
+    "graph": "graph:graph",
 }
 
 

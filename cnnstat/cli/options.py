@@ -41,6 +41,20 @@ class CheckFormat(str, enum.Enum):
     JUNIT = "junit"
 
 
+class GraphFormat(str, enum.Enum):
+    """File formats of ``cnnstat graph``: laid out by Graphviz, or text that needs nothing."""
+
+    SVG = "svg"
+    PNG = "png"
+    PDF = "pdf"
+    DOT = "dot"
+    MMD = "mmd"
+
+
+GRAPH_SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot",
+                  ".mmd": "mmd", ".mermaid": "mmd"}
+
+
 class Color(str, enum.Enum):
     AUTO = "auto"
     ALWAYS = "always"
@@ -127,6 +141,23 @@ def parse_batches(text: str) -> list[int]:
     return values
 
 
+def graph_format(path: str, fmt: str | None) -> str:
+    """The format of ``cnnstat graph -o PATH``: ``--format`` when given, else PATH's suffix
+    (case-insensitive); standard output (``-``) needs ``--format``."""
+    if fmt is not None:
+        return fmt
+    known = ", ".join(GRAPH_SUFFIXES)
+    if path == "-":
+        raise UsageError("-o -: standard output has no suffix to tell the format by",
+                         f"add --format ({', '.join(_values(GraphFormat))})")
+    suffix = "." + path.rpartition(".")[2].lower() if "." in path.rpartition("/")[2] else ""
+    if suffix not in GRAPH_SUFFIXES:
+        raise UsageError(f"-o {path!r}: cannot tell the format from "
+                         f"{'the suffix ' + repr(suffix) if suffix else 'a name with no suffix'}",
+                         f"name the file with one of {known}, or add --format")
+    return GRAPH_SUFFIXES[suffix]
+
+
 def parse_unit(text: str) -> tuple[int, int]:
     """'3,4' -> (3, 4): an output unit's row and column (``receptive-field --unit``)."""
     try:
@@ -206,6 +237,11 @@ def format_option(choices: type[enum.Enum] = Format, default: str = "table",
                   help: str = "Output format (data goes to stdout).") -> Callable[[F], F]:
     return click.option("--format", "fmt", type=click.Choice(_values(choices)),
                         default=default, show_default=True, help=help)
+
+
+def graph_format_option(fn: F) -> F:
+    return click.option("--format", "fmt", type=click.Choice(_values(GraphFormat)), default=None,
+                        help="File format (default: from the output file's suffix).")(fn)
 
 
 def color_option(fn: F) -> F:

@@ -83,7 +83,8 @@ class _Op:
 class _Trace:
     """Turns the resolved graph into operations reading and writing numbered tensors."""
 
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, training: bool = False) -> None:
+        self.training = training  # walk the training-only side outputs too
         self.rows = {row.name: row for row in report.rows}
         if len(self.rows) != len(report.rows):
             raise ValueError(f"{report.name}: operation names are not unique")
@@ -116,7 +117,7 @@ class _Trace:
         return out
 
     def parallel(self, par: Parallel, x: int) -> int:
-        if par.training:  # a training-only side output does not run at inference
+        if par.training and not self.training:  # a training-only side output: not at inference
             return self.node(par.branches[0].body, x)
         outs = [self.node(branch.body, x) for branch in par.branches]
         if par.merge == "side":
@@ -175,9 +176,10 @@ class Dataflow:
     writers: dict[str, str]
 
 
-def dataflow(report: Report) -> Dataflow:
-    """The :class:`Dataflow` of ``report``, from the same trace as :func:`schedule`."""
-    trace = _Trace(report)
+def dataflow(report: Report, *, training: bool = False) -> Dataflow:
+    """The :class:`Dataflow` of ``report``, from the same trace as :func:`schedule`; with
+    ``training``, the training-only side outputs are traced too (as they run in training)."""
+    trace = _Trace(report, training)
     trace.node(report.graph, 0)
     writer = {t: name for name, t in trace.tensors.items()
               if t < len(report.inputs) and name in dict(report.inputs)}

@@ -347,6 +347,16 @@ class UnitRegion:
 
 
 @dataclass(frozen=True)
+class FieldSize:
+    """What a table shows of one row's receptive field: its size per axis (H, W) and whether
+    every unit sees the same region (``shared``, after a global reduction)."""
+
+    h: Fraction
+    w: Fraction
+    shared: bool
+
+
+@dataclass(frozen=True)
 class FieldRow:
     """One report row's receptive field per axis; ``main``: not inside a branch."""
 
@@ -358,6 +368,11 @@ class FieldRow:
     @property
     def units(self) -> tuple[int, int]:
         return len(self.boxes[0]), len(self.boxes[1])
+
+    @property
+    def size(self) -> FieldSize:
+        h, w = self.fields
+        return FieldSize(h.size, w.size, h.shared or w.shared)
 
     def covers(self, input_size: tuple[int, int]) -> tuple[bool, bool]:
         """Per axis: does every unit depend on every input row (column)?"""
@@ -526,6 +541,15 @@ def supported(report: Report) -> bool:
     """Whether :func:`receptive_fields` can walk ``report``: a C x H x W input and no map wider
     or taller than :data:`MAX_UNITS`."""
     return len(report.input_shape) == 3 and largest_map(report) <= MAX_UNITS
+
+
+def field_sizes(report: Report) -> tuple[FieldSize | None, ...]:
+    """Each row's receptive-field size, or None throughout where :func:`supported` is false
+    (a flat input, or maps too large for exact per-unit fields).  Small enough to cache: the
+    per-unit boxes of :func:`receptive_fields` are dropped."""
+    if not supported(report):
+        return (None,) * len(report.rows)
+    return tuple(fr.size for fr in receptive_fields(report).rows)
 
 
 def receptive_fields(report: Report) -> FieldReport:

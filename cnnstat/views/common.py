@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from cnnstat.core.receptive import FieldRow
+from cnnstat.core.receptive import FieldSize
 from cnnstat.core.report import Report
 
 
@@ -23,10 +23,9 @@ def pair(h: Any, w: Any) -> str:
     return str(h) if h == w else f"{h}x{w}"
 
 
-def rf_text(fr: FieldRow) -> str:
+def rf_text(size: FieldSize) -> str:
     """A receptive field size for a table cell; '*' marks a shared (global) field."""
-    h, w = fr.fields
-    return pair(h.size, w.size) + ("*" if h.shared or w.shared else "")
+    return pair(size.h, size.w) + ("*" if size.shared else "")
 
 
 def exact(value: Fraction) -> int | str:

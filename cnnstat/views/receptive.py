@@ -51,7 +51,7 @@ def _whole(covers: tuple[bool, bool]) -> str:
 
 def field_cells(fr: FieldRow, size: tuple[int, int]) -> dict[str, Any]:
     h, w = fr.fields
-    return {"rf": rf_text(fr), "jump": pair(h.jump, w.jump),
+    return {"rf": rf_text(fr.size), "jump": pair(h.jump, w.jump),
             "start": pair(fmt_start(h.start), fmt_start(w.start)),
             "pad": pair(h.padding, w.padding), "whole": _whole(fr.covers(size))}
 

@@ -5,12 +5,13 @@ FLOPs, element-wise ops and activations are for the whole batch (``batch`` says 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from cnnstat.core import conventions, presets
 from cnnstat.core.presets import Preset
 from cnnstat.core.outputs import heads
-from cnnstat.core.receptive import FieldRow, receptive_fields, supported
+from cnnstat.core.receptive import FieldSize, field_sizes
 from cnnstat.core.report import Brief, Report, Row
 from cnnstat.render import numbers
 from cnnstat.render.jsonfmt import header
@@ -48,19 +49,13 @@ def totals_json(report: Report) -> dict[str, Any]:
     return out
 
 
-def row_fields(report: Report) -> list[FieldRow | None]:
-    """Each row's receptive field (None throughout for a flat input)."""
-    if not supported(report):  # flat input, or maps too large for exact per-unit fields
-        return [None] * len(report.rows)
-    return list(receptive_fields(report).rows)
-
-
-def summary_json(report: Report, fields: list[FieldRow | None] | None = None,
+def summary_json(report: Report, fields: Sequence[FieldSize | None] | None = None,
                  preset: Preset | None = None) -> dict[str, Any]:
-    """``fields``: :func:`row_fields` of ``report`` when the caller already has them;
-    ``preset``: a ``--count`` convention other than plain MACs adds a ``count`` per layer."""
-    fields = row_fields(report) if fields is None else fields
-    rfs = [[exact(f.size) for f in fr.fields] if fr else None for fr in fields]
+    """``fields``: the rows' receptive-field sizes when the caller already has them (the
+    analysed spec caches them); ``preset``: a ``--count`` convention other than plain MACs adds
+    a ``count`` per layer."""
+    fields = field_sizes(report) if fields is None else fields
+    rfs = [[exact(f.h), exact(f.w)] if f else None for f in fields]
     doc = {**header("summary"), "spec": spec_info(report), "conventions": conventions.ALL,
            "layers": [{**layer_json(r, report.batch), "rf": rf}
                       for r, rf in zip(report.rows, rfs)],
@@ -84,7 +79,7 @@ def _batch_note(report: Report) -> str:
     return f"per batch of {report.batch}" if report.batch != 1 else "per image"
 
 
-def summary_table(report: Report, fields: list[FieldRow | None] | None = None,
+def summary_table(report: Report, fields: Sequence[FieldSize | None] | None = None,
                   preset: Preset | None = None) -> Table:
     cols = [Column("name", "name"), Column("layer", "layer"), Column("output", "output", "shape"),
             Column("params", "params", "count"), Column("macs", "MACs", "count"),
@@ -95,7 +90,7 @@ def summary_table(report: Report, fields: list[FieldRow | None] | None = None,
              "output": r.output_shape,
              "params": r.params, "macs": r.macs * b, "elementwise": r.elementwise * b,
              "activations": r.activations * b, "rf": rf_text(fr) if fr else None}
-            for r, fr in zip(report.rows, row_fields(report) if fields is None else fields)]
+            for r, fr in zip(report.rows, field_sizes(report) if fields is None else fields)]
     t = report.totals
     total = {"name": "total", "layer": f"{len(report.rows)} operations",
              "output": report.output_shape, "params": t.params, "macs": t.macs,

@@ -40,8 +40,8 @@ def summary(spec: str, count: str, fmt: str, input_shape: Shape | None, batch: i
 
         lecture.styled_summary(spec, style, dtype, fmt, input_shape, batch, overrides, color)
         return
-    report = analysed(spec, input_shape, batch, overrides).report
-    fields, preset = views.row_fields(report), PRESETS[count]
+    result = analysed(spec, input_shape, batch, overrides)
+    report, fields, preset = result.report, result.field_sizes, PRESETS[count]
     emit(fmt, color, lambda: views.summary_json(report, fields, preset),
          lambda: [views.summary_table(report, fields, preset)])
 

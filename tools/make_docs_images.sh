@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Regenerates the images under docs/ that the README shows, with the commands it documents.
+# Needs Graphviz's dot and the graph extra (pip install -e '.[graph]').  The SVG text depends on
+# the dot version only (tests/test_docs_images.py compares when the versions agree).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CNNSTAT_NO_CACHE=1
+cnnstat graph inception-bottleneck -o docs/inception-bottleneck-graph.svg
+cnnstat graph resnet18 --depth 2 -o docs/resnet18-graph.svg
