@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from cnnstat import analysis
 from cnnstat.spec.expr import ExprError, evaluate
 from cnnstat.spec.loader import load
 from cnnstat.spec.rounding import round_log
@@ -164,3 +165,23 @@ layers:
 """))
     outs = [layer.args["out"] for layer in spec.graph.items]  # type: ignore[attr-defined]
     assert outs == [8 + 0, 16 + 1, 32 + 2]
+
+
+def test_shortcut_first_runs_the_shortcut_before_the_body(tmp_path: Path) -> None:
+    """The same sum, the shortcut's rows first (torchvision's RegNet: proj(x) + f(x))."""
+    text = """
+name: sf
+input: [8, 16, 16]
+layers:
+  - residual:
+      shortcut_first: {first}
+      shortcut: [conv: {{out: 16, kernel: 1, stride: 2, bias: false}}, bn]
+      body: [conv: {{out: 16, kernel: 3, stride: 2, padding: 1, bias: false}}, bn]
+"""
+    plain = analysis.run(write(tmp_path, text.format(first="false"), "a.yaml")).report
+    first = analysis.run(write(tmp_path, text.format(first="true"), "b.yaml")).report
+    assert [r.name for r in first.rows] == ["residual1.shortcut.conv1", "residual1.shortcut.bn1",
+                                            "residual1.conv1", "residual1.bn1", "residual1.add"]
+    assert sorted(r.name for r in plain.rows) == sorted(r.name for r in first.rows)
+    assert first.totals == plain.totals
+    assert first.totals.macs == 8 * 8 * 16 * 8 * 1 * 1 + 8 * 8 * 16 * 8 * 3 * 3

@@ -46,15 +46,25 @@ def test_y_400mf_stages_from_its_parameters() -> None:
     rows = {row.name: row for row in report.layers}
     assert rows["stem"].macs == 112 * 112 * 32 * 3 * 3 * 3
     # stage 2's first block: 48 -> 104 at stride 2 (56 -> 28); w_b = 104, 13 groups of 8
-    assert rows["stage2.first1.proj"].macs == 28 * 28 * 104 * 48
-    assert rows["stage2.first1.f.b"].params == 104 * (104 // 13) * 3 * 3
-    assert rows["stage2.first1.f.b"].output_shape == (104, 28, 28)
+    assert rows["stage2.first1.shortcut.conv1"].macs == 28 * 28 * 104 * 48
+    assert rows["stage2.first1.body1.b"].params == 104 * (104 // 13) * 3 * 3
+    assert rows["stage2.first1.body1.b"].output_shape == (104, 28, 28)
     # SE squeezes to a quarter of the block's *input* width: 48 // 4 = 12, then 104 // 4 = 26
     se = [r for r in report.layers if r.name.startswith("stage2.") and ".se." in r.name
           and r.kind == "conv"]
     assert [r.output_shape[0] for r in se[:4]] == [12, 104, 26, 104]
     assert rows["fc"].params == 440 * 1000 + 1000
     assert sum(1 for r in report.layers if r.name.endswith(".c")) == 16  # depth 16
+
+
+def test_first_block_runs_the_projection_first() -> None:
+    """torchvision's ResBottleneckBlock computes proj(x) + f(x): the shortcut's rows come first,
+    and no extra rows are needed (the activations are the outputs of real operations only)."""
+    report = analysis.run("regnet-y-400mf").report
+    names = [r.name for r in report.layers if r.name.startswith("stage1.first1.")]
+    assert names[:3] == ["stage1.first1.shortcut.conv1", "stage1.first1.shortcut.bn1",
+                         "stage1.first1.body1.a"]
+    assert not any(r.kind == "identity" for r in report.layers)
 
 
 def test_regnet_x_has_no_squeeze_and_excitation() -> None:
@@ -66,5 +76,5 @@ def test_regnet_x_has_no_squeeze_and_excitation() -> None:
 def test_x_8gf_group_width_is_capped_by_the_stage_width() -> None:
     """x_8gf: g = 120 but stage 1 is 80 wide, so its group width is min(120, 80) = 80: 1 group."""
     rows = {r.name: r for r in analysis.run("regnet-x-8gf").report.layers}
-    assert rows["stage1.first1.f.b"].params == 80 * 80 * 3 * 3  # groups = 80 // 80 = 1
-    assert rows["stage2.first1.f.b"].params == 240 * 120 * 3 * 3  # groups = 240 // 120 = 2
+    assert rows["stage1.first1.body1.b"].params == 80 * 80 * 3 * 3  # groups = 80 // 80 = 1
+    assert rows["stage2.first1.body1.b"].params == 240 * 120 * 3 * 3  # groups = 240 // 120 = 2

@@ -492,9 +492,19 @@ class Expander:
                  inline: bool) -> Node:
         inner, args = self.composite_scope("residual", args, path, scope, inline)
         self.check_keys("residual", args, path)
+        first = value(args.get("shortcut_first", False), env, (*path, "shortcut_first"))
+        if not isinstance(first, bool):
+            raise spec_error("E303", f"residual shortcut_first must be true or false, got "
+                             f"{first!r}", (*path, "shortcut_first"))
+        if first:  # the shortcut's layers are named and run first, as the module runs them
+            shortcut = self.shortcut(args.get("shortcut", "auto"), (*path, "shortcut"), inner,
+                                     env)
         body = self.seq(args["body"], (*path, "body"), inner, env)
-        shortcut = self.shortcut(args.get("shortcut", "auto"), (*path, "shortcut"), inner, env)
-        par = Parallel(inner.prefix, "add", (Branch("", body), shortcut), False, path)
+        if not first:
+            shortcut = self.shortcut(args.get("shortcut", "auto"), (*path, "shortcut"), inner,
+                                     env)
+        branches = (shortcut, Branch("", body)) if first else (Branch("", body), shortcut)
+        par = Parallel(inner.prefix, "add", branches, False, path)
         then = self.seq(args.get("then", []), (*path, "then"), inner, env)
         return Seq((par, *then.items), inner.prefix) if then.items else par
 

@@ -278,6 +278,8 @@ class ResidualArgs(CompositeArgs):
         "auto", description="auto (identity, or 1x1 conv + bn when the shape changes), identity, "
         "pad (ResNet option A), identity-if-same (no shortcut when the shape changes), or layers")
     then: Layers = Field([], description="layers after the add (e.g. [relu])")
+    shortcut_first: Flag = Field(False, description="run the shortcut before the body "
+                                 "(torchvision's RegNet: proj(x) + f(x)); the same sum")
 
 
 class BranchesArgs(CompositeArgs):
