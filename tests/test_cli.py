@@ -120,7 +120,7 @@ def test_internal_errors_are_reported_not_raised(cli: Callable, monkeypatch) -> 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(analysis, "analysed", boom)
+    monkeypatch.setattr(analysis, "analysed_source", boom)  # summary's loader (SPEC or --module)
     result = cli("summary", "vgg16")
     assert result.exit_code == 2
     assert "internal error: RuntimeError: kaboom" in result.stderr

@@ -73,7 +73,8 @@ CASES = [
     ("E403", HEAD + "layers:\n  - linear: {out: 10}\n",
      ":4:13: error[E403]: linear 'linear1' needs a flat input, got 3x32x32\n"
      "      - linear: {out: 10}\n                ^\n"
-     "    hint: add 'flatten' (or 'global_avgpool' then 'flatten') before it\n"),
+     "    hint: add 'flatten' (or 'global_avgpool' then 'flatten') before it; or, over the "
+     "channels of a map, 'permute' to channels-last and 'over: last'\n"),
     ("E404", HEAD + "layers:\n  - residual: {body: [conv: {out: 8, kernel: 1}], shortcut: identity}\n",
      ":4:15: error[E404]: add 'residual1': shapes differ: body 8x32x32 vs shortcut 3x32x32\n"
      "      - residual: {body: [conv: {out: 8, kernel: 1}], shortcut: identity}\n"

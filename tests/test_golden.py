@@ -85,6 +85,25 @@ def test_fixture_golden(args: tuple[str, ...], name: str, cli: Callable, golden:
     golden(name, result.stdout.replace(str(KINDS_FIXTURE), "tests/verify_specs/resampling.yaml"))
 
 
+# The fixture that uses every normalisation and channels-last kind of issue 14 (layernorm both
+# ways, groupnorm, instancenorm, layer_scale, gelu approximate, drop_path, permute, linear over
+# the last axis, mean), ConvNeXt's block at a small size.
+MODERN_FIXTURE = Path(__file__).parent / "verify_specs" / "modern.yaml"
+
+
+@pytest.mark.parametrize(("args", "name"), [
+    (("summary", "--format", "json"), "summary/fixture-modern.json"),
+    (("summary", "--format", "markdown"), "summary/fixture-modern.md"),
+    (("summary", "--format", "json", "--count", "fvcore"), "summary/fixture-modern-fvcore.json"),
+    (("receptive-field", "--format", "json"), "receptive/fixture-modern.json"),
+])
+def test_modern_fixture_golden(args: tuple[str, ...], name: str, cli: Callable,
+                               golden: Callable) -> None:
+    result = cli(args[0], str(MODERN_FIXTURE), *args[1:])
+    assert result.exit_code == 0, result.stderr
+    golden(name, result.stdout.replace(str(MODERN_FIXTURE), "tests/verify_specs/modern.yaml"))
+
+
 # The fixture that uses the attention kind (a BoTNet-style hybrid), which no zoo network uses.
 HYBRID_FIXTURE = Path(__file__).parent / "verify_specs" / "hybrid.yaml"
 

@@ -7,3 +7,6 @@ cd "$(dirname "$0")/.."
 export CNNSTAT_NO_CACHE=1
 cnnstat graph inception-bottleneck -o docs/inception-bottleneck-graph.svg
 cnnstat graph resnet18 --depth 2 -o docs/resnet18-graph.svg
+# cnnstat plot: needs the plot extra (pip install -e '.[plot]'); the bytes depend on the
+# matplotlib version (tests/test_docs_complexity.py compares with the pinned one).
+cnnstat plot complexity -o docs/complexity.svg

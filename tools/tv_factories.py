@@ -95,6 +95,38 @@ def efficientnet_v2_l() -> nn.Module:
     return build(weights=None)
 
 
+def shufflenet_v2_x1_0() -> nn.Module:
+    """shufflenet_v2_x1_0: global pooling is ``x.mean([2, 3])`` in its forward."""
+    from torchvision.models import shufflenet_v2_x1_0 as build
+
+    return build(weights=None)
+
+
+def mnasnet1_0() -> nn.Module:
+    """mnasnet1_0: global pooling is ``x.mean([2, 3])`` in its forward."""
+    from torchvision.models import mnasnet1_0 as build
+
+    return build(weights=None)
+
+
+def convnext_tiny() -> nn.Module:
+    from torchvision.models import convnext_tiny as build
+
+    return build(weights=None)
+
+
+def convnext_small() -> nn.Module:
+    from torchvision.models import convnext_small as build
+
+    return build(weights=None)
+
+
+def convnext_base() -> nn.Module:
+    from torchvision.models import convnext_base as build
+
+    return build(weights=None)
+
+
 def _regnet(name: str) -> nn.Module:
     """A torchvision RegNet by name, without weights."""
     from torchvision.models import regnet

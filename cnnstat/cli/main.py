@@ -39,6 +39,9 @@ COMMANDS = {
     "diff": "tooling:diff",
     "schema": "tooling:schema",
     "graph": "graph:graph",
+    "plot": "plot:plot",
+    "report": "report:report",
+    "import": "importer:import_command",
 }
 
 

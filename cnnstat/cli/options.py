@@ -271,3 +271,53 @@ def data_options(fn: F) -> F:
     for option in (color_option, set_option, batch_option, input_option, format_option()):
         fn = option(fn)
     return fn
+
+
+def output_option(help: str) -> Callable[[F], F]:
+    """-o/--output FILE: where a command writes the file it makes (a figure, a report)."""
+    return click.option("-o", "--output", "output", metavar="FILE", required=True, help=help)
+
+
+# --- a PyTorch module instead of a spec (cnnstat import, --module) --------------------------
+
+def parse_kwargs(text: str) -> str:
+    """``--kwargs`` JSON: an object of keyword arguments for the factory, as canonical JSON."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError("expected a JSON object of keyword arguments, e.g. "
+                         '\'{"num_classes": 10}\'')
+    return json.dumps(value, sort_keys=True)
+
+
+def _kwargs_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    try:
+        return parse_kwargs(value) if value is not None else "{}"
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def kwargs_option(fn: F) -> F:
+    return click.option("--kwargs", "factory_kwargs", metavar="JSON", callback=_kwargs_callback,
+                        help="Keyword arguments for the factory, a JSON object "
+                        "('{\"num_classes\": 10}').")(fn)
+
+
+def module_timeout_option(fn: F) -> F:
+    return seconds_option("--timeout", "timeout",
+                          help="Seconds the module may take in its child process, from "
+                          "starting Python and torch to the end of the trace [default: 300].")(fn)
+
+
+def module_options(fn: F) -> F:
+    """--module TARGET (analyse a PyTorch module, imported in memory, instead of a SPEC),
+    --kwargs and --timeout."""
+    fn = module_timeout_option(kwargs_option(fn))
+    return click.option("--module", "module", metavar="MODULE:FACTORY",
+                        help="Analyse a PyTorch module instead of a SPEC: pkg.mod:factory or "
+                        "path/to/file.py:factory, imported in memory as 'cnnstat import' "
+                        "does (needs --input).")(fn)

@@ -15,7 +15,7 @@ import click
 from cnnstat import analysis
 from cnnstat.analysis import Analysed
 from cnnstat.core.report import Shape
-from cnnstat.errors import Severity, SpecError
+from cnnstat.errors import Severity, SpecError, UsageError
 from cnnstat.render import jsonfmt, text_table
 from cnnstat.render import table as tables
 from cnnstat.render.diagnostics import format_diagnostic
@@ -49,6 +49,54 @@ def analysed(spec: str, input_shape: Shape | None = None, batch: int = 1,
     shown = [d for d in result.brief.diagnostics if notes or d.severity is not Severity.NOTE]
     report_diagnostics(shown, result.source)
     return result
+
+
+def analysed_source(spec: str | None, module: str | None, kwargs: str, timeout: float | None,
+                    input_shape: Shape | None = None, batch: int = 1,
+                    overrides: Mapping[str, object] | None = None) -> Analysed:
+    """A SPEC, or with ``--module`` a PyTorch module imported in memory (as ``cnnstat import``
+    writes it, in a child process) and analysed like any spec: the one loader of every
+    analysis command that takes ``--module``."""
+    if module is None:
+        if spec is None:
+            raise UsageError("give a SPEC, or --module MODULE:FACTORY with --input")
+        return analysed(spec, input_shape, batch, overrides)
+    if spec is not None:
+        raise UsageError(f"give a SPEC or --module, not both (got {spec!r} and --module)")
+    return imported(module, kwargs, timeout, input_shape, batch, overrides)
+
+
+def imported(module: str, kwargs: str, timeout: float | None, input_shape: Shape | None,
+             batch: int = 1, overrides: Mapping[str, object] | None = None) -> Analysed:
+    """``--module``: the module imported in memory and analysed (torch needed, in the child)."""
+    from cnnstat.torch_backend import importer, isolation, require
+
+    if overrides:
+        raise UsageError("--set applies to a spec's parameters; a --module has none",
+                         "pass the factory's arguments with --kwargs JSON")
+    if input_shape is None:
+        raise UsageError("--module needs the input shape to trace at: --input CxHxW",
+                         "e.g. --input 3x224x224")
+    require("torch", load=False)
+    isolation.split_target(module)
+    try:
+        done = importer.run_import(module, (input_shape,), kwargs,
+                                   timeout or isolation.DEFAULT_TIMEOUT, None, batch)
+    except importer.Failed as failed:
+        show_module_output(module, failed.stdout, failed.stderr, "import")
+        raise failed.error from None
+    show_module_output(module, done.stdout, done.stderr, "import")
+    return Analysed(done.report.brief, done.loaded.source, report=done.report,
+                    loaded=done.loaded)
+
+
+def show_module_output(target: str, stdout: Any, stderr: Any, command: str) -> None:
+    """What the user's module printed, on stderr, marked."""
+    from cnnstat.views import verify as verify_view
+
+    for stream, output in (("stdout", stdout), ("stderr", stderr)):
+        if output:
+            echo_err(verify_view.module_output(target, stream, output, command))
 
 
 def use_color(color: str) -> bool:

@@ -9,8 +9,13 @@ convention as arithmetic over the analytic rows, so its totals can be reconciled
 - ``fvcore``: ``fvcore.nn.FlopCountAnalysis`` with its default handles: 1 "flop" per MAC (one
   fused multiply-add), plus, in eval mode, batch norm at 2 per input element (1 without affine
   parameters), adaptive average pooling at 1 per *input* element, and upsampling at 1 (nearest)
-  or 4 (bilinear) per *output* element.  Other element-wise operators (ReLU, max/avg pooling,
-  adds, bicubic upsampling, padding) are skipped by fvcore and count 0 here.  A transposed conv
+  or 4 (bilinear) per *output* element; layer, group and instance norm (``aten::layer_norm``,
+  ``aten::group_norm``, ``aten::instance_norm``: ``norm_flop_counter``) at 5 per input element
+  with a gamma, 4 without, in either mode.  Other element-wise operators (ReLU, GELU, max/avg
+  pooling, adds, layer scale and other multiplies, ``x.mean([2, 3])`` as ``aten::mean``, bicubic
+  upsampling, padding, permutes) are skipped by fvcore and count 0 here; stochastic depth is the
+  identity in eval mode.  A linear over the last axis of a channels-last map is
+  ``aten::linear``: prod(input) x out features, our MACs.  A transposed conv
   is counted by both tools over its input: its MACs, as ours.
 
 Attention's two activation-by-activation products (Q.K^T and A.V, ``Row.products``) are not
@@ -49,6 +54,12 @@ def _fvcore_batch_norm(row: Row) -> int:
 def _fvcore_adaptive_pool(row: Row) -> int:
     """fvcore ``elementwise_flop_counter(1, 0)`` on aten::adaptive_avg_pool2d: numel(input)."""
     return math.prod(row.input_shape)
+
+
+def _fvcore_norm(row: Row) -> int:
+    """fvcore ``norm_flop_counter`` (aten::layer_norm, group_norm, instance_norm): numel(input)
+    * (5 if a weight (gamma) is passed else 4), in eval and training mode alike."""
+    return math.prod(row.input_shape) * (5 if row.weights else 4)
 
 
 #: fvcore's handles for resampling: ``aten::upsample_nearest2d`` is ``elementwise_flop_counter(0,
@@ -98,10 +109,13 @@ TORCH = Preset(
 FVCORE = Preset(
     "fvcore", "flops (fvcore)",
     "fvcore: FlopCountAnalysis defaults, 1 per MAC of conv and linear, plus eval-mode batch norm "
-    "(2 per input element, 1 without affine, 0 frozen), adaptive avg pooling (1 per input element) and "
+    "(2 per input element, 1 without affine, 0 frozen), layer/group/instance norm (5 per input "
+    "element, 4 without gamma), adaptive avg pooling (1 per input element) and "
     "upsampling (1 per output element for nearest, 4 for bilinear), and 1 per MAC of attention's "
     "activation products (matmul)", 1,
     {"bn": _fvcore_batch_norm, "adaptive_avgpool": _fvcore_adaptive_pool,
-     "global_avgpool": _fvcore_adaptive_pool, "upsample": _fvcore_upsample}, per_product=1)
+     "global_avgpool": _fvcore_adaptive_pool, "upsample": _fvcore_upsample,
+     "layernorm": _fvcore_norm, "groupnorm": _fvcore_norm, "instancenorm": _fvcore_norm},
+    per_product=1)
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (MACS, TORCH, FVCORE)}

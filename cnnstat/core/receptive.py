@@ -317,6 +317,10 @@ def transfer(row: Row, flow: Flow, sink: DiagnosticSink) -> Flow:
                      map_boxes(flow.boxes[1], maps[1], sizes[1])))
     if row.kind in SPECIAL:
         return SPECIAL[row.kind](row, flow, sink)
+    if row.kind == "permute" or row.kind == "linear" and len(row.input_shape) > 1:
+        # channels-last and back (ConvNeXt), and a linear over the channels in between: they
+        # move or mix channels, never positions, so the spatial field passes unchanged
+        return flow
     if _hw(row.input_shape) != _hw(row.output_shape):
         raise ValueError(f"no receptive-field rule for {row.kind} '{row.name}', which changes "
                          "the spatial size")

@@ -16,11 +16,12 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "convolution": ("conv", "linear", "maxout", "rbf"),
     "resampling": ("conv_transpose", "upsample", "crop", "pad", "pixel_shuffle",
                    "pixel_unshuffle"),
-    "pooling": ("maxpool", "avgpool", "adaptive_avgpool", "global_avgpool", "subsample"),
-    "normalisation": ("bn", "lrn", "dropout"),
+    "pooling": ("maxpool", "avgpool", "adaptive_avgpool", "global_avgpool", "subsample", "mean"),
+    "normalisation": ("bn", "lrn", "dropout", "layernorm", "groupnorm", "instancenorm",
+                      "layer_scale", "drop_path"),
     "activation": ("relu", "relu6", "leaky_relu", "prelu", "elu", "sigmoid", "tanh", "silu",
                    "swish", "mish", "gelu", "hardswish", "hardsigmoid", "softmax"),
-    "reshaping": ("flatten", "identity", "channel_shuffle", "pad_channels"),
+    "reshaping": ("flatten", "identity", "channel_shuffle", "pad_channels", "permute"),
     "attention": ("attention",),
 }
 
@@ -49,6 +50,8 @@ ALIASES: dict[str, str] = {
     "globalaveragepooling2d": "global_avgpool", "globalavgpool": "global_avgpool",
     "fc": "linear", "fullyconnected": "linear",
     "pixelshuffle": "pixel_shuffle", "pixelunshuffle": "pixel_unshuffle",
+    "layernorm2d": "layernorm", "groupnorm2d": "groupnorm",
+    "instancenorm2d": "instancenorm", "stochasticdepth": "drop_path", "droppath": "drop_path",
     "multiheadattention": "attention", "mhsa": "attention", "selfattention": "attention",
     "zeropad": "pad", "zeropadding2d": "pad", "cropping2d": "crop",
 }

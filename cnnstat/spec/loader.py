@@ -64,11 +64,20 @@ class Loaded:
         table = self.variant.reference if self.variant is not None else self.model.reference
         out: list[tuple[str, Figure, SpecPath]] = []
         for metric, figs in table.items():
+            if metric == "top1":  # published, never computed: see top1
+                continue
             if isinstance(figs, list):
                 out.extend((metric, fig, (*base, metric, i)) for i, fig in enumerate(figs))
             else:
                 out.append((metric, figs, (*base, metric)))
         return out
+
+    @property
+    def top1(self) -> Figure | None:
+        """The published top-1 accuracy in percent (``reference: {top1: ...}``), or None."""
+        table = self.variant.reference if self.variant is not None else self.model.reference
+        fig = table.get("top1")
+        return fig if isinstance(fig, Figure) else None
 
     @property
     def expect(self) -> dict[Metric, int]:

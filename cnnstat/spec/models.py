@@ -19,6 +19,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     WithJsonSchema,
+    field_validator,
 )
 
 FiniteFloat = Annotated[StrictFloat, AllowInfNan(False)]
@@ -131,6 +132,9 @@ class PixelShuffleArgs(Args):
 class LinearArgs(Args):
     out: Int = Field(description="number of output features (neurons)")
     bias: Flag = True
+    over: Literal["features", "last"] = Field(
+        "features", description="features: a flat input (after 'flatten'); last: the last axis "
+        "of any input, as nn.Linear does (the channels of a channels-last map after 'permute')")
 
 
 class MaxPoolArgs(Args):
@@ -157,6 +161,61 @@ class BatchNormArgs(Args):
     affine: Flag = True
     frozen: Flag = Field(False, description="frozen (torchvision's FrozenBatchNorm2d): gamma, beta "
                          "and the running statistics are all fixed buffers, no parameters")
+
+
+class LayerNormArgs(Args):
+    """nn.LayerNorm over the last axis, or torchvision's LayerNorm2d over the channels of a
+    C x H x W map (ConvNeXt)."""
+
+    over: Literal["last", "channels"] = Field(
+        "last", description="last: the last axis (nn.LayerNorm(C)); channels: the C of a C x H x W "
+        "map (torchvision's LayerNorm2d)")
+    elementwise_affine: Flag = Field(True, description="a learned gamma (and beta) per feature")
+    bias: Flag = Field(True, description="beta, with elementwise_affine")
+    eps: Real = Field(1e-5, description="added to the variance; does not change any count")
+
+
+class GroupNormArgs(Args):
+    groups: Int = Field(description="number of channel groups (must divide C)")
+    affine: Flag = True
+    eps: Real = Field(1e-5, description="added to the variance; does not change any count")
+
+
+class InstanceNormArgs(Args):
+    affine: Flag = False
+    track_running_stats: Flag = Field(
+        False, description="keep running mean and variance (buffers), used at inference")
+    eps: Real = Field(1e-5, description="added to the variance; does not change any count")
+
+
+class LayerScaleArgs(Args):
+    """ConvNeXt's layer scale: a learned gamma per channel multiplies the input."""
+
+    init: Real = Field(1e-6, description="gamma's initial value; does not change any count")
+
+
+class GELUArgs(Args):
+    approximate: Literal["none", "tanh"] = "none"
+
+
+class DropPathArgs(Args):
+    """Stochastic depth (torchvision.ops.StochasticDepth): identity at inference."""
+
+    p: Real = Field(description="probability of dropping the residual branch in training")
+    mode: Literal["row", "batch"] = Field(
+        "row", description="row: per sample; batch: the whole batch at once")
+
+
+class PermuteArgs(Args):
+    dims: list[StrictInt] = Field(
+        description="the new order of the axes, batch included, as torch.permute: [0, 2, 3, 1] "
+        "to channels-last, [0, 3, 1, 2] back")
+
+
+class MeanArgs(Args):
+    """x.mean([2, 3]): the global mean over H and W (fvcore has no handle for aten::mean)."""
+
+    keepdim: Flag = Field(False, description="keep H and W as 1 x 1 (C x 1 x 1, else C)")
 
 
 class LRNArgs(Args):
@@ -237,6 +296,13 @@ LAYER_ARGS: dict[str, type[Args]] = {
     "global_avgpool": NO_ARGS,
     "flatten": NO_ARGS,
     "bn": BatchNormArgs,
+    "layernorm": LayerNormArgs,
+    "groupnorm": GroupNormArgs,
+    "instancenorm": InstanceNormArgs,
+    "layer_scale": LayerScaleArgs,
+    "drop_path": DropPathArgs,
+    "permute": PermuteArgs,
+    "mean": MeanArgs,
     "lrn": LRNArgs,
     "dropout": DropoutArgs,
     "softmax": NO_ARGS,
@@ -255,7 +321,7 @@ LAYER_ARGS: dict[str, type[Args]] = {
     "silu": NO_ARGS,
     "swish": NO_ARGS,
     "mish": NO_ARGS,
-    "gelu": NO_ARGS,
+    "gelu": GELUArgs,
     "hardswish": NO_ARGS,
     "hardsigmoid": NO_ARGS,
     "maxout": MaxoutArgs,
@@ -375,6 +441,24 @@ class Figure(BaseModel):
 
 Metric = Literal["params", "macs", "flops", "activations"]
 
+Reported = Literal["params", "macs", "flops", "activations", "top1"]
+"""What ``reference:`` may publish: the computed metrics, and ``top1``, the published ImageNet
+top-1 accuracy in percent (drawn by ``cnnstat plot complexity``; never computed, so never
+checked against a count)."""
+
+References = dict[Reported, Figure | list[Figure]]
+
+
+def check_top1(table: References) -> References:
+    """``top1`` is one figure, a percentage in (0, 100], without tolerances."""
+    fig = table.get("top1")
+    if fig is None:
+        return table
+    if isinstance(fig, list) or not 0 < fig.value <= 100 or fig.rel_tol or fig.abs_tol:
+        raise ValueError("reference top1 is one figure: an accuracy in percent, above 0 and "
+                         "at most 100, with its source and no tolerance")
+    return table
+
 
 class BlockModel(BaseModel):
     """A named, reusable block: arguments with defaults ("required" for none) and a body."""
@@ -391,11 +475,16 @@ class VariantModel(BaseModel):
     set: dict[str, ParamValue] = Field(
         description="parameter values that differ from the spec's defaults")
     title: str = ""
-    reference: dict[Metric, Figure | list[Figure]] = {}
+    reference: References = {}
     expect: dict[Metric, StrictInt] = Field(
         {}, description="exact figures pinned for regression ('cnnstat check' fails on a change)")
     budget: dict[Metric, StrictInt] = Field(
         {}, description="limits for this variant, overriding the spec's budget metric by metric")
+
+    @field_validator("reference")
+    @classmethod
+    def _top1(cls, table: References) -> References:
+        return check_top1(table)
 
 
 class Acceptance(BaseModel):
@@ -431,8 +520,9 @@ class SpecModel(BaseModel):
     blocks: dict[str, BlockModel] = {}
     layers: Layers = Field(min_length=1, description="the network, a list of layer items",
                            json_schema_extra={"minItems": 1})
-    reference: dict[Metric, Figure | list[Figure]] = Field(
-        {}, description="published figures (one or a list per metric), checked against ours")
+    reference: References = Field(
+        {}, description="published figures (one or a list per metric), checked against ours; "
+        "top1: the published ImageNet top-1 accuracy in percent")
     expect: dict[Metric, StrictInt] = Field(
         {}, description="exact figures pinned for regression ('cnnstat check' fails on a change)")
     budget: dict[Metric, StrictInt] = Field(
@@ -440,3 +530,8 @@ class SpecModel(BaseModel):
     accept: list[Acceptance] = Field(
         [], description="warnings that are true of the architecture as published, each with "
         "its reason: reported as notes, so 'cnnstat check --strict' passes")
+
+    @field_validator("reference")
+    @classmethod
+    def _top1(cls, table: References) -> References:
+        return check_top1(table)

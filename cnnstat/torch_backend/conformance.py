@@ -31,9 +31,14 @@ from cnnstat.torch_backend.attention import SelfAttention2d
 from cnnstat.torch_backend.modules import (
     RBF,
     FrozenBatchNorm2d,
+    LayerNorm2d,
+    LayerScale,
     Maxout,
+    Mean,
     PadChannels,
+    Permute,
     SparseConv2d,
+    StochasticDepth,
     Subsample,
 )
 from cnnstat.torch_backend.results import ConformanceResult, Side
@@ -51,7 +56,10 @@ KINDS: dict[type, tuple[str, ...]] = {
     nn.LeakyReLU: ("leaky_relu",), nn.PReLU: ("prelu",), nn.ELU: ("elu",),
     nn.Sigmoid: ("sigmoid",), nn.Tanh: ("tanh",), nn.SiLU: ("silu", "swish"),
     nn.Mish: ("mish",), nn.GELU: ("gelu",), nn.Hardswish: ("hardswish",),
-    nn.Hardsigmoid: ("hardsigmoid",), SelfAttention2d: ("attention",),
+    nn.Hardsigmoid: ("hardsigmoid",), nn.LayerNorm: ("layernorm",), LayerNorm2d: ("layernorm",),
+    nn.GroupNorm: ("groupnorm",), nn.InstanceNorm2d: ("instancenorm",),
+    LayerScale: ("layer_scale",), StochasticDepth: ("drop_path",), Permute: ("permute",),
+    Mean: ("mean",), SelfAttention2d: ("attention",),
 }
 # Modules with children that are one spec layer all the same (cnnstat's own composites).
 ATOMIC = (Maxout, SparseConv2d, SelfAttention2d)
@@ -95,7 +103,10 @@ def as_module(made: object, attr: str, target: str) -> nn.Module:
 
 
 def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """Modules without children, and cnnstat's composite layers, not descending into them."""
+    """Modules without children, and cnnstat's composite layers, not descending into them; and
+    every other module that holds parameters of its own besides its children (torchvision's
+    ConvNeXt block holds its layer scale as a bare ``nn.Parameter``): measured as the work it
+    does itself, after its children (see :func:`_own`)."""
     out: list[tuple[str, nn.Module]] = []
 
     def visit(prefix: str, mod: nn.Module) -> None:
@@ -105,9 +116,32 @@ def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
             return
         for name, child in children:
             visit(f"{prefix}.{name}" if prefix else name, child)
+        if _holds_own(mod):
+            out.append((prefix, mod))
 
     visit("", model)
     return out
+
+
+def _own_parameters(mod: nn.Module) -> list[torch.Tensor]:
+    """The parameters registered on ``mod`` itself (what ``parameters(recurse=False)`` gives,
+    read from the registry itself)."""
+    return [p for p in mod._parameters.values() if p is not None]
+
+
+def _holds_own(mod: nn.Module) -> bool:
+    """A container that also holds parameters directly (not through a child)."""
+    return (not isinstance(mod, ATOMIC) and any(True for _ in mod.children())
+            and bool(_own_parameters(mod)))
+
+
+def _own(counts: dict[str, Any], key: str, mod: nn.Module) -> tuple[int, int]:
+    """A holder's own parameters and FlopCounterMode FLOPs: its count minus its children's."""
+    def total(k: str) -> int:
+        return int(sum(counts.get(k, {}).values()))
+
+    children = sum(total(f"{key}.{name}") for name, _ in mod.named_children())
+    return numel(iter(_own_parameters(mod))), total(key) - children
 
 
 def _calls(model: nn.Module, x: torch.Tensor) -> tuple[list[Call], Any, int]:
@@ -126,9 +160,15 @@ def _calls(model: nn.Module, x: torch.Tensor) -> tuple[list[Call], Any, int]:
         first = id(mod) not in seen  # a module called twice holds its parameters once
         seen.add(id(mod))
         kinds = kinds_of(mod)
-        flops = int(sum(counts.get(f"{root}.{name}", {}).values())) if first else 0
-        side = Side(name, f"{type(mod).__name__} ({'/'.join(kinds) or '?'})", shape,
-                    numel(mod.parameters()) if first else 0, flops)
+        key = f"{root}.{name}" if name else root
+        if _holds_own(mod):
+            params, flops = _own(counts, key, mod) if first else (0, 0)
+            kinds = ()
+        else:
+            params = numel(mod.parameters()) if first else 0
+            flops = int(sum(counts.get(key, {}).values())) if first else 0
+        side = Side(name, f"{type(mod).__name__} ({'/'.join(kinds) or '?'})", shape, params,
+                    flops)
         calls.append(Call(side, kinds))
     return calls, out, int(counter.get_total_flops())
 

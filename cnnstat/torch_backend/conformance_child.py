@@ -59,8 +59,13 @@ class _Run:
         self.request, self.conformance, self.is_oom = request, conformance, oom.is_oom
         self.where, self.attr = split_target(request.target)
         self.phrases = {"import": f"importing {self.where}", "factory": f"{self.attr}()",
-                        "forward": "forward()"}
+                        "forward": "forward()", "trace": "tracing forward()"}
         conformance.warm_up()
+        if request.task == "import":
+            from cnnstat.torch_backend import tracing
+
+            self.tracing = tracing
+            tracing.warm_up()
         self.snapshot = Snapshot.take()  # before any of the user's code runs
         _user_path(request.sys_path)
 
@@ -69,9 +74,15 @@ class _Run:
             c = self.conformance
             owner = self._step("import", lambda: c.import_owner(self.where))
             factory = c.factory_of(owner, self.where, self.attr, self.request.target)
-            model = self._step("factory", lambda: c.as_module(factory(), self.attr,
+            kwargs = json.loads(self.request.kwargs)
+            model = self._step("factory", lambda: c.as_module(factory(**kwargs), self.attr,
                                                               self.request.target))
-            measured = self._step("forward", lambda: c.measure(self.request.report, model))
+            if self.request.task == "import":
+                return self._step("trace", lambda: self.tracing.describe(
+                    model, self.request.inputs))
+            report = self.request.report
+            assert report is not None  # a verify request carries its report
+            measured = self._step("forward", lambda: c.measure(report, model))
         except UsageError as exc:
             return {"failure": {"message": str(exc), "hint": exc.hint}}
         return {"measured": measured.to_json()}

@@ -61,11 +61,14 @@ class Request:
     """What the child needs: plain data, pickled by the parent (the child trusts its parent,
     the parent never unpickles what the child wrote)."""
 
-    report: Report
+    report: Report | None
     target: str
     sys_path: tuple[str, ...]
     result_path: str
     stage_path: str
+    task: str = "verify"  # or "import": trace the module (cnnstat.torch_backend.tracing)
+    kwargs: str = "{}"  # the factory's keyword arguments, as JSON text
+    inputs: tuple[tuple[int, ...], ...] = ()  # "import": the input shapes, batch excluded
 
 
 @dataclass(frozen=True)
@@ -81,36 +84,57 @@ class Outcome:
 # Where the child was (the name it last wrote to its stage file), as said in a message.
 def _stage_phrase(stage: str, where: str, attr: str) -> str:
     return {"import": f"while importing {where}", "factory": f"in {attr}()",
-            "forward": "in forward()", "done": "after the measurement"}.get(
+            "forward": "in forward()", "trace": "while tracing forward()",
+            "done": "after the measurement"}.get(
                 stage, "before the module was imported")
 
 
-def run(report: Report, target: str, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
-    """Measure ``target`` against ``report`` in a child process and judge the result."""
+def run(report: Report, target: str, timeout: float = DEFAULT_TIMEOUT,
+        kwargs: str = "{}") -> Outcome:
+    """Measure ``target`` against ``report`` in a child process and judge the result
+    (``kwargs``: the factory's keyword arguments, JSON text)."""
+    doc, error, out, err = run_child(target, timeout, report=report, kwargs=kwargs)
+    if doc is None:
+        return Outcome(None, error, out, err)
+    try:
+        measured = Measured.from_json(doc.get("measured"))
+    except ValueError as exc:
+        return Outcome(None, UsageError(f"--module {target!r}: the child process wrote a "
+                                        f"result cnnstat cannot read ({_plain(str(exc))}); "
+                                        "nothing was checked"), out, err)
+    return Outcome(match(report, measured, target), None, out, err)
+
+
+def run_child(target: str, timeout: float, *, report: Report | None = None,
+              task: str = "verify", kwargs: str = "{}",
+              inputs: tuple[tuple[int, ...], ...] = ()) -> tuple[
+                  dict[str, Any] | None, UsageError | None, Captured, Captured]:
+    """Run one ``task`` on ``target`` in a child process: the JSON document it wrote (None
+    when there is none, with the error saying why) and what it printed."""
     where, attr = split_target(target)
     if is_path(where) and not Path(where).is_file():
         raise UsageError(f"--module: no such file: {where}")
-    work = Path(tempfile.mkdtemp(prefix="cnnstat-verify-"))
+    work = Path(tempfile.mkdtemp(prefix=f"cnnstat-{task}-"))
     try:
         request = Request(report, target, tuple(sys.path), str(work / "result.json"),
-                          str(work / "stage"))
+                          str(work / "stage"), task, kwargs, inputs)
         child = _Child(pickle.dumps(request))
         timed_out = child.wait(timeout)
         stage = _read_stage(request.stage_path)
         phrase = _stage_phrase(stage, where, attr)
         if timed_out:
-            error: UsageError | None = UsageError(
+            late = UsageError(
                 f"--module {target!r}: timed out after {timeout:g} s {phrase}; nothing was "
                 "checked", "if the module is just slow, give it longer with --timeout SECONDS")
-            return Outcome(None, error, *child.output())
-        result, error = _verdict(report, target, request.result_path, child.returncode, phrase)
-        return Outcome(result, error, *child.output())
+            return None, late, *child.output()
+        doc, error = _document(target, request.result_path, child.returncode, phrase)
+        return doc, error, *child.output()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _verdict(report: Report, target: str, result_path: str, returncode: int,
-             phrase: str) -> tuple[ConformanceResult | None, UsageError | None]:
+def _document(target: str, result_path: str, returncode: int,
+              phrase: str) -> tuple[dict[str, Any] | None, UsageError | None]:
     doc = _read_result(result_path)
     if returncode != 0 or doc is None:
         return None, UsageError(f"--module {target!r}: {_ended(returncode, phrase, doc)}; "
@@ -119,12 +143,7 @@ def _verdict(report: Report, target: str, result_path: str, returncode: int,
     if isinstance(failure, dict):
         hint = failure.get("hint")
         return None, UsageError(_plain(failure.get("message")), _plain(hint) if hint else None)
-    try:
-        measured = Measured.from_json(doc.get("measured"))
-    except ValueError as exc:
-        return None, UsageError(f"--module {target!r}: the child process wrote a result "
-                                f"cnnstat cannot read ({_plain(str(exc))}); nothing was checked")
-    return match(report, measured, target), None
+    return doc, None
 
 
 def _ended(returncode: int, phrase: str, doc: object) -> str:

@@ -21,9 +21,14 @@ from cnnstat.torch_backend.modules import (
     CentreCrop,
     FrozenBatchNorm2d,
     Interpolate,
+    LayerNorm2d,
+    LayerScale,
     Maxout,
+    Mean,
     PadChannels,
+    Permute,
     SparseConv2d,
+    StochasticDepth,
     Subsample,
 )
 
@@ -123,7 +128,7 @@ def pixel_unshuffle(layer: Layer, x: Shape) -> nn.Module:
 
 @builds("linear")
 def linear(layer: Layer, x: Shape) -> nn.Module:
-    return nn.Linear(x[0], layer.args["out"], bias=layer.args["bias"])
+    return nn.Linear(x[-1], layer.args["out"], bias=layer.args["bias"])
 
 
 @builds("maxout")
@@ -182,6 +187,55 @@ def batch_norm(layer: Layer, x: Shape) -> nn.Module:
         return FrozenBatchNorm2d(x[0])
     cls = nn.BatchNorm2d if len(x) == 3 else nn.BatchNorm1d
     return cls(x[0], affine=layer.args["affine"])
+
+
+@builds("layernorm")
+def layer_norm(layer: Layer, x: Shape) -> nn.Module:
+    """nn.LayerNorm over the last axis, or LayerNorm2d over the channels (torchvision's)."""
+    a = layer.args
+    over_channels = a["over"] == "channels"
+    cls = LayerNorm2d if over_channels else nn.LayerNorm
+    return cls(x[0] if over_channels else x[-1], eps=a["eps"],
+               elementwise_affine=a["elementwise_affine"],
+               bias=a["elementwise_affine"] and a["bias"])
+
+
+@builds("groupnorm")
+def group_norm(layer: Layer, x: Shape) -> nn.Module:
+    a = layer.args
+    return nn.GroupNorm(a["groups"], x[0], eps=a["eps"], affine=a["affine"])
+
+
+@builds("instancenorm")
+def instance_norm(layer: Layer, x: Shape) -> nn.Module:
+    a = layer.args
+    return nn.InstanceNorm2d(x[0], eps=a["eps"], affine=a["affine"],
+                             track_running_stats=a["track_running_stats"])
+
+
+@builds("layer_scale")
+def layer_scale(layer: Layer, x: Shape) -> nn.Module:
+    return LayerScale(x[0], layer.args["init"])
+
+
+@builds("drop_path")
+def drop_path(layer: Layer, x: Shape) -> nn.Module:
+    return StochasticDepth(layer.args["p"], layer.args["mode"])
+
+
+@builds("permute")
+def permute(layer: Layer, x: Shape) -> nn.Module:
+    return Permute(layer.args["dims"])
+
+
+@builds("mean")
+def mean(layer: Layer, x: Shape) -> nn.Module:
+    return Mean(layer.args["keepdim"])
+
+
+@builds("gelu")
+def gelu(layer: Layer, x: Shape) -> nn.Module:
+    return nn.GELU(approximate=layer.args["approximate"])
 
 
 @builds("lrn")
@@ -243,7 +297,7 @@ def elu(layer: Layer, x: Shape) -> nn.Module:
 
 _PLAIN: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "silu": nn.SiLU,
-    "swish": nn.SiLU, "mish": nn.Mish, "gelu": nn.GELU, "hardswish": nn.Hardswish,
+    "swish": nn.SiLU, "mish": nn.Mish, "hardswish": nn.Hardswish,
     "hardsigmoid": nn.Hardsigmoid,
 }
 

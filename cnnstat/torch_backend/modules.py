@@ -189,3 +189,73 @@ class CentreCrop(nn.Module):
 
     def extra_repr(self) -> str:
         return f"size={self.size}"
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision.models.convnext.LayerNorm2d: layer norm over the channels of N x C x H x W
+    (permuted to channels-last, ``F.layer_norm`` over C, permuted back)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias,
+                         self.eps)
+        return y.permute(0, 3, 1, 2)
+
+
+class LayerScale(nn.Module):
+    """ConvNeXt's layer scale: ``gamma * x`` with a learned gamma of shape C x 1 x 1 (C
+    parameters), as torchvision's CNBlock holds it."""
+
+    def __init__(self, channels: int, init: float) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((channels, 1, 1), init))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.gamma * x
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth: in training, zero the input (per sample, ``row``, or
+    for the whole batch) with probability p and scale the rest by 1/(1 - p); the identity in
+    eval mode."""
+
+    def __init__(self, p: float, mode: str) -> None:
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        shape = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        keep = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(1 - self.p)
+        return x * keep / (1 - self.p) if self.p < 1 else x * keep
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode}"
+
+
+class Permute(nn.Module):
+    """torchvision.ops.misc.Permute: ``torch.permute(x, dims)``."""
+
+    def __init__(self, dims: list[int]) -> None:
+        super().__init__()
+        self.dims = list(dims)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.permute(x, self.dims)
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}"
+
+
+class Mean(nn.Module):
+    """``x.mean([2, 3])`` (ShuffleNetV2's and MNASNet's global pooling), optionally keepdim."""
+
+    def __init__(self, keepdim: bool) -> None:
+        super().__init__()
+        self.keepdim = keepdim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.mean([2, 3], keepdim=self.keepdim)
+
+    def extra_repr(self) -> str:
+        return f"dims=[2, 3], keepdim={self.keepdim}"

@@ -137,9 +137,10 @@ def operation(row: Row, layer: Layer | None) -> str:
         text = "x".join(str(v) for v in (h2, w2, k, fh, fw, d))
         extra = "" if groups == 1 else f", groups {groups}"
         return f"[{fh}x{fw} conv, {k}{extra}] " + _checked(text, row.macs)
-    if row.kind == "linear":
-        text = f"{row.output_shape[0]}x{row.input_shape[0]}"
-        return f"[fc, {row.output_shape[0]}] " + _checked(text, row.macs)
+    if row.kind == "linear":  # over the last axis: each position's vector (ConvNeXt's MLP)
+        *lead, n_in = row.input_shape
+        text = "x".join(str(v) for v in (*lead, row.output_shape[-1], n_in))
+        return f"[fc, {row.output_shape[-1]}] " + _checked(text, row.macs)
     return row.description
 
 

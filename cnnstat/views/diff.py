@@ -14,6 +14,7 @@ from typing import Any
 from cnnstat.analysis import analyze
 from cnnstat.check.baseline import Change, layer_snapshot, match, read_json, record_problem
 from cnnstat.core import conventions
+from cnnstat.core.report import Report
 from cnnstat.errors import UsageError
 from cnnstat.render import numbers
 from cnnstat.render.jsonfmt import header
@@ -140,6 +141,15 @@ def _tuple(v: Any) -> Any:
     return tuple(v) if isinstance(v, list) else v
 
 
-def diff(a: str, b: str) -> tuple[Side, Side, list[Change]]:
-    sa, sb = load_sides(a, b)
+def report_side(report: Report) -> Side:
+    """A side already analysed (a module imported in memory: ``diff A --module T``)."""
+    return Side(report.name, layer_snapshot(report))
+
+
+def diff(a: str, b: str | Report) -> tuple[Side, Side, list[Change]]:
+    if isinstance(b, str):
+        sa, sb = load_sides(a, b)
+    else:
+        sb = report_side(b)
+        sa = json_side(a, sb.label) if is_json_side(a) else spec_side(a)
     return sa, sb, match(sa.layers, sb.layers)

@@ -43,6 +43,10 @@ class Explanation:
     row: Row
     steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
+    # shapes that may be channels-last (around 'permute') are shown with their axes as held,
+    # not as the lecture's H x W x C
+    input_as_held: bool = False
+    output_as_held: bool = False
 
 
 class DriftError(RuntimeError):
@@ -274,6 +278,8 @@ def explain_pool(layer: Layer, row: Row, flat: Shape | None = None) -> Explanati
 
 def explain_linear(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
     """weights N_in*N_out, biases N_out, MACs N_in*N_out; every output sees every input."""
+    if len(row.input_shape) > 1:
+        return explain_linear_last(layer, row)
     n_in, out = row.input_shape[0], row.output_shape[0]
     inputs = product(*flat[1:], flat[0]) if flat else str(n_in)
     steps = []
@@ -293,6 +299,25 @@ def explain_linear(layer: Layer, row: Row, flat: Shape | None = None) -> Explana
                                 "every output depends on every input"), *_ops(row)]
     return Explanation(f"linear '{layer.name}': {row.description}", flat or row.input_shape,
                        row, tuple(steps))
+
+
+def explain_linear_last(layer: Layer, row: Row) -> Explanation:
+    """``over: last``: the same weights applied to each of the prod(leading axes) vectors."""
+    *lead, n_in = row.input_shape
+    out, vectors = row.output_shape[-1], product(*lead)
+    steps = [Step("output", "leading axes x N_out", "", "x".join(map(str, row.output_shape))),
+             Step("weights", "N_in*N_out", worked(f"{n_in}*{out}", row.weights), row.weights,
+                  "shared by every position")]
+    if row.bias:
+        steps.append(Step("parameters", "N_in*N_out + N_out",
+                          worked(f"{row.weights} + {out}", row.params), row.params))
+    steps += [Step("MACs", "positions*N_in*N_out", worked(f"{vectors}*{n_in}*{out}", row.macs),
+                   row.macs, f"{vectors} positions, each a {n_in} -> {out} product"),
+              _flops(row), Step("receptive field", "", "", "1x1",
+                                "point-wise over the positions of a channels-last map"),
+              *_ops(row)]
+    return Explanation(f"linear '{layer.name}': {row.description}", row.input_shape, row,
+                       tuple(steps), input_as_held=True, output_as_held=True)
 
 
 def explain_activation(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
@@ -365,6 +390,94 @@ def explain_bn(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation
                    worked(f"2*{product(*row.output_shape)}", row.ops[op]), row.ops[op])]
     return Explanation(f"bn '{layer.name}': {row.description}", row.input_shape, row,
                        tuple(steps))
+
+
+NORM_STEPS = {"layernorm": "per sample over the normalised features",
+              "groupnorm": "per sample and group of channels",
+              "instancenorm": "per sample and channel"}
+
+
+def explain_norm(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """Layer, group and instance norm: statistics computed per sample (2 per element: mean and
+    variance), normalised (2), then gamma (1) and beta (1) when affine; fixed running
+    statistics fold into one scale and shift (2), as batch norm."""
+    n = product(*row.output_shape)
+    gamma, beta = bool(row.weights), bool(row.bias)
+    held = layer.kind == "layernorm" and layer.args["over"] == "last"
+    steps = [Step("output", "same as input", "", "x".join(map(str, row.output_shape)) if held
+                  else hwc(row.output_shape))]
+    if row.params:
+        steps.append(Step("parameters", "gamma + beta",
+                          worked(f"{row.weights} + {row.bias}", row.params), row.params,
+                          "one each per normalised feature" if layer.kind == "layernorm"
+                          else "one each per channel"))
+    else:
+        steps.append(Step("parameters", "", "", 0, "no affine part"))
+    if row.buffers:
+        steps.append(Step("buffers", "2*C + 1", worked(f"2*{row.output_shape[0]} + 1",
+                                                       row.buffers), row.buffers,
+                          "running mean and variance, batch counter"))
+    op = row.ops[layer.kind]
+    if row.buffers:
+        per, formula = "2", "2 per element (fixed statistics: scale and shift)"
+    else:
+        per = f"(2 + 2 + {int(gamma)} + {int(beta)})"
+        formula = "(statistics 2 + normalise 2 + gamma + beta) per element"
+    steps += [_no_macs(row), Step(f"element-wise ({layer.kind})", formula, worked(
+        f"{per}*{n}", op), op, "statistics " + NORM_STEPS[layer.kind] if not row.buffers else ""),
+        Step("receptive field", "", "", "1x1", "point-wise, as every normalisation is counted: "
+             "the statistics are not a spatial window")]
+    return Explanation(f"{layer.kind} '{layer.name}': {row.description}", row.input_shape, row,
+                       tuple(steps), input_as_held=held, output_as_held=held)
+
+
+def explain_layer_scale(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """gamma * x with one learned gamma per channel."""
+    worked(str(row.output_shape[0]), row.params)  # C gammas: checked, not shown twice
+    return Explanation(f"layer_scale '{layer.name}': {row.description}", row.input_shape, row, (
+        Step("output", "same as input", "", hwc(row.output_shape)),
+        Step("parameters", "C", "", row.params, "gamma, shape C x 1 x 1"),
+        _no_macs(row), Step("element-wise (layer_scale)", "one multiply per element",
+                            worked(product(*row.output_shape), row.ops["layer_scale"]),
+                            row.ops["layer_scale"])))
+
+
+def explain_drop_path(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """Identity at inference; in training the branch it ends is kept with probability 1 - p."""
+    p = layer.args["p"]
+    return Explanation(f"drop_path '{layer.name}': {row.description}", row.input_shape, row, (
+        Step("output", "same as input", "", hwc(row.output_shape)),
+        Step("parameters", "", "", 0), _no_macs(row),
+        Step("inference", "identity", "", 0, "no ops: stochastic depth only acts in training"),
+        Step("training", "(1 - p) x the branch's compute", "", f"{1 - p:g} x",
+             "the residual branch it ends runs for a sample with probability 1 - p")), (
+        "With the linear decay rule of Huang et al. 2016, p_l = (l / L) * p_L for block l of L, "
+        "the expected number of residual branches run in training is L - p_L * (L + 1) / 2 "
+        "(ResNet-110, L = 54, p_L = 0.5: 40.25 of 54, about 25% less compute in the blocks); "
+        "at inference every block runs.",))
+
+
+def explain_mean(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """x.mean([2, 3]): C*H*W adds, output C (or C x 1 x 1)."""
+    c, h, w = row.input_shape
+    return Explanation(f"mean '{layer.name}': {row.description}", row.input_shape, row, (
+        Step("output", "C" if len(row.output_shape) == 1 else "1 x 1 x C", "",
+             hwc(row.output_shape)), Step("parameters", "", "", 0), _no_macs(row),
+        Step("element-wise (mean)", "C*H*W", worked(product(c, h, w), row.ops["mean"]),
+             row.ops["mean"], "one add per input element"),
+        Step("receptive field", "", "", "global", "every output sees its whole channel"),
+        _activations(row)))
+
+
+def explain_permute(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """A reordering of axes: no parameters, no ops."""
+    dims = layer.args["dims"]
+    shape = "x".join(map(str, row.output_shape))
+    return Explanation(f"permute '{layer.name}': {row.description}", row.input_shape, row, (
+        Step("output", f"input axes in the order {dims[1:]} (batch 0 kept first)", "", shape),
+        Step("parameters", "", "", 0), _no_macs(row),
+        Step("element-wise", "", "", 0, "data movement only")), input_as_held=True,
+        output_as_held=True)
 
 
 def explain_conv_transpose(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
@@ -483,7 +596,10 @@ EXPLAINERS: dict[str, Explainer] = {
     "linear": explain_linear, "maxout": explain_maxout, "bn": explain_bn, "prelu":
     explain_activation, **{kind: explain_activation for kind in ACTIVATIONS},
     "conv_transpose": explain_conv_transpose,
-    **{kind: explain_resize for kind in RESIZE_KINDS}, "attention": explain_attention,
+    **{kind: explain_resize for kind in RESIZE_KINDS},
+    **{kind: explain_norm for kind in NORM_STEPS}, "layer_scale": explain_layer_scale,
+    "drop_path": explain_drop_path, "mean": explain_mean, "permute": explain_permute,
+    "attention": explain_attention,
 }
 
 

@@ -15,7 +15,9 @@ def _value(step: Step) -> str:
     return f"{step.value:,}" if isinstance(step.value, int) else step.value
 
 
-def _volume(shape: tuple[int, ...]) -> str:
+def _volume(shape: tuple[int, ...], as_held: bool = False) -> str:
+    if as_held:  # a channels-last tensor: the axes in the tensor's own order
+        return "x".join(map(str, shape)) + " (the tensor's axes in order)"
     return hwc(shape) + (" (H x W x C)" if len(shape) == 3 else " features")
 
 
@@ -31,8 +33,8 @@ def text(explanations: list[Explanation]) -> str:
     blocks = []
     for ex in explanations:
         width = max(len(s.label) for s in ex.steps) + 2
-        lines = [ex.title, f"input {_volume(ex.input_shape)}, output "
-                 f"{_volume(ex.row.output_shape)}", ""]
+        lines = [ex.title, f"input {_volume(ex.input_shape, ex.input_as_held)}, output "
+                 f"{_volume(ex.row.output_shape, ex.output_as_held)}", ""]
         lines += [f"  {s.label:<{width}}{line(s)}" for s in ex.steps]
         lines += ["", *(f"note: {n}" for n in ex.notes)] if ex.notes else []
         blocks.append("\n".join(lines))
@@ -51,7 +53,7 @@ def tables(explanations: list[Explanation]) -> list[Table]:
     for ex in explanations:
         rows = [{"label": s.label, "formula": s.formula, "arithmetic": s.arithmetic,
                  "value": s.value, "note": s.note} for s in ex.steps]
-        title = f"{ex.title}; input {_volume(ex.input_shape)}"
+        title = f"{ex.title}; input {_volume(ex.input_shape, ex.input_as_held)}"
         out.append(Table(title, COLUMNS, rows, None, list(ex.notes)))
     return out
 

@@ -37,6 +37,13 @@ class LectureRow:
     name: str
     description: str
     flat_from: Shape | None  # the volume a linear layer's input was flattened from
+    held: bool = False  # its output is channels-last (between ConvNeXt's permutes): H x W x C
+
+    @property
+    def shape(self) -> str:
+        """The output as the lecture writes it, H x W x C."""
+        return "x".join(map(str, self.row.output_shape)) if self.held \
+            else hwc(self.row.output_shape)
 
 
 def lecture_name(row: Row) -> str:
@@ -63,7 +70,7 @@ def describe(row: Row, classes: int | None, last: bool) -> str:
         return "Normalization layer"
     if row.kind == "linear":
         scores = last and classes is not None and row.output_shape == (classes,)
-        return f"{row.output_shape[0]} neurons" + (" (class scores)" if scores else "")
+        return f"{row.output_shape[-1]} neurons" + (" (class scores)" if scores else "")
     return row.description
 
 
@@ -81,16 +88,20 @@ def hidden(row: Row) -> bool:
 def lecture_rows(report: Report, classes: int | None = None) -> list[LectureRow]:
     shown = [(i, r) for i, r in enumerate(report.rows) if not hidden(r)]
     layers = {layer.name: layer for layer in iter_layers(report.graph)}
-    out, flat = [], None
+    out, flat, held = [], None, False
     for i, row in enumerate(report.rows):
         if row.kind == "flatten":
             flat = row.input_shape
+        layer = layers.get(row.name)
+        if row.kind == "permute" and layer is not None:  # to channels-last, or back
+            held = list(layer.args["dims"]) == [0, 2, 3, 1]
         if hidden(row):
             continue
         src = flat if row.kind == "linear" and flat and row.input_shape == (_numel(flat),) \
             and _numel(flat[1:]) > 1 else None
-        out.append(LectureRow(row, layers.get(row.name), lecture_name(row),
-                              describe(row, classes, i == shown[-1][0]), src))
+        out.append(LectureRow(row, layer, lecture_name(row),
+                              describe(row, classes, i == shown[-1][0]), src,
+                              held and len(row.output_shape) == 3))
     return out
 
 
@@ -105,14 +116,14 @@ def lines(report: Report, classes: int | None = None) -> list[str]:
     """``[227x227x3] INPUT`` then one ``[HxWxC] NAME: description`` line per shown layer."""
     rows = lecture_rows(report, classes)
     return [f"[{hwc(report.input_shape)}] INPUT",
-            *(f"[{hwc(r.row.output_shape)}] {r.name}: {r.description}" for r in rows)]
+            *(f"[{r.shape}] {r.name}: {r.description}" for r in rows)]
 
 
 def lecture_table(report: Report, classes: int | None = None) -> Table:
     cols = [Column("shape", "shape (HxWxC)"), Column("name", "layer"),
             Column("description", "description")]
     rows = [{"shape": hwc(report.input_shape), "name": "INPUT", "description": ""}]
-    rows += [{"shape": hwc(r.row.output_shape), "name": r.name, "description": r.description}
+    rows += [{"shape": r.shape, "name": r.name, "description": r.description}
              for r in lecture_rows(report, classes)]
     return Table(f"{report.name}: the lecture's layer table", cols, rows, None,
                  ["shapes H x W x C; activations, dropout and flatten are not listed",
@@ -129,15 +140,16 @@ def lecture_json(report: Report, classes: int | None = None) -> dict[str, Any]:
     return {**header("summary"), "style": "lecture", "spec": spec_info(report),
             "input_hwc": hwc(report.input_shape),
             "layers": [{"name": r.name, "layer": r.row.name, "kind": r.row.kind,
-                        "output_hwc": hwc(r.row.output_shape), "description": r.description}
+                        "output_hwc": r.shape, "description": r.description}
                        for r in lecture_rows(report, classes)]}
 
 
 # -- the memory / params table -------------------------------------------------------------
 
-def memory_arithmetic(shape: Shape, value: int) -> str:
-    """'224*224*64' (H*W*C) for a volume, the count for features."""
-    dims = (*shape[1:], shape[0]) if len(shape) == 3 else shape
+def memory_arithmetic(shape: Shape, value: int, held: bool = False) -> str:
+    """'224*224*64' (H*W*C) for a volume (a channels-last one as held), the count for
+    features."""
+    dims = (*shape[1:], shape[0]) if len(shape) == 3 and not held else shape
     return worked(product(*dims), value) if len(dims) > 1 else str(value)
 
 
@@ -174,14 +186,14 @@ def _conv_params(lr: LectureRow) -> str:
 def _linear_params(lr: LectureRow) -> str:
     row = lr.row
     n_in = f"({product(*lr.flat_from[1:], lr.flat_from[0])})" if lr.flat_from \
-        else str(row.input_shape[0])
-    return f"{n_in}*{row.output_shape[0]}" + (f" + {row.bias}" if row.bias else "")
+        else str(row.input_shape[-1])
+    return f"{n_in}*{row.output_shape[-1]}" + (f" + {row.bias}" if row.bias else "")
 
 
 def memory_table(report: Report, dtype: str, classes: int | None = None) -> list[Table]:
     """Per layer: H*W*C activations and (F*F*D)*K + K parameters, worked; totals; bytes."""
     rows = [_memory_row("INPUT", report.input_shape, None)]
-    rows += [_memory_row(r.name, r.row.output_shape, r)
+    rows += [_memory_row(r.name, r.row.output_shape, r, r.held)
              for r in lecture_rows(report, classes)]
     acts = sum(r["memory"] for r in rows)
     params = report.totals.params
@@ -233,9 +245,11 @@ def printed_total(report: Report) -> PrintedTotal | None:
     return PRINTED_TOTALS.get((report.name, report.input_shape))
 
 
-def _memory_row(name: str, shape: Shape, lr: LectureRow | None) -> dict[str, Any]:
+def _memory_row(name: str, shape: Shape, lr: LectureRow | None,
+                held: bool = False) -> dict[str, Any]:
     value = _numel(shape)
-    return {"name": name, "output": hwc(shape), "memory_worked": memory_arithmetic(shape, value),
+    out = "x".join(map(str, shape)) if held else hwc(shape)
+    return {"name": name, "output": out, "memory_worked": memory_arithmetic(shape, value, held),
             "memory": value, "params_worked": params_arithmetic(lr) if lr else "0",
             "params": lr.row.params if lr else 0}
 

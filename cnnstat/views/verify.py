@@ -195,12 +195,13 @@ def conformance_notes(result: ConformanceResult) -> list[str]:
     return notes
 
 
-def module_output(target: str, stream: str, output: Captured) -> str:
+def module_output(target: str, stream: str, output: Captured, command: str = "verify") -> str:
     """What the user's module printed to ``stream`` (shown on stderr), each line marked, control
     characters escaped, the middle of a long output left out."""
     text = escape.captured(output.head, output.tail, output.left_out).rstrip("\n")
     lines = "\n".join(f"  | {line}" for line in text.split("\n"))
-    return f"cnnstat: verify: {escape.escape_controls(target)} wrote to its {stream}:\n{lines}"
+    return (f"cnnstat: {command}: {escape.escape_controls(target)} wrote to its "
+            f"{stream}:\n{lines}")
 
 
 def conformance_json(result: ConformanceResult) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from cnnstat.analysis import builtin_names
-from cnnstat.cli.options import data_options
-from cnnstat.cli.output import analysed, emit
+from cnnstat.cli.options import data_options, module_options
+from cnnstat.cli.output import analysed, analysed_source, emit
 from cnnstat.core.memory import DTYPE_BYTES
 from cnnstat.core.presets import PRESETS
 from cnnstat.core.report import Shape
@@ -17,7 +17,8 @@ STYLES = ("default", "lecture", "memory")
 
 
 @click.command()
-@click.argument("spec")
+@click.argument("spec", required=False)
+@module_options
 @click.option("--count", type=click.Choice(list(PRESETS)), default="macs", show_default=True,
               help="Also count compute as another tool does: torch (FlopCounterMode) or fvcore "
               "(FlopCountAnalysis); 'cnnstat verify' proves both live.")
@@ -27,9 +28,11 @@ STYLES = ("default", "lecture", "memory")
               "memory/params table with the arithmetic shown.")
 @click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32",
               show_default=True, help="Bytes per element for --style memory.")
-def summary(spec: str, count: str, fmt: str, input_shape: Shape | None, batch: int,
+def summary(spec: str | None, module: str | None, factory_kwargs: str, timeout: float | None,
+            count: str, fmt: str, input_shape: Shape | None, batch: int,
             overrides: dict[str, object], color: str, style: str, dtype: str) -> None:
-    """Per-layer table: output shape, params, MACs, element-wise ops, activations; totals."""
+    """Per-layer table: output shape, params, MACs, element-wise ops, activations; totals.
+    SPEC, or --module MODULE:FACTORY with --input (the module imported in memory)."""
     if style != "default" and count != "macs":
         raise UsageError(f"--count {count} applies to the default summary, not --style {style}",
                          "drop --style, or --count")
@@ -38,21 +41,28 @@ def summary(spec: str, count: str, fmt: str, input_shape: Shape | None, batch: i
             lecture,  # the lecture formats load only when asked for
         )
 
-        lecture.styled_summary(spec, style, dtype, fmt, input_shape, batch, overrides, color)
+        lecture.styled_summary(
+            analysed_source(spec, module, factory_kwargs, timeout, input_shape, batch,
+                            overrides), style, dtype, fmt, color)
         return
-    result = analysed(spec, input_shape, batch, overrides)
+    result = analysed_source(spec, module, factory_kwargs, timeout, input_shape, batch,
+                             overrides)
     report, fields, preset = result.report, result.field_sizes, PRESETS[count]
     emit(fmt, color, lambda: views.summary_json(report, fields, preset),
          lambda: [views.summary_table(report, fields, preset)])
 
 
 @click.command()
-@click.argument("spec")
+@click.argument("spec", required=False)
+@module_options
 @data_options
-def params(spec: str, fmt: str, input_shape: Shape | None, batch: int,
-           overrides: dict[str, object], color: str) -> None:
-    """Parameter breakdown: weights and bias per layer and per kind, share of the total."""
-    report = analysed(spec, input_shape, batch, overrides).report
+def params(spec: str | None, module: str | None, factory_kwargs: str, timeout: float | None,
+           fmt: str, input_shape: Shape | None, batch: int, overrides: dict[str, object],
+           color: str) -> None:
+    """Parameter breakdown: weights and bias per layer and per kind, share of the total.
+    SPEC, or --module MODULE:FACTORY with --input (the module imported in memory)."""
+    report = analysed_source(spec, module, factory_kwargs, timeout, input_shape, batch,
+                             overrides).report
     emit(fmt, color, lambda: views.params_json(report), lambda: views.params_tables(report))
 
 

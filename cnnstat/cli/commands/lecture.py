@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from cnnstat.cli.output import analysed, emit, write_text
-from cnnstat.core.report import Shape
+from cnnstat.analysis import Analysed
+from cnnstat.cli.output import emit, write_text
 from cnnstat.render.escape import escape_controls
 from cnnstat.views import lecture
 
 
-def styled_summary(spec: str, style: str, dtype: str, fmt: str, input_shape: Shape | None,
-                   batch: int, overrides: dict[str, object], color: str) -> None:
-    """Print ``spec`` in the lecture's layer-table (``lecture``) or memory-table format."""
-    result = analysed(spec, input_shape, batch, overrides)
+def styled_summary(result: Analysed, style: str, dtype: str, fmt: str, color: str) -> None:
+    """Print an analysed spec in the lecture's layer-table (``lecture``) or memory-table
+    format."""
     report, classes = result.report, result.loaded.env.get("classes")
     n = classes if isinstance(classes, int) else None
     if style == "lecture":

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import click
 
-from cnnstat.cli.options import data_options, parse_size
-from cnnstat.cli.output import analysed, emit
+from cnnstat.cli.options import data_options, module_options, parse_size
+from cnnstat.cli.output import analysed_source, emit
 from cnnstat.core.memory import DTYPE_BYTES, OPTIMIZER_STATES
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
 
 
 @click.command(name="memory")
-@click.argument("spec")
+@click.argument("spec", required=False)
+@module_options
 @data_options
 @click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32",
               show_default=True, help="Bytes per element.")
@@ -21,7 +22,8 @@ from cnnstat.errors import UsageError
 @click.option("--fit", "budget", metavar="SIZE",
               help="Find the largest batch that fits SIZE (16GiB, 512MB; KiB/MiB/GiB = 1024^n, "
               "KB/MB/GB = 1000^n).")
-def memory_command(spec: str, fmt: str, input_shape: Shape | None, batch: int,
+def memory_command(spec: str | None, module: str | None, factory_kwargs: str,
+                   timeout: float | None, fmt: str, input_shape: Shape | None, batch: int,
                    overrides: dict[str, object], color: str, dtype: str, optimizer: str,
                    budget: str | None) -> None:
     """Activation memory: the inference peak per operation, training memory, largest batch.
@@ -30,6 +32,7 @@ def memory_command(spec: str, fmt: str, input_shape: Shape | None, batch: int,
     cnnstat memory vgg16
     cnnstat memory resnet50 --batch 32 --dtype float16 --optimizer adam
     cnnstat memory vgg16 --fit 16GiB
+    cnnstat memory --module mynet.py:build --input 3x224x224
     """
     try:
         size = parse_size(budget) if budget is not None else None
@@ -39,6 +42,7 @@ def memory_command(spec: str, fmt: str, input_shape: Shape | None, batch: int,
         memory as memory_view,  # loaded by the command that needs it
     )
 
-    report = analysed(spec, input_shape, batch, overrides).report
+    report = analysed_source(spec, module, factory_kwargs, timeout, input_shape, batch,
+                             overrides).report
     view = memory_view.MemoryView(report, dtype, optimizer, size)
     emit(fmt, color, lambda: memory_view.document(view), lambda: memory_view.tables(view))

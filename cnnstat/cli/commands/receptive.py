@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import click
 
 from cnnstat import analysis, zoo
-from cnnstat.cli.options import data_options, parse_unit
-from cnnstat.cli.output import echo_err, emit, report_diagnostics
+from cnnstat.analysis.pipeline import SpecArg
+from cnnstat.cli.options import data_options, module_options, parse_unit
+from cnnstat.cli.output import echo_err, emit, imported, report_diagnostics
 from cnnstat.core.receptive import FieldReport, FieldRow, receptive_fields
 from cnnstat.core.report import Report, Shape
 from cnnstat.errors import Diagnostic, SpecError, UsageError
@@ -26,7 +27,7 @@ class _Analysed:
     source: SourceMap | None
 
 
-def _analyse(spec: str, input_shape: Shape | None, overrides: dict[str, object]) -> _Analysed:
+def _analyse(spec: SpecArg, input_shape: Shape | None, overrides: dict[str, object]) -> _Analysed:
     """Analyse ``spec`` and its fields; the diagnostics are returned, not printed."""
     loaded = analysis.load(spec, input=input_shape, set=overrides)
     report = analysis.analyze_loaded(loaded)
@@ -39,7 +40,7 @@ def _analyse(spec: str, input_shape: Shape | None, overrides: dict[str, object])
     return _Analysed(report, fields, [*report.diagnostics, *extra], loaded.source)
 
 
-def _fields(spec: str, input_shape: Shape | None,
+def _fields(spec: SpecArg, input_shape: Shape | None,
             overrides: dict[str, object]) -> tuple[Report, FieldReport | None]:
     """Analyse ``spec`` and its fields (None for a flat input); diagnostics go to stderr."""
     done = _analyse(spec, input_shape, overrides)
@@ -78,6 +79,7 @@ def _layer(fields: FieldReport, name: str | None) -> FieldRow:
 
 @click.command(name="receptive-field")
 @click.argument("spec", required=False)
+@module_options
 @click.option("--layer", metavar="NAME",
               help="The layer whose unit --unit maps (default: the last spatial layer).")
 @click.option("--unit", metavar="ROW,COL",
@@ -86,23 +88,30 @@ def _layer(fields: FieldReport, name: str | None) -> FieldRow:
               help="Without SPEC: list every note and warning of the built-in specs (each "
               "once) instead of a count by code.")
 @data_options
-def receptive_field(spec: str | None, layer: str | None, unit: str | None, verbose: bool,
+def receptive_field(spec: str | None, module: str | None, factory_kwargs: str,
+                    timeout: float | None, layer: str | None, unit: str | None, verbose: bool,
                     fmt: str, input_shape: Shape | None, batch: int,
                     overrides: dict[str, object], color: str) -> None:
     """Receptive field size r, jump j and start per layer and axis (exact).
 
     With --unit ROW,COL: the input rows and columns one output unit sees.  Without SPEC: the
     field at the last spatial layer of every built-in network, its notes counted by code
-    (--verbose lists them).  (--batch has no effect here.)
+    (--verbose lists them).  With --module MODULE:FACTORY and --input: that module, imported in
+    memory.  (--batch has no effect here.)
     """
-    if spec is None:
+    if module is not None:
+        if spec is not None:
+            raise UsageError(f"give a SPEC or --module, not both (got {spec!r} and --module)")
+    source: SpecArg | None = spec if module is None else \
+        imported(str(module), factory_kwargs, timeout, input_shape, 1, overrides).loaded
+    if source is None:
         if layer or unit:
             raise UsageError("--layer and --unit need a SPEC")
         _zoo(input_shape, overrides, verbose, fmt, color)
         return
     if layer is not None and unit is None:
         raise UsageError("--layer picks the layer for --unit; give --unit ROW,COL too")
-    report, fields = _fields(spec, input_shape, overrides)
+    report, fields = _fields(source, input_shape, overrides)
     if fields is None:
         raise UsageError(f"{report.name}: receptive fields need a C x H x W input, got "
                          f"{numbers.shape(report.input_shape)}")

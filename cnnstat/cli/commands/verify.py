@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from cnnstat import zoo
-from cnnstat.cli.options import data_options, seconds_option
+from cnnstat.cli.options import data_options, kwargs_option, seconds_option
 from cnnstat.cli.output import analysed, echo_err, emit, progress
 from cnnstat.core.report import Shape
 from cnnstat.errors import ExitStatus, UsageError
@@ -25,7 +25,8 @@ COUNT_CHOICES = ("all", "torch", "fvcore")
 @click.argument("specs", nargs=-1)
 @click.option("--module", "impl", metavar="MODULE:FACTORY",
               help="Check your own nn.Module against the spec instead: pkg.mod:factory or "
-              "path/to/file.py:factory (the factory takes no arguments).")
+              "path/to/file.py:factory (called with --kwargs, if given).")
+@kwargs_option
 @click.option("--count", "count", type=click.Choice(COUNT_CHOICES), default="all",
               show_default=True,
               help="FLOP counters to check: PyTorch FlopCounterMode against the 'torch' preset, "
@@ -41,7 +42,7 @@ COUNT_CHOICES = ("all", "torch", "fvcore")
                 help="With --module: seconds the module may take, from starting Python and "
                 "torch to the end of its forward pass [default: 300].")
 @data_options
-def verify(specs: tuple[str, ...], impl: str | None, count: str, device: str, rf: bool,
+def verify(specs: tuple[str, ...], impl: str | None, factory_kwargs: str, count: str, device: str, rf: bool,
            timeout: float | None, fmt: str, input_shape: Shape | None, batch: int,
            overrides: dict[str, object], color: str) -> ExitStatus:
     """Build SPEC (default: the whole zoo) in PyTorch and compare every layer's output shape,
@@ -51,13 +52,16 @@ def verify(specs: tuple[str, ...], impl: str | None, count: str, device: str, rf
     from cnnstat.torch_backend import require
 
     counters = ("torch", "fvcore") if count == "all" else (count,)
+    if impl is None and factory_kwargs != "{}":
+        raise UsageError("--kwargs applies to --module (the factory's keyword arguments)")
     if impl is None and timeout is not None:
         raise UsageError("--timeout applies to --module (the user's code runs in a child "
                          "process with a time limit)", "add --module MODULE:FACTORY, or drop "
                          "--timeout")
     if impl is not None:
         require("torch", load=False)
-        ok = _conformance(specs, impl, timeout, fmt, color, input_shape, batch, overrides)
+        ok = _conformance(specs, impl, factory_kwargs, timeout, fmt, color, input_shape, batch,
+                          overrides)
     else:
         require("torch", *(["fvcore"] if "fvcore" in counters else []))
         ok = _verify(specs, counters, device, fmt, color, input_shape, batch, overrides, rf)
@@ -110,8 +114,9 @@ def _verify(specs: Sequence[str], counters: tuple[str, ...], device: str, fmt: s
     return all(r.ok for r in results) and all(c.ok for c in fields if c is not None)
 
 
-def _conformance(specs: Sequence[str], impl: str, timeout: float | None, fmt: str, color: str,
-                 input_shape: Shape | None, batch: int, overrides: dict[str, object]) -> bool:
+def _conformance(specs: Sequence[str], impl: str, kwargs: str, timeout: float | None, fmt: str,
+                 color: str, input_shape: Shape | None, batch: int,
+                 overrides: dict[str, object]) -> bool:
     """The user's module is imported, built and run in a child process (torch_backend.isolation);
     what it printed is shown on stderr, never on stdout; a child that did not finish is exit 2."""
     from cnnstat.torch_backend import isolation
@@ -121,7 +126,7 @@ def _conformance(specs: Sequence[str], impl: str, timeout: float | None, fmt: st
         raise UsageError("--module compares one spec with one module; give exactly one SPEC")
     isolation.split_target(impl)  # a malformed target is refused before anything runs
     report = analysed(specs[0], input_shape, batch, overrides).report
-    outcome = isolation.run(report, impl, timeout or isolation.DEFAULT_TIMEOUT)
+    outcome = isolation.run(report, impl, timeout or isolation.DEFAULT_TIMEOUT, kwargs)
     for stream, output in (("stdout", outcome.stdout), ("stderr", outcome.stderr)):
         if output:
             echo_err(verify_view.module_output(impl, stream, output))

@@ -5,6 +5,7 @@ from cnnstat.core.rules import (  # noqa: F401
     attention,
     conv,
     linear,
+    norm,
     pointwise,
     pool,
     reshape,

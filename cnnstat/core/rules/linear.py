@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cnnstat.core.ir import Layer
 from cnnstat.core.report import Shape, fmt_shape
-from cnnstat.core.rules.base import RULES, Cost, positive, rule
+from cnnstat.core.rules.base import RULES, Cost, numel, positive, rule
 from cnnstat.errors import DiagnosticSink, spec_error
 
 
@@ -12,19 +12,29 @@ def _flat(layer: Layer, x: Shape) -> int:
     if len(x) != 1:
         raise spec_error("E403", f"{layer.kind} '{layer.name}' needs a flat input, got "
                          f"{fmt_shape(x)}", layer.path, layer=layer.name,
-                         hint="add 'flatten' (or 'global_avgpool' then 'flatten') before it")
+                         hint="add 'flatten' (or 'global_avgpool' then 'flatten') before it" +
+                         ("; or, over the channels of a map, 'permute' to channels-last and "
+                          "'over: last'" if layer.kind == "linear" else ""))
     return x[0]
 
 
 @rule("linear")
 def linear(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
-    """weights = N_in * N_out; bias = N_out; MACs = N_in * N_out."""
-    n_in, out = _flat(layer, x), layer.args["out"]
+    """weights = N_in * N_out; bias = N_out; MACs = N_in * N_out.
+
+    ``over: last``: applied to the last axis of any input, as nn.Linear is (ConvNeXt's Linear
+    over the channels of a channels-last H x W x C map): each of the prod(leading axes) vectors
+    costs N_in * N_out MACs and N_out bias adds; the weights are shared, so counted once."""
+    last = layer.args.get("over") == "last"
+    n_in, out = x[-1] if last else _flat(layer, x), layer.args["out"]
     positive(layer, "out", out)
+    lead = numel(x[:-1])
     bias = out if layer.args["bias"] else 0
-    return Cost(output=(out,), description=f"{out} neurons" + ("" if bias else ", no bias"),
-                weights=n_in * out, bias=bias, macs=n_in * out,
-                ops={"bias": out} if bias else {}, global_field=True)
+    over = f" over the last axis of {fmt_shape(x)}" if last and len(x) > 1 else ""
+    return Cost(output=(*x[:-1], out),
+                description=f"{out} neurons" + ("" if bias else ", no bias") + over,
+                weights=n_in * out, bias=bias, macs=lead * n_in * out,
+                ops={"bias": lead * out} if bias else {}, global_field=len(x) == 1)
 
 
 @rule("rbf")

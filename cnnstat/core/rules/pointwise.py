@@ -34,6 +34,8 @@ def activation(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
     desc = ACTIVATIONS[layer.kind]
     if layer.kind == "leaky_relu":
         desc = f"leaky ReLU max({layer.args['slope']}x, x)"
+    if layer.kind == "gelu" and layer.args.get("approximate") == "tanh":
+        desc = "GELU, tanh approximation"
     return Cost(output=x, description=desc, ops={layer.kind: numel(x)})
 
 

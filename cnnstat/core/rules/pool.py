@@ -102,3 +102,14 @@ def adaptive_avgpool(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
 def global_avgpool(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
     """Average over the whole H x W: output C x 1 x 1; ops = C * H * W."""
     return _adaptive(layer, x, (1, 1), "global avg pool")
+
+
+@rule("mean")
+def mean(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
+    """x.mean([2, 3]): the mean over the whole H x W, output C (C x 1 x 1 with ``keepdim``);
+    ops = C * H * W, as global average pooling.  A kind of its own because the tools count it
+    differently: aten::mean has no fvcore handle, aten::adaptive_avg_pool2d has."""
+    c, h, w = spatial(layer, x)
+    keep = bool(layer.args["keepdim"])
+    return Cost(output=(c, 1, 1) if keep else (c,), description="mean over H x W" +
+                (", keepdim" if keep else ""), ops={"mean": c * h * w}, global_field=True)

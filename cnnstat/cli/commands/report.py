@@ -1,0 +1,49 @@
+"""cnnstat report SPEC... -o report.html: one self-contained HTML page (inline SVG and CSS,
+no script, no network request).  Needs the ``cnnstat[plot]`` extra for its figures."""
+
+from __future__ import annotations
+
+import click
+
+from cnnstat.cli.options import input_option, output_option, set_option
+from cnnstat.cli.output import analysed, echo_err
+from cnnstat.core.report import Shape
+from cnnstat.errors import UsageError
+from cnnstat.render import figure
+
+
+@click.command(name="report")
+@click.argument("specs", nargs=-1, required=True)
+@output_option("The HTML file to write.")
+@input_option
+@set_option
+@click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
+              help="Batch size for MACs, activations and memory.")
+@click.option("--depth", type=click.IntRange(1), help="Collapse the diagrams' blocks below "
+              "this many name parts (as cnnstat graph --depth).")
+@click.option("--no-verify", "no_verify", is_flag=True,
+              help="Leave out the live cross-check (run when PyTorch is installed).")
+def report(specs: tuple[str, ...], output: str, input_shape: Shape | None,
+           overrides: dict[str, object], batch: int, depth: int | None,
+           no_verify: bool) -> None:
+    """One HTML page: per spec the summary, diagram, per-layer and memory figures, receptive
+    field, check findings and verify result; for several specs a comparison and the
+    complexity chart.
+
+    \b
+    cnnstat report resnet50 -o resnet50.html
+    cnnstat report resnet18 mobilenet-v2 efficientnet-b0 -o compare.html
+    """
+    from cnnstat.analysis.atomic import write_text
+    from cnnstat.views import report as report_view
+
+    if not output.lower().endswith((".html", ".htm")):
+        raise UsageError(f"-o {output!r}: the report is HTML", "end the file name in .html")
+    figure.require()
+    items = [analysed(s, input_shape, batch, overrides) for s in specs]
+    page = report_view.page(specs, items, report_view.Options(not no_verify, depth))
+    try:
+        write_text(output, page)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    echo_err(f"wrote {output} ({len(page.encode('utf-8')):,} bytes)")

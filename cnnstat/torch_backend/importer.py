@@ -1,0 +1,199 @@
+"""``cnnstat import``: a PyTorch module as a readable spec, proven against the module.
+
+The user's module is imported, built and traced in a child process
+(:mod:`cnnstat.torch_backend.isolation`, the same one ``verify --module`` uses); what comes back
+is plain data.  Here, in cnnstat's own process, it is reduced to composites
+(:mod:`~cnnstat.torch_backend.import_graph`), named and folded into blocks
+(:mod:`~cnnstat.torch_backend.import_spec`, :mod:`~cnnstat.torch_backend.import_blocks`),
+written as YAML (:mod:`~cnnstat.torch_backend.import_yaml`), loaded and analysed like any spec,
+and its totals compared with the module's: parameters with ``numel`` and FLOPs with
+``FlopCounterMode``, both measured in the child.  A difference is an error, never a spec that
+counts something else.  This module imports no torch.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cnnstat.core.presets import TORCH
+from cnnstat.core.report import Report
+from cnnstat.errors import Diagnostic, Severity, SpecError, UsageError
+from cnnstat.spec.kinds import kind_hint
+from cnnstat.torch_backend import import_blocks, import_graph, import_yaml, isolation
+from cnnstat.torch_backend.import_spec import Unwritable, Writer
+from cnnstat.torch_backend.results import Captured
+
+if TYPE_CHECKING:
+    from cnnstat.spec.loader import Loaded
+
+UNSUPPORTED = "E701"  # a traced operation has no spec kind
+UNTRACEABLE = "E702"  # forward() cannot be traced (data-dependent control flow)
+DIFFERENT = "E703"  # the imported spec's totals differ from the module's
+
+
+@dataclass(frozen=True)
+class Imported:
+    """The spec written (``text``), loaded and analysed, and what the module printed."""
+
+    text: str
+    loaded: Loaded
+    report: Report
+    stdout: Captured
+    stderr: Captured
+
+
+class Failed(Exception):
+    """The import failed (``error``: a SpecError or UsageError) after the module ran: what it
+    printed is shown all the same."""
+
+    def __init__(self, error: SpecError | UsageError, stdout: Captured,
+                 stderr: Captured) -> None:
+        super().__init__(str(error))
+        self.error, self.stdout, self.stderr = error, stdout, stderr
+
+
+def schema_ref(output: str | None) -> str:
+    """The schema line's target: relative to the written file, else the installed schema."""
+    schema = Path(__file__).resolve().parents[1] / "schema" / "spec.schema.json"
+    if output is None:
+        return schema.as_posix()
+    return Path(os.path.relpath(schema, Path(output).resolve().parent)).as_posix()
+
+
+def run_import(target: str, inputs: tuple[tuple[int, ...], ...], kwargs: str = "{}",
+               timeout: float = isolation.DEFAULT_TIMEOUT, output: str | None = None,
+               batch: int = 1) -> Imported:
+    """Import ``target`` (``pkg.mod:factory`` or ``file.py:factory``) traced at ``inputs``."""
+    if not inputs:
+        raise UsageError("import needs the input shape: --input CxHxW (one per input of "
+                         "forward())", "e.g. --input 3x224x224")
+    doc, error, out, err = isolation.run_child(target, timeout, task="import", kwargs=kwargs,
+                                               inputs=inputs)
+    try:
+        if doc is None:
+            raise error or UsageError(f"--module {target!r}: no result")
+        rejected = doc.get("rejected")
+        if isinstance(rejected, list):
+            raise _rejected(target, rejected)
+        network = doc.get("network")
+        if not isinstance(network, dict):
+            raise UsageError(f"--module {target!r}: the child process wrote a result cnnstat "
+                             "cannot read")
+        text = write(network, target, inputs, schema_ref(output))
+        return Imported(*proven(text, target, network, batch), out, err)
+    except (SpecError, UsageError) as exc:
+        raise Failed(exc, out, err) from None
+
+
+def write(network: dict[str, Any], target: str, inputs: tuple[tuple[int, ...], ...],
+          schema: str) -> str:
+    """The spec text of a traced ``network`` (plain data, see tracing.describe)."""
+    names, items = import_graph.items_of(network)
+    outputs = list(network["outputs"])
+    items = import_graph.reduce(items, outputs)
+    parts = import_graph.leftover_parts(items)
+    if parts:
+        raise _rejected(target, [{"op": "Tensor.chunk", "path": p.path, "count": 1,
+                                  "why": "a part of a channel split that no concat of all the "
+                                  "parts joins in order (a spec's split)"} for p in parts])
+    single = len(names) == 1
+    writer = Writer({n: "input" if single else n for n in names})
+    try:
+        layers = writer.sequence(items, "", names[0] if names else None)
+    except Unwritable as exc:
+        raise _rejected(target, [{"op": "Tensor.chunk", "path": exc.path, "count": 1,
+                                  "why": exc.why}]) from None
+    last = items[-1].out if items else None
+    heads = [writer.names[t] for t in outputs] if outputs != [last] else []  # named: kept
+    blocks, layers = import_blocks.fold(layers, writer.paths, network.get("modules", {}),
+                                        heads, writer.top_paths)
+    doc: dict[str, Any] = {"name": _slug(target), "title": f"{target}, imported",
+                           "source": f"cnnstat import {target} (torch.fx trace)"}
+    if single:
+        doc["input"] = list(inputs[0])
+    else:
+        doc["inputs"] = {n: list(s) for n, s in zip(names, inputs)}
+    if blocks:
+        doc["blocks"] = blocks
+    doc["layers"] = layers
+    if heads:
+        doc["outputs"] = heads
+    return import_yaml.dump(doc, schema)
+
+
+def proven(text: str, target: str, network: dict[str, Any],
+           batch: int = 1) -> tuple[str, Loaded, Report]:
+    """Load and analyse the spec; its totals must be the module's.  Warnings that are true of
+    the module (a floor that drops a row) are accepted in the spec, with the reason."""
+    from cnnstat.analysis.pipeline import analyze_loaded
+    from cnnstat.spec.loader import load_text
+
+    name = f"<import {target}>"
+    report = analyze_loaded(load_text(text, name), 1)  # the module's totals are at batch 1
+    _same_totals(report, network, target)
+    warned = [d for d in report.diagnostics if d.severity is Severity.WARNING]
+    if warned:
+        reason = import_yaml.scalar(f"true of the module imported ({target})")
+        text += "accept:\n" + "".join(
+            f"  - {{code: {d.code}, " +
+            (f"layer: {import_yaml.scalar(d.layer)}, " if d.layer else "") +
+            f"reason: {reason}}}\n" for d in warned)
+    loaded = load_text(text, name)
+    return text, loaded, analyze_loaded(loaded, batch)
+
+
+def _same_totals(report: Report, network: dict[str, Any], target: str) -> None:
+    found = []
+    if report.totals.params != network["params"]:
+        found.append(f"parameters: the spec {report.totals.params:,}, the module (numel) "
+                     f"{network['params']:,}")
+    flops = TORCH.total(report)
+    if "flops" in network and flops != network["flops"]:
+        found.append(f"FLOPs: the spec {flops:,}, FlopCounterMode {network['flops']:,}")
+    if found:
+        raise SpecError([Diagnostic(
+            DIFFERENT, Severity.ERROR, f"import {target}: the spec written counts differently "
+            f"from the module ({'; '.join(found)})", (),
+            "a module that holds parameters forward() never uses, or an operation the "
+            "importer maps wrongly: please report it")])
+
+
+def _rejected(target: str, problems: list[dict[str, Any]]) -> SpecError:
+    diags = []
+    for p in problems:
+        op, where, count = str(p.get("op")), str(p.get("path") or "the top level"), p.get("count")
+        if p.get("code") == UNTRACEABLE:
+            diags.append(Diagnostic(UNTRACEABLE, Severity.ERROR, f"import {target}: "
+                                    f"{p.get('why')}", (), _CONTROL_FLOW_HINT))
+            continue
+        short = re.split(r"[.]", op)[-1]
+        nearest = kind_hint(short, _kinds(), ())
+        hint = nearest if nearest.startswith("did you mean") else None
+        times = "once" if count == 1 else f"{count} times"
+        diags.append(Diagnostic(UNSUPPORTED, Severity.ERROR,
+                                f"import {target}: {op} at '{where}' ({times}): "
+                                f"{p.get('why')}", (),
+                                f"nearest spec kind: {hint[len('did you mean '):-1]}"
+                                if hint else None))
+    return SpecError(diags)
+
+
+_CONTROL_FLOW_HINT = ("a spec is one fixed network: make the branch depend on the factory's "
+                      "arguments (--kwargs), not on tensor values, then import each setting")
+
+
+def _kinds() -> list[str]:
+    from cnnstat.spec.models import LAYER_ARGS
+
+    return list(LAYER_ARGS)
+
+
+def _slug(target: str) -> str:
+    where, attr = isolation.split_target(target)
+    where = Path(where).stem if isolation.is_path(where) else where.rpartition(".")[2]
+    slug = re.sub(r"[^A-Za-z0-9_.\-]+", "-", f"{where}-{attr}").strip("-.")
+    return slug if slug and slug[0].isalnum() else f"imported-{slug}"

@@ -1,0 +1,290 @@
+"""``cnnstat import``'s child side: trace the user's module with torch.fx and describe it as
+plain data (:func:`describe`), which the parent turns into a spec
+(:mod:`cnnstat.torch_backend.import_spec`).
+
+torch.fx symbolic tracing, not torch.export: fx records each leaf module's call with its module
+path as the node's target (``layer1.0.conv1``), which gives the spec its layer names and lets
+``verify --module`` align them, and it keeps ``x + y`` and ``torch.cat`` as the calls written.
+torch.export lowers everything to aten operators (a conv with its batch norm and relu become
+``aten.convolution``, ``aten._native_batch_norm_legit_no_training``, ...) and loses the module
+calls.  What fx cannot do -- data-dependent control flow -- is reported as such.
+
+The shapes come from running the traced graph once on the ``meta`` device (ShapeProp): nothing is
+allocated.  Each node becomes one layer, a merge, an alias (``x.contiguous()``) or a problem
+(no spec kind); problems are gathered and reported together, never skipped.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import Counter
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from cnnstat.errors import UsageError
+from cnnstat.torch_backend import import_map
+from cnnstat.torch_backend.import_map import Alias, Unsupported, Written
+from cnnstat.torch_backend.measure import numel
+
+_MERGES = {operator.add: "add", operator.iadd: "add", torch.add: "add", operator.mul: "mul",
+           operator.imul: "mul", torch.mul: "mul", torch.cat: "concat", torch.concat: "concat"}
+_METHOD_MERGES = {"add": "add", "add_": "add", "mul": "mul", "mul_": "mul"}
+
+
+class _Tracer(fx.Tracer):
+    """Leaves: every module type the import table knows, and torch.nn's own (the default)."""
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return import_map.module_writer(m) is not None or super().is_leaf_module(
+            m, module_qualified_name)
+
+
+def warm_up() -> None:
+    """Trace a tiny module once (before the guard's snapshot: fx wraps some names on first use)."""
+    describe(nn.Sequential(nn.Conv2d(1, 1, 1), nn.ReLU()), ((1, 2, 2),))
+
+
+def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str, Any]:
+    """The traced network as plain data: ``{"network": {...}}`` or ``{"rejected": [...]}``."""
+    model.eval()
+    try:
+        graph = _Tracer(autowrap_functions=import_map.AUTOWRAP).trace(model)
+    except fx.proxy.TraceError as exc:
+        return {"rejected": [{"op": "control flow", "path": "", "count": 1, "code": "E702",
+                              "why": "forward() has data-dependent control flow, which "
+                              f"torch.fx cannot trace: {str(exc).splitlines()[0]}"}]}
+    gm = fx.GraphModule(model, graph)
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+    if len(placeholders) != len(inputs):
+        raise UsageError(f"forward() takes {len(placeholders)} tensor(s) "
+                         f"({', '.join(n.name for n in placeholders)}); {len(inputs)} --input "
+                         "given", "give one --input per argument of forward(), in order")
+    gm.to("meta")
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    from torch.utils.flop_counter import FlopCounterMode
+
+    xs = [torch.zeros(1, *s, device="meta") for s in inputs]
+    ShapeProp(gm).propagate(*xs)
+    classes = {name: type(m).__name__ for name, m in model.named_modules() if name}
+    describer = _Describer(gm, inputs)
+    describer.unused(model)
+    described = describer.run(numel(model.parameters()), classes)
+    if "network" in described:
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            gm(*xs)
+        described["network"]["flops"] = int(counter.get_total_flops())
+    return described
+
+
+def _shape(node: fx.Node) -> tuple[int, ...] | None:
+    meta = node.meta.get("tensor_meta")
+    shape = getattr(meta, "shape", None)
+    return tuple(int(d) for d in shape[1:]) if shape is not None else None
+
+
+def _path(node: fx.Node) -> str:
+    """The module path where ``node`` happens: a leaf's own path, else the innermost module."""
+    if node.op == "call_module":
+        return str(node.target)
+    stack = node.meta.get("nn_module_stack") or {}
+    return str(list(stack)[-1]) if stack else ""
+
+
+def _op_label(node: fx.Node, gm: fx.GraphModule) -> str:
+    if node.op == "call_module":
+        t = type(gm.get_submodule(str(node.target)))
+        return f"{t.__module__}.{t.__qualname__}"
+    if node.op == "call_method":
+        return f"Tensor.{node.target}"
+    target = node.target
+    module = getattr(target, "__module__", None) or ""
+    module = "operator" if module == "_operator" else module
+    return f"{module}.{getattr(target, '__name__', str(target))}".lstrip(".")
+
+
+class _Describer:
+    def __init__(self, gm: fx.GraphModule, inputs: tuple[tuple[int, ...], ...]) -> None:
+        self.gm = gm
+        self.inputs = inputs
+        self.alias: dict[str, str] = {}  # node name -> the tensor it passes on
+        self.nodes: list[dict[str, Any]] = []
+        self.problems: Counter[tuple[str, str, str]] = Counter()
+        self.calls: Counter[str] = Counter()
+
+    def run(self, params: int, classes: dict[str, str]) -> dict[str, Any]:
+        outputs: list[str] = []
+        for node in self.gm.graph.nodes:
+            if node.op == "placeholder":
+                self.nodes.append({"name": node.name, "kind": "input", "shape": _shape(node)})
+            elif node.op == "output":
+                outputs = [self._ref(n) for n in _tensors(node.args[0])]
+            elif node.op == "get_attr":
+                continue  # judged where it is used
+            else:
+                self._node(node)
+        self._shared_weights()
+        if self.problems:
+            return {"rejected": [{"op": op, "path": path, "count": count, "why": why}
+                                 for (op, path, why), count in self.problems.items()]}
+        return {"network": {"nodes": self.nodes, "outputs": outputs, "params": params,
+                            "modules": classes}}
+
+    def _ref(self, node: fx.Node) -> str:
+        name = node.name
+        while name in self.alias:
+            name = self.alias[name]
+        return name
+
+    def _node(self, node: fx.Node) -> None:
+        shape = _shape(node)
+        tensors = [n for n in _tensors((node.args, node.kwargs)) if _shape(n) is not None
+                   or n.op == "get_attr"]
+        if shape is None:
+            return  # not a tensor: a size (x.size(0)) read by the calls that use it, or a
+            # tuple whose elements (getitem) are judged where they are taken
+        if any(n.op == "get_attr" for n in tensors):
+            self._problem(node, "uses a parameter or buffer of the module directly")
+            return
+        part = _part_of(node)
+        if part is not None:  # x.chunk(n, 1)[i]: a split, if a concat joins every part
+            source, index, parts = part
+            self.nodes.append({"name": node.name, "kind": "part", "path": _path(node),
+                               "inputs": [self._ref(source)], "part": [index, parts],
+                               "shape": shape})
+            return
+        merge = _merge_of(node)
+        if merge == "concat" and _cat_dim(node) not in (1, -3):
+            self._problem(node, f"concatenates along dim {_cat_dim(node)}; a spec concatenates "
+                          "channels (dim 1)")
+            return
+        if merge == "concat" and len(tensors) == 1:
+            self.alias[node.name] = self._ref(tensors[0])  # torch.cat([x], 1) is x
+            return
+        if merge is not None and len(tensors) >= 2:
+            self.nodes.append({"name": node.name, "kind": merge, "path": _path(node),
+                               "inputs": [self._ref(n) for n in tensors], "shape": shape})
+            return
+        try:
+            written = self._write(node, tensors)
+        except Unsupported as exc:
+            self._problem(node, str(exc))
+            return
+        if isinstance(written, Alias):
+            self.alias[node.name] = self._ref(tensors[0])
+            return
+        if node.op == "call_module":
+            self.calls[str(node.target)] += 1
+        self.nodes.append({"name": node.name, "path": _path(node), "layers": [
+            {"kind": w.kind, "args": w.args} for w in written],
+            "inputs": [self._ref(n) for n in tensors[:1]],
+            "like": self._ref(tensors[1]) if len(tensors) > 1 else None,
+            "module": node.op == "call_module", "shape": shape})
+
+    def _write(self, node: fx.Node, tensors: list[fx.Node]) -> Alias | list[Written]:
+        in_shape = _shape(tensors[0]) if tensors else None
+        out_shape = _shape(node)
+        if node.op == "call_module":
+            module = self.gm.get_submodule(str(node.target))
+            writer = import_map.module_writer(module)
+            if writer is None:
+                raise Unsupported("no spec kind for this module type")
+            return writer(module, in_shape, out_shape)
+        if node.op == "call_method":
+            fn = import_map.METHODS.get(str(node.target))
+        else:
+            fn = import_map.FUNCTIONS.get(node.target) if callable(node.target) else None
+        if fn is None:
+            raise Unsupported("no spec kind for this operation")
+        args = [_plain(a) for a in node.args[1:]] if tensors and node.args and \
+            node.args[0] is tensors[0] else [_plain(a) for a in node.args]
+        return fn(import_map.Call(args, {k: _plain(v) for k, v in node.kwargs.items()},
+                                  in_shape, out_shape))
+
+    def _problem(self, node: fx.Node, why: str) -> None:
+        self.problems[(_op_label(node, self.gm), _path(node), why)] += 1
+
+    def unused(self, model: nn.Module) -> None:
+        """Parameters of modules forward() never calls (an auxiliary head that runs only in
+        training): a spec counts what runs, so they would be missing from its total."""
+        called: set[int] = set()
+        for node in self.gm.graph.nodes:
+            if node.op == "call_module":
+                called |= {id(p) for p in self.gm.get_submodule(str(node.target)).parameters()}
+            elif node.op == "get_attr":  # used directly: reported where it is used
+                if _is_parameter(model, str(node.target)):
+                    called.add(id(model.get_parameter(str(node.target))))
+        idle: Counter[str] = Counter()
+        for name, p in model.named_parameters():
+            if id(p) not in called:
+                idle[name.split(".")[0]] += p.numel()
+        for path, count in idle.items():
+            self.problems[("parameters never used", path,
+                           f"{count:,} parameters of modules forward() does not call in eval "
+                           "mode (a spec counts what runs)")] += 1
+
+    def _shared_weights(self) -> None:
+        for path, count in self.calls.items():
+            if count > 1 and numel(self.gm.get_submodule(path).parameters()):
+                t = type(self.gm.get_submodule(path))
+                self.problems[(f"{t.__module__}.{t.__qualname__}", path,
+                               "a module with parameters called more than once (shared "
+                               "weights): a spec layer holds its own")] += count
+
+
+def _is_parameter(model: nn.Module, target: str) -> bool:
+    try:
+        model.get_parameter(target)
+    except AttributeError:
+        return False
+    return True
+
+
+def _merge_of(node: fx.Node) -> str | None:
+    if node.op == "call_function":
+        return _MERGES.get(node.target) if callable(node.target) else None
+    if node.op == "call_method":
+        return _METHOD_MERGES.get(str(node.target))
+    return None
+
+
+def _part_of(node: fx.Node) -> tuple[fx.Node, int, int] | None:
+    """``x.chunk(n, 1)[i]`` (or ``torch.chunk``): (x, i, n) when the channels split evenly."""
+    if node.op != "call_function" or node.target is not operator.getitem:
+        return None
+    chunk, index = node.args[0], node.args[1]
+    if not isinstance(chunk, fx.Node) or not isinstance(index, int) or not (
+            (chunk.op == "call_method" and chunk.target == "chunk")
+            or (chunk.op == "call_function" and chunk.target is torch.chunk)):
+        return None
+    source = chunk.args[0]
+    parts = chunk.kwargs.get("chunks", chunk.args[1] if len(chunk.args) > 1 else None)
+    dim = chunk.kwargs.get("dim", chunk.args[2] if len(chunk.args) > 2 else 0)
+    shape = _shape(source) if isinstance(source, fx.Node) else None
+    if not isinstance(source, fx.Node) or not isinstance(parts, int) or dim not in (1, -3) \
+            or shape is None or shape[0] % parts:
+        return None
+    return source, index % parts, parts
+
+
+def _cat_dim(node: fx.Node) -> object:
+    return node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0)
+
+
+def _tensors(value: Any) -> list[fx.Node]:
+    """The nodes in ``value`` (nested tuples, lists and dicts), in order."""
+    out: list[fx.Node] = []
+    fx.node.map_arg(value, lambda n: out.append(n) or n)  # type: ignore[func-returns-value]
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """An argument with nodes replaced by their concrete value where known (sizes), else None."""
+    if isinstance(value, fx.Node):
+        return None
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value

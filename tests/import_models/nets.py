@@ -1,0 +1,239 @@
+"""Small PyTorch networks written as people write them, for ``cnnstat import`` round trips
+(tests/test_import.py): modules and functional calls mixed, residual adds, concatenated
+branches, U-Net skips, squeeze-and-excitation, depthwise-separable convs."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.down = None
+        if stride != 1 or cin != cout:
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                      nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        shortcut = x if self.down is None else self.down(x)
+        return F.relu(out + shortcut)
+
+
+class ResNet(nn.Module):
+    def __init__(self, blocks: int = 2, classes: int = 10) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16),
+                                  nn.ReLU(inplace=True))
+        layers, cin = [], 16
+        for i, width in enumerate((16, 32, 64)):
+            for j in range(blocks):
+                layers.append(BasicBlock(cin, width, 2 if i and not j else 1))
+                cin = width
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(64, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.layers(self.stem(x))
+        x = F.adaptive_avg_pool2d(x, 1)
+        return self.fc(x.view(x.size(0), -1))
+
+
+class Inception(nn.Module):
+    """GoogLeNet's module: four branches concatenated on channels."""
+
+    def __init__(self, cin: int, c1: int, c3r: int, c3: int, c5r: int, c5: int, pp: int) -> None:
+        super().__init__()
+        self.b1 = nn.Sequential(nn.Conv2d(cin, c1, 1), nn.ReLU())
+        self.b2 = nn.Sequential(nn.Conv2d(cin, c3r, 1), nn.ReLU(), nn.Conv2d(c3r, c3, 3, padding=1),
+                                nn.ReLU())
+        self.b3 = nn.Sequential(nn.Conv2d(cin, c5r, 1), nn.ReLU(), nn.Conv2d(c5r, c5, 5, padding=2),
+                                nn.ReLU())
+        self.b4 = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(cin, pp, 1), nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
+
+
+class InceptionNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 64, 3, 2, 1)
+        self.inc1 = Inception(64, 32, 48, 64, 8, 16, 16)
+        self.inc2 = Inception(128, 64, 64, 96, 16, 48, 32)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(240, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.inc2(self.inc1(F.relu(self.stem(x))))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+def _double(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(True),
+                         nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(True))
+
+
+class UNet(nn.Module):
+    """A padded U-Net: skips concatenated after transposed-conv upsampling."""
+
+    def __init__(self, base: int = 8, classes: int = 2) -> None:
+        super().__init__()
+        self.enc1, self.enc2 = _double(1, base), _double(base, base * 2)
+        self.bottom = _double(base * 2, base * 4)
+        self.up2 = nn.ConvTranspose2d(base * 4, base * 2, 2, stride=2)
+        self.dec2 = _double(base * 4, base * 2)
+        self.up1 = nn.ConvTranspose2d(base * 2, base, 2, stride=2)
+        self.dec1 = _double(base * 2, base)
+        self.head = nn.Conv2d(base, classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e1 = self.enc1(x)
+        e2 = self.enc2(F.max_pool2d(e1, 2))
+        b = self.bottom(F.max_pool2d(e2, 2))
+        d2 = self.dec2(torch.cat([e2, self.up2(b)], dim=1))
+        d1 = self.dec1(torch.cat([e1, self.up1(d2)], dim=1))
+        return self.head(d1)
+
+
+class SE(nn.Module):
+    def __init__(self, c: int, r: int = 4) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc1, self.fc2 = nn.Conv2d(c, c // r, 1), nn.Conv2d(c // r, c, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = torch.sigmoid(self.fc2(F.relu(self.fc1(self.pool(x)))))
+        return x * s
+
+
+class SENet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 32, 3, 2, 1)
+        self.se1 = SE(32)
+        self.conv2 = nn.Conv2d(32, 64, 3, 2, 1)
+        self.se2 = SE(64)
+        self.fc = nn.Linear(64, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.se2(F.relu(self.conv2(self.se1(F.relu(self.conv(x))))))
+        return self.fc(x.mean((2, 3)))
+
+
+def separable(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False),
+                         nn.BatchNorm2d(cin), nn.ReLU6(inplace=True),
+                         nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout),
+                         nn.ReLU6(inplace=True))
+
+
+class Separable(nn.Module):
+    """MobileNet-v1 style: a stack of depthwise-separable convs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU6(inplace=True),
+            separable(16, 32), separable(32, 64, 2), separable(64, 64), separable(64, 128, 2))
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(128, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.adaptive_avg_pool2d(self.features(x), 1)
+        return self.classifier(torch.flatten(x, 1))
+
+
+class ShuffleUnit(nn.Module):
+    """ShuffleNet v2's basic unit: half the channels pass, half go through the branch, then
+    the two halves are concatenated and shuffled."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        half = c // 2
+        self.branch = nn.Sequential(nn.Conv2d(half, half, 1, bias=False), nn.BatchNorm2d(half),
+                                    nn.ReLU(inplace=True),
+                                    nn.Conv2d(half, half, 3, 1, 1, groups=half, bias=False),
+                                    nn.BatchNorm2d(half))
+        self.shuffle = nn.ChannelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x1, x2 = x.chunk(2, dim=1)
+        return self.shuffle(torch.cat((x1, self.branch(x2)), dim=1))
+
+
+class ShuffleNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, 2, 1)
+        self.units = nn.Sequential(ShuffleUnit(16), ShuffleUnit(16))
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.units(self.stem(x)).mean([2, 3]))
+
+
+class Unsupported(nn.Module):
+    """Uses operations with no spec kind: an LSTM-free but still unsupported network."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.norm = nn.GroupNorm(2, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.norm(self.conv(x))
+        return torch.tanh(x) * 2 + x.abs() + x.abs()
+
+
+class Branchy(nn.Module):
+    """Control flow that depends on the data."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        if y.sum() > 0:
+            return y
+        return -y
+
+
+def resnet(blocks: int = 2, classes: int = 10) -> nn.Module:
+    return ResNet(blocks, classes)
+
+
+def inception() -> nn.Module:
+    return InceptionNet()
+
+
+def unet() -> nn.Module:
+    return UNet()
+
+
+def senet() -> nn.Module:
+    return SENet()
+
+
+def separable_stack() -> nn.Module:
+    return Separable()
+
+
+def shufflenet() -> nn.Module:
+    return ShuffleNet()
+
+
+def unsupported() -> nn.Module:
+    return Unsupported()
+
+
+def branchy() -> nn.Module:
+    return Branchy()
