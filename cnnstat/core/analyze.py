@@ -149,7 +149,8 @@ class _Walker:
         cost = RULES[layer.kind](layer, x, self.sink)
         self.add(Row(layer.name, layer.kind, cost.description, x, cost.output,
                      cost.weights, cost.bias, cost.buffers, cost.macs, dict(cost.ops),
-                     layer.path, cost.windows, cost.global_field, reads=reads, maps=cost.maps))
+                     layer.path, cost.windows, cost.global_field, reads=reads, maps=cost.maps,
+                     products=dict(cost.products), scratch=cost.scratch))
         self.write(layer.name, cost.output)
         return layer, cost.output
 

@@ -18,6 +18,13 @@ convention as arithmetic over the analytic rows, so its totals can be reconciled
   ``aten::linear``: prod(input) x out features, our MACs.  A transposed conv
   is counted by both tools over its input: its MACs, as ours.
 
+Attention's two activation-by-activation products (Q.K^T and A.V, ``Row.products``) are not
+weight MACs, so ``macs`` leaves them out; both tools count them, as matrix products: ``torch`` at
+2 per multiply-accumulate (``aten.bmm`` from ``torch.matmul``), ``fvcore`` at 1
+(``matmul_flop_jit`` on ``aten::matmul``: prod(first operand's shape) x last dimension of the
+second).  Neither counts the softmax or the scaling (fvcore has no handle for them;
+FlopCounterMode counts only matrix products and convolutions).
+
 Each preset is proven layer by layer against the live tool by ``cnnstat verify``.  Numbers are
 per image, like the rows; :meth:`Preset.total` scales by the batch.
 """
@@ -71,12 +78,13 @@ def _fvcore_upsample(row: Row) -> int:
 #: One row's count under a preset, as differences from our MACs by cause (per image): the count is
 #: ``row.macs + sum(parts.values())``.  Causes: ``factor`` (2 FLOPs per MAC), ``bias``,
 #: ``normalisation``, ``activations``, ``pooling``, ``elementwise`` (residual adds, SE scaling),
-#: ``resampling``, ``double counting`` (one operation counted twice), ``skipped`` (MACs the tool
+#: ``resampling``, ``products`` (attention's activation-by-activation products, which our MACs
+#: leave out), ``double counting`` (one operation counted twice), ``skipped`` (MACs the tool
 #: does not count: negative), ``other`` (named in the rule's docstring).
 Parts = dict[str, int]
 Rule = Callable[[Row], Parts]
 CAUSES = ("factor", "bias", "normalisation", "activations", "pooling", "elementwise",
-          "resampling", "double counting", "skipped", "other")
+          "resampling", "products", "double counting", "skipped", "other")
 
 
 def no_rule(preset: str, kind: str) -> UsageError:
@@ -145,7 +153,10 @@ def _fvcore(row: Row) -> Parts:
              "layernorm": ("normalisation", _fvcore_norm),
              "groupnorm": ("normalisation", _fvcore_norm),
              "instancenorm": ("normalisation", _fvcore_norm)}.get(row.kind)
-    return {extra[0]: extra[1](row)} if extra else {}
+    parts = {extra[0]: extra[1](row)} if extra else {}
+    if row.product_macs:  # matmul_flop_jit on aten::matmul: 1 per multiply-accumulate
+        parts["products"] = row.product_macs
+    return parts
 
 
 MACS = Preset(
@@ -153,13 +164,15 @@ MACS = Preset(
     "MACs: multiply-accumulates of conv and linear weights, bias excluded", default=lambda r: {})
 TORCH = Preset(
     "torch", "FLOPs (torch)",
-    "torch: PyTorch FlopCounterMode, 2 FLOPs per MAC of conv and linear (matmul) only",
-    default=lambda r: {"factor": r.macs}, tool="torch")
+    "torch: PyTorch FlopCounterMode, 2 FLOPs per MAC of conv and linear (matmul) only, and of "
+    "attention's activation products (bmm)",
+    default=lambda r: {"factor": r.macs, "products": 2 * r.product_macs}, tool="torch")
 FVCORE = Preset(
     "fvcore", "flops (fvcore)",
     "fvcore: FlopCountAnalysis defaults, 1 per MAC of conv and linear, plus eval-mode batch norm "
     "(2 per input element, 1 without affine, 0 frozen), layer/group/instance norm (5 per input "
     "element, 4 without gamma), adaptive avg pooling (1 per input element) and "
-    "upsampling (1 per output element for nearest, 4 for bilinear)", default=_fvcore,
+    "upsampling (1 per output element for nearest, 4 for bilinear), and 1 per MAC of attention's "
+    "activation products (matmul)", default=_fvcore,
     tool="fvcore 0.1.5.post20221221")
 PRESETS: dict[str, Preset] = {p.name: p for p in (MACS, TORCH, FVCORE)}

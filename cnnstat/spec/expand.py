@@ -47,6 +47,7 @@ from cnnstat.spec.models import (
 from cnnstat.spec.validate import suggest, validate
 
 COMPOSITES = tuple(COMPOSITE_ARGS)
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_LAYERS = 50_000
 MAX_REPEAT = 10_000
 MAX_BLOCK_DEPTH = 32
@@ -285,21 +286,36 @@ class Expander:
 
     def repeat(self, item: dict[str, Any], path: SpecPath, scope: Scope,
                env: Mapping[str, object]) -> list[Node]:
-        extra = set(item) - {"repeat", "layers"}
+        extra = set(item) - {"repeat", "layers", "index"}
         if extra or "layers" not in item:
             bad = sorted(extra)[0] if extra else "layers"
             raise spec_error("E201" if extra else "E203",
                              f"repeat: {'unknown key ' + repr(bad) if extra else 'missing layers'}",
-                             (*path, bad) if extra else path, hint="write 'repeat: N' and "
-                             "'layers: [...]' in one mapping")
+                             (*path, bad) if extra else path, hint="write 'repeat: N', "
+                             "'layers: [...]' and optionally 'index: i' in one mapping")
         n = as_int(item["repeat"], env, (*path, "repeat"), "repeat")
         if not 0 <= n <= MAX_REPEAT:
             raise spec_error("E207", f"repeat count {n} is outside 0..{MAX_REPEAT:,}",
                              (*path, "repeat"))
+        index = self.index_name(item.get("index"), (*path, "index"), env)
         nodes: list[Node] = []
-        for _ in range(n):
-            nodes.extend(self.seq(item["layers"], (*path, "layers"), scope, env).items)
+        for i in range(n):
+            inner = env if index is None else {**env, index: i}
+            nodes.extend(self.seq(item["layers"], (*path, "layers"), scope, inner).items)
         return nodes
+
+    @staticmethod
+    def index_name(raw: object, path: SpecPath, env: Mapping[str, object]) -> str | None:
+        """``repeat``'s ``index``: a new parameter name, bound to 0 .. N - 1 in the copies."""
+        if raw is None:
+            return None
+        if not isinstance(raw, str) or not _IDENTIFIER.match(raw):
+            raise spec_error("E202", f"repeat index must be a parameter name, got {raw!r}", path,
+                             hint="write 'index: i' and use $i in the layers")
+        if raw in env:
+            raise spec_error("E206", f"repeat index '{raw}' is already a parameter or argument "
+                             "here", path, hint="choose a name not in use, e.g. 'i' or 'stage'")
+        return raw
 
     # -- leaf layers ----------------------------------------------------------------------------
     def layer(self, kind: str, args: Any, path: SpecPath, scope: Scope,
@@ -573,9 +589,19 @@ class Expander:
                  inline: bool) -> Node:
         inner, args = self.composite_scope("residual", args, path, scope, inline)
         self.check_keys("residual", args, path)
+        first = value(args.get("shortcut_first", False), env, (*path, "shortcut_first"))
+        if not isinstance(first, bool):
+            raise spec_error("E303", f"residual shortcut_first must be true or false, got "
+                             f"{first!r}", (*path, "shortcut_first"))
+        if first:  # the shortcut's layers are named and run first, as the module runs them
+            shortcut = self.shortcut(args.get("shortcut", "auto"), (*path, "shortcut"), inner,
+                                     env)
         body = self.seq(args["body"], (*path, "body"), inner, env)
-        shortcut = self.shortcut(args.get("shortcut", "auto"), (*path, "shortcut"), inner, env)
-        par = Parallel(inner.prefix, "add", (Branch("", body), shortcut), False, path)
+        if not first:
+            shortcut = self.shortcut(args.get("shortcut", "auto"), (*path, "shortcut"), inner,
+                                     env)
+        branches = (shortcut, Branch("", body)) if first else (Branch("", body), shortcut)
+        par = Parallel(inner.prefix, "add", branches, False, path)
         then = self.seq(args.get("then", []), (*path, "then"), inner, env)
         return Seq((par, *then.items), inner.prefix) if then.items else par
 

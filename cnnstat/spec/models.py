@@ -271,6 +271,14 @@ class MaxoutArgs(Args):
         description="the wrapped layer: a single conv or linear")
 
 
+class AttentionArgs(Args):
+    """Multi-head self-attention over the H·W positions of a C x H x W map (BoTNet's MHSA)."""
+
+    heads: Int = Field(description="number of heads h (C / h features each; h must divide C)")
+    qkv_bias: Flag = Field(True, description="biases of the query, key and value projections")
+    bias: Flag = Field(True, description="bias of the output projection")
+
+
 NO_ARGS = Args
 
 LAYER_ARGS: dict[str, type[Args]] = {
@@ -317,6 +325,7 @@ LAYER_ARGS: dict[str, type[Args]] = {
     "hardswish": NO_ARGS,
     "hardsigmoid": NO_ARGS,
     "maxout": MaxoutArgs,
+    "attention": AttentionArgs,
 }
 
 
@@ -335,6 +344,8 @@ class ResidualArgs(CompositeArgs):
         "auto", description="auto (identity, or 1x1 conv + bn when the shape changes), identity, "
         "pad (ResNet option A), identity-if-same (no shortcut when the shape changes), or layers")
     then: Layers = Field([], description="layers after the add (e.g. [relu])")
+    shortcut_first: Flag = Field(False, description="run the shortcut before the body "
+                                 "(torchvision's RegNet: proj(x) + f(x)); the same sum")
 
 
 class BranchesArgs(CompositeArgs):
@@ -386,11 +397,14 @@ class DenseArgs(CompositeArgs):
 
 
 class RepeatItem(BaseModel):
-    """``repeat: N`` with ``layers: [...]``: the layers N times, inlined (N may be 0)."""
+    """``repeat: N`` with ``layers: [...]``: the layers N times, inlined (N may be 0); with
+    ``index: i``, ``$i`` is 0, 1, ..., N - 1 in the copies (a stage's entry in a list)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     repeat: Int
     layers: Layers
+    index: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                              description="a parameter name bound to the copy's number, from 0")
 
 
 COMPOSITE_ARGS: dict[str, type[CompositeArgs]] = {

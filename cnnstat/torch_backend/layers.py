@@ -15,6 +15,7 @@ from torch import nn
 from cnnstat.core.ir import Layer
 from cnnstat.core.report import Shape
 from cnnstat.core.rules.conv import conv_windows
+from cnnstat.torch_backend.attention import SelfAttention2d
 from cnnstat.torch_backend.modules import (
     RBF,
     CentreCrop,
@@ -257,6 +258,12 @@ def dropout(layer: Layer, x: Shape) -> nn.Module:
 @builds("softmax")
 def softmax(layer: Layer, x: Shape) -> nn.Module:
     return nn.Softmax(dim=1)
+
+
+@builds("attention")
+def attention(layer: Layer, x: Shape) -> nn.Module:
+    a = layer.args
+    return SelfAttention2d(x[0], a["heads"], a["qkv_bias"], a["bias"])
 
 
 @builds("identity")

@@ -19,6 +19,9 @@ from cnnstat.render.table import Column, Table
 from cnnstat.views.common import exact, rf_text, spec_info
 
 
+PRODUCT_NAMES = {"qk": "Q.K^T", "av": "A.V"}
+
+
 def macs_share(row: Row, report: Report) -> float | None:
     """The row's share of the inference MACs total (0.0 to 1.0); None for a training-only row,
     whose MACs are not in that total."""
@@ -36,6 +39,8 @@ def layer_json(row: Row, batch: int, share: float | None = None) -> dict[str, An
            "flops": row.flops * batch,
            "elementwise": {k: v * batch for k, v in row.ops.items()},
            "activations": row.activations * batch}
+    if row.products:  # attention's activation-by-activation products: MACs, not in "macs"
+        out["products"] = {k: v * batch for k, v in row.products.items()}
     if row.training:
         out["training_only"] = True
     return out
@@ -48,6 +53,9 @@ def totals_json(report: Report) -> dict[str, Any]:
            "elementwise_by_kind": report.ops_by_kind(), "activations": t.activations}
     if any(r.training for r in report.rows):
         out["training_only"] = {"params": t.training_params, "macs": t.training_macs}
+    products = report.products_by_kind()
+    if products:
+        out["products"] = products
     return out
 
 
@@ -63,6 +71,8 @@ def summary_json(report: Report, fields: Sequence[FieldSize | None] | None = Non
                       for r, rf in zip(report.rows, rfs)],
            "totals": totals_json(report),
            "diagnostics": [d.to_json() for d in report.diagnostics]}
+    if report.products_by_kind():
+        doc["conventions"] = {**conventions.ALL, "products": conventions.PRODUCTS}
     if report.outputs:
         doc["outputs"] = [{"name": h.name, "shape": list(h.shape), "operations": h.operations,
                            "params": h.params, "macs": h.macs * report.batch}
@@ -108,6 +118,10 @@ def summary_table(report: Report, fields: Sequence[FieldSize | None] | None = No
         notes.append(f"training only (side outputs with training: true): "
                      f"{numbers.exact(t.training_params)} params, included in params; "
                      f"{numbers.exact(t.training_macs)} MACs, not in the MACs total (inference)")
+    products = report.products_by_kind()
+    if products:
+        notes.append(f"{conventions.PRODUCTS}: " + ", ".join(
+            f"{PRODUCT_NAMES.get(k, k)} {numbers.exact(v)}" for k, v in products.items()))
     for h in heads(report):
         notes.append(f"output '{h.name}' {numbers.shape(h.shape)}: depends on {h.operations} "
                      f"operations, {numbers.exact(h.params)} params, "
