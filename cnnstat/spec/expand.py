@@ -593,9 +593,14 @@ class Expander:
         if not isinstance(first, bool):
             raise spec_error("E303", f"residual shortcut_first must be true or false, got "
                              f"{first!r}", (*path, "shortcut_first"))
+        if first and not isinstance(args.get("shortcut", "auto"), list):
+            raise spec_error("E202", "residual shortcut_first needs the shortcut written as a "
+                             "list of layers: an automatic shortcut is chosen from the body's "
+                             "output, so it cannot run first", (*path, "shortcut_first"),
+                             hint="write the shortcut's layers, e.g. shortcut: [conv: {out: "
+                             "..., kernel: 1, stride: ...}, bn], or drop shortcut_first")
         if first:  # the shortcut's layers are named and run first, as the module runs them
-            shortcut = self.shortcut(args.get("shortcut", "auto"), (*path, "shortcut"), inner,
-                                     env)
+            shortcut = self.shortcut(args["shortcut"], (*path, "shortcut"), inner, env)
         body = self.seq(args["body"], (*path, "body"), inner, env)
         if not first:
             shortcut = self.shortcut(args.get("shortcut", "auto"), (*path, "shortcut"), inner,
