@@ -298,9 +298,15 @@ PTFLOPS = Preset(
 
 def _ptflops_aten_attention(row: Row) -> Parts:
     """The projections' mm/addmm and the products' bmm (``aten.matmul`` decomposes to them):
-    MACs + products.  The qkv projection reads the tokens ``x.flatten(2).transpose(1, 2)``, not
-    contiguous, so at::linear runs matmul + ``add_`` (not counted) and its bias is 0; proj reads a
-    reshaped (copied, contiguous) tensor, one addmm: its bias counted at every token."""
+    MACs + products.  proj reads a reshaped (copied, contiguous) tensor: one addmm, its bias
+    counted at every token.  The qkv projection reads the tokens ``x.flatten(2).transpose(1,
+    2)``, contiguous only when the input map is channels-last in memory (the output of an
+    earlier attention layer is, and convs and pools keep that layout): then at::linear runs one
+    addmm and counts the bias, else mm + ``add`` and not.  The row does not carry the layout:
+    an attention with a qkv bias is refused."""
+    if _attention_biases(row)[0]:
+        return refused("ptflops-aten", "its qkv bias is counted only when the input map is "
+                       "channels-last in memory, which the layers before it decide")(row)
     return {"bias": _tokens(row) * _attention_biases(row)[1], "products": row.product_macs}
 
 
