@@ -56,6 +56,8 @@ PAIRS: list[tuple[str, Callable[[], object]]] = [
     ("squeezenet1-0", _tv("squeezenet1_0")),
     ("mnasnet1-0", _tv("mnasnet1_0")),
     ("efficientnet-b0", _tv("efficientnet_b0")),
+    ("convnext-tiny", _factory("convnext_tiny")),
+    ("efficientnet-v2-s", _factory("efficientnet_v2_s")),
 ]
 
 
