@@ -241,6 +241,22 @@ def _gelu(approximate: str) -> Result:
     return [Written("gelu", _only({"approximate": approximate}, {"approximate": "none"}))]
 
 
+# The spec kinds no entry of this table writes, on purpose, and why: every other kind of
+# cnnstat.spec.models.LAYER_ARGS is written by some entry (tests/test_import_kinds.py checks
+# both ways), so a new kind is either mapped here or added to this set with its reason.
+NOT_IMPORTED: dict[str, str] = {
+    # PyTorch has no module for these; LeNet-5 specs write them by hand
+    "subsample": "LeNet-5's trainable subsampling: no PyTorch module or function",
+    "rbf": "LeNet-5's RBF output with fixed centres: no PyTorch module or function",
+    # written in PyTorch as slicing and padding, which a trace cannot tell from other slicing
+    "maxout": "a max over k views of one conv's output: slicing and torch.max",
+    "pad_channels": "ResNet option A: a strided slice and F.pad of the channels",
+    "crop": "the centre of a tensor: slicing, x[:, :, a:b, c:d]",
+    # the same function as silu under its other name; an import writes silu
+    "swish": "the same function as silu (nn.SiLU, F.silu), which the import writes",
+}
+
+
 MODULES: dict[type, ModuleWriter] = {
     nn.Conv2d: _conv, nn.ConvTranspose2d: _conv_transpose, nn.Linear: _linear,
     nn.BatchNorm2d: _bn, nn.BatchNorm1d: _bn, ours.FrozenBatchNorm2d: _frozen_bn,
