@@ -228,6 +228,13 @@ def test_unsupported_operations_are_exit_1_naming_op_path_and_count(cli: Callabl
     assert "Traceback" not in err
 
 
+def test_a_module_returning_a_tuple_is_named(cli: Callable) -> None:
+    result = cli("import", f"{NETS}tuple_module", "--input", "3x4x4")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "torch.nn.modules.rnn.GRU at 'rnn' (once): no spec kind for this module type" \
+        in result.stderr
+
+
 def test_nearest_kind_is_named() -> None:
     error = importer._rejected("t", [{"op": "torch.nn.functional.max_pool1d", "path": "p",
                                       "count": 3, "why": "no spec kind"}])

@@ -143,6 +143,12 @@ class _Describer:
         shape = _shape(node)
         tensors = [n for n in _tensors((node.args, node.kwargs)) if _shape(n) is not None
                    or n.op == "get_attr"]
+        if shape is None and node.op == "call_module" and \
+                import_map.module_writer(self.gm.get_submodule(str(node.target))) is None:
+            # a module returning a tuple (nn.MultiheadAttention): named here, not only where
+            # an element of its output is taken
+            self._problem(node, "no spec kind for this module type")
+            return
         if shape is None:
             return  # not a tensor: a size (x.size(0)) read by the calls that use it, or a
             # tuple whose elements (getitem) are judged where they are taken

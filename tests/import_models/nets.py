@@ -303,3 +303,20 @@ def convnext() -> nn.Module:
 
 def normnet() -> nn.Module:
     return NormNet()
+
+
+class TupleModule(nn.Module):
+    """A module with no spec kind that returns a tuple (as nn.MultiheadAttention does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 1)
+        self.rnn = nn.GRU(8, 8, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x).flatten(2).transpose(1, 2)
+        return self.rnn(y)[0]
+
+
+def tuple_module() -> nn.Module:
+    return TupleModule()
