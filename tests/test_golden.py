@@ -102,3 +102,21 @@ def test_modern_fixture_golden(args: tuple[str, ...], name: str, cli: Callable,
     result = cli(args[0], str(MODERN_FIXTURE), *args[1:])
     assert result.exit_code == 0, result.stderr
     golden(name, result.stdout.replace(str(MODERN_FIXTURE), "tests/verify_specs/modern.yaml"))
+
+
+# The fixture that uses the attention kind (a BoTNet-style hybrid), which no zoo network uses.
+HYBRID_FIXTURE = Path(__file__).parent / "verify_specs" / "hybrid.yaml"
+
+
+@pytest.mark.parametrize(("args", "name"), [
+    (("summary", "--format", "json"), "summary/fixture-hybrid.json"),
+    (("summary", "--format", "markdown"), "summary/fixture-hybrid.md"),
+    (("summary", "--count", "torch", "--format", "markdown"), "summary/fixture-hybrid-torch.md"),
+    (("receptive-field", "--format", "json"), "receptive/fixture-hybrid.json"),
+    (("memory", "--format", "markdown"), "memory/fixture-hybrid.md"),
+])
+def test_hybrid_fixture_golden(args: tuple[str, ...], name: str, cli: Callable,
+                               golden: Callable) -> None:
+    result = cli(args[0], str(HYBRID_FIXTURE), *args[1:])
+    assert result.exit_code == 0, result.stderr
+    golden(name, result.stdout.replace(str(HYBRID_FIXTURE), "tests/verify_specs/hybrid.yaml"))

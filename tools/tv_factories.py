@@ -125,3 +125,67 @@ def convnext_base() -> nn.Module:
     from torchvision.models import convnext_base as build
 
     return build(weights=None)
+
+
+def _regnet(name: str) -> nn.Module:
+    """A torchvision RegNet by name, without weights."""
+    from torchvision.models import regnet
+
+    model: nn.Module = getattr(regnet, name)(weights=None)
+    return model
+
+
+def regnet_x_400mf() -> nn.Module:
+    return _regnet("regnet_x_400mf")
+
+
+def regnet_x_800mf() -> nn.Module:
+    return _regnet("regnet_x_800mf")
+
+
+def regnet_x_1_6gf() -> nn.Module:
+    return _regnet("regnet_x_1_6gf")
+
+
+def regnet_x_3_2gf() -> nn.Module:
+    return _regnet("regnet_x_3_2gf")
+
+
+def regnet_x_8gf() -> nn.Module:
+    return _regnet("regnet_x_8gf")
+
+
+def regnet_x_16gf() -> nn.Module:
+    return _regnet("regnet_x_16gf")
+
+
+def regnet_x_32gf() -> nn.Module:
+    return _regnet("regnet_x_32gf")
+
+
+def regnet_y_400mf() -> nn.Module:
+    return _regnet("regnet_y_400mf")
+
+
+def regnet_y_800mf() -> nn.Module:
+    return _regnet("regnet_y_800mf")
+
+
+def regnet_y_1_6gf() -> nn.Module:
+    return _regnet("regnet_y_1_6gf")
+
+
+def regnet_y_3_2gf() -> nn.Module:
+    return _regnet("regnet_y_3_2gf")
+
+
+def regnet_y_8gf() -> nn.Module:
+    return _regnet("regnet_y_8gf")
+
+
+def regnet_y_16gf() -> nn.Module:
+    return _regnet("regnet_y_16gf")
+
+
+def regnet_y_32gf() -> nn.Module:
+    return _regnet("regnet_y_32gf")

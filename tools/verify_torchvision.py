@@ -32,6 +32,20 @@ PAIRS: list[tuple[str, str, tuple[str, ...]]] = [
     ("convnext-tiny", "convnext_tiny", ()),
     ("convnext-small", "convnext_small", ()),
     ("convnext-base", "convnext_base", ()),
+    ("regnet-x-400mf", "regnet_x_400mf", ()),
+    ("regnet-x-800mf", "regnet_x_800mf", ()),
+    ("regnet-x-1-6gf", "regnet_x_1_6gf", ()),
+    ("regnet-x-3-2gf", "regnet_x_3_2gf", ()),
+    ("regnet-x-8gf", "regnet_x_8gf", ()),
+    ("regnet-x-16gf", "regnet_x_16gf", ()),
+    ("regnet-x-32gf", "regnet_x_32gf", ()),
+    ("regnet-y-400mf", "regnet_y_400mf", ()),
+    ("regnet-y-800mf", "regnet_y_800mf", ()),
+    ("regnet-y-1-6gf", "regnet_y_1_6gf", ()),
+    ("regnet-y-3-2gf", "regnet_y_3_2gf", ()),
+    ("regnet-y-8gf", "regnet_y_8gf", ()),
+    ("regnet-y-16gf", "regnet_y_16gf", ()),
+    ("regnet-y-32gf", "regnet_y_32gf", ()),
 ]
 
 

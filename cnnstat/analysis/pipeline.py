@@ -17,6 +17,7 @@ from cnnstat.analysis import cache
 from cnnstat.errors import SpecError, spec_error
 
 if TYPE_CHECKING:
+    from cnnstat.core.analyze import Memo
     from cnnstat.core.receptive import FieldSize
     from cnnstat.core.report import Brief, Report
     from cnnstat.spec.loader import Loaded
@@ -89,15 +90,16 @@ def load(spec: SpecArg, *, input: tuple[int, ...] | None = None,
     return loader.load(str(spec), dict(set) if set else None, input)
 
 
-def analyze_loaded(loaded: Loaded, batch: int = 1) -> Report:
-    """Run the analytic engine over a loaded spec and apply its ``accept:`` entries."""
+def analyze_loaded(loaded: Loaded, batch: int = 1, memo: Memo | None = None) -> Report:
+    """Run the analytic engine over a loaded spec and apply its ``accept:`` entries; ``memo``
+    reuses the walks of unchanged subtrees across configurations (a sweep)."""
     from cnnstat.analysis.acceptance import accept_warnings
     from cnnstat.core.analyze import analyze as analyze_graph
 
     try:
         report = analyze_graph(loaded.graph, loaded.input_shape, name=loaded.name,
                                title=loaded.title, source=loaded.model.source, batch=batch,
-                               inputs=loaded.inputs, outputs=loaded.outputs)
+                               inputs=loaded.inputs, outputs=loaded.outputs, memo=memo)
     except SpecError as exc:
         exc.source = loaded.source
         raise

@@ -42,6 +42,10 @@ COMMANDS = {
     "plot": "plot:plot",
     "report": "report:report",
     "import": "importer:import_command",
+    "sweep": "sweep:sweep",
+    "merge": "sweep:merge",
+    "scale": "scale:scale",
+    "reconcile": "reconcile:reconcile",
 }
 
 

@@ -321,3 +321,107 @@ def module_options(fn: F) -> F:
                         help="Analyse a PyTorch module instead of a SPEC: pkg.mod:factory or "
                         "path/to/file.py:factory, imported in memory as 'cnnstat import' "
                         "does (needs --input).")(fn)
+
+
+# --- design-space exploration: sweep, scale, merge -------------------------------------------
+
+def parse_vary(text: str) -> tuple[str, list[object]]:
+    """'width=0.5,0.75,1' -> ('width', [0.5, 0.75, 1]): a parameter and its values, each read
+    as :func:`parse_value` reads ``--set``; no value twice."""
+    name, sep, values = text.partition("=")
+    parts = [p.strip() for p in values.split(",")]
+    if not sep or not name.strip() or not all(parts):
+        raise UsageError(f"--vary {text!r}: expected NAME=V1,V2,...", "e.g. --vary width=0.5,1,2")
+    read = [parse_value("--vary", text, p) for p in parts]
+    if len({repr(v) for v in read}) != len(read):
+        raise UsageError(f"--vary {text!r}: a value is listed twice")
+    return name.strip(), read
+
+
+_COUNT_UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12,
+                "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
+
+
+def parse_count(text: str) -> int:
+    """'2G' -> 2000000000, '10M', '1.5K', '4Gi' (binary), '4GiB' / '512MB' (a size in bytes, as
+    :func:`parse_size`): exact, so a value that is not a whole number is refused."""
+    bare = text.strip()
+    if bare.lower().endswith("b"):
+        return parse_size(bare)
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-zA-Z]*)", bare)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _COUNT_UNITS:
+        raise ValueError(f"cannot read {text!r} as a number; write e.g. 2G, 10M, 350K or 4GiB "
+                         "(K/M/G/T decimal, Ki/Mi/Gi/Ti binary)")
+    value = Fraction(match.group(1)) * _COUNT_UNITS[unit]
+    if value.denominator != 1:
+        raise ValueError(f"{text!r} is not a whole number")
+    return int(value)
+
+
+_BUDGET = re.compile(r"^\s*([a-z_]+)\s*<=\s*([^@]+?)\s*(?:@\s*batch\s*(\d+))?\s*$", re.IGNORECASE)
+BUDGET_METRICS = ("params", "macs", "flops", "activations", "peak", "memory", "rf")
+
+
+def parse_budget(text: str) -> tuple[str, int, int | None]:
+    """'macs<=2G' -> ('macs', 2000000000, None); 'memory<=4GiB@batch32' -> ('memory', 4 GiB,
+    32): the metric, its limit, and the batch a memory budget is checked at."""
+    match = _BUDGET.match(text)
+    if match is None or match.group(1).lower() not in BUDGET_METRICS:
+        raise UsageError(f"--budget {text!r}: expected METRIC<=LIMIT with METRIC one of "
+                         f"{', '.join(BUDGET_METRICS)}",
+                         "e.g. --budget macs<=2G --budget memory<=4GiB@batch32")
+    metric = match.group(1).lower()
+    if match.group(3) and metric != "memory":
+        raise UsageError(f"--budget {text!r}: only a memory budget takes @batchN")
+    try:
+        limit = parse_count(match.group(2))
+    except ValueError as exc:
+        raise UsageError(f"--budget {text!r}: {exc}") from None
+    batch = int(match.group(3)) if match.group(3) else None
+    if batch is not None and batch < 1:
+        raise UsageError(f"--budget {text!r}: the batch must be positive")
+    return metric, limit, batch
+
+
+def parse_objective(text: str) -> tuple[str, bool]:
+    """'macs' (minimised) or 'max:rf' (maximised) -> (metric, maximise)."""
+    maximize = text.startswith("max:")
+    name = text[4:] if maximize else text.removeprefix("min:")
+    if not name:
+        raise UsageError(f"--objective {text!r}: expected a metric, e.g. macs or max:accuracy")
+    return name, maximize
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'3/8' -> (3, 8): shard I of N, 0 <= I < N (SLURM_ARRAY_TASK_ID/N)."""
+    try:
+        i, n = (int(p) for p in text.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard {text!r}: expected I/N, e.g. 0/8") from None
+    if not 0 <= i < n:
+        raise UsageError(f"--shard {text!r}: I counts from 0 to N - 1",
+                         "e.g. --shard $SLURM_ARRAY_TASK_ID/8 with --array=0-7")
+    return i, n
+
+
+def parse_target(text: str) -> list[tuple[str, int, int | None]]:
+    """'macs=2G,memory=4GiB@batch32' -> budgets, as :func:`parse_budget` reads 'macs<=2G'."""
+    out = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, sep, limit = part.partition("=")
+        if not sep:
+            raise UsageError(f"--target {text!r}: expected METRIC=LIMIT[,...]",
+                             "e.g. --target macs=2G or --target params=10M,memory=4GiB@batch32")
+        try:
+            out.append(parse_budget(f"{name}<={limit}"))
+        except UsageError as exc:
+            raise UsageError(str(exc).replace("--budget", "--target"), exc.hint) from None
+    if not out:
+        raise UsageError("--target: give at least one METRIC=LIMIT", "e.g. --target macs=2G")
+    return out
+
+
+def jobs_option(fn: F) -> F:
+    return click.option("--jobs", "-j", type=click.IntRange(1, MAX_THREADS),
+                        help="Worker processes  [default: all cores]")(fn)

@@ -10,26 +10,96 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 from cnnstat.core.ir import AutoShortcut, Branch, Join, Layer, Node, Parallel, Ref, Seq
 from cnnstat.core.report import Report, Row, Shape, fmt_shape
 from cnnstat.core.rules import RULES
-from cnnstat.errors import DiagnosticSink, SpecPath, spec_error
+from cnnstat.errors import Diagnostic, DiagnosticSink, SpecPath, spec_error
+
+
+@dataclass(frozen=True)
+class _Walked:
+    """What the walk of one subtree did: its resolved node and output, the rows, tensors and
+    diagnostics it added (replayed on a hit of :class:`Memo`)."""
+
+    node: Node  # the subtree itself, kept so that its id() is never reused while remembered
+    resolved: Node
+    out: Shape
+    rows: tuple[Row, ...]
+    tensors: tuple[tuple[str, Shape], ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+@dataclass
+class Memo:
+    """Walks of subtrees (composites and named blocks), kept across the configurations of one
+    spec (a sweep), where the expander hands back the same subtree object for an unchanged block
+    call (:class:`cnnstat.spec.expand.Memo`).  A walk is reused for the same subtree object, input
+    shape and training mode, and only when it read no tensor written outside the subtree (a
+    ``from:`` or ``like:`` to an earlier layer makes it depend on more than its input)."""
+
+    walks: dict[tuple[int, Shape, bool], _Walked] = field(default_factory=dict)
+    hits: int = 0
+    limit: int = 100_000
 
 
 class _Walker:
-    def __init__(self, inputs: dict[str, Shape]) -> None:
+    def __init__(self, inputs: dict[str, Shape], memo: Memo | None = None) -> None:
         self.rows: list[Row] = []
         self.sink = DiagnosticSink()
         self.tensors: dict[str, Shape] = dict(inputs)  # every named output so far
         self.training = False  # inside a training-only side output
+        self.memo = memo
+        self.log: list[tuple[str, Shape]] = []  # every tensor written, in order
+        self.born: dict[str, int] = {}  # tensor -> its position in the log (inputs: absent)
+        self.frames: list[list[int]] = []  # per subtree being remembered: [log start, pure]
 
     def add(self, row: Row) -> None:
         self.rows.append(replace(row, training=True) if self.training else row)
 
+    def write(self, name: str, shape: Shape) -> None:
+        self.tensors[name] = shape
+        self.born[name] = len(self.log)
+        self.log.append((name, shape))
+
     def node(self, node: Node, x: Shape) -> tuple[Node, Shape]:
+        if isinstance(node, Layer):
+            return self.layer(node, x)
+        if self.memo is not None and (isinstance(node, Parallel) or
+                                      isinstance(node, Seq) and node.name):
+            return self.remembered(node, x)
+        return self.composite(node, x)
+
+    def remembered(self, node: Node, x: Shape) -> tuple[Node, Shape]:
+        """The walk of ``node`` from ``x``, replayed from the memo when it was walked before."""
+        assert self.memo is not None
+        key = (id(node), x, self.training)
+        hit = self.memo.walks.get(key)
+        if hit is not None and hit.node is node:
+            self.memo.hits += 1
+            self.rows.extend(hit.rows)
+            self.sink.items.extend(hit.diagnostics)
+            for name, shape in hit.tensors:
+                self.write(name, shape)
+            return hit.resolved, hit.out
+        rows, diags, log = len(self.rows), len(self.sink.items), len(self.log)
+        frame = [log, 1]
+        self.frames.append(frame)
+        try:
+            resolved, out = self.composite(node, x)
+        finally:
+            self.frames.pop()
+        if frame[1]:
+            if len(self.memo.walks) >= self.memo.limit:
+                self.memo.walks.clear()
+            self.memo.walks[key] = _Walked(node, resolved, out, tuple(self.rows[rows:]),
+                                           tuple(self.log[log:]),
+                                           tuple(self.sink.items[diags:]))
+        return resolved, out
+
+    def composite(self, node: Node, x: Shape) -> tuple[Node, Shape]:
         if isinstance(node, Layer):
             return self.layer(node, x)
         if isinstance(node, Seq):
@@ -37,7 +107,7 @@ class _Walker:
         if isinstance(node, Parallel):
             resolved, out = self.parallel(node, x)
             if node.name:
-                self.tensors[node.name] = out
+                self.write(node.name, out)
             return resolved, out
         if isinstance(node, Join):
             return self.join(node)
@@ -49,13 +119,17 @@ class _Walker:
             resolved, x = self.node(item, x)
             items.append(resolved)
         if seq.name:
-            self.tensors[seq.name] = x
+            self.write(seq.name, x)
         return Seq(tuple(items), seq.name), x
 
     def resolve(self, ref: Ref, owner: str, path: SpecPath) -> str:
         """The first candidate of ``ref`` that names an earlier tensor (E409 if none does)."""
         for name in ref:
             if name in self.tensors:
+                born = self.born.get(name, -1)
+                for frame in self.frames:
+                    if born < frame[0]:  # written before that subtree began: not its own
+                        frame[1] = 0
                 return name
         close = difflib.get_close_matches(ref[-1], list(self.tensors), n=3)
         raise spec_error("E409", f"'{owner}': no earlier tensor named '{ref[-1]}'" +
@@ -75,8 +149,9 @@ class _Walker:
         cost = RULES[layer.kind](layer, x, self.sink)
         self.add(Row(layer.name, layer.kind, cost.description, x, cost.output,
                      cost.weights, cost.bias, cost.buffers, cost.macs, dict(cost.ops),
-                     layer.path, cost.windows, cost.global_field, reads=reads, maps=cost.maps))
-        self.tensors[layer.name] = cost.output
+                     layer.path, cost.windows, cost.global_field, reads=reads, maps=cost.maps,
+                     products=dict(cost.products), scratch=cost.scratch))
+        self.write(layer.name, cost.output)
         return layer, cost.output
 
     def like(self, layer: Layer, ref: Ref) -> Layer:
@@ -103,7 +178,7 @@ class _Walker:
             {"concat": ", ", "add": " + ", "mul": " * "}[join.merge].join(names)
         self.add(Row(join.name, join.merge, desc, shapes[0], out,
                              ops={join.merge: ops} if ops else {}, path=join.path, reads=names))
-        self.tensors[join.name] = out
+        self.write(join.name, out)
         return Join(join.name, join.merge, tuple((n,) for n in names), join.path), out
 
     def parallel(self, par: Parallel, x: Shape) -> tuple[Node, Shape]:
@@ -245,11 +320,12 @@ def _stride_between(auto: AutoShortcut, x: Shape, target: Shape) -> int:
 def analyze(graph: Seq, input_shape: Shape, *, name: str = "", title: str = "",
             source: str = "", batch: int = 1,
             inputs: tuple[tuple[str, Shape], ...] = (),
-            outputs: tuple[str, ...] = ()) -> Report:
+            outputs: tuple[str, ...] = (), memo: Memo | None = None) -> Report:
     """Walk ``graph`` from ``input_shape`` (the first of ``inputs``, when the spec names
-    several); raise SpecError on the first impossible layer or unknown reference."""
+    several); raise SpecError on the first impossible layer or unknown reference.  ``memo``
+    reuses the walks of unchanged subtrees across configurations (:class:`Memo`)."""
     named = dict(inputs) if inputs else {"input": input_shape}
-    walker = _Walker(named)
+    walker = _Walker(named, memo)
     resolved, _ = walker.seq(graph, input_shape)
     outs = []
     for i, out in enumerate(outputs):

@@ -15,5 +15,9 @@ RECEPTIVE_FIELD = ("receptive field per axis in input pixels (pixel k at index k
                    "or half; JSON gives it as a fraction string such as '15/2'), effective "
                    "padding = max(0, (r - 1)/2 - start)")
 
+PRODUCTS = ("attention's activation products (Q.K^T and A.V, heads x N x N x d MACs each over "
+            "N = H*W positions) are MACs of activations by activations, not of weights: "
+            "reported apart, never in MACs or FLOPs; --count torch counts 2 per MAC, fvcore 1")
+
 ALL = {"macs": MACS, "flops": FLOPS, "elementwise": ELEMENTWISE, "activations": ACTIVATIONS,
        "params": PARAMS, "receptive_field": RECEPTIVE_FIELD}

@@ -20,7 +20,9 @@ class Window:
     """One axis of a sliding window: effective extent, stride and (left, right) padding.
 
     ``dilation`` is the spacing of the taps inside the extent (the extent already includes it);
-    the receptive-field walk needs it to know which rows a window really reads.
+    the receptive-field walk needs it to know which rows a window really reads.  ``counts_pad``:
+    an average pool's ``count_include_pad`` (whether padded taps count in the window), which
+    counters that clip windows to the input read (thop).
     """
 
     extent: int
@@ -28,6 +30,7 @@ class Window:
     pad_left: int
     pad_right: int
     dilation: int = 1
+    counts_pad: bool = True
 
     @property
     def padded_span(self) -> int:

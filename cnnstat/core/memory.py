@@ -9,10 +9,12 @@ Conventions (stated once here and printed by ``cnnstat memory``):
   that reads it; so a block's input stays alive until its last branch (or its identity shortcut,
   which the merge reads) is done, and each branch's output until the merge.  Network outputs,
   including auxiliary (side) outputs, stay alive to the end.  The peak is the largest sum of live
-  tensors during one operation, its inputs and its output included.
+  tensors during one operation, its inputs and its output included, plus the intermediate
+  tensors the operation holds while it runs (``Row.scratch``: attention's Q, K, V and its
+  heads x N x N scores and probabilities, counted as held at once).
 * **Training.**  The network input and every operation's output are saved for the backward pass
   (in-place ReLU, activation recomputation and the transient gradients of activations are not
-  modelled); the weights, one gradient per weight, the optimizer state (SGD 0, SGD with momentum
+  modelled), and so are an operation's intermediate tensors (attention's ``scratch``); the weights, one gradient per weight, the optimizer state (SGD 0, SGD with momentum
   1, Adam 2 values per weight) and the buffers (BN running statistics) are stored once.
 
 Everything is an exact element count; bytes = elements x the dtype's size.  Activations scale
@@ -22,6 +24,7 @@ with the batch; weights, gradients, optimizer state and buffers do not.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from cnnstat.core.ir import Join, Layer, Node, Parallel, Seq
 from cnnstat.core.report import Report, Row
@@ -34,6 +37,10 @@ TRAINING = ("training: the input and every operation's output are saved for back
             "ReLU, recomputation and transient activation gradients not modelled) + weights + "
             "gradients (1 x params) + optimizer state (SGD 0, SGD-momentum 1, Adam 2 x params) + "
             "buffers")
+
+SCRATCH = ("live and saved elements include each attention's intermediate tensors, held at once: "
+           "Q, K, V, the scaled queries, the heads' outputs and the projected tokens (6·N·C) and "
+           "the heads x N x N scores and their softmax (2·h·N²), N = H*W")
 
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 OPTIMIZER_STATES = {"sgd": 0, "sgd-momentum": 1, "adam": 2}
@@ -64,11 +71,10 @@ class Schedule:
     @property
     def saved(self) -> int:
         """Elements saved for backward: the input and every operation's output."""
-        return self.input_elements + sum(s.row.activations for s in self.steps)
+        return self.input_elements + sum(s.row.activations + s.row.scratch for s in self.steps)
 
 
-@dataclass(frozen=True)
-class _Op:
+class _Op(NamedTuple):  # a tuple: one is made per operation of every analysis
     row: Row
     reads: tuple[int, ...]
     writes: int
@@ -135,6 +141,17 @@ def _numel(shape: tuple[int, ...]) -> int:
 
 def schedule(report: Report) -> Schedule:
     """Live elements during each operation of ``report``'s graph (see the module docstring)."""
+    trace, alive = _alive(report)
+    return Schedule(trace.sizes[0], tuple(Step(op.row, n) for op, n in zip(trace.ops, alive)))
+
+
+def peak_elements(report: Report) -> int:
+    """``schedule(report).peak.alive`` without the schedule (a sweep needs only the peak)."""
+    return max(_alive(report)[1], default=0)
+
+
+def _alive(report: Report) -> tuple[_Trace, list[int]]:
+    """The trace of ``report`` and the elements alive during each of its operations."""
     trace = _Trace(report)
     out = trace.node(report.graph, 0)
     outputs = {trace.tensors[name] for name, _ in report.outputs}
@@ -153,11 +170,11 @@ def schedule(report: Report) -> Schedule:
         end = max(last[t], start)
         delta[start] += size
         delta[end + 1] -= size
-    steps, alive = [], 0
-    for i, op in enumerate(trace.ops):
+    series, alive = [], 0
+    for i in range(n):
         alive += delta[i]
-        steps.append(Step(op.row, alive))
-    return Schedule(trace.sizes[0], tuple(steps))
+        series.append(alive + trace.ops[i].row.scratch)
+    return trace, series
 
 
 @dataclass(frozen=True)
@@ -224,7 +241,7 @@ def training(report: Report, sched: Schedule, batch: int, optimizer: str) -> Bre
     """Saved activations for ``batch`` images (training-only parts included: they run in
     training), weights, gradients, optimizer state, buffers."""
     t = report.totals
-    saved = sched.saved + sum(r.activations for r in report.rows if r.training)
+    saved = sched.saved + sum(r.activations + r.scratch for r in report.rows if r.training)
     return Breakdown((("saved activations", saved * batch), ("weights", t.params),
                       ("gradients", t.params),
                       ("optimizer state", OPTIMIZER_STATES[optimizer] * t.params),

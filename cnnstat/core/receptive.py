@@ -23,7 +23,9 @@ changes the number of units, not r, j or start.
 A global reduction (global pooling, flatten, and so every linear layer after it) has one output
 whose field is the union of all its input units' fields: a window of extent and stride n over the
 n units.  From there on, and wherever such a unit is broadcast back over a map (squeeze-and-
-excitation), every unit sees the same region: the field is *shared*.  A broadcast unit has no
+excitation), every unit sees the same region: the field is *shared*.  Self-attention is global
+without reducing: every output position reads every input position, so each unit's field is the
+union of all input fields (shared), and the map keeps its grid and its jump.  A broadcast unit has no
 grid, so a gated map keeps the jump of its spatial path: its spatial stride (32 at the end of
 SE-ResNet-50), while every unit also sees the whole input through the gate.
 
@@ -278,8 +280,25 @@ def _hw(shape: tuple[int, ...]) -> tuple[int, ...]:
     return shape[1:] if len(shape) == 3 else ()
 
 
+def _keeps_map(row: Row) -> bool:
+    """A global operation that keeps its H x W map (self-attention: every output position reads
+    every input position), as opposed to a global reduction to one unit."""
+    return _hw(row.output_shape) == _hw(row.input_shape) and _hw(row.output_shape) != (1, 1)
+
+
+def _everywhere(flow: Flow) -> Flow:
+    """Every unit sees the union of all input units' fields (shared), on the same grid: the
+    jump stays the map's spatial stride, as after a squeeze-and-excitation gate."""
+    fields = tuple(replace(f.reduce(len(b)), jump=f.jump) if not f.shared else f
+                   for f, b in zip(flow.fields, flow.boxes))
+    boxes = tuple((_union_of(b, range(len(b))),) * len(b) for b in flow.boxes)
+    return Flow((fields[0], fields[1]), (boxes[0], boxes[1]))
+
+
 def transfer(row: Row, flow: Flow, sink: DiagnosticSink) -> Flow:
     """The flow after ``row``: reduced, windowed, special-cased, or unchanged (point-wise)."""
+    if row.global_field and len(row.input_shape) == 3 and _keeps_map(row):
+        return _everywhere(flow)
     if row.global_field and len(row.input_shape) == 3:
         return Flow((flow.fields[0].reduce(len(flow.boxes[0])),
                      flow.fields[1].reduce(len(flow.boxes[1]))),
@@ -401,7 +420,7 @@ class FieldReport:
         """
         last = None
         for fr in self.rows:
-            if fr.main and fr.row.global_field:
+            if fr.main and fr.row.global_field and not _keeps_map(fr.row):
                 break
             if fr.main and len(fr.row.output_shape) == 3 and fr.units != (1, 1):
                 last = fr

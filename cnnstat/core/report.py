@@ -39,6 +39,9 @@ class Row:
     reads: tuple[str, ...] = ()  # the tensors it reads by name (``from``); () = its predecessor
     training: bool = False  # in a training-only part (runs in training mode only)
     maps: tuple[AxisMap, AxisMap] | None = None  # how it reads, per axis, when not a window
+    # MACs of activation-by-activation matrix products (attention's qk, av), never in ``macs``
+    products: dict[str, int] = field(default_factory=dict)
+    scratch: int = 0  # elements of intermediate tensors held while it runs (memory)
 
     @property
     def params(self) -> int:
@@ -57,6 +60,11 @@ class Row:
     @property
     def elementwise(self) -> int:
         return sum(self.ops.values())
+
+    @property
+    def product_macs(self) -> int:
+        """MACs of activation-by-activation matrix products (not weight MACs)."""
+        return sum(self.products.values())
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,14 @@ class Report:
     def brief(self) -> Brief:
         return Brief(self.name, self.title, self.input_shape, self.batch, self.totals,
                      self.diagnostics)
+
+    def products_by_kind(self) -> dict[str, int]:
+        """MACs of activation-by-activation products (attention's qk, av), for the batch."""
+        out: dict[str, int] = {}
+        for row in (r for r in self.rows if not r.training):
+            for kind, n in row.products.items():
+                out[kind] = out.get(kind, 0) + n * self.batch
+        return out
 
     def ops_by_kind(self) -> dict[str, int]:
         out: dict[str, int] = {}

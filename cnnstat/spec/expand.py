@@ -8,6 +8,7 @@ given, else its kind (or block name) numbered within its scope.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -46,6 +47,7 @@ from cnnstat.spec.models import (
 from cnnstat.spec.validate import suggest, validate
 
 COMPOSITES = tuple(COMPOSITE_ARGS)
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_LAYERS = 50_000
 MAX_REPEAT = 10_000
 MAX_BLOCK_DEPTH = 32
@@ -129,6 +131,56 @@ class Budget:
 
 
 @dataclass
+class Memo:
+    """Expansions of named-block calls, kept across the configurations of one spec (``cnnstat
+    sweep``, ``scale``): a call expands to the same subtree whenever its block, its full name,
+    its nesting and the values of every parameter and argument its body can read (through the
+    blocks it calls, too) are the same, so a configuration re-expands only the blocks whose
+    inputs changed.  Only successful expansions are kept; a hit charges the layers and steps the
+    expansion took, so every limit holds as without the memo."""
+
+    calls: dict[tuple[Any, ...], tuple[Node, int, int]] = field(default_factory=dict)
+    reads: dict[str, frozenset[str]] = field(default_factory=dict)
+    validated: dict[tuple[str, int], Args] = field(default_factory=dict)  # as Expander's
+    lint: tuple[Diagnostic, ...] | None = None  # the file's own warnings (unused blocks)
+    # whole graphs by their parameters (a graph does not depend on the input shape), already
+    # checked for unique names: a sweep over input sizes expands each network once
+    graphs: dict[tuple[Any, ...], Seq] = field(default_factory=dict)
+    hits: int = 0
+    limit: int = 200_000
+
+    def names_read(self, spec: SpecModel, block: str) -> frozenset[str]:
+        """Every name an expression in ``block`` (or a block it calls) mentions, and its args."""
+        if block not in self.reads:
+            self.reads[block] = frozenset()  # a recursive block is refused later (E205)
+            found: set[str] = set(spec.blocks[block].args)
+            _mentions(spec, [spec.blocks[block].layers, dict(spec.blocks[block].args)], found,
+                      self)
+            self.reads[block] = frozenset(found)
+        return self.reads[block]
+
+
+def _mentions(spec: SpecModel, data: Any, found: set[str], memo: Memo) -> None:
+    """Collect the identifiers of every expression in ``data`` (over-inclusive: any word of an
+    expression counts, which can only make the memo miss) and of the blocks it calls."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, v in item.items():
+                if key in spec.blocks:
+                    found |= memo.names_read(spec, str(key))
+                stack.append(v)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif is_expression(item):
+            found.update(_WORDS.findall(str(item)))
+
+
+_WORDS = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+@dataclass
 class Scope:
     prefix: str
     used: set[str] = field(default_factory=set)
@@ -161,16 +213,17 @@ class Scope:
 
 class Expander:
     def __init__(self, spec: SpecModel, env: dict[str, object],
-                 budget: Budget | None = None) -> None:
+                 budget: Budget | None = None, memo: Memo | None = None) -> None:
         self.spec = spec
         self.budget = budget
+        self.memo = memo
         self.globals = env
         self.stack: list[str] = []
         self.count = 0
         self.steps = 0
         self.depth = 0
         # repeat and blocks expand the same YAML mapping many times: validate its shape once
-        self.validated: dict[tuple[str, int], Args] = {}
+        self.validated: dict[tuple[str, int], Args] = memo.validated if memo else {}
         # per block call being expanded: its name and where each argument was passed
         self.sites: list[tuple[str, dict[str, SpecPath], Mapping[str, object]]] = []
 
@@ -233,21 +286,36 @@ class Expander:
 
     def repeat(self, item: dict[str, Any], path: SpecPath, scope: Scope,
                env: Mapping[str, object]) -> list[Node]:
-        extra = set(item) - {"repeat", "layers"}
+        extra = set(item) - {"repeat", "layers", "index"}
         if extra or "layers" not in item:
             bad = sorted(extra)[0] if extra else "layers"
             raise spec_error("E201" if extra else "E203",
                              f"repeat: {'unknown key ' + repr(bad) if extra else 'missing layers'}",
-                             (*path, bad) if extra else path, hint="write 'repeat: N' and "
-                             "'layers: [...]' in one mapping")
+                             (*path, bad) if extra else path, hint="write 'repeat: N', "
+                             "'layers: [...]' and optionally 'index: i' in one mapping")
         n = as_int(item["repeat"], env, (*path, "repeat"), "repeat")
         if not 0 <= n <= MAX_REPEAT:
             raise spec_error("E207", f"repeat count {n} is outside 0..{MAX_REPEAT:,}",
                              (*path, "repeat"))
+        index = self.index_name(item.get("index"), (*path, "index"), env)
         nodes: list[Node] = []
-        for _ in range(n):
-            nodes.extend(self.seq(item["layers"], (*path, "layers"), scope, env).items)
+        for i in range(n):
+            inner = env if index is None else {**env, index: i}
+            nodes.extend(self.seq(item["layers"], (*path, "layers"), scope, inner).items)
         return nodes
+
+    @staticmethod
+    def index_name(raw: object, path: SpecPath, env: Mapping[str, object]) -> str | None:
+        """``repeat``'s ``index``: a new parameter name, bound to 0 .. N - 1 in the copies."""
+        if raw is None:
+            return None
+        if not isinstance(raw, str) or not _IDENTIFIER.match(raw):
+            raise spec_error("E202", f"repeat index must be a parameter name, got {raw!r}", path,
+                             hint="write 'index: i' and use $i in the layers")
+        if raw in env:
+            raise spec_error("E206", f"repeat index '{raw}' is already a parameter or argument "
+                             "here", path, hint="choose a name not in use, e.g. 'i' or 'stage'")
+        return raw
 
     # -- leaf layers ----------------------------------------------------------------------------
     def layer(self, kind: str, args: Any, path: SpecPath, scope: Scope,
@@ -402,6 +470,52 @@ class Expander:
             raise spec_error("E202", f"block '{block}': arguments must be a mapping", path)
         local = self.block_env(block, model, args, path, env)
         name = scope.claim(block, args.get("name"), path)
+        key = self.memo_key(block, name, path, local)
+        if key is not None:
+            return self.remembered(key, path) or self.remember(
+                key, lambda: self.expand_call(block, model, args, path, name, local))
+        return self.expand_call(block, model, args, path, name, local)
+
+    def memo_key(self, block: str, name: str, path: SpecPath,
+                 local: Mapping[str, object]) -> tuple[Any, ...] | None:
+        if self.memo is None:
+            return None
+        read = self.memo.names_read(self.spec, block)
+        key = (block, name, path, self.depth, tuple(self.stack),
+               tuple(sorted((k, v) for k, v in local.items() if k in read)))
+        try:
+            hash(key)
+        except TypeError:  # an unhashable value: expand as usual
+            return None
+        return key
+
+    def remembered(self, key: tuple[Any, ...], path: SpecPath) -> Node | None:
+        assert self.memo is not None
+        hit = self.memo.calls.get(key)
+        if hit is None:
+            return None
+        node, layers, steps = hit
+        self.memo.hits += 1
+        self.count += layers
+        self.steps += steps
+        if self.budget is not None:
+            self.budget.take(layers, steps, path)
+        if self.count > MAX_LAYERS or self.steps > MAX_STEPS:
+            raise spec_error("E207", f"the spec expands to more than {MAX_LAYERS:,} layers "
+                             f"(or {MAX_STEPS:,} items)", path)
+        return node
+
+    def remember(self, key: tuple[Any, ...], expand_: Callable[[], Node]) -> Node:
+        assert self.memo is not None
+        layers, steps = self.count, self.steps
+        node = expand_()
+        if len(self.memo.calls) >= self.memo.limit:
+            self.memo.calls.clear()
+        self.memo.calls[key] = (node, self.count - layers, self.steps - steps)
+        return node
+
+    def expand_call(self, block: str, model: BlockModel, args: dict[str, Any], path: SpecPath,
+                    name: str, local: dict[str, object]) -> Node:
         self.stack.append(block)
         self.sites.append((block, {k: (*path, k) for k in args if k != "name"}, local))
         try:
@@ -475,9 +589,24 @@ class Expander:
                  inline: bool) -> Node:
         inner, args = self.composite_scope("residual", args, path, scope, inline)
         self.check_keys("residual", args, path)
+        first = value(args.get("shortcut_first", False), env, (*path, "shortcut_first"))
+        if not isinstance(first, bool):
+            raise spec_error("E303", f"residual shortcut_first must be true or false, got "
+                             f"{first!r}", (*path, "shortcut_first"))
+        if first and not isinstance(args.get("shortcut", "auto"), list):
+            raise spec_error("E202", "residual shortcut_first needs the shortcut written as a "
+                             "list of layers: an automatic shortcut is chosen from the body's "
+                             "output, so it cannot run first", (*path, "shortcut_first"),
+                             hint="write the shortcut's layers, e.g. shortcut: [conv: {out: "
+                             "..., kernel: 1, stride: ...}, bn], or drop shortcut_first")
+        if first:  # the shortcut's layers are named and run first, as the module runs them
+            shortcut = self.shortcut(args["shortcut"], (*path, "shortcut"), inner, env)
         body = self.seq(args["body"], (*path, "body"), inner, env)
-        shortcut = self.shortcut(args.get("shortcut", "auto"), (*path, "shortcut"), inner, env)
-        par = Parallel(inner.prefix, "add", (Branch("", body), shortcut), False, path)
+        if not first:
+            shortcut = self.shortcut(args.get("shortcut", "auto"), (*path, "shortcut"), inner,
+                                     env)
+        branches = (shortcut, Branch("", body)) if first else (Branch("", body), shortcut)
+        par = Parallel(inner.prefix, "add", branches, False, path)
         then = self.seq(args.get("then", []), (*path, "then"), inner, env)
         return Seq((par, *then.items), inner.prefix) if then.items else par
 
@@ -599,7 +728,9 @@ def _is_composite(item: Any) -> bool:
     return isinstance(item, dict) and len(item) == 1 and next(iter(item)) in COMPOSITES
 
 
-def expand(spec: SpecModel, env: dict[str, object], budget: Budget | None = None) -> Seq:
+def expand(spec: SpecModel, env: dict[str, object], budget: Budget | None = None,
+           memo: Memo | None = None) -> Seq:
     """The graph of ``spec`` with parameters ``env`` (already evaluated); ``budget``, when
-    given, is charged for the work and shared with the file's other configurations."""
-    return Expander(spec, env, budget).seq(spec.layers, ("layers",), Scope(""), env)
+    given, is charged for the work and shared with the file's other configurations; ``memo``
+    reuses block expansions across configurations of the same spec (:class:`Memo`)."""
+    return Expander(spec, env, budget, memo).seq(spec.layers, ("layers",), Scope(""), env)

@@ -10,17 +10,24 @@ A value may also be a *pair* (or a short list): a parameter given as ``[1, 7]``,
 written in the expression (``=[$k, 1]``).  Arithmetic is element-wise: pair op pair of the same
 length, pair op number (the number applies to each element), and the one-argument functions
 (``ceil``, ``floor``, ``round``, ``int``, and ``make_divisible``'s value) apply to each element;
-``min`` and ``max`` take numbers only.
+``min`` and ``max`` take numbers only.  ``$list[i]`` is one element (from 0), ``len(list)`` the
+number of elements, ``prepend(x, list)`` the list with ``x`` in front; ``round_log``,
+``regnet_widths`` and ``regnet_depths`` (exact: :mod:`cnnstat.spec.rounding`,
+:mod:`cnnstat.spec.regnet`) derive RegNet's stages from its published parameters.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import cast
+
+from cnnstat.spec.regnet import regnet_depths, regnet_widths
+from cnnstat.spec.rounding import make_divisible, round_half_away, round_log
 
 Number = int | Fraction
 Value = Number | tuple[Number, ...]
@@ -43,20 +50,6 @@ class ExprError(Exception):
         self.hint = hint
 
 
-def make_divisible(value: Number, divisor: Number = 8, min_value: Number | None = None) -> int:
-    """Round ``value`` to a multiple of ``divisor`` the way MobileNet / EfficientNet do.
-
-    new = max(min_value or divisor, floor(value + divisor/2) rounded down to a multiple of
-    divisor); if that loses more than 10 % of ``value``, add one ``divisor``.
-    """
-    div = int(divisor)
-    lower = div if min_value is None else int(min_value)
-    new = max(lower, int(math.floor(Fraction(value) + Fraction(div, 2))) // div * div)
-    if new < Fraction(9, 10) * Fraction(value):
-        new += div
-    return new
-
-
 def _ceil(x: Number) -> int:
     return math.ceil(x)
 
@@ -65,24 +58,40 @@ def _floor(x: Number) -> int:
     return math.floor(x)
 
 
-def _round(x: Number) -> int:
-    """Round half away from zero (what people mean in architecture tables)."""
-    f = Fraction(x)
-    return int(math.floor(abs(f) + Fraction(1, 2))) * (1 if f >= 0 else -1)
-
-
 def _int(x: Number) -> int:
     return int(x)
 
 
-FUNCTIONS: dict[str, Callable[..., Number]] = {
+def _len(items: Value) -> int:
+    return len(items) if isinstance(items, tuple) else 1
+
+
+def _prepend(first: Number, items: Value) -> tuple[Number, ...]:
+    """``first`` followed by the list (each stage's input width: the stem, then the widths)."""
+    return (first, *(items if isinstance(items, tuple) else (items,)))
+
+
+FUNCTIONS: dict[str, Callable[..., Value]] = {
     "make_divisible": make_divisible,
     "ceil": _ceil,
     "floor": _floor,
-    "round": _round,
+    "round": round_half_away,
     "int": _int,
     "min": min,
     "max": max,
+    "round_log": round_log,
+    "regnet_widths": regnet_widths,
+    "regnet_depths": regnet_depths,
+    "len": _len,
+    "prepend": _prepend,
+}
+LIST_ARGS = {"len": 0, "prepend": 1}  # the function's argument that may be a list
+USAGE = {
+    "round_log": "round_log(x, base): x > 0, base > 1, the result within -64..64",
+    "regnet_widths": "regnet_widths(depth, w0, wa, wm, group_width[, bottleneck]): depth "
+                     "1..1,000, w0 a positive multiple of 8, wa >= 0, wm > 1",
+    "regnet_depths": "regnet_depths(depth, w0, wa, wm): depth 1..1,000, w0 a positive multiple "
+                     "of 8, wa >= 0, wm > 1",
 }
 
 _BINOPS: dict[type[ast.operator], Callable[[Number, Number], Number]] = {
@@ -143,6 +152,13 @@ def evaluate(text: str, env: Mapping[str, object]) -> object:
     """Evaluate ``text`` (an expression string) with parameters from ``env``."""
     if len(text) > MAX_EXPR_CHARS:
         raise ExprError("E301", f"expression longer than {MAX_EXPR_CHARS} characters")
+    return _Evaluator(env).visit(_parse(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> ast.expr:
+    """The checked syntax tree of an expression, parsed once per text (a spec evaluates the
+    same expressions for every repeat and every configuration; the tree is only read)."""
     body = text[1:] if text.startswith("=") else text
     source = _PARAM.sub(lambda m: m.group(1), body)
     if "$" in source:
@@ -156,7 +172,7 @@ def evaluate(text: str, env: Mapping[str, object]) -> object:
     if _depth(tree.body) > MAX_DEPTH:
         raise ExprError("E301", f"expression nested more than {MAX_DEPTH} levels deep",
                         "simplify it: a chain of signs or parentheses this long is a typo")
-    return _Evaluator(env).visit(tree.body)
+    return tree.body
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -268,14 +284,41 @@ class _Evaluator:
             raise ExprError("E301", f"unknown function in '{ast.unparse(node)}'",
                             "functions: " + ", ".join(sorted(FUNCTIONS)))
         name = node.func.id
-        first = self._value(node.args[0]) if node.args and name in ELEMENTWISE else None
-        rest = [self._number(a) for a in node.args[1 if first is not None else 0:]]
+        if name in ELEMENTWISE and node.args:
+            first = self._value(node.args[0])
+            rest: list[Value] = [self._number(a) for a in node.args[1:]]
+            return _each(first, lambda a: _normalise(cast(Number, self._call(name, [a, *rest],
+                                                                              node))))
+        args = [self._value(a) if LIST_ARGS.get(name) == i else self._number(a)
+                for i, a in enumerate(node.args)]
+        result = self._call(name, args, node)
+        if isinstance(result, tuple):
+            return self._items([_normalise(v) for v in result], ast.unparse(node))
+        return _normalise(result)
+
+    def _call(self, name: str, args: list[Value], node: ast.Call) -> Value:
         try:
-            if first is not None:
-                return _each(first, lambda a: _normalise(FUNCTIONS[name](a, *rest)))
-            return _normalise(FUNCTIONS[name](*rest))
+            return FUNCTIONS[name](*args)
         except (TypeError, ValueError, ZeroDivisionError) as exc:
-            raise ExprError("E304", f"bad call '{ast.unparse(node)}': {exc}") from None
+            raise ExprError("E304", f"bad call '{_short(ast.unparse(node))}': {exc}",
+                            USAGE.get(name)) from None
+
+    def visit_Subscript(self, node: ast.Subscript) -> object:
+        """``$widths[$i]``: one element of a list, counted from 0."""
+        items = self._value(node.value)
+        if isinstance(node.slice, ast.Slice):
+            raise ExprError("E301", f"'{_short(ast.unparse(node))}': slices are not allowed",
+                            "index one element: $list[$i]")
+        index = self._number(node.slice)
+        if not isinstance(items, tuple):
+            raise ExprError("E303", f"'{_short(ast.unparse(node.value))}' is the number "
+                            f"{items}, not a list", "index only lists: $widths[$i]")
+        if not isinstance(index, int) or not 0 <= index < len(items):
+            raise ExprError("E304", f"index {index} of '{_short(ast.unparse(node))}' is outside "
+                            f"0..{len(items) - 1}",
+                            "a list of n elements is indexed 0 to n - 1 (repeat's index counts "
+                            "from 0)")
+        return items[index]
 
     def _value(self, node: ast.AST) -> Value:
         """A number or a pair (list) of numbers."""

@@ -22,6 +22,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "activation": ("relu", "relu6", "leaky_relu", "prelu", "elu", "sigmoid", "tanh", "silu",
                    "swish", "mish", "gelu", "hardswish", "hardsigmoid", "softmax"),
     "reshaping": ("flatten", "identity", "channel_shuffle", "pad_channels", "permute"),
+    "attention": ("attention",),
 }
 
 # Stems that place a word in a family, tried in this order ("deconv" is resampling, not conv).
@@ -32,6 +33,7 @@ _STEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("activation", ("lu", "sigm", "tanh", "swish", "mish", "act", "softmax")),
     ("convolution", ("conv", "fc", "linear", "dense")),
     ("reshaping", ("flat", "reshape", "view")),
+    ("attention", ("attn", "attention", "mhsa", "transformer")),
 )
 
 # Other frameworks' names for our kinds, written without '_', '-' and case.
@@ -50,6 +52,7 @@ ALIASES: dict[str, str] = {
     "pixelshuffle": "pixel_shuffle", "pixelunshuffle": "pixel_unshuffle",
     "layernorm2d": "layernorm", "groupnorm2d": "groupnorm",
     "instancenorm2d": "instancenorm", "stochasticdepth": "drop_path", "droppath": "drop_path",
+    "multiheadattention": "attention", "mhsa": "attention", "selfattention": "attention",
     "zeropad": "pad", "zeropadding2d": "pad", "cropping2d": "crop",
 }
 

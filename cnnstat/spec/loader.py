@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 from cnnstat import zoo
@@ -15,7 +16,7 @@ from cnnstat.errors import (
     UsageError,
     spec_error,
 )
-from cnnstat.spec.expand import Budget, as_int, check_size, expand, value
+from cnnstat.spec.expand import Budget, Memo, as_int, check_size, expand, value
 from cnnstat.spec.lint import unused_blocks
 from cnnstat.spec.models import Figure, Metric, SpecModel, VariantModel
 from cnnstat.spec.names import check_unique
@@ -165,16 +166,29 @@ def load_text(text: str, name: str, variant: str | None = None,
     """Validate and expand spec text already in memory (``cnnstat explain`` writes one);
     ``variant`` is a normalised variant name as in a built-in name."""
     parsed = parse_text(text, name)
-    key = None
-    if variant is not None:
-        keys = {zoo.normalise(k): k for k in parsed.model.variants}
-        if variant not in keys:
-            raise UsageError(f"{name}: no variant '{variant}'",
-                             suggest(variant, keys, n=3) or
-                             (f"its variants: {', '.join(parsed.model.variants)}" if keys
-                              else "this spec has no variants"))
-        key = keys[variant]
-    return build(parsed, key, overrides, input_shape)
+    return build(parsed, variant_key(parsed, name, variant), overrides, input_shape)
+
+
+def variant_key(parsed: Parsed, name: str, variant: str | None) -> str | None:
+    """The key under ``variants:`` of a normalised variant name (None for the defaults);
+    UsageError for a variant the file does not have."""
+    if variant is None:
+        return None
+    keys = {zoo.normalise(k): k for k in parsed.model.variants}
+    if variant not in keys:
+        raise UsageError(f"{name}: no variant '{variant}'",
+                         suggest(variant, keys, n=3) or
+                         (f"its variants: {', '.join(parsed.model.variants)}" if keys
+                          else "this spec has no variants"))
+    return keys[variant]
+
+
+def prepare(spec: str) -> tuple[Parsed, str | None]:
+    """Read and validate ``spec`` once, for many configurations (``cnnstat sweep``): the parsed
+    file and the key of the variant the SPEC argument names."""
+    name, raw, variant = read_source(spec)
+    parsed = parse(raw, name)
+    return parsed, variant_key(parsed, name, variant)
 
 
 def parse(raw: bytes, name: str) -> Parsed:
@@ -198,12 +212,14 @@ def parse_text(text: str, name: str) -> Parsed:
 
 def build(parsed: Parsed, variant: str | None = None,
           overrides: dict[str, object] | None = None,
-          input_shape: tuple[int, ...] | None = None, budget: Budget | None = None) -> Loaded:
+          input_shape: tuple[int, ...] | None = None, budget: Budget | None = None,
+          memo: Memo | None = None) -> Loaded:
     """Expand ``parsed`` with its defaults, or with ``variant`` (a key under ``variants:``);
-    ``budget`` caps the work of all the configurations of one file together."""
+    ``budget`` caps the work of all the configurations of one file together; ``memo`` reuses
+    block expansions across many configurations of it (a sweep)."""
     try:
         return _build(parsed.model, parsed.source, variant, overrides or {}, input_shape,
-                      budget)
+                      budget, memo)
     except SpecError as exc:
         raise _located(exc, parsed.source) from None
     except RecursionError:
@@ -218,15 +234,59 @@ def _located(exc: SpecError, smap: SourceMap) -> SpecError:
 
 def _build(model: SpecModel, smap: SourceMap, variant: str | None,
            overrides: dict[str, object], input_override: tuple[int, ...] | None,
-           budget: Budget | None) -> Loaded:
+           budget: Budget | None, memo: Memo | None = None) -> Loaded:
     chosen = model.variants[variant] if variant is not None else None
+    _check_scaling(model)
     env = _environment(model, chosen, variant, overrides)
     inputs = _inputs(model, env, input_override)
-    graph = expand(model, env, budget)
-    check_unique(graph)
+    graph = _graph(model, env, budget, memo)
     name = f"{model.name}-{zoo.normalise(variant)}" if variant else model.name
+    lint = memo.lint if memo is not None and memo.lint is not None else \
+        tuple(unused_blocks(model))
+    if memo is not None:
+        memo.lint = lint
     return Loaded(model, name, graph, inputs[0][1], env, smap, chosen, variant,
-                  tuple(unused_blocks(model)), inputs, tuple(model.outputs or ()))
+                  lint, inputs, tuple(model.outputs or ()))
+
+
+def _graph(model: SpecModel, env: dict[str, object], budget: Budget | None,
+           memo: Memo | None) -> Seq:
+    """The expanded graph, its names checked; with a memo (and no file budget to charge), the
+    graph of the same parameters is expanded once."""
+    key: tuple[Any, ...] | None = None
+    if memo is not None and budget is None:
+        key = tuple(sorted(env.items()))
+        try:
+            hit = memo.graphs.get(key)
+        except TypeError:  # an unhashable value
+            key, hit = None, None
+        if hit is not None:
+            return hit
+    graph = expand(model, env, budget, memo)
+    check_unique(graph)
+    if key is not None and memo is not None:
+        if len(memo.graphs) >= memo.limit:
+            memo.graphs.clear()
+        memo.graphs[key] = graph
+    return graph
+
+
+def _check_scaling(model: SpecModel) -> None:
+    """E206: a ``scaling:`` knob that is not a parameter, or a variant there that is not one of
+    the spec's variants."""
+    if model.scaling is None:
+        return
+    for knob in ("width", "depth", "resolution"):
+        name = getattr(model.scaling, knob)
+        if name is not None and name not in model.params:
+            raise spec_error("E206", f"scaling: {knob} names '{name}', which is not a parameter",
+                             ("scaling", knob), hint=suggest(name, model.params) or
+                             "name one of the spec's params")
+    for i, key in enumerate(model.scaling.variants):
+        if key not in model.variants:
+            raise spec_error("E206", f"scaling: variants lists '{key}', which is not a variant",
+                             ("scaling", "variants", i), hint=suggest(key, model.variants) or
+                             "list keys of the spec's variants")
 
 
 def _inputs(model: SpecModel, env: dict[str, object],

@@ -271,6 +271,14 @@ class MaxoutArgs(Args):
         description="the wrapped layer: a single conv or linear")
 
 
+class AttentionArgs(Args):
+    """Multi-head self-attention over the H·W positions of a C x H x W map (BoTNet's MHSA)."""
+
+    heads: Int = Field(description="number of heads h (C / h features each; h must divide C)")
+    qkv_bias: Flag = Field(True, description="biases of the query, key and value projections")
+    bias: Flag = Field(True, description="bias of the output projection")
+
+
 NO_ARGS = Args
 
 LAYER_ARGS: dict[str, type[Args]] = {
@@ -317,6 +325,7 @@ LAYER_ARGS: dict[str, type[Args]] = {
     "hardswish": NO_ARGS,
     "hardsigmoid": NO_ARGS,
     "maxout": MaxoutArgs,
+    "attention": AttentionArgs,
 }
 
 
@@ -335,6 +344,8 @@ class ResidualArgs(CompositeArgs):
         "auto", description="auto (identity, or 1x1 conv + bn when the shape changes), identity, "
         "pad (ResNet option A), identity-if-same (no shortcut when the shape changes), or layers")
     then: Layers = Field([], description="layers after the add (e.g. [relu])")
+    shortcut_first: Flag = Field(False, description="run the shortcut before the body "
+                                 "(torchvision's RegNet: proj(x) + f(x)); the same sum")
 
 
 class BranchesArgs(CompositeArgs):
@@ -386,11 +397,14 @@ class DenseArgs(CompositeArgs):
 
 
 class RepeatItem(BaseModel):
-    """``repeat: N`` with ``layers: [...]``: the layers N times, inlined (N may be 0)."""
+    """``repeat: N`` with ``layers: [...]``: the layers N times, inlined (N may be 0); with
+    ``index: i``, ``$i`` is 0, 1, ..., N - 1 in the copies (a stage's entry in a list)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     repeat: Int
     layers: Layers
+    index: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                              description="a parameter name bound to the copy's number, from 0")
 
 
 COMPOSITE_ARGS: dict[str, type[CompositeArgs]] = {
@@ -483,6 +497,25 @@ class Acceptance(BaseModel):
     reason: str = Field(min_length=1, description="why the warning is accepted")
 
 
+class ScalingModel(BaseModel):
+    """The spec's compound-scaling knobs (``cnnstat scale``): which parameters multiply the width,
+    the depth and the resolution.  The network's own rounding (``make_divisible(c * w, 8)``,
+    ``ceil(n * d)``) stays in its expressions; the resolution is set to the integer
+    ``base * r`` rounded half up to a multiple of ``resolution_multiple``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    width: str | None = Field(None, description="the parameter that multiplies every channel count")
+    depth: str | None = Field(None, description="the parameter that multiplies every stage's "
+                              "number of blocks")
+    resolution: str | None = Field(None, description="the parameter that is the input's H and W "
+                                   "(an integer, in pixels)")
+    resolution_multiple: StrictInt = Field(1, ge=1, description="a scaled resolution is rounded "
+                                           "half up to a multiple of this")
+    variants: list[str] = Field([], description="the published scaled variants in order of phi "
+                                "(the first is phi = 0, the base), compared with the rule by "
+                                "'cnnstat scale --table'")
+
+
 class SpecModel(BaseModel):
     """The top level of a spec file."""
 
@@ -513,6 +546,9 @@ class SpecModel(BaseModel):
         {}, description="exact figures pinned for regression ('cnnstat check' fails on a change)")
     budget: dict[Metric, StrictInt] = Field(
         {}, description="upper limits ('cnnstat check' fails when a figure exceeds one)")
+    scaling: ScalingModel | None = Field(
+        None, description="the compound-scaling knobs: which parameters are the width, depth "
+        "and resolution multipliers (for 'cnnstat scale')")
     accept: list[Acceptance] = Field(
         [], description="warnings that are true of the architecture as published, each with "
         "its reason: reported as notes, so 'cnnstat check --strict' passes")

@@ -27,6 +27,7 @@ from cnnstat.torch_backend.measure import (
     out_shape,
     sample_input,
 )
+from cnnstat.torch_backend.attention import SelfAttention2d
 from cnnstat.torch_backend.modules import (
     RBF,
     FrozenBatchNorm2d,
@@ -58,10 +59,10 @@ KINDS: dict[type, tuple[str, ...]] = {
     nn.Hardsigmoid: ("hardsigmoid",), nn.LayerNorm: ("layernorm",), LayerNorm2d: ("layernorm",),
     nn.GroupNorm: ("groupnorm",), nn.InstanceNorm2d: ("instancenorm",),
     LayerScale: ("layer_scale",), StochasticDepth: ("drop_path",), Permute: ("permute",),
-    Mean: ("mean",),
+    Mean: ("mean",), SelfAttention2d: ("attention",),
 }
 # Modules with children that are one spec layer all the same (cnnstat's own composites).
-ATOMIC = (Maxout, SparseConv2d)
+ATOMIC = (Maxout, SparseConv2d, SelfAttention2d)
 
 
 def kinds_of(module: nn.Module) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from torch import nn
 from cnnstat.core.ir import Layer
 from cnnstat.core.report import Shape
 from cnnstat.core.rules.conv import conv_windows
+from cnnstat.torch_backend.attention import SelfAttention2d
 from cnnstat.torch_backend.modules import (
     RBF,
     CentreCrop,
@@ -142,17 +143,23 @@ def maxout(layer: Layer, x: Shape) -> nn.Module:
     return Maxout(inner.name.rsplit(".", 1)[-1], wide, pieces)
 
 
+def _square(kernel: tuple[int, int]) -> int | tuple[int, int]:
+    """A square pooling kernel as one int, as torchvision writes it (``nn.MaxPool2d(3)``): the
+    same pooling, and the module torchscan's formulas see (they read an int kernel as k)."""
+    return kernel[0] if kernel[0] == kernel[1] else kernel
+
+
 @builds("maxpool")
 def maxpool(layer: Layer, x: Shape) -> nn.Module:
     a = layer.args
-    return nn.MaxPool2d(a["kernel"], a["stride"] or a["kernel"], a["padding"], a["dilation"],
-                        ceil_mode=a["ceil_mode"])
+    return nn.MaxPool2d(_square(a["kernel"]), a["stride"] or a["kernel"], a["padding"],
+                        a["dilation"], ceil_mode=a["ceil_mode"])
 
 
 @builds("avgpool")
 def avgpool(layer: Layer, x: Shape) -> nn.Module:
     a = layer.args
-    return nn.AvgPool2d(a["kernel"], a["stride"] or a["kernel"], a["padding"],
+    return nn.AvgPool2d(_square(a["kernel"]), a["stride"] or a["kernel"], a["padding"],
                         ceil_mode=a["ceil_mode"], count_include_pad=a["count_include_pad"])
 
 
@@ -251,6 +258,12 @@ def dropout(layer: Layer, x: Shape) -> nn.Module:
 @builds("softmax")
 def softmax(layer: Layer, x: Shape) -> nn.Module:
     return nn.Softmax(dim=1)
+
+
+@builds("attention")
+def attention(layer: Layer, x: Shape) -> nn.Module:
+    a = layer.args
+    return SelfAttention2d(x[0], a["heads"], a["qkv_bias"], a["bias"])
 
 
 @builds("identity")

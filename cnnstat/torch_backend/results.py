@@ -7,12 +7,15 @@ not run), which is a mismatch too.
 
 from __future__ import annotations
 
+from cnnstat.core.counters import TOOLS
+
 from dataclasses import dataclass, field
 from typing import Any
 
 # The figures verify compares, in table order.  "torch" and "fvcore" are FLOPs under the
-# presets of the same names (cnnstat.core.presets), measured by FlopCounterMode and fvcore.
-FIGURES = ("shape", "params", "buffers", "torch", "fvcore")
+# presets of the same names (cnnstat.core.presets), measured by FlopCounterMode and fvcore; the
+# other counters' presets (cnnstat.core.counters) are measured by those tools (counters.py).
+FIGURES = ("shape", "params", "buffers", "torch", "fvcore", *(p.name for p in TOOLS))
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from typing import Any
 
 import torch
 
-from cnnstat.core.presets import PRESETS
+from cnnstat.core.counters import ALL_PRESETS
 from cnnstat.core.report import Report, Row
+from cnnstat.torch_backend.counters import RUNNERS, count_live
 from cnnstat.torch_backend.measure import (
     Pass,
     fvcore_pass,
@@ -53,12 +54,15 @@ def _verify(report: Report, counters: Sequence[str], device: str,
     passes: dict[str, Pass] = {}
     if "fvcore" in counters:
         passes["fvcore"] = fvcore_pass(model, names, model.input_shapes, report.batch)
-    if "torch" in counters or not passes:
+    if "torch" in counters or "fvcore" not in counters:
         xs = sample_inputs(model, model.input_shapes, report.batch)
         passes["torch"] = shapes_and_torch_flops(model, names, xs)
         device = str(xs[0].device)
     else:
         device = "cpu"  # fvcore alone: the shapes come from its own pass on real tensors
+    for tool in (c for c in counters if c in RUNNERS):
+        counted = count_live(tool, model, names, model.input_shapes, report.batch)
+        passes[tool] = Pass({n: None for n in counted.layers}, counted.layers, None, counted.total)
     main = passes["torch"] if "torch" in passes else passes["fvcore"]
     trained = [row.name for row in report.rows if row.training]
     train_batch = _training_batch(report)
@@ -106,9 +110,11 @@ def _layer(row: Row, batch: int, model: SpecNet, shapes: dict[str, Any],
               "params": Check(row.params, numel(mod.parameters())),
               "buffers": Check(row.buffers, numel(mod.buffers()))}
     for c in counters:
+        if c in RUNNERS and not passes[c].flops:
+            continue  # a tool that reports no per-layer figures (thop, ptflops): totals only
         ran = row.name in passes[c].shapes  # a module that never ran measured nothing
-        checks[c] = Check(batch * PRESETS[c].count(row), passes[c].flops[row.name] if ran
-                          else None)
+        checks[c] = Check(ALL_PRESETS[c].batch_count(row, batch), passes[c].flops[row.name]
+                          if ran else None)
     return LayerCheck(row.name, row.kind, row.description, checks)
 
 
@@ -121,7 +127,7 @@ def _totals(report: Report, model: SpecNet, output: tuple[int, ...] | None,
               "params": Check(t.params, numel(model.parameters())),
               "buffers": Check(t.buffers, numel(model.buffers()))}
     for c in counters:
-        totals[c] = Check(PRESETS[c].total(report), passes[c].total_flops)
+        totals[c] = Check(ALL_PRESETS[c].total(report), passes[c].total_flops)
     return totals
 
 

@@ -545,6 +545,50 @@ def explain_resize(layer: Layer, row: Row, flat: Shape | None = None) -> Explana
                        tuple(steps))
 
 
+def explain_attention(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """N = H*W tokens of C, h heads of d = C/h: projections 4C² weights and 4NC² MACs; the two
+    activation products h*N*N*d each, apart from MACs; softmax 3 per score."""
+    c, h, w = row.input_shape
+    heads = layer.args["heads"]
+    d, n = c // heads, h * w
+    qkv_b, out_b = 3 * c if layer.args["qkv_bias"] else 0, c if layer.args["bias"] else 0
+    steps = [Step("tokens", "N = H*W", worked(product(h, w), n), n, f"of C = {c} features"),
+             Step("head width", "d = C/h", worked(f"{c}//{heads}", d), d, f"{heads} heads"),
+             Step("output", "same as input", "", hwc(row.output_shape)),
+             Step("weights", "3*C*C + C*C", worked(f"3*{c}*{c} + {c}*{c}", row.weights),
+                  row.weights, "QKV projection C -> 3C and output projection C -> C")]
+    if row.bias:
+        steps.append(Step("biases", "3*C + C" if qkv_b and out_b else ("3*C" if qkv_b else "C"),
+                          worked(f"{qkv_b} + {out_b}", row.bias), row.bias,
+                          "qkv_bias, bias"))
+    steps += [Step("MACs", "N*C*3*C + N*C*C", worked(f"{n}*{c}*3*{c} + {n}*{c}*{c}", row.macs),
+                   row.macs, "the two projections: weight MACs"),
+              _flops(row)]
+    for key, label in (("qk", "Q.K^T"), ("av", "A.V")):
+        steps.append(Step(f"product {label}", "h*N*N*d",
+                          worked(product(heads, n, n, d), row.products[key]),
+                          row.products[key], "activations x activations: not in MACs"))
+    steps += [Step("element-wise (softmax)", "3*h*N*N",
+                   worked(f"3*{product(heads, n, n)}", row.ops["softmax"]), row.ops["softmax"],
+                   "exp, sum, divide per score"),
+              Step("element-wise (attention_scale)", "N*C",
+                   worked(product(n, c), row.ops["attention_scale"]),
+                   row.ops["attention_scale"], "queries times 1/sqrt(d)"),
+              Step("receptive field", "", "", "global",
+                   "every output position attends to every input position"),
+              Step("scratch", "6*N*C + 2*h*N*N",
+                   worked(f"6*{n}*{c} + 2*{product(heads, n, n)}", row.scratch), row.scratch,
+                   "intermediate elements (Q, K, V, scores, softmax) counted in memory"),
+              _activations(row)]
+    if "bias" in row.ops:
+        steps.append(Step("element-wise (bias)", "N*biases",
+                          worked(f"{n}*{row.bias}", row.ops["bias"]), row.ops["bias"],
+                          "one add per biased projection output"))
+    return Explanation(f"attention '{layer.name}': {row.description}", row.input_shape, row,
+                       tuple(steps), ("--count torch counts the products at 2 FLOPs per MAC, "
+                                      "--count fvcore at 1; neither counts softmax or scaling",))
+
+
 Explainer = Callable[[Layer, Row, Optional[Shape]], Explanation]
 
 EXPLAINERS: dict[str, Explainer] = {
@@ -555,6 +599,7 @@ EXPLAINERS: dict[str, Explainer] = {
     **{kind: explain_resize for kind in RESIZE_KINDS},
     **{kind: explain_norm for kind in NORM_STEPS}, "layer_scale": explain_layer_scale,
     "drop_path": explain_drop_path, "mean": explain_mean, "permute": explain_permute,
+    "attention": explain_attention,
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from cnnstat.core import memory
 from cnnstat.core.report import Report
 from cnnstat.render.jsonfmt import header
+from cnnstat.render import numbers
 from cnnstat.render.numbers import binary
 from cnnstat.render.table import Column, Table
 from cnnstat.views.common import spec_info
@@ -47,7 +48,17 @@ def schedule_table(view: MemoryView) -> Table:
              "bytes": s.alive * b * size, "peak": "<- peak" if s is peak else ""}
             for s in view.schedule.steps]
     return Table(f"{view.report.name}: live activations per operation (inference, "
-                 f"{_batch(view)}, {view.dtype})", cols, rows, None, [memory.INFERENCE])
+                 f"{_batch(view)}, {view.dtype})", cols, rows, None,
+                 [memory.INFERENCE, *_scratch_note(view)])
+
+
+def _scratch_note(view: MemoryView) -> list[str]:
+    """A note naming the operations whose intermediate tensors count (attention)."""
+    held = [s.row for s in view.schedule.steps if s.row.scratch]
+    if not held:
+        return []
+    return [memory.SCRATCH + ": " + ", ".join(
+        f"{r.name} {numbers.exact(r.scratch * view.report.batch)}" for r in held)]
 
 
 def _batch(view: MemoryView) -> str:
@@ -69,7 +80,7 @@ def breakdown_table(view: MemoryView) -> Table:
             Column("readable", "")]
     return Table(f"{view.report.name}: memory at {view.dtype} ({view.size} byte"
                  f"{'s' if view.size > 1 else ''} per element), {_batch(view)}", cols, rows,
-                 None, [memory.TRAINING])
+                 None, [memory.TRAINING, *_scratch_note(view)])
 
 
 def _bytes_row(view: MemoryView, mode: str, part: str, n: int) -> dict[str, Any]:

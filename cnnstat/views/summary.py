@@ -19,13 +19,28 @@ from cnnstat.render.table import Column, Table
 from cnnstat.views.common import exact, rf_text, spec_info
 
 
-def layer_json(row: Row, batch: int) -> dict[str, Any]:
+PRODUCT_NAMES = {"qk": "Q.K^T", "av": "A.V"}
+
+
+def macs_share(row: Row, report: Report) -> float | None:
+    """The row's share of the inference MACs total (0.0 to 1.0); None for a training-only row,
+    whose MACs are not in that total."""
+    if row.training:
+        return None
+    total = report.totals.macs  # for the batch, as row.macs * batch
+    return row.macs * report.batch / total if total else 0.0
+
+
+def layer_json(row: Row, batch: int, share: float | None = None) -> dict[str, Any]:
     out = {"name": row.name, "kind": row.kind, "description": row.description,
            "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
            "params": row.params, "weights": row.weights, "bias": row.bias,
-           "buffers": row.buffers, "macs": row.macs * batch, "flops": row.flops * batch,
+           "buffers": row.buffers, "macs": row.macs * batch, "macs_share": share,
+           "flops": row.flops * batch,
            "elementwise": {k: v * batch for k, v in row.ops.items()},
            "activations": row.activations * batch}
+    if row.products:  # attention's activation-by-activation products: MACs, not in "macs"
+        out["products"] = {k: v * batch for k, v in row.products.items()}
     if row.training:
         out["training_only"] = True
     return out
@@ -38,6 +53,9 @@ def totals_json(report: Report) -> dict[str, Any]:
            "elementwise_by_kind": report.ops_by_kind(), "activations": t.activations}
     if any(r.training for r in report.rows):
         out["training_only"] = {"params": t.training_params, "macs": t.training_macs}
+    products = report.products_by_kind()
+    if products:
+        out["products"] = products
     return out
 
 
@@ -49,17 +67,19 @@ def summary_json(report: Report, fields: Sequence[FieldSize | None] | None = Non
     fields = field_sizes(report) if fields is None else fields
     rfs = [[exact(f.h), exact(f.w)] if f else None for f in fields]
     doc = {**header("summary"), "spec": spec_info(report), "conventions": conventions.ALL,
-           "layers": [{**layer_json(r, report.batch), "rf": rf}
+           "layers": [{**layer_json(r, report.batch, macs_share(r, report)), "rf": rf}
                       for r, rf in zip(report.rows, rfs)],
            "totals": totals_json(report),
            "diagnostics": [d.to_json() for d in report.diagnostics]}
+    if report.products_by_kind():
+        doc["conventions"] = {**conventions.ALL, "products": conventions.PRODUCTS}
     if report.outputs:
         doc["outputs"] = [{"name": h.name, "shape": list(h.shape), "operations": h.operations,
                            "params": h.params, "macs": h.macs * report.batch}
                           for h in heads(report)]
     if preset is not None and preset is not presets.MACS:
         for layer, row in zip(doc["layers"], report.rows):
-            layer["count"] = preset.count(row) * report.batch
+            layer["count"] = preset.batch_count(row, report.batch)
         doc["count"] = {"preset": preset.name, "convention": preset.convention,
                         "total": preset.total(report)}
     return doc
@@ -73,17 +93,19 @@ def summary_table(report: Report, fields: Sequence[FieldSize | None] | None = No
                   preset: Preset | None = None) -> Table:
     cols = [Column("name", "name"), Column("layer", "layer"), Column("output", "output", "shape"),
             Column("params", "params", "count"), Column("macs", "MACs", "count"),
-            Column("elementwise", "elem. ops", "count"),
+            Column("macs_share", "MACs %", "percent"), Column("elementwise", "elem. ops", "count"),
             Column("activations", "activations", "count"), Column("rf", "RF")]
     b = report.batch
+    t = report.totals
     rows = [{"name": r.name, "layer": r.description + (" (training only)" if r.training else ""),
-             "output": r.output_shape,
-             "params": r.params, "macs": r.macs * b, "elementwise": r.elementwise * b,
+             "output": r.output_shape, "params": r.params, "macs": r.macs * b,
+             "macs_share": "-" if r.training else numbers.percent(r.macs * b, t.macs),
+             "elementwise": r.elementwise * b,
              "activations": r.activations * b, "rf": rf_text(fr) if fr else None}
             for r, fr in zip(report.rows, field_sizes(report) if fields is None else fields)]
-    t = report.totals
     total = {"name": "total", "layer": f"{len(report.rows)} operations",
              "output": report.output_shape, "params": t.params, "macs": t.macs,
+             "macs_share": "100.00%" if t.macs else "-",
              "elementwise": t.elementwise, "activations": t.activations}
     title = (f"{report.name}: {report.title}" if report.title else report.name) + \
         f" (input {numbers.shape(report.input_shape)}, {_batch_note(report)})"
@@ -96,6 +118,10 @@ def summary_table(report: Report, fields: Sequence[FieldSize | None] | None = No
         notes.append(f"training only (side outputs with training: true): "
                      f"{numbers.exact(t.training_params)} params, included in params; "
                      f"{numbers.exact(t.training_macs)} MACs, not in the MACs total (inference)")
+    products = report.products_by_kind()
+    if products:
+        notes.append(f"{conventions.PRODUCTS}: " + ", ".join(
+            f"{PRODUCT_NAMES.get(k, k)} {numbers.exact(v)}" for k, v in products.items()))
     for h in heads(report):
         notes.append(f"output '{h.name}' {numbers.shape(h.shape)}: depends on {h.operations} "
                      f"operations, {numbers.exact(h.params)} params, "
@@ -112,7 +138,7 @@ def _add_count(table: Table, report: Report, preset: Preset) -> None:
     cols.insert([c.key for c in cols].index("macs") + 1, Column("count", preset.label, "count"))
     table.columns = cols
     for cells, row in zip(table.rows, report.rows):
-        cells["count"] = preset.count(row) * report.batch
+        cells["count"] = preset.batch_count(row, report.batch)
     if table.total is not None:
         table.total["count"] = preset.total(report)
     table.notes.insert(1, f"{preset.label} {numbers.human(preset.total(report))}: "

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cnnstat.core.presets import PRESETS
+from cnnstat.core.counters import ALL_PRESETS
 from cnnstat.render import escape, numbers
 from cnnstat.render.jsonfmt import header
 from cnnstat.render.table import Column, Table
 from cnnstat.torch_backend.results import (
+    FIGURES,
     Captured,
     Check,
     ConformanceResult,
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # rf_check imports torch; this module must not
 
 OK, BAD = "✓", "✗"
 HEADERS = {"shape": "output", "params": "params", "buffers": "buffers",
-           "torch": PRESETS["torch"].label, "fvcore": PRESETS["fvcore"].label}
+           **{name: p.label for name, p in ALL_PRESETS.items()}}
 
 
 def _fmt(value: Any) -> str:
@@ -64,7 +65,7 @@ def layer_table(result: VerifyResult) -> Table:
 
 def _cells(name: str, kind: str, checks: dict[str, Check], figs: list[str]) -> dict[str, Any]:
     row: dict[str, Any] = {"name": name, "kind": kind}
-    for f in figs:
+    for f in (f for f in figs if f in checks):  # a tool without per-layer figures: totals only
         row[f] = checks[f].analytic
         row[f"{f}_live"] = live_cell(checks[f])
     return row
@@ -88,13 +89,12 @@ def _notes(result: VerifyResult) -> list[str]:
     trained = ([f"training-only rows: measured in training mode at batch {result.training_batch} "
                 "(batch norm in training needs more than one value per channel)"]
                if result.training_batch not in (0, result.batch) else [])
-    return [verdict, *(PRESETS[c].convention for c in result.counters), *trained,
+    return [verdict, *(ALL_PRESETS[c].convention for c in result.counters), *trained,
             f"live: {env}; {where}"]
 
 
 def overview_table(results: list[VerifyResult]) -> Table:
-    figs = [f for f in ("shape", "params", "buffers", "torch", "fvcore")
-            if any(f in r.totals for r in results)]
+    figs = [f for f in FIGURES if any(f in r.totals for r in results)]
     cols = [Column("spec", "spec"), Column("layers", "layers", "count"),
             *(Column(f, HEADERS[f]) for f in figs), Column("first", "first divergence")]
     rows = []
@@ -110,14 +110,14 @@ def overview_table(results: list[VerifyResult]) -> Table:
         rows.append(row)
     agree = sum(r.ok for r in results)
     notes = [f"{agree} of {len(results)} specs agree with live PyTorch on every figure",
-             *(PRESETS[c].convention for c in results[0].counters)] if results else []
+             *(ALL_PRESETS[c].convention for c in results[0].counters)] if results else []
     return Table("cnnstat verify: analytic vs live PyTorch", cols, rows, None, notes)
 
 
 def verify_json(results: list[VerifyResult]) -> dict[str, Any]:
     counters = results[0].counters if results else ()
     return {**header("verify"), "ok": all(r.ok for r in results),
-            "conventions": {c: PRESETS[c].convention for c in counters},
+            "conventions": {c: ALL_PRESETS[c].convention for c in counters},
             "results": [result_json(r) for r in results]}
 
 

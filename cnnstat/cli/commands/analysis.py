@@ -8,7 +8,7 @@ from cnnstat.analysis import builtin_names
 from cnnstat.cli.options import data_options, module_options
 from cnnstat.cli.output import analysed, analysed_source, emit
 from cnnstat.core.memory import DTYPE_BYTES
-from cnnstat.core.presets import PRESETS
+from cnnstat.core.counters import ALL_PRESETS
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
 from cnnstat.views import summary as views
@@ -19,9 +19,11 @@ STYLES = ("default", "lecture", "memory")
 @click.command()
 @click.argument("spec", required=False)
 @module_options
-@click.option("--count", type=click.Choice(list(PRESETS)), default="macs", show_default=True,
-              help="Also count compute as another tool does: torch (FlopCounterMode) or fvcore "
-              "(FlopCountAnalysis); 'cnnstat verify' proves both live.")
+@click.option("--count", type=click.Choice(list(ALL_PRESETS)), default="macs",
+              show_default=True,
+              help="Also count compute as another tool does: torch (FlopCounterMode), fvcore "
+              "(FlopCountAnalysis), torchinfo, thop, ptflops, torchscan, calflops or deepspeed; "
+              "'cnnstat verify' proves them live, 'cnnstat reconcile' shows them all.")
 @data_options
 @click.option("--style", type=click.Choice(STYLES), default="default", show_default=True,
               help="lecture: the lecture's [HxWxC] NAME: ... lines; memory: the per-layer "
@@ -47,7 +49,7 @@ def summary(spec: str | None, module: str | None, factory_kwargs: str, timeout: 
         return
     result = analysed_source(spec, module, factory_kwargs, timeout, input_shape, batch,
                              overrides)
-    report, fields, preset = result.report, result.field_sizes, PRESETS[count]
+    report, fields, preset = result.report, result.field_sizes, ALL_PRESETS[count]
     emit(fmt, color, lambda: views.summary_json(report, fields, preset),
          lambda: [views.summary_table(report, fields, preset)])
 

@@ -14,11 +14,16 @@ import click
 from cnnstat import zoo
 from cnnstat.cli.options import data_options, kwargs_option, seconds_option
 from cnnstat.cli.output import analysed, echo_err, emit, progress
+from cnnstat.core.counters import TOOLS
 from cnnstat.core.report import Shape
 from cnnstat.errors import ExitStatus, UsageError
 from cnnstat.render.table import Table
 
-COUNT_CHOICES = ("all", "torch", "fvcore")
+COUNT_CHOICES = ("all", "torch", "fvcore", *(p.name for p in TOOLS))
+#: the module each tool's live check imports (``require`` names it when it is missing)
+TOOL_MODULES = {"torchinfo": "torchinfo", "thop": "thop", "ptflops": "ptflops",
+                "ptflops-aten": "ptflops", "torchscan": "torchscan", "calflops": "calflops",
+                "deepspeed": "deepspeed"}
 
 
 @click.command()
@@ -30,7 +35,8 @@ COUNT_CHOICES = ("all", "torch", "fvcore")
 @click.option("--count", "count", type=click.Choice(COUNT_CHOICES), default="all",
               show_default=True,
               help="FLOP counters to check: PyTorch FlopCounterMode against the 'torch' preset, "
-              "fvcore FlopCountAnalysis against the 'fvcore' preset, or both.")
+              "fvcore FlopCountAnalysis against the 'fvcore' preset, both ('all'), or one "
+              "other tool (torchinfo, thop, ptflops, ...) against its preset.")
 @click.option("--device", type=click.Choice(["meta", "cpu"]), default="meta", show_default=True,
               help="Where to build the network: meta allocates nothing (fvcore always traces "
               "on CPU).")
@@ -63,7 +69,8 @@ def verify(specs: tuple[str, ...], impl: str | None, factory_kwargs: str, count:
         ok = _conformance(specs, impl, factory_kwargs, timeout, fmt, color, input_shape, batch,
                           overrides)
     else:
-        require("torch", *(["fvcore"] if "fvcore" in counters else []))
+        require("torch", *(["fvcore"] if "fvcore" in counters else []),
+                *(TOOL_MODULES[c] for c in counters if c in TOOL_MODULES))
         ok = _verify(specs, counters, device, fmt, color, input_shape, batch, overrides, rf)
     return ExitStatus.OK if ok else ExitStatus.REJECTED
 

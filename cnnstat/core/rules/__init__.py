@@ -2,6 +2,7 @@
 
 from cnnstat.core.report import Shape
 from cnnstat.core.rules import (  # noqa: F401
+    attention,
     conv,
     linear,
     norm,

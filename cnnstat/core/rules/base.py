@@ -32,7 +32,10 @@ class Cost:
     into ``macs``.  ``windows``: the spatial window per axis (H, W) for receptive fields; ``None``
     for a point-wise layer.  ``maps``: per axis, which input units each output unit reads, for the
     layers that are not sliding windows (transposed convs, resampling, padding, cropping).
-    ``global_field``: every output sees the whole input.
+    ``global_field``: every output sees the whole input.  ``products``: multiply-accumulates of
+    activation-by-activation matrix products (attention's Q.K^T and A.V), by name: not weight
+    MACs, so never in ``macs``.  ``scratch``: elements of the intermediate tensors the operation
+    holds while it runs (attention's Q, K, V and its heads x N x N scores), for memory.
     """
 
     output: Shape
@@ -45,6 +48,8 @@ class Cost:
     windows: tuple[Window, Window] | None = None
     global_field: bool = False
     maps: tuple[AxisMap, AxisMap] | None = None
+    products: dict[str, int] = field(default_factory=dict)
+    scratch: int = 0
 
 
 def rule(*kinds: str) -> Callable[[RuleFn], RuleFn]:

@@ -6,6 +6,8 @@ the adds of an average)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from cnnstat.core.geometry import Window, adaptive_span, effective_extent
 from cnnstat.core.ir import Layer
 from cnnstat.core.report import Shape
@@ -68,7 +70,11 @@ def maxpool(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
 @rule("avgpool")
 def avgpool(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
     """As max pooling; one add per window element."""
-    return _pool(layer, x, sink, "avg pool")
+    cost = _pool(layer, x, sink, "avg pool")
+    assert cost.windows is not None  # _pool always slides windows
+    counts_pad = bool(layer.args["count_include_pad"])
+    h, w = (dataclasses.replace(win, counts_pad=counts_pad) for win in cost.windows)
+    return dataclasses.replace(cost, windows=(h, w))
 
 
 @rule("subsample")
