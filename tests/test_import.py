@@ -51,6 +51,7 @@ MODELS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
     "shufflenet": ((3, 32, 32), ("split:", "- null", "channel_shuffle: {groups: 2")),
     "convnext": ((3, 32, 32), ("permute: {dims: [0, 2, 3, 1]", "layernorm", "over: last",
                                "gelu", "layer_scale", "residual:", "mean")),
+    "botnet": ((3, 16, 16), ("attention: {heads: 4, qkv_bias: false", "residual:")),
     "normnet": ((3, 16, 16), ("groupnorm: {groups: 4", "instancenorm: {affine: true",
                               "track_running_stats: true", "approximate: tanh",
                               "mean: {keepdim: true")),
@@ -167,7 +168,8 @@ def test_cli_import_then_verify_module_round_trip(cli: Callable, tmp_path: Path)
     assert doc["totals"]["torch"]["live"] == flops
 
 
-@pytest.mark.parametrize(("factory", "shape"), [("convnext", "3x32x32"), ("normnet", "3x16x16")])
+@pytest.mark.parametrize(("factory", "shape"), [("convnext", "3x32x32"), ("normnet", "3x16x16"),
+                                                ("botnet", "3x16x16")])
 def test_cli_round_trip_of_the_norm_and_channels_last_kinds(cli: Callable, tmp_path: Path,
                                                            factory: str, shape: str) -> None:
     """layernorm, linear over the last axis, permute, layer_scale, mean, groupnorm,

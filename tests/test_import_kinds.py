@@ -58,4 +58,4 @@ def test_written_kinds_exist_and_are_not_also_excluded() -> None:
 def test_the_kinds_of_issue_14_are_written() -> None:
     """The norm and channels-last kinds, which the import maps since issue 15's follow-up."""
     assert {"layernorm", "groupnorm", "instancenorm", "layer_scale", "drop_path", "permute",
-            "mean", "gelu"} <= WRITTEN
+            "mean", "gelu", "attention"} <= WRITTEN

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnstat.torch_backend import modules as ours
+from cnnstat.torch_backend.attention import SelfAttention2d
 
 Shape = tuple[int, ...] | None
 
@@ -268,6 +269,9 @@ MODULES: dict[type, ModuleWriter] = {
     nn.Identity: _simple("identity"),
     nn.LayerNorm: lambda m, i, o: _layernorm(m, "last", i),
     nn.GroupNorm: _groupnorm, nn.InstanceNorm2d: _instancenorm,
+    SelfAttention2d: lambda m, i, o: _one("attention", heads=m.heads, **_only(
+        {"qkv_bias": m.qkv.bias is not None, "bias": m.proj.bias is not None},
+        {"qkv_bias": True, "bias": True})),
     nn.ReLU: _simple("relu"), nn.ReLU6: _simple("relu6"),
     nn.LeakyReLU: lambda m, i, o: _one("leaky_relu", **_only({"slope": m.negative_slope},
                                                                {"slope": 0.01})),

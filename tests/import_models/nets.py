@@ -320,3 +320,27 @@ class TupleModule(nn.Module):
 
 def tuple_module() -> nn.Module:
     return TupleModule()
+
+
+class BoTBlock(nn.Module):
+    """BoTNet's bottleneck (Srinivas et al. 2021) with cnnstat's own multi-head self-attention
+    module (the one module the spec's attention kind is built as) in place of the 3x3 conv."""
+
+    def __init__(self, c: int, mid: int, heads: int) -> None:
+        super().__init__()
+        from cnnstat.torch_backend.attention import SelfAttention2d
+
+        self.reduce = nn.Conv2d(c, mid, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid)
+        self.mhsa = SelfAttention2d(mid, heads, qkv_bias=False, bias=True)
+        self.expand = nn.Conv2d(mid, c, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.mhsa(F.relu(self.bn1(self.reduce(x))))
+        return F.relu(x + self.bn2(self.expand(y)))
+
+
+def botnet() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(3, 32, 3, stride=2, padding=1), BoTBlock(32, 16, 4),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
