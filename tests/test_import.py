@@ -26,7 +26,7 @@ torch = pytest.importorskip("torch")
 import cnnstat  # noqa: E402
 from cnnstat.core.presets import TORCH  # noqa: E402
 from cnnstat.errors import SpecError  # noqa: E402
-from cnnstat.torch_backend import importer, tracing  # noqa: E402
+from cnnstat.torch_backend import import_map, importer, tracing  # noqa: E402
 from cnnstat.torch_backend.conformance import conform  # noqa: E402
 
 NETS_FILE = Path(__file__).parent / "import_models" / "nets.py"
@@ -49,6 +49,12 @@ MODELS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
     "senet": ((3, 32, 32), ("scale:", "sigmoid", "se: {name: se1")),
     "separable_stack": ((3, 32, 32), ("groups: 16", "relu6", "dropout: {p: 0.2")),
     "shufflenet": ((3, 32, 32), ("split:", "- null", "channel_shuffle: {groups: 2")),
+    "convnext": ((3, 32, 32), ("permute: {dims: [0, 2, 3, 1]", "layernorm", "over: last",
+                               "gelu", "layer_scale", "residual:", "mean")),
+    "botnet": ((3, 16, 16), ("attention: {heads: 4, qkv_bias: false", "residual:")),
+    "normnet": ((3, 16, 16), ("groupnorm: {groups: 4", "instancenorm: {affine: true",
+                              "track_running_stats: true", "approximate: tanh",
+                              "mean: {keepdim: true")),
 }
 
 
@@ -162,6 +168,42 @@ def test_cli_import_then_verify_module_round_trip(cli: Callable, tmp_path: Path)
     assert doc["totals"]["torch"]["live"] == flops
 
 
+@pytest.mark.parametrize(("factory", "shape"), [("convnext", "3x32x32"), ("normnet", "3x16x16"),
+                                                ("botnet", "3x16x16")])
+def test_cli_round_trip_of_the_norm_and_channels_last_kinds(cli: Callable, tmp_path: Path,
+                                                           factory: str, shape: str) -> None:
+    """layernorm, linear over the last axis, permute, layer_scale, mean, groupnorm,
+    instancenorm and gelu(tanh): import, check --strict, then verify --module."""
+    out = tmp_path / f"{factory}.yaml"
+    result = cli("import", f"{NETS}{factory}", "--input", shape, "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    check = cli("check", "--strict", str(out))
+    assert check.exit_code == 0, check.stderr
+    verify = cli("verify", str(out), "--module", f"{NETS}{factory}", "--format", "json")
+    assert verify.exit_code == 0, verify.stderr
+    params, flops = _live(getattr(nets, factory)(), tuple(int(d) for d in shape.split("x")))
+    doc = json.loads(verify.stdout)
+    assert doc["ok"] and doc["totals"]["params"]["live"] == params
+    assert doc["totals"]["torch"]["live"] == flops
+
+
+def test_convnext_block_counts_from_first_principles() -> None:
+    """C = 16 on a 32x32 input: the 4x4 stem gives 16 x 8 x 8, P = 64 positions."""
+    c, p = 16, 8 * 8
+    block = (c * 7 * 7 + c) + 2 * c + (c * 4 * c + 4 * c) + (4 * c * c + c) + c
+    stem, head = 3 * 4 * 4 * c + c, 2 * c + c * 10 + 10
+    _, report = _import(nets.convnext(), (3, 32, 32), "nets.py:convnext")
+    assert report.totals.params == stem + 2 * block + head
+    block_macs = p * c * 7 * 7 + p * c * 4 * c + p * 4 * c * c
+    # MACs: convs and linears only (norms, GELU, layer scale and the mean are other ops)
+    assert report.totals.macs == 3 * 4 * 4 * c * p + 2 * block_macs + c * 10
+
+
+def test_a_permute_of_other_axes_is_named() -> None:
+    with pytest.raises(import_map.Unsupported, match=r"permutes \[1, 0, 2, 3\]"):
+        import_map._permute([1, 0, 2, 3])
+
+
 def test_cli_import_to_stdout_with_kwargs(cli: Callable, tmp_path: Path) -> None:
     kwargs = '{"blocks": 1, "classes": 3}'
     result = cli("import", f"{NETS}resnet", "--input", "3x16x16", "--kwargs", kwargs)
@@ -180,12 +222,19 @@ def test_unsupported_operations_are_exit_1_naming_op_path_and_count(cli: Callabl
     result = cli("import", f"{NETS}unsupported", "--input", "3x8x8")
     assert result.exit_code == 1 and result.stdout == ""
     err = result.stderr
-    assert "error[E701]" in err and "torch.nn.modules.normalization.GroupNorm at 'norm' (once)" \
+    assert "error[E701]" in err and "torch.nn.modules.activation.Softplus at 'act' (once)" \
         in err
     assert "Tensor.abs at 'the top level' (2 times)" in err
     assert "operator.mul at 'the top level' (once)" in err  # x * 2: a constant factor
     assert "operator.add" not in err  # x.abs() + x.abs(): an add, which a spec has
     assert "Traceback" not in err
+
+
+def test_a_module_returning_a_tuple_is_named(cli: Callable) -> None:
+    result = cli("import", f"{NETS}tuple_module", "--input", "3x4x4")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "torch.nn.modules.rnn.GRU at 'rnn' (once): no spec kind for this module type" \
+        in result.stderr
 
 
 def test_nearest_kind_is_named() -> None:

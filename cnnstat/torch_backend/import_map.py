@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnstat.torch_backend import modules as ours
+from cnnstat.torch_backend.attention import SelfAttention2d
 
 Shape = tuple[int, ...] | None
 
@@ -96,11 +97,51 @@ def _conv_transpose(m: nn.ConvTranspose2d, i: Shape, o: Shape) -> Result:
 
 
 def _linear(m: nn.Linear, i: Shape, o: Shape) -> Result:
-    if i is None or len(i) != 1:
-        raise Unsupported("a linear layer over a tensor that is not flat (features per "
-                          "position): a spec's linear needs a flat input")
-    return [Written("linear", _only({"out": m.out_features, "bias": m.bias is not None},
-                                    {"bias": True}))]
+    """A flat input is a plain ``linear``; any other (channels-last H x W x C) is ``linear``
+    over the last axis, the same weights at every position."""
+    if i is None:
+        raise Unsupported("a linear layer over an input of unknown shape")
+    over = {} if len(i) == 1 else {"over": "last"}
+    return [Written("linear", {**_only({"out": m.out_features, "bias": m.bias is not None},
+                                       {"bias": True}), **over})]
+
+
+def _layernorm(m: nn.LayerNorm, over: str, i: Shape) -> Result:
+    """``nn.LayerNorm(C)`` over the last axis (``over: last``, the spec's default), or
+    torchvision's ``LayerNorm2d`` over the C of a C x H x W map (``over: channels``)."""
+    if len(m.normalized_shape) != 1:
+        raise Unsupported(f"normalizes over {tuple(m.normalized_shape)}; a spec layernorm "
+                          "normalizes one axis")
+    affine = bool(m.elementwise_affine)
+    args = {"over": over, "elementwise_affine": affine,
+            "bias": getattr(m, "bias", None) is not None or not affine}
+    return [Written("layernorm", _only(args, {"over": "last", "elementwise_affine": True,
+                                               "bias": True}))]
+
+
+def _groupnorm(m: nn.GroupNorm, i: Shape, o: Shape) -> Result:
+    return [Written("groupnorm", {"groups": m.num_groups,
+                                  **_only({"affine": m.affine}, {"affine": True})})]
+
+
+def _instancenorm(m: nn.InstanceNorm2d, i: Shape, o: Shape) -> Result:
+    return [Written("instancenorm", _only(
+        {"affine": m.affine, "track_running_stats": m.track_running_stats},
+        {"affine": False, "track_running_stats": False}))]
+
+
+def _drop_path(m: Any, i: Shape, o: Shape) -> Result:
+    """torchvision's ``StochasticDepth``: the identity in eval mode (as the trace runs), kept as
+    a layer so the spec says where the paper's stochastic depth is."""
+    return [Written("drop_path", {"p": float(m.p), **_only({"mode": m.mode}, {"mode": "row"})})]
+
+
+def _permute(dims: Any) -> Result:
+    items = [int(d) for d in (dims if isinstance(dims, (list, tuple)) else [dims])]
+    if len(items) != 4 or items[0] != 0:
+        raise Unsupported(f"permutes {items}; a spec permutes the three axes of C x H x W, "
+                          "batch (0) first and kept")
+    return [Written("permute", {"dims": items})]
 
 
 def _bn(m: nn.BatchNorm2d, i: Shape, o: Shape) -> Result:
@@ -196,9 +237,25 @@ def _hardtanh(lo: float, hi: float) -> Result:
 
 
 def _gelu(approximate: str) -> Result:
-    if approximate != "none":
-        raise Unsupported(f"gelu(approximate={approximate!r}): a spec gelu is the exact one")
-    return [Written("gelu")]
+    if approximate not in ("none", "tanh"):
+        raise Unsupported(f"gelu(approximate={approximate!r}): a spec gelu is none or tanh")
+    return [Written("gelu", _only({"approximate": approximate}, {"approximate": "none"}))]
+
+
+# The spec kinds no entry of this table writes, on purpose, and why: every other kind of
+# cnnstat.spec.models.LAYER_ARGS is written by some entry (tests/test_import_kinds.py checks
+# both ways), so a new kind is either mapped here or added to this set with its reason.
+NOT_IMPORTED: dict[str, str] = {
+    # PyTorch has no module for these; LeNet-5 specs write them by hand
+    "subsample": "LeNet-5's trainable subsampling: no PyTorch module or function",
+    "rbf": "LeNet-5's RBF output with fixed centres: no PyTorch module or function",
+    # written in PyTorch as slicing and padding, which a trace cannot tell from other slicing
+    "maxout": "a max over k views of one conv's output: slicing and torch.max",
+    "pad_channels": "ResNet option A: a strided slice and F.pad of the channels",
+    "crop": "the centre of a tensor: slicing, x[:, :, a:b, c:d]",
+    # the same function as silu under its other name; an import writes silu
+    "swish": "the same function as silu (nn.SiLU, F.silu), which the import writes",
+}
 
 
 MODULES: dict[type, ModuleWriter] = {
@@ -210,6 +267,11 @@ MODULES: dict[type, ModuleWriter] = {
     nn.Dropout: lambda m, i, o: _one("dropout", **_only({"p": m.p}, {"p": 0.5})),
     nn.Dropout2d: lambda m, i, o: _one("dropout", **_only({"p": m.p}, {"p": 0.5})),
     nn.Identity: _simple("identity"),
+    nn.LayerNorm: lambda m, i, o: _layernorm(m, "last", i),
+    nn.GroupNorm: _groupnorm, nn.InstanceNorm2d: _instancenorm,
+    SelfAttention2d: lambda m, i, o: _one("attention", heads=m.heads, **_only(
+        {"qkv_bias": m.qkv.bias is not None, "bias": m.proj.bias is not None},
+        {"qkv_bias": True, "bias": True})),
     nn.ReLU: _simple("relu"), nn.ReLU6: _simple("relu6"),
     nn.LeakyReLU: lambda m, i, o: _one("leaky_relu", **_only({"slope": m.negative_slope},
                                                                {"slope": 0.01})),
@@ -236,13 +298,17 @@ MODULES: dict[type, ModuleWriter] = {
 
 
 def _torchvision_modules() -> dict[type, ModuleWriter]:
-    """torchvision's FrozenBatchNorm2d (detection backbones) and StochasticDepth (identity in
-    eval mode, as the trace runs), where torchvision is installed."""
+    """torchvision's FrozenBatchNorm2d (detection backbones), StochasticDepth, Permute and
+    ConvNeXt's LayerNorm2d (a subclass of nn.LayerNorm that normalizes channels), where
+    torchvision is installed."""
     try:
         from torchvision import ops  # type: ignore[import-not-found,unused-ignore]
+        from torchvision.models import convnext  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return {}
-    return {ops.misc.FrozenBatchNorm2d: _frozen_bn, ops.StochasticDepth: lambda m, i, o: Alias()}
+    return {ops.misc.FrozenBatchNorm2d: _frozen_bn, ops.StochasticDepth: _drop_path,
+            ops.misc.Permute: lambda m, i, o: _permute(m.dims),
+            convnext.LayerNorm2d: lambda m, i, o: _layernorm(m, "channels", i)}
 
 
 MODULES.update(_torchvision_modules())
@@ -287,13 +353,21 @@ def _view(c: Call) -> Result:
 
 
 def _mean(c: Call) -> Result:
+    """``x.mean([2, 3])``: the ``mean`` kind, not ``global_avgpool`` -- it runs as
+    ``aten::mean``, which fvcore does not count and ``adaptive_avg_pool2d`` it does."""
     dims = c.arg(0, "dim")
-    keep = c.arg(1, "keepdim", False)
-    if c.in_shape is None or len(c.in_shape) != 3 or \
+    keep = bool(c.arg(1, "keepdim", False))
+    if c.in_shape is None or len(c.in_shape) != 3 or dims is None or \
             sorted(int(d) % 4 for d in _pair(dims)) != [2, 3]:
         raise Unsupported(f"mean over dims {dims}: only the spatial mean (dims 2, 3) is a spec "
-                          "kind (global_avgpool)")
-    return [Written("global_avgpool")] + ([] if keep else [Written("flatten")])
+                          "kind (mean)")
+    return [Written("mean", {"keepdim": True} if keep else {})]
+
+
+def _permute_call(c: Call) -> Result:
+    """``x.permute(0, 2, 3, 1)``, ``x.permute([0, 2, 3, 1])``, ``torch.permute(x, dims)``."""
+    dims = c.kwargs.get("dims", c.args[0] if len(c.args) == 1 else c.args)
+    return _permute(dims)
 
 
 def _interpolate(c: Call) -> Result:
@@ -346,7 +420,7 @@ FUNCTIONS: dict[Callable[..., Any], CallWriter] = {
                                             c.in_shape),
     F.interpolate: _interpolate,
     F.pad: lambda c: _pad(c.arg(0, "pad"), c.arg(1, "mode", "constant"), c.arg(2, "value", 0)),
-    torch.mean: _mean,
+    torch.mean: _mean, torch.permute: _permute_call,
     F.channel_shuffle: lambda c: _one("channel_shuffle", groups=c.arg(0, "groups")),
     torch.channel_shuffle: lambda c: _one("channel_shuffle", groups=c.arg(0, "groups")),
     operator.getitem: lambda c: _getitem(c),
@@ -360,7 +434,7 @@ METHODS: dict[str, CallWriter] = {
     "tanh": _act("tanh"), "contiguous": _alias, "clone": _alias, "detach": _alias,
     "view": _view, "reshape": _view, "flatten": lambda c: _flatten_check(
         c.arg(0, "start_dim", 0), c.arg(1, "end_dim", -1), c.in_shape),
-    "mean": _mean, "softmax": lambda c: _softmax_dim(c.arg(0, "dim"), c.in_shape),
+    "mean": _mean, "permute": _permute_call, "softmax": lambda c: _softmax_dim(c.arg(0, "dim"), c.in_shape),
 }
 
 

@@ -143,11 +143,18 @@ class _Describer:
         shape = _shape(node)
         tensors = [n for n in _tensors((node.args, node.kwargs)) if _shape(n) is not None
                    or n.op == "get_attr"]
+        if shape is None and node.op == "call_module" and \
+                import_map.module_writer(self.gm.get_submodule(str(node.target))) is None:
+            # a module returning a tuple (nn.MultiheadAttention): named here, not only where
+            # an element of its output is taken
+            self._problem(node, "no spec kind for this module type")
+            return
         if shape is None:
             return  # not a tensor: a size (x.size(0)) read by the calls that use it, or a
             # tuple whose elements (getitem) are judged where they are taken
         if any(n.op == "get_attr" for n in tensors):
-            self._problem(node, "uses a parameter or buffer of the module directly")
+            if not self._layer_scale(node, tensors, shape):
+                self._problem(node, "uses a parameter or buffer of the module directly")
             return
         part = _part_of(node)
         if part is not None:  # x.chunk(n, 1)[i]: a split, if a concat joins every part
@@ -183,6 +190,23 @@ class _Describer:
             "inputs": [self._ref(n) for n in tensors[:1]],
             "like": self._ref(tensors[1]) if len(tensors) > 1 else None,
             "module": node.op == "call_module", "shape": shape})
+
+    def _layer_scale(self, node: fx.Node, tensors: list[fx.Node],
+                     shape: tuple[int, ...]) -> bool:
+        """``gamma * x`` with a parameter gamma of C x 1 x 1 and x of C x H x W: ConvNeXt's
+        layer scale (torchvision's CNBlock), the one direct use of a parameter a spec has."""
+        params = [n for n in tensors if n.op == "get_attr"]
+        others = [n for n in tensors if n.op != "get_attr"]
+        if _merge_of(node) != "mul" or len(params) != 1 or len(others) != 1 \
+                or not _is_parameter(self.gm, str(params[0].target)):
+            return False
+        gamma = tuple(self.gm.get_parameter(str(params[0].target)).shape)
+        if len(shape) != 3 or gamma != (shape[0], 1, 1) or _shape(others[0]) != shape:
+            return False
+        self.nodes.append({"name": node.name, "path": _path(node), "layers": [
+            {"kind": "layer_scale", "args": {}}], "inputs": [self._ref(others[0])],
+            "like": None, "module": False, "shape": shape})
+        return True
 
     def _write(self, node: fx.Node, tensors: list[fx.Node]) -> Alias | list[Written]:
         in_shape = _shape(tensors[0]) if tensors else None

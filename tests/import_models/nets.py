@@ -186,11 +186,69 @@ class Unsupported(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv2d(3, 8, 3)
-        self.norm = nn.GroupNorm(2, 8)
+        self.act = nn.Softplus()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.norm(self.conv(x))
+        x = self.act(self.conv(x))
         return torch.tanh(x) * 2 + x.abs() + x.abs()
+
+
+class ConvNeXtBlock(nn.Module):
+    """ConvNeXt's block as torchvision writes it (Liu et al. 2022): a 7x7 depthwise conv, then
+    channels-last LayerNorm, Linear 4C, GELU, Linear C, back to channels-first, a learned layer
+    scale used directly and stochastic depth, added to the input."""
+
+    def __init__(self, c: int, p: float) -> None:
+        super().__init__()
+        self.dwconv = nn.Conv2d(c, c, 7, padding=3, groups=c)
+        self.norm = nn.LayerNorm(c, eps=1e-6)
+        self.pwconv1 = nn.Linear(c, 4 * c)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(4 * c, c)
+        self.gamma = nn.Parameter(torch.full((c, 1, 1), 1e-6))
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.pwconv2(self.act(self.pwconv1(self.norm(y))))
+        y = self.gamma * torch.permute(y, (0, 3, 1, 2))
+        # stochastic depth: the identity in eval mode, as the trace and verify run
+        return x + (y if not self.training else y * (torch.rand(()) >= self.p))
+
+
+class ConvNeXtNet(nn.Module):
+    def __init__(self, c: int = 16) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 4, stride=4)
+        self.blocks = nn.Sequential(ConvNeXtBlock(c, 0.0), ConvNeXtBlock(c, 0.1))
+        self.head_norm = nn.LayerNorm(c)
+        self.fc = nn.Linear(c, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.blocks(self.stem(x)).mean([2, 3])
+        return self.fc(self.head_norm(x))
+
+
+class NormNet(nn.Module):
+    """GroupNorm and InstanceNorm (affine and with running statistics), tanh-approximate GELU
+    as a module and as a function, and a spatial mean that keeps its dims."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.gn = nn.GroupNorm(4, 16)
+        self.act = nn.GELU(approximate="tanh")
+        self.conv2 = nn.Conv2d(16, 16, 3, padding=1, bias=False)
+        self.inorm = nn.InstanceNorm2d(16, affine=True)
+        self.conv3 = nn.Conv2d(16, 8, 1)
+        self.inorm2 = nn.InstanceNorm2d(8, track_running_stats=True)
+        self.gn_plain = nn.GroupNorm(2, 8, affine=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(self.gn(self.conv1(x)))
+        x = F.gelu(self.inorm(self.conv2(x)), approximate="tanh")
+        x = self.gn_plain(self.inorm2(self.conv3(x)))
+        return torch.mean(x, (2, 3), keepdim=True)
 
 
 class Branchy(nn.Module):
@@ -237,3 +295,52 @@ def unsupported() -> nn.Module:
 
 def branchy() -> nn.Module:
     return Branchy()
+
+
+def convnext() -> nn.Module:
+    return ConvNeXtNet()
+
+
+def normnet() -> nn.Module:
+    return NormNet()
+
+
+class TupleModule(nn.Module):
+    """A module with no spec kind that returns a tuple (as nn.MultiheadAttention does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 1)
+        self.rnn = nn.GRU(8, 8, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x).flatten(2).transpose(1, 2)
+        return self.rnn(y)[0]
+
+
+def tuple_module() -> nn.Module:
+    return TupleModule()
+
+
+class BoTBlock(nn.Module):
+    """BoTNet's bottleneck (Srinivas et al. 2021) with cnnstat's own multi-head self-attention
+    module (the one module the spec's attention kind is built as) in place of the 3x3 conv."""
+
+    def __init__(self, c: int, mid: int, heads: int) -> None:
+        super().__init__()
+        from cnnstat.torch_backend.attention import SelfAttention2d
+
+        self.reduce = nn.Conv2d(c, mid, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid)
+        self.mhsa = SelfAttention2d(mid, heads, qkv_bias=False, bias=True)
+        self.expand = nn.Conv2d(mid, c, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.mhsa(F.relu(self.bn1(self.reduce(x))))
+        return F.relu(x + self.bn2(self.expand(y)))
+
+
+def botnet() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(3, 32, 3, stride=2, padding=1), BoTBlock(32, 16, 4),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
