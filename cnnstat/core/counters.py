@@ -121,8 +121,9 @@ TORCHINFO_RULES: dict[str, Rule] = {
 TORCHINFO = Preset(
     "torchinfo", "mult-adds (torchinfo)",
     "torchinfo: 'Total mult-adds' of torchinfo.summary: conv and linear MACs plus their bias "
-    "(one per output element), batch norm and PReLU at N x their parameter count; "
-    "transposed conv over its output positions; activations, pooling and merges 0",
+    "(one per output element), batch norm, layer/group/instance norm and PReLU at N x their "
+    "parameter count; a linear over the last axis once per image (weights + bias), not per "
+    "position; transposed conv over its output positions; activations, pooling and merges 0",
     TORCHINFO_RULES, tool="torchinfo 1.8.0")
 
 
@@ -202,7 +203,8 @@ THOP_RULES: dict[str, Rule] = {
 THOP = Preset(
     "thop", "ops (thop)",
     "thop: ultralytics-thop profile() total: conv and linear MACs without bias, batch norm 4 per "
-    "input element (2 without affine), avg pooling its window sums + 1 per output, softmax "
+    "input element (2 without affine), layer/group/instance norm the same, attention's "
+    "matmuls, avg pooling its window sums + 1 per output, softmax "
     "3C - 1 per position, PReLU 1 per element; ReLU, max pooling, merges and modules without a "
     "rule 0", THOP_RULES, tool="ultralytics-thop 2.2.3")
 
@@ -289,7 +291,8 @@ PTFLOPS_RULES: dict[str, Rule] = {
 PTFLOPS = Preset(
     "ptflops", "MACs (ptflops)",
     "ptflops: get_model_complexity_info (pytorch backend): conv and linear MACs plus bias, batch "
-    "norm 2 per input element, ReLU/ELU/PReLU/GELU and pooling counted twice (module hook and "
+    "norm, group and instance norm 2 per input element (1 without affine), nn.LayerNorm 1, "
+    "LayerNorm2d 0, ReLU/ELU/PReLU/GELU and pooling counted twice (module hook and "
     "patched functional), ReLU6, LeakyReLU, SiLU, softmax and interpolation once; merges 0",
     PTFLOPS_RULES, tool="ptflops 0.7.5")
 
@@ -395,7 +398,8 @@ CALFLOPS_RULES: dict[str, Rule] = {
 CALFLOPS = Preset(
     "calflops", "FLOPs (calflops)",
     "calflops: calculate_flops FLOPs: conv 2 per MAC + bias, linear 2 per MAC without bias, batch "
-    "norm 2 per element, ReLU/PReLU/ELU/LeakyReLU/SiLU/GELU/softmax and pooling 1 per input "
+    "norm 2 per element, layer/group/instance norm 5 (4 without gamma), "
+    "ReLU/PReLU/ELU/LeakyReLU/SiLU/GELU/softmax and pooling 1 per input "
     "element, upsampling prod(size) once per call; ReLU6, sigmoid, hardswish, merges 0",
     CALFLOPS_RULES, tool="calflops 0.3.2", per_call=_cal_per_call)
 
@@ -522,7 +526,8 @@ TORCHSCAN = Preset(
     "torchscan: crawl_module 'module_flops' total: conv and linear 2 per MAC less one per output, "
     "plus bias; batch norm 2 (4 affine) per element + 2C per call; ReLU 1, ReLU6 2, sigmoid and "
     "LeakyReLU 4, ELU and tanh 6 per element; pooling per window; dropout 1 per element even in "
-    "eval; other modules 0", TORCHSCAN_RULES, tool="torchscan 0.2.0", per_call=_scan_per_call)
+    "eval; layer norm 6 per element + 2 per row + 1 each for gamma and beta; other modules "
+    "(group and instance norm, GELU) 0", TORCHSCAN_RULES, tool="torchscan 0.2.0", per_call=_scan_per_call)
 
 
 TOOLS: tuple[Preset, ...] = (TORCHINFO, THOP, PTFLOPS, PTFLOPS_ATEN, TORCHSCAN, CALFLOPS,
