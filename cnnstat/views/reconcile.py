@@ -78,7 +78,8 @@ def reconcile_table(report: Report) -> Table:
     notes = [f"MACs {numbers.exact(report.totals.macs)}: {conventions.MACS}",
              "- MACs = total - MACs, split by cause; the causes add up to it exactly: factor "
              "(2 FLOPs per MAC), bias, normalisation, activations, pooling, elementwise (adds, "
-             "scaling), resampling, double counting (one operation counted twice), skipped "
+             "scaling), resampling, products (attention's Q.K^T and A.V, not in MACs), double "
+             "counting (one operation counted twice), skipped "
              "(MACs not counted), other (see the preset's convention)",
              *(f"{line.preset.name}: {line.refused}" for line in lines if line.total is None)]
     title = f"{report.name}: every counter's figure (input {numbers.shape(report.input_shape)}, " \
