@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 import cnnstat
-from cnnstat.core.counters import ALL_PRESETS, PTFLOPS, THOP, TOOLS, TORCHINFO, TORCHSCAN
+from cnnstat.core.counters import (
+    ALL_PRESETS,
+    CALFLOPS,
+    DEEPSPEED,
+    PTFLOPS,
+    PTFLOPS_ATEN,
+    THOP,
+    TOOLS,
+    TORCHINFO,
+    TORCHSCAN,
+)
 from cnnstat.core.presets import CAUSES
 from cnnstat.core.report import Row
 from cnnstat.core.rules import RULES
@@ -30,9 +40,9 @@ def test_every_kind_has_an_explicit_rule(preset: cnnstat.core.presets.Preset) ->
 
 @pytest.mark.parametrize("preset", TOOLS, ids=lambda p: p.name)
 def test_a_kind_without_a_rule_is_refused(preset: cnnstat.core.presets.Preset) -> None:
-    row = Row("norm1", "layernorm", "layer norm", (8, 4, 4), (8, 4, 4), weights=8, bias=8)
+    row = Row("norm1", "future_norm", "a kind no table has", (8, 4, 4), (8, 4, 4), weights=8)
     with pytest.raises(UsageError, match=f"'{preset.name}' preset has no rule for layer kind "
-                                         "'layernorm'"):
+                                         "'future_norm'"):
         preset.count(row)
 
 
@@ -73,7 +83,8 @@ def test_batch_norm_relu_and_pooling_per_tool(tmp_path: Path) -> None:
     assert TORCHSCAN.batch_count(bn, 3) == 3 * (2 * n + 2 * n) + 2 * 4  # + 2C once per call
 
 
-@pytest.mark.parametrize("name", ["resnet18", "googlenet", "efficientnet", "unet", "lenet5"])
+@pytest.mark.parametrize("name", ["resnet18", "googlenet", "efficientnet", "unet", "lenet5",
+                                  "convnext", "tests/verify_specs/modern.yaml"])
 @pytest.mark.parametrize("preset", TOOLS, ids=lambda p: p.name)
 def test_parts_add_up_to_the_count(name: str, preset: cnnstat.core.presets.Preset) -> None:
     report = cnnstat.analyze(name, batch=2)
@@ -113,3 +124,80 @@ def test_calflops_refuses_a_transposed_conv_with_bias(cli: Callable) -> None:
 def test_every_preset_is_a_count_choice(cli: Callable) -> None:
     for name in ALL_PRESETS:
         assert cli("summary", "conv-example", "--count", name).exit_code == 0, name
+
+
+def _rows(tmp_path: Path, body: str) -> list[Row]:
+    return cnnstat.analyze(write(tmp_path, f"name: t\ninput: [8, 5, 6]\nlayers: {body}\n")).rows
+
+
+def test_norms_of_issue_14_per_tool(tmp_path: Path) -> None:
+    """One 8 x 5 x 6 map (n = 240 elements, 30 positions), each tool's formula written out."""
+    ln_ch, ln_last, gn, inst = _rows(tmp_path, "[{layernorm: {over: channels}}, layernorm, "
+                                               "{groupnorm: {groups: 4}}, instancenorm]")
+    n = 8 * 5 * 6
+    # torchinfo: N x (weight + bias); an instance norm without affine has none
+    assert [TORCHINFO.count(r) for r in (ln_ch, ln_last, gn, inst)] == [16, 12, 16, 0]
+    # thop count_normalization: 2 x numel, x 2 with (elementwise_)affine
+    assert [THOP.count(r) for r in (ln_ch, ln_last, gn, inst)] == [4 * n, 4 * n, 4 * n, 2 * n]
+    # ptflops: LayerNorm2d is no exact MODULES_MAPPING type (0); nn.LayerNorm has no `affine`
+    # attribute (x 1); GroupNorm affine (x 2); InstanceNorm2d without affine (x 1)
+    assert [PTFLOPS.count(r) for r in (ln_ch, ln_last, gn, inst)] == [0, n, 2 * n, n]
+    # torchscan flops_layernorm: 6n + 2 x rows + n (weight) + n (bias); no group/instance norm
+    assert TORCHSCAN.count(ln_ch) == 6 * n + 2 * (5 * 6) + n + n  # rows: one per position
+    assert TORCHSCAN.count(ln_last) == 6 * n + 2 * (8 * 5) + n + n  # rows: D = 6, the last axis
+    assert TORCHSCAN.count(gn) == TORCHSCAN.count(inst) == 0
+    # calflops / DeepSpeed patched F.*_norm: numel x 5 with a weight, x 4 without
+    assert [CALFLOPS.count(r) for r in (ln_ch, gn, inst)] == [5 * n, 5 * n, 4 * n]
+    assert [DEEPSPEED.count(r) for r in (ln_ch, gn, inst)] == [5 * n, 5 * n, 4 * n]
+    assert PTFLOPS_ATEN.count(ln_ch) == 0
+
+
+def test_kinds_no_tool_counts(tmp_path: Path) -> None:
+    """Layer scale (``gamma * x``: Tensor.__mul__, patched by none, and a parameter named gamma,
+    which torchinfo skips), stochastic depth (the identity in eval), permute and mean: 0 in all."""
+    rows = _rows(tmp_path, "[{layer_scale: {init: 1.0e-6}}, {drop_path: {p: 0.1}}, "
+                           "{permute: {dims: [0, 2, 3, 1]}}, {permute: {dims: [0, 3, 1, 2]}}, mean]")
+    assert [preset.count(r) for preset in TOOLS for r in rows] == [0] * (len(TOOLS) * len(rows))
+
+
+def test_linear_over_the_last_axis_per_tool(tmp_path: Path) -> None:
+    """nn.Linear(6, 3) over a 8 x 5 x 6 map: 40 positions x 6 x 3 = 720 MACs, 120 outputs."""
+    (row,) = _rows(tmp_path, "[{linear: {out: 3, over: last}}]")
+    assert row.macs == 40 * 6 * 3
+    assert TORCHINFO.count(row) == 6 * 3 + 3  # N x (weight + bias): once per image, not per position
+    assert TORCHINFO.parts(row) == {"skipped": 18 - 720, "bias": 3}
+    assert PTFLOPS.count(row) == PTFLOPS_ATEN.count(row) == 720 + 120  # + bias at every position
+    assert THOP.count(row) == 720  # in_features x numel(output)
+    assert TORCHSCAN.count(row) == 120 * (2 * 6 - 1 + 1)  # out x (2 terms - 1 + bias)
+    assert CALFLOPS.count(row) == DEEPSPEED.count(row) == 2 * 720  # F.linear, bias not counted
+
+
+def _attention() -> tuple[Row, Row]:
+    report = cnnstat.analyze("tests/verify_specs/hybrid.yaml")
+    first, second = (r for r in report.rows if r.kind == "attention")
+    return first, second
+
+
+def test_attention_per_tool() -> None:
+    """bot1's attention: C = 8 over 16 x 16 (N = 256 tokens), 2 heads, no qkv bias, an output
+    bias of 8: projections 4NC^2 MACs, products Q.K^T and A.V N^2 C each."""
+    row, _ = _attention()
+    c, n = 8, 256
+    macs, products = 4 * n * c * c, 2 * n * n * c
+    assert (row.macs, row.product_macs, row.weights, row.bias) == (macs, products, 4 * c * c, c)
+    assert TORCHINFO.count(row) == 4 * c * c + c  # its two nn.Linear leaves: N x (weight + bias)
+    assert THOP.count(row) == macs + products  # count_linear + _FunctionCounter's matmuls
+    assert PTFLOPS.count(row) == macs + n * c + products  # + the output bias at every token
+    assert PTFLOPS_ATEN.count(row) == macs + n * c + products  # proj's addmm counts its bias
+    # flops_linear on qkv (3C outputs per token) and proj (C): out x (2 C - 1 + bias)
+    assert TORCHSCAN.count(row) == n * 3 * c * (2 * c - 1) + n * c * (2 * c - 1 + 1)
+    assert CALFLOPS.count(row) == DEEPSPEED.count(row) == 2 * macs + 2 * products
+
+
+def test_ptflops_aten_refuses_an_attention_with_a_qkv_bias() -> None:
+    """Whether aten.addmm (bias counted) or mm + add (not) runs depends on the input's memory
+    layout, which the row does not carry."""
+    _, second = _attention()
+    with pytest.raises(UsageError, match="'ptflops-aten' preset cannot count attention "
+                                         "'attention1': its qkv bias"):
+        PTFLOPS_ATEN.count(second)

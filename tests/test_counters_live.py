@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -32,10 +33,15 @@ SPECS = [("resnet18", (64, 64)), ("resnet50", (64, 64)), ("vgg11-bn", (32, 32)),
          ("tests/verify_specs/resampling.yaml", None),
          ("tests/verify_specs/lenet-parts.yaml", None),
          ("tests/verify_specs/composites.yaml", None),
-         ("tests/verify_specs/residuals.yaml", None)]
+         ("tests/verify_specs/residuals.yaml", None),
+         # the kinds of issue 14 (layer, group and instance norm, layer scale, stochastic depth,
+         # permute, mean, tanh GELU, linear over the last axis) and attention
+         ("tests/verify_specs/modern.yaml", None), ("convnext", (32, 32)),
+         ("tests/verify_specs/hybrid.yaml", None)]
 
 
-REFUSED = {("torchscan", "maxout"), ("calflops", "conv_transpose")}
+REFUSED = {("torchscan", "maxout"), ("calflops", "conv_transpose"),
+           ("ptflops-aten", "attention")}
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +103,21 @@ def test_verify_checks_a_tool_live(tool: str, cli: Callable) -> None:
     report = cnnstat.analyze("resnet18", input=(64, 64))
     assert totals[tool] == {"analytic": ALL_PRESETS[tool].total(report),
                             "live": ALL_PRESETS[tool].total(report), "ok": True}
+
+
+def test_ptflops_aten_attention_without_a_qkv_bias(tmp_path: Path) -> None:
+    """The attention the ptflops-aten preset counts (no qkv bias), after a plain map and after
+    another attention's channels-last output: the same figure, proj's bias at every token."""
+    pytest.importorskip("ptflops")
+    from tests.conftest import write
+
+    spec = write(tmp_path, "name: t\ninput: [8, 6, 6]\nlayers: [{attention: {heads: 2, "
+                           "qkv_bias: false}}, {attention: {heads: 4, qkv_bias: false}}]\n")
+    report = cnnstat.analyze(spec)
+    with torch.device("meta"):
+        model = SpecNet(report)
+    n, c = 36, 8
+    expected = 2 * (4 * n * c * c + n * c + 2 * n * n * c)  # MACs + proj bias + products, twice
+    assert ALL_PRESETS["ptflops-aten"].total(report) == expected
+    counted = count_live("ptflops-aten", model, [r.name for r in report.rows], model.input_shapes, 1)
+    assert counted.total == expected

@@ -3,7 +3,7 @@ torchvision venv of tools/torchvision_env.sh, with the counters installed there;
 
     PYTHONPATH=. /tmp/cnnstat-tv-venv/bin/python tools/verify_counters.py [SPEC ...]
 
-For every (spec, torchvision model) pair it runs torchinfo, thop, ptflops and torchscan on the
+For every (spec, torchvision model) pair it runs each tool of TOOLS (the seven presets) on the
 torchvision model in eval mode at the spec's input and batch 1 (the runners of
 cnnstat/torch_backend/counters.py) and compares each tool's total with the preset's total from
 the spec's rows.  Prints a markdown table: spec | tool | tool's total | cnnstat preset | equal.
@@ -56,6 +56,8 @@ PAIRS: list[tuple[str, Callable[[], object]]] = [
     ("squeezenet1-0", _tv("squeezenet1_0")),
     ("mnasnet1-0", _tv("mnasnet1_0")),
     ("efficientnet-b0", _tv("efficientnet_b0")),
+    ("convnext-tiny", _factory("convnext_tiny")),
+    ("efficientnet-v2-s", _factory("efficientnet_v2_s")),
 ]
 
 

@@ -36,8 +36,27 @@ def nothing(row: Row) -> Parts:
 
 
 def _bias(row: Row) -> Parts:
-    """The bias add, one per output element (the bias of each channel at every position)."""
+    """The bias add, one per output element (the bias of each channel at every position; a
+    linear's over every leading position, one vector for a flat input)."""
+    if row.kind == "linear":
+        return {"bias": row.bias * math.prod(row.output_shape[:-1])}
     return {"bias": row.bias * _spatial(row)}
+
+
+def _tokens(row: Row) -> int:
+    """N = H x W, the positions an ``attention`` layer reads as tokens."""
+    return math.prod(row.input_shape[1:])
+
+
+def _attention_biases(row: Row) -> tuple[int, int]:
+    """(qkv bias, output bias) of an ``attention`` row: 3C and C, each 0 when absent."""
+    c = row.input_shape[0]
+    return (3 * c if row.bias >= 3 * c else 0), (c if row.bias in (c, 4 * c) else 0)
+
+
+def _norm_features(row: Row) -> int:
+    """D, the features a layer norm normalises over: the channels (LayerNorm2d) or the last axis."""
+    return row.input_shape[0] if "(channels)" in row.description else row.input_shape[-1]
 
 
 def refused(preset: str, why: str) -> Rule:
@@ -67,28 +86,44 @@ def _torchinfo_params(cause: str) -> Rule:
     return rule
 
 
+def _torchinfo_linear(row: Row) -> Parts:
+    """``output_size[0] * cur_params`` for a non-Conv leaf: N x (weight + bias), *not* x the
+    positions, so a linear over the last axis of an H x W x C map (ConvNeXt's pointwise
+    layers) counts its weights once per image: its MACs beyond one position are skipped."""
+    return {"skipped": row.weights - row.macs, "bias": row.bias}
+
+
 def _torchinfo_bn(row: Row) -> Parts:
     """A frozen batch norm holds buffers, not parameters: 0."""
     return {} if "frozen_bn" in row.ops else {"normalisation": row.params}
 
 
 TORCHINFO_RULES: dict[str, Rule] = {
-    "conv": _bias, "linear": _bias, "maxout": _bias, "conv_transpose": _torchinfo_transposed,
+    "conv": _bias, "linear": _torchinfo_linear, "maxout": _bias,
+    # the leaves of SelfAttention2d are its nn.Linear qkv and proj: N x (weight + bias) each;
+    # its matmuls, softmax and scaling are no modules
+    "attention": _torchinfo_linear,
+    "conv_transpose": _torchinfo_transposed,
     "bn": _torchinfo_bn, "prelu": _torchinfo_params("activations"),
+    # nn.LayerNorm (and LayerNorm2d), nn.GroupNorm, nn.InstanceNorm2d: N x (weight + bias) when
+    # affine; LayerScale's parameter is named ``gamma``, neither weight nor bias: 0
+    **dict.fromkeys(("layernorm", "groupnorm", "instancenorm"),
+                    _torchinfo_params("normalisation")),
     "subsample": _torchinfo_params("pooling"),
     **dict.fromkeys((
         "relu", "relu6", "leaky_relu", "elu", "sigmoid", "tanh", "silu", "swish", "mish", "gelu",
         "hardswish", "hardsigmoid", "softmax", "maxpool", "avgpool", "adaptive_avgpool",
         "global_avgpool", "lrn", "dropout", "flatten", "identity", "channel_shuffle",
         "pad_channels", "rbf", "upsample", "crop", "pad", "pixel_shuffle", "pixel_unshuffle",
-        "add", "mul", "concat"), nothing),
+        "layer_scale", "drop_path", "permute", "mean", "add", "mul", "concat"), nothing),
 }
 
 TORCHINFO = Preset(
     "torchinfo", "mult-adds (torchinfo)",
     "torchinfo: 'Total mult-adds' of torchinfo.summary: conv and linear MACs plus their bias "
-    "(one per output element), batch norm and PReLU at N x their parameter count; "
-    "transposed conv over its output positions; activations, pooling and merges 0",
+    "(one per output element), batch norm, layer/group/instance norm and PReLU at N x their "
+    "parameter count; a linear over the last axis once per image (weights + bias), not per "
+    "position; transposed conv over its output positions; activations, pooling and merges 0",
     TORCHINFO_RULES, tool="torchinfo 1.8.0")
 
 
@@ -117,6 +152,22 @@ def _thop_avgpool(row: Row) -> Parts:
     return {"pooling": row.input_shape[0] * sums + _outputs(row)}
 
 
+def _thop_norm(row: Row) -> Parts:
+    """count_normalization, registered for nn.LayerNorm (LayerNorm2d through its MRO),
+    nn.GroupNorm and _NormBase (nn.InstanceNorm2d): 2 x numel(input), x 2 when ``affine`` or
+    ``elementwise_affine`` (a layer norm without beta still has gamma: x 2); fixed statistics
+    (an instance norm's running ones) change nothing."""
+    return {"normalisation": _inputs(row) * (4 if row.weights else 2)}
+
+
+def _thop_attention(row: Row) -> Parts:
+    """count_linear on the qkv and proj nn.Linear (MACs, no bias); SelfAttention2d has no rule,
+    so its two ``Tensor.matmul`` run at depth 0 and _FunctionCounter counts them with
+    _count_matmul (numel(output) x the contracted axis): the activation products; the softmax
+    (a tensor method) and the query scaling (``q * scale``) are not counted."""
+    return {"products": row.product_macs}
+
+
 def _thop_adaptive(row: Row) -> Parts:
     """count_adap_avgpool: the summed window areas (our ``avgpool`` ops) + one divide per output."""
     return {"pooling": row.ops["avgpool"] + _outputs(row)}
@@ -138,17 +189,22 @@ THOP_RULES: dict[str, Rule] = {
     "bn": _thop_bn, "prelu": _thop_prelu, "softmax": _thop_softmax,
     "avgpool": _thop_avgpool, "adaptive_avgpool": _thop_adaptive,
     "global_avgpool": _thop_adaptive,
+    "layernorm": _thop_norm, "groupnorm": _thop_norm, "instancenorm": _thop_norm,
+    "attention": _thop_attention,
     **dict.fromkeys((
         "relu", "relu6", "leaky_relu", "elu", "sigmoid", "tanh", "silu", "swish", "mish", "gelu",
         "hardswish", "hardsigmoid", "maxpool", "subsample", "lrn", "dropout", "flatten",
         "identity", "channel_shuffle", "pad_channels", "rbf", "upsample", "crop", "pad",
-        "pixel_shuffle", "pixel_unshuffle", "add", "mul", "concat"), nothing),
+        "pixel_shuffle", "pixel_unshuffle", "add", "mul", "concat",
+        # no rule: LayerScale (``gamma * x``), StochasticDepth, Permute, Mean (``x.mean``): 0
+        "layer_scale", "drop_path", "permute", "mean"), nothing),
 }
 
 THOP = Preset(
     "thop", "ops (thop)",
     "thop: ultralytics-thop profile() total: conv and linear MACs without bias, batch norm 4 per "
-    "input element (2 without affine), avg pooling its window sums + 1 per output, softmax "
+    "input element (2 without affine), layer/group/instance norm the same, attention's "
+    "matmuls, avg pooling its window sums + 1 per output, softmax "
     "3C - 1 per position, PReLU 1 per element; ReLU, max pooling, merges and modules without a "
     "rule 0", THOP_RULES, tool="ultralytics-thop 2.2.3")
 
@@ -191,9 +247,28 @@ def _ptflops_lrn(row: Row) -> Parts:
     return {"normalisation": 3 * _inputs(row) + (c + size - 1) * h * w}
 
 
+def _ptflops_layer_norm(row: Row) -> Parts:
+    """MODULES_MAPPING is looked up by exact type: nn.LayerNorm gets bn_flops_counter_hook,
+    numel(input) x 2 only ``if hasattr(module, "affine") and module.affine``, an attribute a
+    layer norm lacks (it has ``elementwise_affine``): numel, with or without gamma.  LayerNorm2d
+    (over the channels) is a subclass, so no hook, and the ``F.layer_norm`` and ``permute`` it
+    calls are not patched: 0."""
+    return {} if "(channels)" in row.description else {"normalisation": _inputs(row)}
+
+
+def _ptflops_attention(row: Row) -> Parts:
+    """linear_flops_counter_hook on qkv and proj: MACs + the bias at every token; the two
+    ``Tensor.matmul`` are patched (_matmul_tensor_flops_hook: prod(input) x other's last axis):
+    the products; ``Tensor.softmax`` and ``q * scale`` (Tensor.__mul__) are not patched."""
+    return {"bias": _tokens(row) * row.bias, "products": row.product_macs}
+
+
 PTFLOPS_RULES: dict[str, Rule] = {
     "conv": _bias, "conv_transpose": _bias, "linear": _bias, "maxout": _bias,
-    "bn": _ptflops_bn, "lrn": _ptflops_lrn,
+    "bn": _ptflops_bn, "lrn": _ptflops_lrn, "layernorm": _ptflops_layer_norm,
+    "attention": _ptflops_attention,
+    # bn_flops_counter_hook on nn.GroupNorm / nn.InstanceNorm2d: numel x 2 when ``affine``
+    "groupnorm": _ptflops_bn, "instancenorm": _ptflops_bn,
     "relu": _ptflops_twice("activations"), "elu": _ptflops_twice("activations"),
     "prelu": _ptflops_twice("activations"), "gelu": _ptflops_twice("activations"),
     "relu6": _ptflops_once("activations"), "leaky_relu": _ptflops_once("activations"),
@@ -207,24 +282,47 @@ PTFLOPS_RULES: dict[str, Rule] = {
     **dict.fromkeys((
         "sigmoid", "tanh", "mish", "hardswish", "hardsigmoid", "dropout", "flatten", "identity",
         "channel_shuffle", "pad_channels", "rbf", "crop", "pad", "pixel_shuffle",
-        "pixel_unshuffle", "add", "mul", "concat"), nothing),
+        "pixel_unshuffle", "add", "mul", "concat",
+        # layer scale is ``gamma * x`` (Tensor.__mul__, not patched); x.mean, permute, stochastic
+        # depth (the identity in eval): neither hooked nor patched
+        "layer_scale", "drop_path", "permute", "mean"), nothing),
 }
 
 PTFLOPS = Preset(
     "ptflops", "MACs (ptflops)",
     "ptflops: get_model_complexity_info (pytorch backend): conv and linear MACs plus bias, batch "
-    "norm 2 per input element, ReLU/ELU/PReLU/GELU and pooling counted twice (module hook and "
+    "norm, group and instance norm 2 per input element (1 without affine), nn.LayerNorm 1, "
+    "LayerNorm2d 0, ReLU/ELU/PReLU/GELU and pooling counted twice (module hook and "
     "patched functional), ReLU6, LeakyReLU, SiLU, softmax and interpolation once; merges 0",
     PTFLOPS_RULES, tool="ptflops 0.7.5")
 
 # ---- ptflops 0.7.5, aten backend: ptflops/aten_ops.py ATEN_OPS_MAPPING (aten.convolution,
 # aten.addmm, aten.mm, aten.bmm, aten.matmul), counted under aten_engine.py FlopCounterMode.
 
+def _ptflops_aten_attention(row: Row) -> Parts:
+    """The projections' mm/addmm and the products' bmm (``aten.matmul`` decomposes to them):
+    MACs + products.  proj reads a reshaped (copied, contiguous) tensor: one addmm, its bias
+    counted at every token.  The qkv projection reads the tokens ``x.flatten(2).transpose(1,
+    2)``, contiguous only when the input map is channels-last in memory (the output of an
+    earlier attention layer is, and convs and pools keep that layout): then at::linear runs one
+    addmm and counts the bias, else mm + ``add`` and not.  The row does not carry the layout:
+    an attention with a qkv bias is refused."""
+    if _attention_biases(row)[0]:
+        return refused("ptflops-aten", "its qkv bias is counted only when the input map is "
+                       "channels-last in memory, which the layers before it decide")(row)
+    return {"bias": _tokens(row) * _attention_biases(row)[1], "products": row.product_macs}
+
+
 PTFLOPS_ATEN_RULES: dict[str, Rule] = {
     # conv_flop_count: batch x prod(weight) x prod(output spatial; input spatial when
-    # transposed), + the bias; addmm_flop: the matmul + batch x out for the bias
+    # transposed), + the bias; addmm_flop: the matmul + batch x out for the bias.  A linear over
+    # the last axis of a contiguous N x H x W x C map is flattened to one aten.addmm by
+    # at::linear (_flatten_nd_linear): its bias counted at every position; norms, means,
+    # permutes, layer scale (aten.mul) are not in ATEN_OPS_MAPPING: 0
     "conv": _bias, "conv_transpose": _bias, "linear": _bias, "maxout": _bias,
-    **dict.fromkeys(set(PTFLOPS_RULES) - {"conv", "conv_transpose", "linear", "maxout"}, nothing),
+    "attention": _ptflops_aten_attention,
+    **dict.fromkeys(set(PTFLOPS_RULES) - {"conv", "conv_transpose", "linear", "maxout",
+                                          "attention"}, nothing),
 }
 
 PTFLOPS_ATEN = Preset(
@@ -242,8 +340,9 @@ PTFLOPS_ATEN = Preset(
 
 def _cal_dense(row: Row) -> Parts:
     """_conv_flops_compute: 2 x MACs + Cout x output positions for the bias;
-    _linear_flops_compute: 2 x MACs, its bias not counted.  maxout: its inner conv or linear."""
-    conv = len(row.input_shape) > 1
+    _linear_flops_compute: 2 x MACs (numel(input) x out features, over every position of a
+    channels-last map too), its bias not counted.  maxout: its inner conv or linear."""
+    conv = row.kind != "linear" and len(row.input_shape) > 1
     return {"factor": row.macs, "bias": row.bias * _spatial(row) if conv else 0}
 
 
@@ -260,6 +359,13 @@ def _cal_per_call(row: Row) -> Parts:
     return {"resampling": math.prod(row.output_shape[1:])} if row.kind == "upsample" else {}
 
 
+def _cal_norm(row: Row) -> Parts:
+    """_layer_norm_flops_compute, _group_norm_flops_compute, _instance_norm_flops_compute on the
+    patched F.layer_norm (LayerNorm2d calls it too), F.group_norm, F.instance_norm (called
+    whatever the statistics): numel(input) x (5 if a weight is passed else 4)."""
+    return {"normalisation": _inputs(row) * (5 if row.weights else 4)}
+
+
 def _numel(cause: str, measure: str = "input") -> Rule:
     def rule(row: Row) -> Parts:
         return {cause: _inputs(row) if measure == "input" else _outputs(row)}
@@ -272,6 +378,10 @@ CALFLOPS_RULES: dict[str, Rule] = {
         "calflops", "its bias is counted over conv-shaped output dimensions the row does not "
         "carry")(row),
     "bn": _cal_bn, "lrn": _ptflops_lrn,  # the same patched mul, avg_pool3d, mul, add
+    "layernorm": _cal_norm, "groupnorm": _cal_norm, "instancenorm": _cal_norm,
+    # F.linear (qkv, proj): 2 per MAC, no bias; Tensor.matmul (_matmul_flops_compute): 2 per
+    # product MAC; Tensor.softmax and ``q * scale`` (Tensor.__mul__) are not patched
+    "attention": lambda row: {"factor": row.macs, "products": 2 * row.product_macs},
     **dict.fromkeys(("relu", "prelu", "elu", "leaky_relu", "silu", "swish", "gelu", "softmax"),
                     _numel("activations")),
     **dict.fromkeys(("maxpool", "avgpool", "adaptive_avgpool", "global_avgpool", "subsample"),
@@ -279,13 +389,17 @@ CALFLOPS_RULES: dict[str, Rule] = {
     **dict.fromkeys((
         "relu6", "sigmoid", "tanh", "mish", "hardswish", "hardsigmoid", "upsample", "dropout",
         "flatten", "identity", "channel_shuffle", "pad_channels", "rbf", "crop", "pad",
-        "pixel_shuffle", "pixel_unshuffle", "add", "mul", "concat"), nothing),
+        "pixel_shuffle", "pixel_unshuffle", "add", "mul", "concat",
+        # ``gamma * x`` is Tensor.__mul__ (only torch.mul / Tensor.mul are patched); Tensor.mean,
+        # torch.permute and the eval-mode identity of stochastic depth are not patched
+        "layer_scale", "drop_path", "permute", "mean"), nothing),
 }
 
 CALFLOPS = Preset(
     "calflops", "FLOPs (calflops)",
     "calflops: calculate_flops FLOPs: conv 2 per MAC + bias, linear 2 per MAC without bias, batch "
-    "norm 2 per element, ReLU/PReLU/ELU/LeakyReLU/SiLU/GELU/softmax and pooling 1 per input "
+    "norm 2 per element, layer/group/instance norm 5 (4 without gamma), "
+    "ReLU/PReLU/ELU/LeakyReLU/SiLU/GELU/softmax and pooling 1 per input "
     "element, upsampling prod(size) once per call; ReLU6, sigmoid, hardswish, merges 0",
     CALFLOPS_RULES, tool="calflops 0.3.2", per_call=_cal_per_call)
 
@@ -371,6 +485,22 @@ def _scan_adaptive(row: Row) -> Parts:
     return {"pooling": _outputs(row) * (k + 1)}
 
 
+def _scan_layer_norm(row: Row) -> Parts:
+    """flops_layernorm (nn.LayerNorm, and LayerNorm2d by isinstance, on its N x C x H x W
+    input): 6 x numel + 2 x rows (numel / D) + numel with a weight + numel with a bias."""
+    n = _inputs(row)
+    gamma, beta = bool(row.weights), bool(row.bias)
+    return {"normalisation": 6 * n + 2 * (n // _norm_features(row)) + n * gamma + n * beta}
+
+
+def _scan_attention(row: Row) -> Parts:
+    """flops_linear on its leaves qkv (3C outputs per token) and proj (C): 2 per MAC less one
+    per output (4 x N x C), plus the biases at every token; the matmuls, softmax and scaling run
+    in SelfAttention2d's own forward, which is no leaf: 0."""
+    n = _tokens(row)
+    return {"factor": row.macs, "other": -4 * n * row.input_shape[0], "bias": n * row.bias}
+
+
 TORCHSCAN_RULES: dict[str, Rule] = {
     "conv": _scan_dense, "linear": _scan_dense, "conv_transpose": _scan_transposed,
     "maxout": refused("torchscan", "its inner layer's outputs (pieces x out) are not in the row"),
@@ -380,7 +510,11 @@ TORCHSCAN_RULES: dict[str, Rule] = {
     "maxpool": _scan_window, "avgpool": _scan_window, "adaptive_avgpool": _scan_adaptive,
     "global_avgpool": _scan_adaptive,
     "dropout": lambda row: {"other": _inputs(row)},  # flops_dropout: numel when p > 0, even in eval
+    "layernorm": _scan_layer_norm, "attention": _scan_attention,
     **dict.fromkeys((
+        # module_flops has no branch for nn.GroupNorm, nn.InstanceNorm2d, LayerScale, Permute,
+        # Mean or StochasticDepth (not an nn.Dropout): "Module type not supported", 0
+        "groupnorm", "instancenorm", "layer_scale", "drop_path", "permute", "mean",
         "silu", "swish", "mish", "gelu", "hardswish", "hardsigmoid", "prelu", "softmax",
         "subsample", "lrn", "flatten", "identity", "channel_shuffle", "pad_channels", "rbf",
         "upsample", "crop", "pad", "pixel_shuffle", "pixel_unshuffle", "add", "mul", "concat"),
@@ -392,7 +526,8 @@ TORCHSCAN = Preset(
     "torchscan: crawl_module 'module_flops' total: conv and linear 2 per MAC less one per output, "
     "plus bias; batch norm 2 (4 affine) per element + 2C per call; ReLU 1, ReLU6 2, sigmoid and "
     "LeakyReLU 4, ELU and tanh 6 per element; pooling per window; dropout 1 per element even in "
-    "eval; other modules 0", TORCHSCAN_RULES, tool="torchscan 0.2.0", per_call=_scan_per_call)
+    "eval; layer norm 6 per element + 2 per row + 1 each for gamma and beta; other modules "
+    "(group and instance norm, GELU) 0", TORCHSCAN_RULES, tool="torchscan 0.2.0", per_call=_scan_per_call)
 
 
 TOOLS: tuple[Preset, ...] = (TORCHINFO, THOP, PTFLOPS, PTFLOPS_ATEN, TORCHSCAN, CALFLOPS,
