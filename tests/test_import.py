@@ -55,6 +55,8 @@ MODELS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
     "normnet": ((3, 16, 16), ("groupnorm: {groups: 4", "instancenorm: {affine: true",
                               "track_running_stats: true", "approximate: tanh",
                               "mean: {keepdim: true")),
+    "auxnet": ((3, 16, 16), ("side:\n      name: aux1\n      training: true",
+                             "side:\n      name: aux2", "dropout: {p: 0.7")),
 }
 
 
@@ -182,6 +184,35 @@ def test_cli_round_trip_of_the_norm_and_channels_last_kinds(cli: Callable, tmp_p
     verify = cli("verify", str(out), "--module", f"{NETS}{factory}", "--format", "json")
     assert verify.exit_code == 0, verify.stderr
     params, flops = _live(getattr(nets, factory)(), tuple(int(d) for d in shape.split("x")))
+    doc = json.loads(verify.stdout)
+    assert doc["ok"] and doc["totals"]["params"]["live"] == params
+    assert doc["totals"]["torch"]["live"] == flops
+
+
+def test_cli_round_trip_of_training_only_side_heads(cli: Callable, tmp_path: Path) -> None:
+    """GoogLeNet-style auxiliary heads (``if self.training``) are written as ``side: {training:
+    true}`` where they branch off; their parameters count, their FLOPs stay out of the eval
+    total, and verify --module measures them in training mode."""
+    out = tmp_path / "auxnet.yaml"
+    result = cli("import", f"{NETS}auxnet", "--input", "3x16x16", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    layers = yaml.safe_load(out.read_text())["layers"]
+    names = [next(iter(e.values()))["name"] for e in layers]
+    assert names[3:5] == ["block1_1", "aux1"] and names[6:8] == ["block2_1", "aux2"]
+    assert layers[4]["side"]["training"] is True
+    # conv 3->16 k3, 16->16 k3, 16->32 k3, fc 32->10; each head: conv C->8 k1, fc 32->16, 16->10
+    trunk = (16 * 27 + 16) + (16 * 144 + 16) + (32 * 144 + 32) + (32 * 10 + 10)
+    heads = (16 * 8 + 8) + (32 * 8 + 8) + 2 * ((32 * 16 + 16) + (16 * 10 + 10))
+    params, flops = _live(nets.auxnet(), (3, 16, 16))
+    assert params == trunk + heads == 9534
+    # FlopCounterMode, eval: 2 x (convs at 16x16, 16x16, 8x8, and the fc), the heads not run
+    assert flops == 2 * (16 * 27 * 256 + 16 * 144 * 256 + 32 * 144 * 64 + 32 * 10) == 1991296
+    check = cli("check", "--strict", str(out))
+    assert check.exit_code == 0, check.stderr
+    summary = json.loads(cli("summary", str(out), "--format", "json").stdout)
+    assert summary["totals"]["params"] == params
+    verify = cli("verify", str(out), "--module", f"{NETS}auxnet", "--format", "json")
+    assert verify.exit_code == 0, verify.stderr
     doc = json.loads(verify.stdout)
     assert doc["ok"] and doc["totals"]["params"]["live"] == params
     assert doc["totals"]["torch"]["live"] == flops

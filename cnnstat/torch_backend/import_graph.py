@@ -81,6 +81,30 @@ def reduce(items: list[Item], outputs: list[str]) -> list[Item]:
             return items
 
 
+def with_sides(items: list[Item], inputs: list[str],
+               sides: list[dict[str, Any]]) -> list[Item]:
+    """Training-only side heads (plain data, see tracing: ``fork``, ``path``, ``nodes``) as
+    ``side`` composites, each right after the item that writes the tensor it reads (at the
+    start when it reads an input), after the sides placed there before it."""
+    from cnnstat.torch_backend.import_spec import Unwritable
+
+    for n, side in enumerate(sides):
+        _, body = items_of({"nodes": side["nodes"]})
+        body = reduce(body, [body[-1].out] if body else [])
+        fork = str(side["fork"])
+        writers = [i for i, it in enumerate(items) if it.out == fork]
+        if not writers and fork not in inputs:
+            raise Unwritable(str(side["path"]), "a head that runs only in training reads a "
+                             "tensor inside a composite (a spec's side reads the output of a "
+                             "layer of its sequence)")
+        at = writers[0] + 1 if writers else 0
+        while at < len(items) and items[at].composite == "side" and items[at].ins == [fork]:
+            at += 1
+        items.insert(at, Item(f"side.{n}", [fork], str(side["path"]), composite="side",
+                              branches=[body]))
+    return items
+
+
 def leftover_parts(items: list[Item]) -> list[Item]:
     """Parts of a chunk that no concat joins back (no spec kind writes them)."""
     out = [it for it in items if it.part is not None]
