@@ -329,20 +329,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _called(gm: fx.GraphModule) -> set[int]:
-    """The ids of the parameters of the modules ``gm`` calls, and of those it uses directly."""
+def _called(gm: fx.GraphModule, model: nn.Module) -> set[int]:
+    """The ids of ``model``'s parameters that its trace ``gm`` uses: those of the modules it
+    calls (shared with ``model``) and those it reads directly (looked up in ``model``: a
+    GraphModule holds copies of the modules above a parameter it reads)."""
     called: set[int] = set()
     for node in gm.graph.nodes:
         if node.op == "call_module":
             called |= {id(p) for p in gm.get_submodule(str(node.target)).parameters()}
-        elif node.op == "get_attr" and _is_parameter(gm, str(node.target)):
-            called.add(id(gm.get_parameter(str(node.target))))
+        elif node.op == "get_attr" and _is_parameter(model, str(node.target)):
+            called.add(id(model.get_parameter(str(node.target))))
     return called
 
 
 def _idle(model: nn.Module, gm: fx.GraphModule) -> bool:
     """Whether some parameter of ``model`` is never used by the eval trace ``gm``."""
-    called = _called(gm)
+    called = _called(gm, model)
     return any(id(p) not in called for p in model.parameters())
 
 
@@ -419,6 +421,9 @@ def _training_sides(model: nn.Module, gm: fx.GraphModule, inputs: tuple[tuple[in
                 forks.setdefault(root(node.name), set()).add(t.name)
     for head in dict.fromkeys(root(n.name) for n in order):
         members = {n.name for n in order if root(n.name) == head}
+        if any(u.name not in members | packing and u.op != "output"
+               for n in order if n.name in members for u in n.users):
+            continue  # read by the trunk: how the trunk runs in training (stochastic depth)
         path = _common([_path(n) for n in order if n.name in members])
         reads = forks.get(head, set())
         if len(reads) != 1 or next(iter(reads)) not in sides.eval_name:
@@ -437,7 +442,7 @@ def _training_sides(model: nn.Module, gm: fx.GraphModule, inputs: tuple[tuple[in
             {**n, "name": names[n["name"]], "inputs": [names.get(t, t) for t in n["inputs"]],
              **({"like": names.get(n["like"], n["like"])} if n.get("like") else {})}
             for n in described["network"]["nodes"]]})
-    sides.called = {id(p) for p in model.parameters()} & _called(train)
+    sides.called = _called(train, model)
     return sides
 
 
