@@ -198,8 +198,8 @@ def test_cli_round_trip_of_training_only_side_heads(cli: Callable, tmp_path: Pat
     assert result.exit_code == 0, result.stderr
     layers = yaml.safe_load(out.read_text())["layers"]
     names = [next(iter(e.values()))["name"] for e in layers]
-    assert names[3:5] == ["block1_1", "aux1"] and names[6:8] == ["block2_1", "aux2"]
-    assert layers[4]["side"]["training"] is True
+    assert names[2:4] == ["residual", "aux1"] and names[5:7] == ["block2_1", "aux2"]
+    assert layers[3]["side"]["training"] is True
     # conv 3->16 k3, 16->16 k3, 16->32 k3, fc 32->10; each head: conv C->8 k1, fc 32->16, 16->10
     trunk = (16 * 27 + 16) + (16 * 144 + 16) + (32 * 144 + 32) + (32 * 10 + 10)
     heads = (16 * 8 + 8) + (32 * 8 + 8) + 2 * ((32 * 16 + 16) + (16 * 10 + 10))
@@ -216,6 +216,24 @@ def test_cli_round_trip_of_training_only_side_heads(cli: Callable, tmp_path: Pat
     doc = json.loads(verify.stdout)
     assert doc["ok"] and doc["totals"]["params"]["live"] == params
     assert doc["totals"]["torch"]["live"] == flops
+
+
+def test_stochastic_depth_in_training_is_no_side_head() -> None:
+    """Training-only calls the trunk reads (``x * (rand >= p)``) are how the trunk runs in
+    training, not a head: the spec is the same as without them."""
+    plain, _ = _import(nets.auxnet(), (3, 16, 16), "nets.py:auxnet")
+    dropped, report = _import(nets.auxnet(drop=0.1), (3, 16, 16), "nets.py:auxnet")
+    assert dropped == plain and dropped.count("side:") == 2
+    assert report.totals.params == 9534
+
+
+def test_a_training_only_head_reading_two_tensors_is_named(cli: Callable) -> None:
+    result = cli("import", f"{NETS}auxnet", "--input", "3x16x16", "--kwargs",
+                 '{"joined": true}')
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "error[E701]" in result.stderr and "training-only calls at 'the top level'" in \
+        result.stderr and "reads 2 tensors of the network (a side head reads one)" in \
+        result.stderr
 
 
 def test_convnext_block_counts_from_first_principles() -> None:

@@ -395,6 +395,7 @@ def _training_sides(model: nn.Module, gm: fx.GraphModule, inputs: tuple[tuple[in
     model.eval()
     evals = _signatures(gm)
     only: set[str] = set()
+    trunk: set[str] = set()
     packing = {n.name for n in train.graph.nodes if _shape(n) is None and n.users
                and all(u.op == "output" for u in n.users)}  # GoogLeNetOutputs(x, aux2, aux1)
     for sig, name in _signatures(train).items():
@@ -402,6 +403,11 @@ def _training_sides(model: nn.Module, gm: fx.GraphModule, inputs: tuple[tuple[in
             sides.eval_name[name] = evals[sig]
         elif sig[0] not in ("placeholder", "get_attr") and name not in packing:
             only.add(name)
+    for node in reversed(train.graph.nodes):  # what the trunk reads: how it runs in training
+        if node.name in only and any(u.name not in only | packing and u.op != "output" or
+                                     u.name in trunk for u in node.users):
+            trunk.add(node.name)  # (stochastic depth's x * (rand >= p)), not a head
+    only -= trunk
     group: dict[str, str] = {n: n for n in only}  # union-find over shared tensors
 
     def root(n: str) -> str:
@@ -421,16 +427,13 @@ def _training_sides(model: nn.Module, gm: fx.GraphModule, inputs: tuple[tuple[in
                 forks.setdefault(root(node.name), set()).add(t.name)
     for head in dict.fromkeys(root(n.name) for n in order):
         members = {n.name for n in order if root(n.name) == head}
-        if any(u.name not in members | packing and u.op != "output"
-               for n in order if n.name in members for u in n.users):
-            continue  # read by the trunk: how the trunk runs in training (stochastic depth)
         path = _common([_path(n) for n in order if n.name in members])
         reads = forks.get(head, set())
         if len(reads) != 1 or next(iter(reads)) not in sides.eval_name:
+            why = f"reads {len(reads)} tensors of the network (a side head reads one)" \
+                if len(reads) != 1 else "reads a tensor the trunk computes only in training"
             sides.problems.append({"op": "training-only calls", "path": path, "count": 1,
-                                   "why": "a head that runs only in training and reads "
-                                   f"{len(reads)} tensors of the network (a side head reads "
-                                   "one)"})
+                                   "why": f"a head that runs only in training and {why}"})
             continue
         described = _Describer(train, inputs).run(0, classes, only=members)
         if "rejected" in described:
