@@ -236,6 +236,14 @@ def test_a_training_only_head_reading_two_tensors_is_named(cli: Callable) -> Non
         result.stderr
 
 
+def test_a_training_only_head_reading_inside_a_composite_is_named(cli: Callable) -> None:
+    result = cli("import", f"{NETS}auxnet", "--input", "3x16x16", "--kwargs",
+                 '{"inner": true}')
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "error[E701]" in result.stderr and "training-only calls at 'aux1'" in \
+        result.stderr and "reads a tensor inside a composite" in result.stderr
+
+
 def test_convnext_block_counts_from_first_principles() -> None:
     """C = 16 on a 32x32 input: the 4x4 stem gives 16 x 8 x 8, P = 64 positions."""
     c, p = 16, 8 * 8

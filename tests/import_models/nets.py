@@ -370,9 +370,11 @@ class AuxNet(nn.Module):
     """A trunk with two auxiliary heads branched off as GoogLeNet does (``if self.training``),
     returning them beside the logits in training mode only."""
 
-    def __init__(self, classes: int = 10, drop: float = 0.0, joined: bool = False) -> None:
+    def __init__(self, classes: int = 10, drop: float = 0.0, joined: bool = False,
+                 inner: bool = False) -> None:
         super().__init__()
-        self.drop, self.joined = drop, joined  # stochastic depth; a head reading two tensors
+        # stochastic depth; a head reading two tensors; a head reading inside the residual
+        self.drop, self.joined, self.inner = drop, joined, inner
         self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU())
         self.block1 = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.ReLU())
         self.aux1 = AuxHead(16, classes)
@@ -387,7 +389,8 @@ class AuxNet(nn.Module):
         if self.training and self.drop:  # stochastic depth: the identity in eval mode
             y = y * (torch.rand(()) >= self.drop)
         x = s + y
-        aux1 = self.aux1(x + s if self.joined else x) if self.training else None
+        aux1 = self.aux1(x + s if self.joined else y if self.inner else x) \
+            if self.training else None
         x = self.block2(x)
         aux2 = self.aux2(x) if self.training else None
         x = self.fc(torch.flatten(self.pool(x), 1))
@@ -396,5 +399,5 @@ class AuxNet(nn.Module):
         return x
 
 
-def auxnet(drop: float = 0.0, joined: bool = False) -> nn.Module:
-    return AuxNet(drop=drop, joined=joined)
+def auxnet(drop: float = 0.0, joined: bool = False, inner: bool = False) -> nn.Module:
+    return AuxNet(drop=drop, joined=joined, inner=inner)
