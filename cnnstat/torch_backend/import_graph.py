@@ -20,6 +20,14 @@ ABSORBED = ("relu", "relu6", "silu", "gelu", "hardswish", "sigmoid", "tanh", "le
             "elu", "mish", "hardsigmoid", "prelu")  # may follow a residual's add as its `then`
 
 
+class Unwritable(Exception):
+    """A traced pattern no spec item writes: ``path`` and why."""
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(why)
+        self.path, self.why = path, why
+
+
 @dataclass
 class Item:
     """A layer call (``layers``: one or a short chain of spec layers), a flat merge
@@ -86,8 +94,6 @@ def with_sides(items: list[Item], inputs: list[str],
     """Training-only side heads (plain data, see tracing: ``fork``, ``path``, ``nodes``) as
     ``side`` composites, each right after the item that writes the tensor it reads (at the
     start when it reads an input), after the sides placed there before it."""
-    from cnnstat.torch_backend.import_spec import Unwritable
-
     for n, side in enumerate(sides):
         _, body = items_of({"nodes": side["nodes"]})
         body = reduce(body, [body[-1].out] if body else [])

@@ -15,14 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cnnstat.torch_backend.import_graph import Item
-
-class Unwritable(Exception):
-    """A traced pattern no spec item writes: ``path`` and why."""
-
-    def __init__(self, path: str, why: str) -> None:
-        super().__init__(why)
-        self.path, self.why = path, why
+from cnnstat.torch_backend.import_graph import Item, Unwritable
 
 
 _RESERVED = {"add", "mul", "concat", "shortcut", "input"}

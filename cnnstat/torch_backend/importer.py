@@ -24,7 +24,8 @@ from cnnstat.core.report import Report
 from cnnstat.errors import Diagnostic, Severity, SpecError, UsageError
 from cnnstat.spec.kinds import kind_hint
 from cnnstat.torch_backend import import_blocks, import_graph, import_yaml, isolation
-from cnnstat.torch_backend.import_spec import Unwritable, Writer
+from cnnstat.torch_backend.import_graph import Unwritable
+from cnnstat.torch_backend.import_spec import Writer
 from cnnstat.torch_backend.results import Captured
 
 if TYPE_CHECKING:
