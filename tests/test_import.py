@@ -55,6 +55,8 @@ MODELS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
     "normnet": ((3, 16, 16), ("groupnorm: {groups: 4", "instancenorm: {affine: true",
                               "track_running_stats: true", "approximate: tanh",
                               "mean: {keepdim: true")),
+    "auxnet": ((3, 16, 16), ("side:\n      name: aux1\n      training: true",
+                             "side:\n      name: aux2", "dropout: {p: 0.7")),
 }
 
 
@@ -185,6 +187,61 @@ def test_cli_round_trip_of_the_norm_and_channels_last_kinds(cli: Callable, tmp_p
     doc = json.loads(verify.stdout)
     assert doc["ok"] and doc["totals"]["params"]["live"] == params
     assert doc["totals"]["torch"]["live"] == flops
+
+
+def test_cli_round_trip_of_training_only_side_heads(cli: Callable, tmp_path: Path) -> None:
+    """GoogLeNet-style auxiliary heads (``if self.training``) are written as ``side: {training:
+    true}`` where they branch off; their parameters count, their FLOPs stay out of the eval
+    total, and verify --module measures them in training mode."""
+    out = tmp_path / "auxnet.yaml"
+    result = cli("import", f"{NETS}auxnet", "--input", "3x16x16", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    layers = yaml.safe_load(out.read_text())["layers"]
+    names = [next(iter(e.values()))["name"] for e in layers]
+    assert names[2:4] == ["residual", "aux1"] and names[5:7] == ["block2_1", "aux2"]
+    assert layers[3]["side"]["training"] is True
+    # conv 3->16 k3, 16->16 k3, 16->32 k3, fc 32->10; each head: conv C->8 k1, fc 32->16, 16->10
+    trunk = (16 * 27 + 16) + (16 * 144 + 16) + (32 * 144 + 32) + (32 * 10 + 10)
+    heads = (16 * 8 + 8) + (32 * 8 + 8) + 2 * ((32 * 16 + 16) + (16 * 10 + 10))
+    params, flops = _live(nets.auxnet(), (3, 16, 16))
+    assert params == trunk + heads == 9534
+    # FlopCounterMode, eval: 2 x (convs at 16x16, 16x16, 8x8, and the fc), the heads not run
+    assert flops == 2 * (16 * 27 * 256 + 16 * 144 * 256 + 32 * 144 * 64 + 32 * 10) == 1991296
+    check = cli("check", "--strict", str(out))
+    assert check.exit_code == 0, check.stderr
+    summary = json.loads(cli("summary", str(out), "--format", "json").stdout)
+    assert summary["totals"]["params"] == params
+    verify = cli("verify", str(out), "--module", f"{NETS}auxnet", "--format", "json")
+    assert verify.exit_code == 0, verify.stderr
+    doc = json.loads(verify.stdout)
+    assert doc["ok"] and doc["totals"]["params"]["live"] == params
+    assert doc["totals"]["torch"]["live"] == flops
+
+
+def test_stochastic_depth_in_training_is_no_side_head() -> None:
+    """Training-only calls the trunk reads (``x * (rand >= p)``) are how the trunk runs in
+    training, not a head: the spec is the same as without them."""
+    plain, _ = _import(nets.auxnet(), (3, 16, 16), "nets.py:auxnet")
+    dropped, report = _import(nets.auxnet(drop=0.1), (3, 16, 16), "nets.py:auxnet")
+    assert dropped == plain and dropped.count("side:") == 2
+    assert report.totals.params == 9534
+
+
+def test_a_training_only_head_reading_two_tensors_is_named(cli: Callable) -> None:
+    result = cli("import", f"{NETS}auxnet", "--input", "3x16x16", "--kwargs",
+                 '{"joined": true}')
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "error[E701]" in result.stderr and "training-only calls at 'the top level'" in \
+        result.stderr and "reads 2 tensors of the network (a side head reads one)" in \
+        result.stderr
+
+
+def test_a_training_only_head_reading_inside_a_composite_is_named(cli: Callable) -> None:
+    result = cli("import", f"{NETS}auxnet", "--input", "3x16x16", "--kwargs",
+                 '{"inner": true}')
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "error[E701]" in result.stderr and "training-only calls at 'aux1'" in \
+        result.stderr and "reads a tensor inside a composite" in result.stderr
 
 
 def test_convnext_block_counts_from_first_principles() -> None:

@@ -20,6 +20,14 @@ ABSORBED = ("relu", "relu6", "silu", "gelu", "hardswish", "sigmoid", "tanh", "le
             "elu", "mish", "hardsigmoid", "prelu")  # may follow a residual's add as its `then`
 
 
+class Unwritable(Exception):
+    """A traced pattern no spec item writes: ``path`` and why."""
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(why)
+        self.path, self.why = path, why
+
+
 @dataclass
 class Item:
     """A layer call (``layers``: one or a short chain of spec layers), a flat merge
@@ -79,6 +87,28 @@ def reduce(items: list[Item], outputs: list[str]) -> list[Item]:
                     break
         else:
             return items
+
+
+def with_sides(items: list[Item], inputs: list[str],
+               sides: list[dict[str, Any]]) -> list[Item]:
+    """Training-only side heads (plain data, see tracing: ``fork``, ``path``, ``nodes``) as
+    ``side`` composites, each right after the item that writes the tensor it reads (at the
+    start when it reads an input), after the sides placed there before it."""
+    for n, side in enumerate(sides):
+        _, body = items_of({"nodes": side["nodes"]})
+        body = reduce(body, [body[-1].out] if body else [])
+        fork = str(side["fork"])
+        writers = [i for i, it in enumerate(items) if it.out == fork]
+        if not writers and fork not in inputs:
+            raise Unwritable(str(side["path"]), "a head that runs only in training reads a "
+                             "tensor inside a composite (a spec's side reads the output of a "
+                             "layer of its sequence)")
+        at = writers[0] + 1 if writers else 0
+        while at < len(items) and items[at].composite == "side" and items[at].ins == [fork]:
+            at += 1
+        items.insert(at, Item(f"side.{n}", [fork], str(side["path"]), composite="side",
+                              branches=[body]))
+    return items
 
 
 def leftover_parts(items: list[Item]) -> list[Item]:

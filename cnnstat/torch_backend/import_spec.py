@@ -15,14 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cnnstat.torch_backend.import_graph import Item
-
-class Unwritable(Exception):
-    """A traced pattern no spec item writes: ``path`` and why."""
-
-    def __init__(self, path: str, why: str) -> None:
-        super().__init__(why)
-        self.path, self.why = path, why
+from cnnstat.torch_backend.import_graph import Item, Unwritable
 
 
 _RESERVED = {"add", "mul", "concat", "shortcut", "input"}
@@ -66,6 +59,11 @@ class Writer:
             if it.composite == "split" and reads != prev:
                 raise Unwritable(it.path, "a channel split of a tensor other than the "
                                  "previous one (a spec's split reads the previous output)")
+            if it.composite == "side":  # computed from prev, not fed on: prev stays
+                out.append(self.composite(it, scope, namer))
+                if not self.scope_name:
+                    self.top_paths += [it.path] * (len(out) - len(self.top_paths))
+                continue
             if it.composite and reads != prev:
                 out += self.sequence(_flat(it), scope, prev, namer)
             elif it.composite:
@@ -117,6 +115,9 @@ class Writer:
         if it.composite in ("concat", "split"):
             body: dict[str, Any] = {"branches": [
                 self.sequence(b, inner_scope, fork, inner) or None for b in it.branches]}
+        elif it.composite == "side":
+            body = {"training": True,
+                    "body": self.sequence(it.branches[0], inner_scope, fork, inner)}
         elif it.composite == "scale":
             body = {"body": self.sequence(it.branches[0], inner_scope, fork, inner)}
         else:

@@ -24,7 +24,8 @@ from cnnstat.core.report import Report
 from cnnstat.errors import Diagnostic, Severity, SpecError, UsageError
 from cnnstat.spec.kinds import kind_hint
 from cnnstat.torch_backend import import_blocks, import_graph, import_yaml, isolation
-from cnnstat.torch_backend.import_spec import Unwritable, Writer
+from cnnstat.torch_backend.import_graph import Unwritable
+from cnnstat.torch_backend.import_spec import Writer
 from cnnstat.torch_backend.results import Captured
 
 if TYPE_CHECKING:
@@ -95,6 +96,11 @@ def write(network: dict[str, Any], target: str, inputs: tuple[tuple[int, ...], .
     names, items = import_graph.items_of(network)
     outputs = list(network["outputs"])
     items = import_graph.reduce(items, outputs)
+    try:
+        items = import_graph.with_sides(items, names, network.get("sides", []))
+    except Unwritable as exc:
+        raise _rejected(target, [{"op": "training-only calls", "path": exc.path, "count": 1,
+                                  "why": exc.why}]) from None
     parts = import_graph.leftover_parts(items)
     if parts:
         raise _rejected(target, [{"op": "Tensor.chunk", "path": p.path, "count": 1,

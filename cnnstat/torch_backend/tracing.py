@@ -70,8 +70,16 @@ def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str,
     ShapeProp(gm).propagate(*xs)
     classes = {name: type(m).__name__ for name, m in model.named_modules() if name}
     describer = _Describer(gm, inputs)
-    describer.unused(model)
+    sides = _training_sides(model, gm, inputs, classes) if _idle(model, gm) else None
+    describer.unused(model, sides.called if sides is not None else set())
     described = describer.run(numel(model.parameters()), classes)
+    model.eval()
+    if sides is not None and sides.problems and "network" in described:
+        described = {"rejected": sides.problems}
+    elif sides is not None and sides.problems:
+        described["rejected"] += sides.problems
+    elif sides is not None and "network" in described:
+        described["network"]["sides"] = [_resolved(h, describer) for h in sides.heads]
     if "network" in described:
         counter = FlopCounterMode(display=False)
         with counter, torch.no_grad():
@@ -115,9 +123,13 @@ class _Describer:
         self.problems: Counter[tuple[str, str, str]] = Counter()
         self.calls: Counter[str] = Counter()
 
-    def run(self, params: int, classes: dict[str, str]) -> dict[str, Any]:
+    def run(self, params: int, classes: dict[str, str],
+            only: set[str] | None = None) -> dict[str, Any]:
+        """Every node (``only``: those named, a training-only head's)."""
         outputs: list[str] = []
         for node in self.gm.graph.nodes:
+            if only is not None and node.name not in only:
+                continue
             if node.op == "placeholder":
                 self.nodes.append({"name": node.name, "kind": "input", "shape": _shape(node)})
             elif node.op == "output":
@@ -134,10 +146,7 @@ class _Describer:
                             "modules": classes}}
 
     def _ref(self, node: fx.Node) -> str:
-        name = node.name
-        while name in self.alias:
-            name = self.alias[name]
-        return name
+        return self.ref_name(node.name)
 
     def _node(self, node: fx.Node) -> None:
         shape = _shape(node)
@@ -231,10 +240,16 @@ class _Describer:
     def _problem(self, node: fx.Node, why: str) -> None:
         self.problems[(_op_label(node, self.gm), _path(node), why)] += 1
 
-    def unused(self, model: nn.Module) -> None:
-        """Parameters of modules forward() never calls (an auxiliary head that runs only in
-        training): a spec counts what runs, so they would be missing from its total."""
-        called: set[int] = set()
+    def ref_name(self, name: str) -> str:
+        while name in self.alias:
+            name = self.alias[name]
+        return name
+
+    def unused(self, model: nn.Module, also: set[int] | None = None) -> None:
+        """Parameters of modules forward() calls neither in eval mode nor in a training-only
+        side head (``also``): a spec counts what runs, so they would be missing from its
+        total."""
+        called: set[int] = set(also or ())
         for node in self.gm.graph.nodes:
             if node.op == "call_module":
                 called |= {id(p) for p in self.gm.get_submodule(str(node.target)).parameters()}
@@ -247,8 +262,8 @@ class _Describer:
                 idle[name.split(".")[0]] += p.numel()
         for path, count in idle.items():
             self.problems[("parameters never used", path,
-                           f"{count:,} parameters of modules forward() does not call in eval "
-                           "mode (a spec counts what runs)")] += 1
+                           f"{count:,} parameters of modules forward() calls neither in eval "
+                           "nor in training mode (a spec counts what runs)")] += 1
 
     def _shared_weights(self) -> None:
         for path, count in self.calls.items():
@@ -312,3 +327,142 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(_plain(v) for v in value)
     return value
+
+
+def _called(gm: fx.GraphModule, model: nn.Module) -> set[int]:
+    """The ids of ``model``'s parameters that its trace ``gm`` uses: those of the modules it
+    calls (shared with ``model``) and those it reads directly (looked up in ``model``: a
+    GraphModule holds copies of the modules above a parameter it reads)."""
+    called: set[int] = set()
+    for node in gm.graph.nodes:
+        if node.op == "call_module":
+            called |= {id(p) for p in gm.get_submodule(str(node.target)).parameters()}
+        elif node.op == "get_attr" and _is_parameter(model, str(node.target)):
+            called.add(id(model.get_parameter(str(node.target))))
+    return called
+
+
+def _idle(model: nn.Module, gm: fx.GraphModule) -> bool:
+    """Whether some parameter of ``model`` is never used by the eval trace ``gm``."""
+    called = _called(gm, model)
+    return any(id(p) not in called for p in model.parameters())
+
+
+class _Sides:
+    """The training-only side heads: ``heads`` (``fork``: the eval trace's tensor they read,
+    ``path``, ``nodes``), ``called`` (their parameters' ids), ``eval_name`` (a training trace
+    node's name -> the eval trace's), ``problems``."""
+
+    def __init__(self) -> None:
+        self.heads: list[dict[str, Any]] = []
+        self.called: set[int] = set()
+        self.eval_name: dict[str, str] = {}
+        self.problems: list[dict[str, Any]] = []
+
+
+def _signatures(gm: fx.GraphModule) -> dict[tuple[str, str, str, int], str]:
+    """Each call node by (op, label, module path, how many alike came before it): the same
+    call in two traces of one module (eval and training) has the same signature."""
+    seen: Counter[tuple[str, str, str]] = Counter()
+    out: dict[tuple[str, str, str, int], str] = {}
+    for node in gm.graph.nodes:
+        if node.op == "output":
+            continue
+        key = (node.op, str(node.target) if node.op in ("placeholder", "get_attr")
+               else _op_label(node, gm), _path(node))
+        out[(*key, seen[key])] = node.name
+        seen[key] += 1
+    return out
+
+
+def _training_sides(model: nn.Module, gm: fx.GraphModule, inputs: tuple[tuple[int, ...], ...],
+                    classes: dict[str, str]) -> _Sides:
+    """A second trace in training mode (GoogLeNet's ``if self.training and self.aux_logits``):
+    the calls only in it, grouped by the tensors they share, are the side heads; each reads
+    one tensor of the eval trace (its fork).  Shapes at batch 2: a training batch norm refuses
+    one value per channel (a 1 x 1 map at batch 1)."""
+    sides = _Sides()
+    model.train()
+    try:
+        graph = _Tracer(autowrap_functions=import_map.AUTOWRAP).trace(model)
+    except fx.proxy.TraceError:
+        model.eval()
+        return sides  # the eval trace's unused parameters are reported as such
+    train = fx.GraphModule(model, graph).to("meta")  # the eval trace moved only its own calls
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    ShapeProp(train).propagate(*[torch.zeros(2, *s, device="meta") for s in inputs])
+    model.eval()
+    evals = _signatures(gm)
+    only: set[str] = set()
+    trunk: set[str] = set()
+    packing = {n.name for n in train.graph.nodes if _shape(n) is None and n.users
+               and all(u.op == "output" for u in n.users)}  # GoogLeNetOutputs(x, aux2, aux1)
+    for sig, name in _signatures(train).items():
+        if sig in evals:
+            sides.eval_name[name] = evals[sig]
+        elif sig[0] not in ("placeholder", "get_attr") and name not in packing:
+            only.add(name)
+    for node in reversed(train.graph.nodes):  # what the trunk reads: how it runs in training
+        if node.name in only and any(u.name not in only | packing and u.op != "output" or
+                                     u.name in trunk for u in node.users):
+            trunk.add(node.name)  # (stochastic depth's x * (rand >= p)), not a head
+    only -= trunk
+    group: dict[str, str] = {n: n for n in only}  # union-find over shared tensors
+
+    def root(n: str) -> str:
+        while group[n] != n:
+            n = group[n]
+        return n
+
+    forks: dict[str, set[str]] = {}
+    order = [n for n in train.graph.nodes if n.name in only]
+    for node in order:
+        for t in _tensors((node.args, node.kwargs)):
+            if t.name in only:
+                group[root(node.name)] = root(t.name)
+    for node in order:
+        for t in _tensors((node.args, node.kwargs)):
+            if t.name not in only and t.op != "get_attr":
+                forks.setdefault(root(node.name), set()).add(t.name)
+    for head in dict.fromkeys(root(n.name) for n in order):
+        members = {n.name for n in order if root(n.name) == head}
+        path = _common([_path(n) for n in order if n.name in members])
+        reads = forks.get(head, set())
+        if len(reads) != 1 or next(iter(reads)) not in sides.eval_name:
+            why = f"reads {len(reads)} tensors of the network (a side head reads one)" \
+                if len(reads) != 1 else "reads a tensor the trunk computes only in training"
+            sides.problems.append({"op": "training-only calls", "path": path, "count": 1,
+                                   "why": f"a head that runs only in training and {why}"})
+            continue
+        described = _Describer(train, inputs).run(0, classes, only=members)
+        if "rejected" in described:
+            sides.problems += described["rejected"]
+            continue
+        fork = next(iter(reads))
+        names = {**{m: f"train.{m}" for m in members}, fork: sides.eval_name[fork]}
+        sides.heads.append({"fork": sides.eval_name[fork], "path": path, "nodes": [
+            {**n, "name": names[n["name"]], "inputs": [names.get(t, t) for t in n["inputs"]],
+             **({"like": names.get(n["like"], n["like"])} if n.get("like") else {})}
+            for n in described["network"]["nodes"]]})
+    sides.called = _called(train, model)
+    return sides
+
+
+def _resolved(head: dict[str, Any], describer: _Describer) -> dict[str, Any]:
+    """A side head whose fork is named as the eval trace's nodes reference it (aliases
+    followed: ``x.contiguous()`` is ``x``)."""
+    fork, ref = head["fork"], describer.ref_name(head["fork"])
+    return {**head, "fork": ref, "nodes": [
+        {**n, "inputs": [ref if t == fork else t for t in n["inputs"]],
+         **({"like": ref} if n.get("like") == fork else {})} for n in head["nodes"]]}
+
+
+def _common(paths: list[str]) -> str:
+    parts = [p.split(".") if p else [] for p in paths]
+    common: list[str] = []
+    for segs in zip(*parts):
+        if len(set(segs)) != 1:
+            break
+        common.append(segs[0])
+    return ".".join(common)

@@ -4,6 +4,8 @@ branches, U-Net skips, squeeze-and-excitation, depthwise-separable convs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -344,3 +346,58 @@ class BoTBlock(nn.Module):
 def botnet() -> nn.Module:
     return nn.Sequential(nn.Conv2d(3, 32, 3, stride=2, padding=1), BoTBlock(32, 16, 4),
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+
+
+class AuxHead(nn.Module):
+    """GoogLeNet's auxiliary classifier (torchvision's ``InceptionAux``, smaller): it runs only
+    in training mode."""
+
+    def __init__(self, cin: int, classes: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(cin, 8, 1)
+        self.fc1 = nn.Linear(8 * 2 * 2, 16)
+        self.fc2 = nn.Linear(16, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.adaptive_avg_pool2d(x, (2, 2))
+        x = F.relu(self.conv(x))
+        x = torch.flatten(x, 1)
+        x = F.dropout(F.relu(self.fc1(x)), 0.7, training=self.training)
+        return self.fc2(x)
+
+
+class AuxNet(nn.Module):
+    """A trunk with two auxiliary heads branched off as GoogLeNet does (``if self.training``),
+    returning them beside the logits in training mode only."""
+
+    def __init__(self, classes: int = 10, drop: float = 0.0, joined: bool = False,
+                 inner: bool = False) -> None:
+        super().__init__()
+        # stochastic depth; a head reading two tensors; a head reading inside the residual
+        self.drop, self.joined, self.inner = drop, joined, inner
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU())
+        self.block1 = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.ReLU())
+        self.aux1 = AuxHead(16, classes)
+        self.block2 = nn.Sequential(nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU())
+        self.aux2 = AuxHead(32, classes)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(32, classes)
+
+    def forward(self, x: torch.Tensor) -> Any:
+        s = self.stem(x)
+        y = self.block1(s)
+        if self.training and self.drop:  # stochastic depth: the identity in eval mode
+            y = y * (torch.rand(()) >= self.drop)
+        x = s + y
+        aux1 = self.aux1(x + s if self.joined else y if self.inner else x) \
+            if self.training else None
+        x = self.block2(x)
+        aux2 = self.aux2(x) if self.training else None
+        x = self.fc(torch.flatten(self.pool(x), 1))
+        if self.training:
+            return x, aux2, aux1
+        return x
+
+
+def auxnet(drop: float = 0.0, joined: bool = False, inner: bool = False) -> nn.Module:
+    return AuxNet(drop=drop, joined=joined, inner=inner)
