@@ -51,7 +51,8 @@ CASES = [
     ("E301", HEAD + "layers:\n  - conv: {out: '=__import__(\"os\")', kernel: 3}\n",
      ":4:17: error[E301]: unknown function in '__import__('os')'\n"
      "      - conv: {out: '=__import__(\"os\")', kernel: 3}\n                    ^\n"
-     "    hint: functions: ceil, floor, int, make_divisible, max, min, round\n"),
+     "    hint: functions: ceil, floor, int, len, make_divisible, max, min, prepend, "
+     "regnet_depths, regnet_widths, round, round_log\n"),
     ("E302", HEAD + "layers:\n  - conv: {out: $width, kernel: 3}\n",
      ":4:17: error[E302]: unknown parameter '$width'\n"
      "      - conv: {out: $width, kernel: 3}\n                    ^\n    hint: known: none\n"),
