@@ -171,7 +171,7 @@ def _split(items: list[Item], m: Item, chains: list[list[Item]], forks: set[str]
     for chain in chains:
         if chain:
             chain[0].ins = [source]  # a branch reads its share of the split's input
-    path = _common_path([it.path for c in chains for it in c] + [m.path])
+    path = common_path([it.path for c in chains for it in c] + [m.path])
     split = Item(m.out, [source], path, composite="split", branches=chains, shape=m.shape,
                  merged=m)
     inside = {id(it) for c in chains for it in c} | {id(p) for p in parts} | {id(m)}
@@ -181,7 +181,7 @@ def _split(items: list[Item], m: Item, chains: list[list[Item]], forks: set[str]
 
 def _composite(m: Item, chains: list[list[Item]], fork: str) -> Item | None:
     members = [it for chain in chains for it in chain] + [m]
-    path = _common_path([it.path for it in members])
+    path = common_path([it.path for it in members])
     if m.merge == "concat":
         return Item(m.out, [fork], path, composite="concat", branches=chains, shape=m.shape,
                     merged=m)
@@ -225,7 +225,8 @@ def _within(path: str, prefix: str) -> bool:
     return bool(prefix) and (path == prefix or path.startswith(prefix + "."))
 
 
-def _common_path(paths: list[str]) -> str:
+def common_path(paths: list[str]) -> str:
+    """The longest dotted module path that every one of ``paths`` starts with."""
     parts = [p.split(".") if p else [] for p in paths]
     common: list[str] = []
     for segs in zip(*parts):

@@ -25,6 +25,7 @@ from torch import fx, nn
 
 from cnnstat.errors import UsageError
 from cnnstat.torch_backend import import_map
+from cnnstat.torch_backend.import_graph import common_path
 from cnnstat.torch_backend.import_map import Alias, Unsupported, Written
 from cnnstat.torch_backend.measure import numel
 
@@ -427,7 +428,7 @@ def _training_sides(model: nn.Module, gm: fx.GraphModule, inputs: tuple[tuple[in
                 forks.setdefault(root(node.name), set()).add(t.name)
     for head in dict.fromkeys(root(n.name) for n in order):
         members = {n.name for n in order if root(n.name) == head}
-        path = _common([_path(n) for n in order if n.name in members])
+        path = common_path([_path(n) for n in order if n.name in members])
         reads = forks.get(head, set())
         if len(reads) != 1 or next(iter(reads)) not in sides.eval_name:
             why = f"reads {len(reads)} tensors of the network (a side head reads one)" \
@@ -456,13 +457,3 @@ def _resolved(head: dict[str, Any], describer: _Describer) -> dict[str, Any]:
     return {**head, "fork": ref, "nodes": [
         {**n, "inputs": [ref if t == fork else t for t in n["inputs"]],
          **({"like": ref} if n.get("like") == fork else {})} for n in head["nodes"]]}
-
-
-def _common(paths: list[str]) -> str:
-    parts = [p.split(".") if p else [] for p in paths]
-    common: list[str] = []
-    for segs in zip(*parts):
-        if len(set(segs)) != 1:
-            break
-        common.append(segs[0])
-    return ".".join(common)
