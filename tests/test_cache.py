@@ -143,7 +143,7 @@ def test_receptive_field_sizes_are_kept_beside_the_entry(cache_dir: Path,
     def walk(report: object) -> None:
         raise AssertionError("the sizes were computed again")
 
-    monkeypatch.setattr(receptive, "field_sizes", walk)
+    monkeypatch.setattr(receptive, "receptive_fields", walk)
     assert analysis.run("resnet18").field_sizes == sizes  # a hit: no walk
 
 

@@ -18,7 +18,7 @@ from cnnstat.errors import SpecError, spec_error
 
 if TYPE_CHECKING:
     from cnnstat.core.analyze import Memo
-    from cnnstat.core.receptive import FieldSize
+    from cnnstat.core.receptive import FieldReport, FieldSize
     from cnnstat.core.report import Brief, Report
     from cnnstat.spec.loader import Loaded
     from cnnstat.spec.positions import SourceMap
@@ -54,11 +54,20 @@ class Analysed:
         return report
 
     @cached_property
+    def fields(self) -> FieldReport | None:
+        """Every row's receptive field (``core.receptive.receptive_fields``), walked once for
+        all the views of this result; None where ``supported`` is false (a flat input, or maps
+        too large for exact per-unit fields)."""
+        from cnnstat.core.receptive import receptive_fields, supported
+
+        return receptive_fields(self.report) if supported(self.report) else None
+
+    @cached_property
     def field_sizes(self) -> tuple[FieldSize | None, ...]:
         """Each row's receptive-field size (``core.receptive.field_sizes``), kept in the cache
         beside a built-in spec's entry: exact per-unit fields of a deep network cost more than
         unpickling its report."""
-        from cnnstat.core.receptive import FieldSize, field_sizes
+        from cnnstat.core.receptive import FieldSize
 
         rows = len(self.report.rows)
         if self.key is not None:
@@ -66,7 +75,8 @@ class Analysed:
             if (isinstance(hit, tuple) and len(hit) == rows
                     and all(f is None or isinstance(f, FieldSize) for f in hit)):
                 return hit
-        sizes = field_sizes(self.report)
+        fields = self.fields
+        sizes = tuple(fr.size for fr in fields.rows) if fields else (None,) * rows
         if self.key is not None:
             cache.put_part(self.key, "rf", sizes)
         return sizes

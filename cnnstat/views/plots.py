@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from cnnstat.analysis import Analysed
 from cnnstat.core import memory
-from cnnstat.core.receptive import FieldRow, UnitRegion
+from cnnstat.core.receptive import FieldReport, FieldRow, UnitRegion
 from cnnstat.core.report import Report
 from cnnstat.render.charts import Bubble, LayerBars
 from cnnstat.render.field_chart import FieldBox
@@ -115,6 +115,13 @@ def field_box(report: Report, fr: FieldRow, region: UnitRegion) -> FieldBox:
     label = (f"theoretical field of unit ({i}, {j}) of {fr.row.name} "
              f"({shape(fr.row.output_shape)}): rows {r0}..{r1}, columns {c0}..{c1}")
     return FieldBox(region.input_size, region.field, region.seen, label)
+
+
+def centre_box(report: Report, fields: FieldReport, fr: FieldRow) -> tuple[UnitRegion, FieldBox]:
+    """The centre unit of ``fr`` mapped back to the input, and the box that draws it."""
+    h, w = fr.units
+    region = fr.region((h // 2, w // 2), fields.input_size)
+    return region, field_box(report, fr, region)
 
 
 def field_title(report: Report, fr: FieldRow, effective: bool) -> str:

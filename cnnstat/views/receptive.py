@@ -23,12 +23,13 @@ from cnnstat.core.receptive import (
     fmt_start,
 )
 from cnnstat.core.report import Report
-from cnnstat.errors import Diagnostic, Severity
+from cnnstat.errors import Diagnostic, Severity, UsageError
 from cnnstat.render import numbers
 from cnnstat.render.diagnostics import format_diagnostic, locate
 from cnnstat.render.jsonfmt import header
 from cnnstat.render.table import Column, Table
 from cnnstat.spec.positions import SourceMap
+from cnnstat.spec.validate import suggest
 from cnnstat.views.common import exact, pair, rf_text, spec_info
 
 LEGEND = ("r: field size; j: jump (effective stride); start: centre of unit 0's field; pad: "
@@ -235,3 +236,21 @@ def zoo_details(findings: Sequence[Finding]) -> list[str]:
     """Every distinct diagnostic once, led by the specs that gave it and where (--verbose)."""
     return [f"{', '.join(f.specs)}" + (f" ({f.where})" if f.where else "") + ": "
             + format_diagnostic(f.diagnostic, None) for f in findings]
+
+
+def chosen_layer(fields: FieldReport, name: str | None) -> FieldRow:
+    """The layer ``name`` (a spatial one), or the last spatial layer when None."""
+    if name is None:
+        last = fields.last_spatial
+        if last is None:
+            raise UsageError("this network has no spatial layer to map a unit of")
+        return last
+    found = fields.find(name)
+    if found is None:
+        raise UsageError(f"no layer named '{name}'",
+                         suggest(name, [fr.row.name for fr in fields.rows]))
+    if len(found.row.output_shape) != 3:
+        raise UsageError(f"layer '{name}' has no spatial output "
+                         f"({numbers.shape(found.row.output_shape)})",
+                         "choose a layer before the global pooling or flatten")
+    return found

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from cnnstat.analysis import Analysed
 from cnnstat.check.figures import check_figures
-from cnnstat.core.receptive import receptive_fields, supported
 from cnnstat.errors import UsageError
 from cnnstat.render import charts, field_chart, html
 from cnnstat.render.jsonfmt import VERSION
@@ -62,19 +61,16 @@ def _figures(item: Analysed) -> list[str]:
 
 
 def field(item: Analysed) -> list[str]:
-    report = item.report
+    report, fields = item.report, item.fields
     out = ["<h3>Receptive field</h3>"]
-    if not supported(report):
+    if fields is None:
         return out + [html.note("no receptive field: the input is not C x H x W (or a map is "
                                 "too large for exact per-unit fields)", "missing")]
-    fields = receptive_fields(report)
     target = fields.last_spatial
     if target is None:
         return out + [html.note("no spatial layer to map a unit of", "missing")]
-    h, w = target.units
-    region = target.region((h // 2, w // 2), fields.input_size)
-    data = field_chart.field(plots.field_box(report, target, region), None,
-                             plots.field_title(report, target, False), "", "svg")
+    _, box = plots.centre_box(report, fields, target)
+    data = field_chart.field(box, None, plots.field_title(report, target, False), "", "svg")
     return out + [html.svg(data, f"{report.name}: receptive field",
                            _anchor(report.name) + "-rf")]
 

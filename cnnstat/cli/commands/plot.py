@@ -184,22 +184,21 @@ def bench(bench_json: str, output: str) -> None:
 def rf(spec: str, output: str, input_shape: Shape | None, overrides: dict[str, object],
        layer: str | None, effective: bool, samples: int) -> None:
     """The receptive field of a layer's centre unit on the input grid."""
-    from cnnstat.cli.commands.receptive import _fields, _layer
+    from cnnstat.cli.commands.receptive import analysed_fields
     from cnnstat.render.field_chart import field as draw
     from cnnstat.views import plots
+    from cnnstat.views.receptive import chosen_layer
 
     _start(output)
     if effective:
         from cnnstat.torch_backend import require
 
         require()
-    report, fields = _fields(spec, input_shape, overrides)
+    report, fields = analysed_fields(spec, input_shape, overrides)
     if fields is None:
         raise UsageError(f"{report.name}: receptive fields need a C x H x W input")
-    target = _layer(fields, layer)
-    h, w = target.units
-    region = target.region((h // 2, w // 2), fields.input_size)
-    box = plots.field_box(report, target, region)
+    target = chosen_layer(fields, layer)
+    region, box = plots.centre_box(report, fields, target)
     erf = None
     if effective:
         if len(report.inputs) > 1:

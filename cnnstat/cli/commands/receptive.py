@@ -10,12 +10,11 @@ from cnnstat import analysis, zoo
 from cnnstat.analysis.pipeline import SpecArg
 from cnnstat.cli.options import data_options, module_options, parse_unit
 from cnnstat.cli.output import echo_err, emit, imported, report_diagnostics
-from cnnstat.core.receptive import FieldReport, FieldRow, receptive_fields
+from cnnstat.core.receptive import FieldReport, receptive_fields
 from cnnstat.core.report import Report, Shape
 from cnnstat.errors import Diagnostic, SpecError, UsageError
 from cnnstat.render import numbers
 from cnnstat.spec.positions import SourceMap
-from cnnstat.spec.validate import suggest
 from cnnstat.views import receptive as rv
 
 
@@ -40,7 +39,7 @@ def _analyse(spec: SpecArg, input_shape: Shape | None, overrides: dict[str, obje
     return _Analysed(report, fields, [*report.diagnostics, *extra], loaded.source)
 
 
-def _fields(spec: SpecArg, input_shape: Shape | None,
+def analysed_fields(spec: SpecArg, input_shape: Shape | None,
             overrides: dict[str, object]) -> tuple[Report, FieldReport | None]:
     """Analyse ``spec`` and its fields (None for a flat input); diagnostics go to stderr."""
     done = _analyse(spec, input_shape, overrides)
@@ -58,23 +57,6 @@ def _zoo(input_shape: Shape | None, overrides: dict[str, object], verbose: bool,
         echo_err(line)
     rows = [rv.zoo_row(d.report, d.fields, d.diagnostics) for d in done]
     emit(fmt, color, lambda: rv.zoo_json(rows), lambda: [rv.zoo_table(rows)])
-
-
-def _layer(fields: FieldReport, name: str | None) -> FieldRow:
-    if name is None:
-        last = fields.last_spatial
-        if last is None:
-            raise UsageError("this network has no spatial layer to map a unit of")
-        return last
-    found = fields.find(name)
-    if found is None:
-        raise UsageError(f"no layer named '{name}'",
-                         suggest(name, [fr.row.name for fr in fields.rows]))
-    if len(found.row.output_shape) != 3:
-        raise UsageError(f"layer '{name}' has no spatial output "
-                         f"({numbers.shape(found.row.output_shape)})",
-                         "choose a layer before the global pooling or flatten")
-    return found
 
 
 @click.command(name="receptive-field")
@@ -111,7 +93,7 @@ def receptive_field(spec: str | None, module: str | None, factory_kwargs: str,
         return
     if layer is not None and unit is None:
         raise UsageError("--layer picks the layer for --unit; give --unit ROW,COL too")
-    report, fields = _fields(source, input_shape, overrides)
+    report, fields = analysed_fields(source, input_shape, overrides)
     if fields is None:
         raise UsageError(f"{report.name}: receptive fields need a C x H x W input, got "
                          f"{numbers.shape(report.input_shape)}")
@@ -119,7 +101,7 @@ def receptive_field(spec: str | None, module: str | None, factory_kwargs: str,
         emit(fmt, color, lambda: rv.fields_json(report, fields),
              lambda: [rv.fields_table(report, fields)])
         return
-    target = _layer(fields, layer)
+    target = rv.chosen_layer(fields, layer)
     try:
         region = target.region(parse_unit(unit), fields.input_size)
     except IndexError as exc:
