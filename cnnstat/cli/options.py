@@ -273,6 +273,14 @@ def data_options(fn: F) -> F:
     return fn
 
 
+def dtype_option(help: str) -> Callable[[F], F]:
+    """--dtype: bytes per element of the memory figures (``core.memory.DTYPE_BYTES``)."""
+    from cnnstat.core.memory import DTYPE_BYTES
+
+    return click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32",
+                        show_default=True, help=help)
+
+
 def output_option(help: str) -> Callable[[F], F]:
     """-o/--output FILE: where a command writes the file it makes (a figure, a report)."""
     return click.option("-o", "--output", "output", metavar="FILE", required=True, help=help)

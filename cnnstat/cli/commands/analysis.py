@@ -5,9 +5,8 @@ from __future__ import annotations
 import click
 
 from cnnstat.analysis import builtin_names
-from cnnstat.cli.options import data_options, module_options
+from cnnstat.cli.options import data_options, dtype_option, module_options
 from cnnstat.cli.output import analysed, analysed_source, emit
-from cnnstat.core.memory import DTYPE_BYTES
 from cnnstat.core.counters import ALL_PRESETS
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
@@ -28,8 +27,7 @@ STYLES = ("default", "lecture", "memory")
 @click.option("--style", type=click.Choice(STYLES), default="default", show_default=True,
               help="lecture: the lecture's [HxWxC] NAME: ... lines; memory: the per-layer "
               "memory/params table with the arithmetic shown.")
-@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32",
-              show_default=True, help="Bytes per element for --style memory.")
+@dtype_option("Bytes per element for --style memory.")
 def summary(spec: str | None, module: str | None, factory_kwargs: str, timeout: float | None,
             count: str, fmt: str, input_shape: Shape | None, batch: int,
             overrides: dict[str, object], color: str, style: str, dtype: str) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from cnnstat.cli.options import data_options, module_options, parse_size
+from cnnstat.cli.options import data_options, dtype_option, module_options, parse_size
 from cnnstat.cli.output import analysed_source, emit
-from cnnstat.core.memory import DTYPE_BYTES, OPTIMIZER_STATES
+from cnnstat.core.memory import OPTIMIZER_STATES
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
 
@@ -15,8 +15,7 @@ from cnnstat.errors import UsageError
 @click.argument("spec", required=False)
 @module_options
 @data_options
-@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32",
-              show_default=True, help="Bytes per element.")
+@dtype_option("Bytes per element.")
 @click.option("--optimizer", type=click.Choice(list(OPTIMIZER_STATES)), default="sgd-momentum",
               show_default=True, help="Optimizer state for training: 0, 1 or 2 values per weight.")
 @click.option("--fit", "budget", metavar="SIZE",

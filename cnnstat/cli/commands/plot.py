@@ -14,9 +14,8 @@ import click
 
 from cnnstat import zoo
 from cnnstat.analysis import Analysed
-from cnnstat.cli.options import input_option, output_option, set_option
+from cnnstat.cli.options import dtype_option, input_option, output_option, set_option
 from cnnstat.cli.output import analysed, echo_err
-from cnnstat.core.memory import DTYPE_BYTES
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
 from cnnstat.render import figure
@@ -110,8 +109,7 @@ def layers(spec: str, output: str, input_shape: Shape | None, overrides: dict[st
 @set_option
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
               help="Batch size.")
-@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32",
-              show_default=True, help="Bytes per element.")
+@dtype_option("Bytes per element.")
 def memory(spec: str, output: str, input_shape: Shape | None, overrides: dict[str, object],
            batch: int, dtype: str) -> None:
     """Live activation memory over the execution order (inference), the peak marked."""

@@ -11,7 +11,13 @@ import click
 
 from cnnstat.analysis.pareto import Budget, Objective, front
 from cnnstat.cli.commands.sweep import default_jobs, terminated_as_interrupt
-from cnnstat.cli.options import color_option, format_option, jobs_option, parse_target
+from cnnstat.cli.options import (
+    color_option,
+    dtype_option,
+    format_option,
+    jobs_option,
+    parse_target,
+)
 from cnnstat.cli.output import echo_err, emit, progress
 from cnnstat.core.memory import DTYPE_BYTES
 from cnnstat.errors import ExitStatus, UsageError
@@ -59,8 +65,7 @@ def _phis(text: str) -> list[Fraction]:
               help="--search: |alpha*beta^2*gamma^2 - 2| at most this.")
 @click.option("--accuracy", "accuracy_file", type=click.Path(dir_okay=False, path_type=Path),
               help="--search: a CSV alpha,beta,gamma,accuracy of measured accuracies to join.")
-@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32",
-              show_default=True, help="Bytes per element of memory budgets.")
+@dtype_option("Bytes per element of memory budgets.")
 @click.option("--no-rf", is_flag=True, help="Skip receptive fields.")
 @jobs_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),

@@ -16,6 +16,7 @@ from cnnstat.analysis.pareto import Budget, Objective
 from cnnstat.analysis.sweep import Row, grid, sample, shard
 from cnnstat.cli.options import (
     color_option,
+    dtype_option,
     format_option,
     jobs_option,
     parse_budget,
@@ -86,8 +87,7 @@ def _show(fmt: str, color: str, head: dict[str, Any], rows: list[Row], budgets: 
               help="A Pareto objective, minimised unless max: (repeatable; none: no front).")
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
               help="The batch of the memory column (memory budgets may name their own).")
-@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32",
-              show_default=True, help="Bytes per element of the memory column.")
+@dtype_option("Bytes per element of the memory column.")
 @click.option("--no-rf", is_flag=True, help="Skip receptive fields (the costliest figure).")
 @jobs_option
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
