@@ -145,7 +145,7 @@ def test_verify_out_of_memory_is_a_plain_message(cli: Callable,
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't "
                            "allocate memory: you tried to allocate 1073741824 bytes.")
 
-    monkeypatch.setattr(measure, "_real_copy", no_memory)
+    monkeypatch.setattr(measure, "real_copy", no_memory)
     result = cli("verify", "conv-example", "--format", "json")
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith("cnnstat: error: verify conv-example (input 3x32x32, batch "

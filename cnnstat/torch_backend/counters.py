@@ -19,7 +19,7 @@ from torch import nn
 
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
-from cnnstat.torch_backend.measure import _quiet, _real_copy, eval_mode, sample_inputs
+from cnnstat.torch_backend.measure import quiet, real_copy, eval_mode, sample_inputs
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def torchinfo_count(model: nn.Module, names: Sequence[str], shapes: Sequence[Sha
     from torchinfo import summary
 
     xs = sample_inputs(model, shapes, batch)
-    with _quiet():
+    with quiet():
         stats = summary(model, input_data=list(xs), verbose=0, mode="eval")
     by_id, layers = _names(model, names), dict.fromkeys(names, 0)
     owners = {id(m): n for n, mod in model.named_modules() if n in by_id.values()
@@ -62,7 +62,7 @@ def thop_count(model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],
     from thop import profile
 
     xs = sample_inputs(model, shapes, batch)
-    with _quiet(), contextlib.redirect_stdout(io.StringIO()):
+    with quiet(), contextlib.redirect_stdout(io.StringIO()):
         total, _ = profile(model, inputs=xs, verbose=False, report_missing=False)
     return Counted(int(total))
 
@@ -76,7 +76,7 @@ def _ptflops(backend: str) -> Runner:
             raise UsageError("ptflops measures one image of one input", "use --batch 1")
         from ptflops import get_model_complexity_info
 
-        with _quiet(), contextlib.redirect_stdout(io.StringIO()):
+        with quiet(), contextlib.redirect_stdout(io.StringIO()):
             macs, _ = get_model_complexity_info(model, tuple(shapes[0]), as_strings=False,
                                                 print_per_layer_stat=False, backend=backend)
         return Counted(int(macs))
@@ -90,7 +90,7 @@ def torchscan_count(model: nn.Module, names: Sequence[str], shapes: Sequence[Sha
     from torchscan import crawl_module
 
     xs = sample_inputs(model, shapes, batch)
-    with _quiet():
+    with quiet():
         report = crawl_module(model, args=xs)
     layers = dict.fromkeys(names, 0)
     for layer in report["layers"]:
@@ -115,7 +115,7 @@ def calflops_count(model: nn.Module, names: Sequence[str], shapes: Sequence[Shap
         raise UsageError("calflops builds one input tensor", "use a spec with one input")
     from calflops import calculate_flops
 
-    with _quiet(), contextlib.redirect_stdout(io.StringIO()):
+    with quiet(), contextlib.redirect_stdout(io.StringIO()):
         flops, _, _ = calculate_flops(model=model, input_shape=(batch, *shapes[0]),
                                       print_results=False, print_detailed=False,
                                       output_as_string=False)
@@ -128,7 +128,7 @@ def deepspeed_count(model: nn.Module, names: Sequence[str], shapes: Sequence[Sha
     if len(shapes) != 1:
         raise UsageError("DeepSpeed's profiler builds one input tensor",
                          "use a spec with one input")
-    with _quiet(), contextlib.redirect_stdout(io.StringIO()):
+    with quiet(), contextlib.redirect_stdout(io.StringIO()):
         from deepspeed.profiling.flops_profiler import get_model_profile
 
         flops, _, _ = get_model_profile(model, input_shape=(batch, *shapes[0]),
@@ -145,7 +145,7 @@ RUNNERS: dict[str, Runner] = {"torchinfo": torchinfo_count, "thop": thop_count,
 def count_live(tool: str, model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],
                batch: int) -> Counted:
     """Run ``tool`` on a zeroed CPU copy of ``model`` in eval mode (``model`` is left as it was)."""
-    target = _real_copy(model)
+    target = real_copy(model)
     if target is model:
         import copy
 

@@ -120,13 +120,13 @@ def fvcore_pass(model: nn.Module, names: Sequence[str], shapes: Sequence[Shape],
                 batch: int, training: Sequence[str] = ()) -> Pass:
     """fvcore FlopCountAnalysis with its default handles, per named module and in total, on real
     tensors; the shapes come from hooks that fire while fvcore traces (one forward pass)."""
-    with _quiet():  # importing fvcore warns that torch.jit.script is deprecated
+    with quiet():  # importing fvcore warns that torch.jit.script is deprecated
         from fvcore.nn import FlopCountAnalysis
 
-    target = _real_copy(model)
+    target = real_copy(model)
     xs = sample_inputs(target, shapes, batch)
     log = _ShapeLog()
-    with eval_mode(target, training), _quiet(), log.hooks(target, names):
+    with eval_mode(target, training), quiet(), log.hooks(target, names):
         analysis = FlopCountAnalysis(target, xs)
         analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
         analysis.tracer_warnings("none")
@@ -154,7 +154,7 @@ class _ShapeLog:
             self.shapes.setdefault(name, out_shape(out))
 
 
-def _real_copy(model: nn.Module) -> nn.Module:
+def real_copy(model: nn.Module) -> nn.Module:
     """``model`` itself when its tensors are real; a zeroed CPU copy of a meta module."""
     tensor = first_tensor(model)
     if tensor is None or not tensor.is_meta:
@@ -167,7 +167,7 @@ def _real_copy(model: nn.Module) -> nn.Module:
 
 
 @contextmanager
-def _quiet() -> Iterator[None]:
+def quiet() -> Iterator[None]:
     """fvcore warns through ``logging`` and ``warnings`` about ops it skips; its skipping is the
     convention the fvcore preset states, so the noise is silenced while it runs."""
     logger = logging.getLogger("fvcore")
