@@ -51,8 +51,9 @@ def _row(spec: str, size: tuple[int, int] | None) -> tuple[str, bool]:
     delta = f"{live - ultra:,}" if ultra is not None else ""
     name = Path(spec).stem if spec.endswith(".yaml") else spec
     shape = "x".join(map(str, report.input_shape))
-    return (f"| {name} | {shape} | {shown[0]} | {shown[1]} | {'yes' if classic == live else 'NO'} "
-            f"| {shown[2]} | {delta} |"), classic == live
+    equal = "refused" if classic is None else "yes" if classic == live else "NO"
+    line = f"| {name} | {shape} | {shown[0]} | {shown[1]} | {equal} | {shown[2]} | {delta} |"
+    return line, classic in (None, live)
 
 
 def main() -> int:
