@@ -116,3 +116,24 @@ def test_summary_count_thop_classic(cli: Callable) -> None:
     doc = json.loads(result.stdout)
     assert doc["count"]["preset"] == "thop-classic"
     assert doc["count"]["total"] == THOP.total(cnnstat.analyze("resnet18")) == 1_824_033_792
+
+
+def test_refused_adaptive_pool_exit_2(cli: Callable) -> None:
+    """composites' adaptive pool 8x8 -> 3x3: refused, exit 2, named, never counted 0."""
+    result = cli("summary", "tests/verify_specs/composites.yaml", "--count", "thop-classic")
+    assert result.exit_code == 2
+    assert "'thop-classic' preset cannot count adaptive_avgpool" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_reconcile_row(cli: Callable) -> None:
+    """unet's four 2x2 stride-2 up-convs counted over their outputs: 4 x their MACs, the 3 x
+    beyond them under ``other``; its avg-pool-free, norm-free rest as ultralytics-thop."""
+    result = cli("reconcile", "unet", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    tools = {t["preset"]: t for t in json.loads(result.stdout)["tools"]}
+    report = cnnstat.analyze("unet")
+    up = sum(r.macs for r in report.rows if r.kind == "conv_transpose")
+    assert tools["thop-classic"]["tool"] == "thop 0.1.1.post2209072238"
+    assert tools["thop-classic"]["causes"] == {"other": 3 * up}
+    assert tools["thop-classic"]["total"] == tools["thop"]["total"] + 3 * up
