@@ -2,8 +2,11 @@
 tool at its pinned version on today's torchvision model and cnnstat's preset on the zoo spec
 (run with the torchvision venv of tools/torchvision_env.sh; never in CI):
 
-    OPCOUNTER=/path/to/pytorch-OpCounter.git PYTHONPATH=. \\
-        /tmp/cnnstat-tv-venv/bin/python tools/published_figures.py > tools/published_figures.md
+    OPCOUNTER=/path/to/pytorch-OpCounter PYTHONPATH=. \\
+        /tmp/cnnstat-tv-venv/bin/python tools/published_figures.py [TOOL|MODEL ...]
+
+(the rows of tools/published_figures.md; arguments keep the rows of those tools, e.g.
+``torchscan``, or of those torchvision models, e.g. ``inception_v3``).
 
 Classic thop (PyPI ``thop``) and ultralytics-thop both import as ``thop``, so classic thop runs in
 a child process with only its package on PYTHONPATH: a copy of ``thop`` from the venv of
@@ -23,7 +26,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,7 +208,7 @@ def _packages(tmp: Path) -> dict[str, Path | None]:
     clone = os.environ.get("OPCOUNTER")
     if clone:
         (tmp / "2019").mkdir()
-        archive = subprocess.run(["git", "--git-dir", clone, "archive", "1023a53", "thop"],
+        archive = subprocess.run(["git", "-C", clone, "archive", "1023a53", "thop"],
                                  capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(tmp / "2019")], input=archive, check=True)
         out["2019"] = tmp / "2019"
