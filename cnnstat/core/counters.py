@@ -209,6 +209,66 @@ THOP = Preset(
     "rule 0", THOP_RULES, tool="ultralytics-thop 2.2.3")
 
 
+
+# ---- classic thop (PyPI ``thop`` 0.1.1.post2209072238, Lyken17/pytorch-OpCounter): thop/profile.py
+# register_hooks, looked up by *exact* type (no MRO walk, so LayerNorm2d has no rule), no
+# functional counting; thop/vision/basic_hooks.py and calc_func.py.  Where it differs from
+# ultralytics-thop (tools/thop_classic.md); every other kind as THOP_RULES.
+
+
+def _classic_transposed(row: Row) -> Parts:
+    """count_convNd, registered for nn.ConvTranspose2d too: calculate_conv2d_flops is
+    numel(output) x (C_in / g) x prod(kernel), i.e. over the transposed conv's *output*
+    positions, where its MACs run over its input."""
+    over_output = row.macs * _spatial(row) // math.prod(row.input_shape[1:])
+    return {"other": over_output - row.macs}
+
+
+def _classic_avgpool(row: Row) -> Parts:
+    """count_avgpool: calculate_avgpool(numel(output)): 1 per output element, whatever the
+    window."""
+    return {"pooling": _outputs(row)}
+
+
+def _classic_adaptive(row: Row) -> Parts:
+    """count_adap_avgpool: (prod over axes of I / O + 1) x numel(output), in float64, truncated
+    once per call.  Equal to the summed windows + 1 per output where O divides I on every axis;
+    otherwise a fraction truncated for the whole batch, which a per-image row cannot carry:
+    refused."""
+    sizes = list(zip(row.input_shape[1:], row.output_shape[1:]))
+    if any(i % o for i, o in sizes):
+        return refused("thop-classic", "its float ratio I/O, truncated once for the whole "
+                       "batch, is not a per-image count where O does not divide I")(row)
+    return {"pooling": (math.prod(i // o for i, o in sizes) + 1) * _outputs(row)}
+
+
+def _classic_layer_norm(row: Row) -> Parts:
+    """count_normalization on nn.LayerNorm (4n, 2n without gamma); LayerNorm2d (over the
+    channels) is a subclass, which the exact-type lookup misses: 0."""
+    return {} if "(channels)" in row.description else _thop_norm(row)
+
+
+THOP_CLASSIC_RULES: dict[str, Rule] = {
+    **THOP_RULES,
+    "conv_transpose": _classic_transposed,
+    "avgpool": _classic_avgpool,
+    "adaptive_avgpool": _classic_adaptive, "global_avgpool": _classic_adaptive,
+    "layernorm": _classic_layer_norm,
+    # nn.GroupNorm is not in register_hooks: 0
+    "groupnorm": nothing,
+    # no _FunctionCounter: only the qkv and proj nn.Linear (MACs); the matmuls are not counted
+    "attention": nothing,
+}
+
+THOP_CLASSIC = Preset(
+    "thop-classic", "ops (classic thop)",
+    "thop-classic: classic thop profile() total: as thop (conv and linear MACs without bias, "
+    "batch norm, layer norm over the last axis and instance norm 4 per input element, 2 without "
+    "affine, softmax 3C - 1 per position, PReLU 1 per element), but a transposed conv over its "
+    "output, avg pooling 1 per output, adaptive avg pooling (I/O + 1) per output, group norm, "
+    "LayerNorm2d and attention's matmuls 0", THOP_CLASSIC_RULES,
+    tool="thop 0.1.1.post2209072238")
+
 # ---- ptflops 0.7.5, pytorch backend: ptflops/pytorch_ops.py MODULES_MAPPING (module hooks) and
 # FUNCTIONAL_MAPPING / TENSOR_OPS_MAPPING (patched by pytorch_engine.py patch_functional and
 # patch_tensor_ops).  A module whose forward calls a patched functional is counted twice.
@@ -533,5 +593,9 @@ TORCHSCAN = Preset(
 TOOLS: tuple[Preset, ...] = (TORCHINFO, THOP, PTFLOPS, PTFLOPS_ATEN, TORCHSCAN, CALFLOPS,
                               DEEPSPEED)
 
-#: Every ``--count`` preset by name: ours, the live-verified torch and fvcore, and the tools above.
-ALL_PRESETS: dict[str, Preset] = {**PRESETS, **{p.name: p for p in TOOLS}}
+#: Every ``--count`` preset by name: ours, the live-verified torch and fvcore, the tools above,
+#: and classic thop, which is not among TOOLS: it installs as the same import name ``thop`` as
+#: ultralytics-thop, so ``verify`` cannot run it beside the test setup (its live check is
+#: tools/thop_classic.py, in the venv of tools/thop_classic_env.sh).
+ALL_PRESETS: dict[str, Preset] = {**PRESETS, **{p.name: p for p in (
+    TORCHINFO, THOP, THOP_CLASSIC, PTFLOPS, PTFLOPS_ATEN, TORCHSCAN, CALFLOPS, DEEPSPEED)}}

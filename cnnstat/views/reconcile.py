@@ -18,7 +18,8 @@ from cnnstat.views.common import spec_info
 
 #: What each preset's figure is called by its tool: MACs-like or FLOPs-like.
 UNITS = {"macs": "MACs", "torch": "FLOPs", "fvcore": "flops (1 per MAC)",
-         "torchinfo": "mult-adds", "thop": "MACs", "ptflops": "MACs", "ptflops-aten": "MACs",
+         "torchinfo": "mult-adds", "thop": "MACs", "thop-classic": "MACs", "ptflops": "MACs",
+         "ptflops-aten": "MACs",
          "torchscan": "FLOPs", "calflops": "FLOPs",
          "deepspeed": "FLOPs"}
 
