@@ -178,3 +178,26 @@ def test_the_built_functional_layer_is_a_call_without_parameters(tmp_path: Path)
     assert "F.relu" in repr(relu5)
     x = torch.randn(1, 24, 4, 4)
     assert torch.equal(relu5(x), F.relu(x))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_an_imported_module_writes_its_calls_functional(case: str, tmp_path: Path) -> None:
+    """``cnnstat import``: F.relu, F.max_pool2d, F.adaptive_avg_pool2d ... become layers with
+    ``functional: true`` (and only those), so the imported spec's presets equal every tool's
+    count of the module itself."""
+    from cnnstat.torch_backend import importer, tracing
+
+    module_cls, text = CASES[case]
+    spec = cnnstat.analyze(write(tmp_path, text))
+    shape = spec.rows[0].input_shape
+    described = tracing.describe(module_cls(), (shape,))
+    label = f"test_functional_live.py:{case}"
+    written = importer.write(described["network"], label, (shape,), "spec.schema.json")
+    written, _, report = importer.proven(written, label, described["network"])
+    assert "functional: false" not in written
+    assert [r.kind for r in report.rows if r.functional] == \
+        [r.kind for r in spec.rows if r.functional]
+    for tool in sorted(RUNNERS):
+        pytest.importorskip(MODULES[tool])
+        counted = count_live(tool, module_cls().eval(), [], [shape], 1).total
+        assert counted == ALL_PRESETS[tool].total(report), tool
