@@ -7,7 +7,10 @@ functional layers built as calls) counts the same."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -201,3 +204,26 @@ def test_an_imported_module_writes_its_calls_functional(case: str, tmp_path: Pat
         pytest.importorskip(MODULES[tool])
         counted = count_live(tool, module_cls().eval(), [], [shape], 1).total
         assert counted == ALL_PRESETS[tool].total(report), tool
+
+
+@pytest.mark.parametrize("tool", ["ptflops", "torchscan"])
+def test_verify_count_tool_with_a_training_only_head(tool: str, tmp_path: Path,
+                                                     cli: Callable[..., Any]) -> None:
+    """``verify --count TOOL`` on a spec with a training-only side head (Inception-v3's
+    AuxLogits, its pool a functional call): the tool's figures are checked at inference, where
+    the head does not run (this was an internal error, KeyError)."""
+    pytest.importorskip(MODULES[tool])
+    spec = write(tmp_path, "name: aux\ninput: [3, 16, 16]\nlayers:\n"
+                           "  - conv: {out: 4, kernel: 3, padding: 1}\n"
+                           "  - relu: {functional: true}\n"
+                           "  - side:\n      training: true\n      body:\n"
+                           "        - avgpool: {kernel: 2, functional: true}\n"
+                           "        - global_avgpool\n        - flatten\n"
+                           "        - linear: {out: 2}\n"
+                           "  - global_avgpool: {functional: true}\n  - flatten\n"
+                           "  - linear: {out: 3}\n")
+    result = cli("verify", spec, "--count", tool, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    totals = json.loads(result.stdout)["results"][0]["totals"]
+    expected = ALL_PRESETS[tool].total(cnnstat.analyze(spec))
+    assert totals[tool] == {"analytic": expected, "live": expected, "ok": True}
