@@ -137,3 +137,14 @@ def test_reconcile_row(cli: Callable) -> None:
     assert tools["thop-classic"]["tool"] == "thop 0.1.1.post2209072238"
     assert tools["thop-classic"]["causes"] == {"other": 3 * up}
     assert tools["thop-classic"]["total"] == tools["thop"]["total"] + 3 * up
+
+
+def test_a_functional_call_counts_zero(tmp_path: Path) -> None:
+    """Classic thop hooks modules only (no functional counting): a layer written as a function
+    (``functional: true``) counts 0 where its module would count; avg pool 3x3/1 on 8x6x6 with
+    padding 1 as a module: 1 per output element."""
+    module, function = _rows(tmp_path, "[{avgpool: {kernel: 3, stride: 1, padding: 1}}, "
+                                       "{avgpool: {kernel: 3, stride: 1, padding: 1, "
+                                       "functional: true}}]")
+    assert THOP_CLASSIC.count(module) == 8 * 6 * 6
+    assert THOP_CLASSIC.count(function) == 0

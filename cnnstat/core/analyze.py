@@ -150,7 +150,8 @@ class _Walker:
         self.add(Row(layer.name, layer.kind, cost.description, x, cost.output,
                      cost.weights, cost.bias, cost.buffers, cost.macs, dict(cost.ops),
                      layer.path, cost.windows, cost.global_field, reads=reads, maps=cost.maps,
-                     products=dict(cost.products), scratch=cost.scratch))
+                     products=dict(cost.products), scratch=cost.scratch,
+                     functional=bool(layer.args.get("functional"))))
         self.write(layer.name, cost.output)
         return layer, cost.output
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from cnnstat.core.functional import FUNCTIONALS
 from cnnstat.core.presets import PRESETS, Parts, Preset, Rule
 from cnnstat.core.report import Row
 from cnnstat.errors import UsageError
@@ -57,6 +58,11 @@ def _attention_biases(row: Row) -> tuple[int, int]:
 def _norm_features(row: Row) -> int:
     """D, the features a layer norm normalises over: the channels (LayerNorm2d) or the last axis."""
     return row.input_shape[0] if "(channels)" in row.description else row.input_shape[-1]
+
+
+#: torchinfo, thop and torchscan hook modules: a layer written as a functional call (``F.relu(x)``,
+#: ``F.adaptive_avg_pool2d``) is no module they see, so it counts 0, whatever its kind.
+UNSEEN: dict[str, Rule] = dict.fromkeys(FUNCTIONALS, nothing)
 
 
 def refused(preset: str, why: str) -> Rule:
@@ -124,7 +130,7 @@ TORCHINFO = Preset(
     "(one per output element), batch norm, layer/group/instance norm and PReLU at N x their "
     "parameter count; a linear over the last axis once per image (weights + bias), not per "
     "position; transposed conv over its output positions; activations, pooling and merges 0",
-    TORCHINFO_RULES, tool="torchinfo 1.8.0")
+    TORCHINFO_RULES, tool="torchinfo 1.8.0", functional=UNSEEN)
 
 
 # ---- thop (ultralytics-thop 2.2.3): thop/profile.py register_hooks, thop/vision/basic_hooks.py
@@ -206,7 +212,7 @@ THOP = Preset(
     "input element (2 without affine), layer/group/instance norm the same, attention's "
     "matmuls, avg pooling its window sums + 1 per output, softmax "
     "3C - 1 per position, PReLU 1 per element; ReLU, max pooling, merges and modules without a "
-    "rule 0", THOP_RULES, tool="ultralytics-thop 2.2.3")
+    "rule 0", THOP_RULES, tool="ultralytics-thop 2.2.3", functional=UNSEEN)
 
 
 
@@ -266,8 +272,8 @@ THOP_CLASSIC = Preset(
     "batch norm, layer norm over the last axis and instance norm 4 per input element, 2 without "
     "affine, softmax 3C - 1 per position, PReLU 1 per element), but a transposed conv over its "
     "output, avg pooling 1 per output, adaptive avg pooling (I/O + 1) per output, group norm, "
-    "LayerNorm2d and attention's matmuls 0", THOP_CLASSIC_RULES,
-    tool="thop 0.1.1.post2209072238")
+    "LayerNorm2d and attention's matmuls 0; a functional call 0", THOP_CLASSIC_RULES,
+    tool="thop 0.1.1.post2209072238", functional=UNSEEN)
 
 # ---- ptflops 0.7.5, pytorch backend: ptflops/pytorch_ops.py MODULES_MAPPING (module hooks) and
 # FUNCTIONAL_MAPPING / TENSOR_OPS_MAPPING (patched by pytorch_engine.py patch_functional and
@@ -348,13 +354,25 @@ PTFLOPS_RULES: dict[str, Rule] = {
         "layer_scale", "drop_path", "permute", "mean"), nothing),
 }
 
+#: A functional call alone: the patched functional's _numel_functional_flops_hook, numel(input),
+#: once (F.relu, F.elu, F.gelu, F.relu6, the pooling functionals); F.leaky_relu is not patched (0).
+#: Other kinds count as their module (silu, softmax, interpolation: the patched call alone;
+#: sigmoid, tanh, hardswish, dropout, flatten: 0 either way).
+PTFLOPS_FUNCTIONAL: dict[str, Rule] = {
+    **dict.fromkeys(("relu", "elu", "gelu", "relu6"), _ptflops_once("activations")),
+    "leaky_relu": nothing,
+    **dict.fromkeys(("maxpool", "avgpool", "adaptive_avgpool", "global_avgpool"),
+                    lambda row: {"pooling": _inputs(row)}),
+}
+
 PTFLOPS = Preset(
     "ptflops", "MACs (ptflops)",
     "ptflops: get_model_complexity_info (pytorch backend): conv and linear MACs plus bias, batch "
     "norm, group and instance norm 2 per input element (1 without affine), nn.LayerNorm 1, "
     "LayerNorm2d 0, ReLU/ELU/PReLU/GELU and pooling counted twice (module hook and "
-    "patched functional), ReLU6, LeakyReLU, SiLU, softmax and interpolation once; merges 0",
-    PTFLOPS_RULES, tool="ptflops 0.7.5")
+    "patched functional), ReLU6, LeakyReLU, SiLU, softmax and interpolation once; merges 0; "
+    "a functional ReLU/ELU/GELU/ReLU6 or pooling once, a functional LeakyReLU 0",
+    PTFLOPS_RULES, tool="ptflops 0.7.5", functional=PTFLOPS_FUNCTIONAL)
 
 # ---- ptflops 0.7.5, aten backend: ptflops/aten_ops.py ATEN_OPS_MAPPING (aten.convolution,
 # aten.addmm, aten.mm, aten.bmm, aten.matmul), counted under aten_engine.py FlopCounterMode.
@@ -455,13 +473,17 @@ CALFLOPS_RULES: dict[str, Rule] = {
         "layer_scale", "drop_path", "permute", "mean"), nothing),
 }
 
+#: nn.ReLU6 calls F.hardtanh (not patched: 0), but F.relu6 itself is patched: numel(input).
+#: Every other functional counts as its module, which calls the same patched function.
+CALFLOPS_FUNCTIONAL: dict[str, Rule] = {"relu6": _numel("activations")}
+
 CALFLOPS = Preset(
     "calflops", "FLOPs (calflops)",
     "calflops: calculate_flops FLOPs: conv 2 per MAC + bias, linear 2 per MAC without bias, batch "
     "norm 2 per element, layer/group/instance norm 5 (4 without gamma), "
     "ReLU/PReLU/ELU/LeakyReLU/SiLU/GELU/softmax and pooling 1 per input "
     "element, upsampling prod(size) once per call; ReLU6, sigmoid, hardswish, merges 0",
-    CALFLOPS_RULES, tool="calflops 0.3.2", per_call=_cal_per_call)
+    CALFLOPS_RULES, tool="calflops 0.3.2", per_call=_cal_per_call, functional=CALFLOPS_FUNCTIONAL)
 
 
 # ---- DeepSpeed 0.19.8: deepspeed/profiling/flops_profiler/profiler.py, the profiler calflops
@@ -478,7 +500,8 @@ DEEPSPEED = Preset(
     "deepspeed: flops profiler get_model_profile FLOPs: as calflops (2 per MAC, conv bias, no "
     "linear bias, batch norm 2 per element, ReLU-like and pooling 1 per input element, "
     "upsampling prod(size) once per call), the transposed conv's bias over its output",
-    DEEPSPEED_RULES, tool="deepspeed 0.19.8", per_call=_cal_per_call)
+    DEEPSPEED_RULES, tool="deepspeed 0.19.8", per_call=_cal_per_call,
+    functional=CALFLOPS_FUNCTIONAL)
 
 
 # ---- torchscan 0.2.0: torchscan/modules/flops.py module_flops (FLOPs, 2 per MAC less one add
@@ -587,7 +610,8 @@ TORCHSCAN = Preset(
     "plus bias; batch norm 2 (4 affine) per element + 2C per call; ReLU 1, ReLU6 2, sigmoid and "
     "LeakyReLU 4, ELU and tanh 6 per element; pooling per window; dropout 1 per element even in "
     "eval; layer norm 6 per element + 2 per row + 1 each for gamma and beta; other modules "
-    "(group and instance norm, GELU) 0", TORCHSCAN_RULES, tool="torchscan 0.2.0", per_call=_scan_per_call)
+    "(group and instance norm, GELU) 0", TORCHSCAN_RULES, tool="torchscan 0.2.0",
+    per_call=_scan_per_call, functional=UNSEEN)
 
 
 TOOLS: tuple[Preset, ...] = (TORCHINFO, THOP, PTFLOPS, PTFLOPS_ATEN, TORCHSCAN, CALFLOPS,

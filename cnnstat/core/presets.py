@@ -105,10 +105,20 @@ class Preset:
     default: Rule | None = None
     tool: str = ""  # the distribution and version whose source the rules follow
     per_call: Rule | None = None  # parts a tool adds once per call, whatever the batch
+    # rules for a row written as a functional call (``Row.functional``), where the tool counts
+    # the call differently from the module (a hook does not fire); other kinds: as the module
+    functional: Mapping[str, Rule] = field(default_factory=dict)
+
+    def rule(self, row: Row) -> Rule | None:
+        """The rule of the row's kind: its functional rule for a functional row, where one is
+        given."""
+        if row.functional and row.kind in self.functional:
+            return self.functional[row.kind]
+        return self.rules.get(row.kind, self.default)
 
     def parts(self, row: Row) -> Parts:
         """The row's count as differences from its MACs, by cause, per image (zero parts left out)."""
-        rule = self.rules.get(row.kind, self.default)
+        rule = self.rule(row)
         if rule is None:
             raise no_rule(self.name, row.kind)
         return {k: v for k, v in rule(row).items() if v}

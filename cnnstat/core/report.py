@@ -42,6 +42,7 @@ class Row:
     # MACs of activation-by-activation matrix products (attention's qk, av), never in ``macs``
     products: dict[str, int] = field(default_factory=dict)
     scratch: int = 0  # elements of intermediate tensors held while it runs (memory)
+    functional: bool = False  # written as a functional call (``functional: true``), not a module
 
     @property
     def params(self) -> int:

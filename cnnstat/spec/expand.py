@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, cast
 
+from cnnstat.core.functional import FUNCTIONALS
 from cnnstat.core.ir import (
     AutoShortcut,
     Branch,
@@ -326,6 +327,11 @@ class Expander:
         if self.count > MAX_LAYERS:
             raise spec_error("E207", f"the spec expands to more than {MAX_LAYERS:,} layers", path)
         model = LAYER_ARGS[kind]
+        if isinstance(args, dict) and "functional" in args and kind not in FUNCTIONALS:
+            raise spec_error("E209", f"{kind} has no functional form: 'functional' is for "
+                             "layers PyTorch also offers as a function", (*path, "functional"),
+                             hint="remove 'functional'; it is allowed on " +
+                             ", ".join(sorted(FUNCTIONALS)))
         key = (kind, id(args))
         parsed = self.validated.get(key)
         if parsed is None:
@@ -344,6 +350,8 @@ class Expander:
                 concrete[fname] = self.normalise(kind, fname, raw, finfo.metadata, fpath, env)
             except SpecError as exc:
                 raise self.passed_here(exc, kind, fname, raw) from None
+        if not concrete.get("functional"):  # the flag is carried only where it is true
+            concrete.pop("functional", None)
         name = scope.claim(kind, parsed.name, path)
         if kind == "maxout":
             concrete["layer"] = self.wrapped(args["layer"], (*path, "layer"), name, env)

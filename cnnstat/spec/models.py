@@ -64,6 +64,15 @@ class Args(BaseModel):
         "enclosing scopes, innermost first, then as a full name)")
 
 
+class FunctionalArgs(Args):
+    """A kind with a functional twin (``cnnstat.core.functional.FUNCTIONALS``)."""
+
+    functional: Flag = Field(
+        False, description="written as a functional call (F.relu(x), F.max_pool2d(x, ...)) "
+        "rather than a module: no number changes, only what the counter presets of hook-based "
+        "tools see")
+
+
 class ConvArgs(Args):
     out: Int = Field(description="number of filters (output channels)")
     kernel: Size = Field(description="filter size F, or [F_h, F_w]")
@@ -99,7 +108,7 @@ LIKE = Field(None, description="an earlier tensor whose H x W to produce, by nam
              "'from' is)")
 
 
-class UpsampleArgs(Args):
+class UpsampleArgs(FunctionalArgs):
     """Resampling to a larger (or any) size: by ``scale``, to a ``size``, or ``like`` a tensor."""
 
     mode: Literal["nearest", "bilinear", "bicubic"] = "nearest"
@@ -137,7 +146,7 @@ class LinearArgs(Args):
         "of any input, as nn.Linear does (the channels of a channels-last map after 'permute')")
 
 
-class MaxPoolArgs(Args):
+class MaxPoolArgs(FunctionalArgs):
     kernel: Size
     stride: Size = Field(None, description="defaults to the kernel size")  # type: ignore[assignment]
     padding: Size = 0
@@ -145,7 +154,7 @@ class MaxPoolArgs(Args):
     ceil_mode: Flag = False
 
 
-class AvgPoolArgs(Args):
+class AvgPoolArgs(FunctionalArgs):
     kernel: Size
     stride: Size = Field(None, description="defaults to the kernel size")  # type: ignore[assignment]
     padding: Size = 0
@@ -153,7 +162,7 @@ class AvgPoolArgs(Args):
     count_include_pad: Flag = True
 
 
-class AdaptiveAvgPoolArgs(Args):
+class AdaptiveAvgPoolArgs(FunctionalArgs):
     size: Size = Field(description="output size, int or [h, w]")
 
 
@@ -194,7 +203,7 @@ class LayerScaleArgs(Args):
     init: Real = Field(1e-6, description="gamma's initial value; does not change any count")
 
 
-class GELUArgs(Args):
+class GELUArgs(FunctionalArgs):
     approximate: Literal["none", "tanh"] = "none"
 
 
@@ -225,11 +234,11 @@ class LRNArgs(Args):
     k: Real = 2.0
 
 
-class DropoutArgs(Args):
+class DropoutArgs(FunctionalArgs):
     p: Real = 0.5
 
 
-class LeakyReLUArgs(Args):
+class LeakyReLUArgs(FunctionalArgs):
     slope: Real = 0.01
 
 
@@ -237,7 +246,7 @@ class PReLUArgs(Args):
     shared: Flag = Field(False, description="one alpha for all channels instead of one per channel")
 
 
-class ELUArgs(Args):
+class ELUArgs(FunctionalArgs):
     alpha: Real = 1.0
 
 
@@ -293,8 +302,8 @@ LAYER_ARGS: dict[str, type[Args]] = {
     "maxpool": MaxPoolArgs,
     "avgpool": AvgPoolArgs,
     "adaptive_avgpool": AdaptiveAvgPoolArgs,
-    "global_avgpool": NO_ARGS,
-    "flatten": NO_ARGS,
+    "global_avgpool": FunctionalArgs,
+    "flatten": FunctionalArgs,
     "bn": BatchNormArgs,
     "layernorm": LayerNormArgs,
     "groupnorm": GroupNormArgs,
@@ -305,25 +314,25 @@ LAYER_ARGS: dict[str, type[Args]] = {
     "mean": MeanArgs,
     "lrn": LRNArgs,
     "dropout": DropoutArgs,
-    "softmax": NO_ARGS,
+    "softmax": FunctionalArgs,
     "identity": NO_ARGS,
     "channel_shuffle": ChannelShuffleArgs,
     "pad_channels": PadChannelsArgs,
     "subsample": SubsampleArgs,
     "rbf": RBFArgs,
-    "relu": NO_ARGS,
-    "relu6": NO_ARGS,
+    "relu": FunctionalArgs,
+    "relu6": FunctionalArgs,
     "leaky_relu": LeakyReLUArgs,
     "prelu": PReLUArgs,
     "elu": ELUArgs,
-    "sigmoid": NO_ARGS,
-    "tanh": NO_ARGS,
-    "silu": NO_ARGS,
-    "swish": NO_ARGS,
+    "sigmoid": FunctionalArgs,
+    "tanh": FunctionalArgs,
+    "silu": FunctionalArgs,
+    "swish": FunctionalArgs,
     "mish": NO_ARGS,
     "gelu": GELUArgs,
-    "hardswish": NO_ARGS,
-    "hardsigmoid": NO_ARGS,
+    "hardswish": FunctionalArgs,
+    "hardsigmoid": FunctionalArgs,
     "maxout": MaxoutArgs,
     "attention": AttentionArgs,
 }

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnstat.core.functional import FUNCTIONALS
 from cnnstat.torch_backend import modules as ours
 from cnnstat.torch_backend.attention import SelfAttention2d
 
@@ -69,6 +70,16 @@ def _size(value: Any) -> Any:
 def _only(args: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     """The arguments that differ from the spec's defaults (a person writes only those)."""
     return {k: v for k, v in args.items() if k not in defaults or defaults[k] != v}
+
+
+def as_functional(result: Result) -> Result:
+    """A function or method call (``F.relu(x)``, ``x.relu()``) is written ``functional: true``
+    where its kind has a functional twin: the counters that hook modules do not see it, and the
+    spec's presets then count it as they do."""
+    if isinstance(result, Alias):
+        return result
+    return [Written(w.kind, {**w.args, "functional": True}) if w.kind in FUNCTIONALS else w
+            for w in result]
 
 
 def _one(kind: str, **args: Any) -> list[Written]:

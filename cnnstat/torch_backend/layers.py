@@ -16,6 +16,7 @@ from cnnstat.core.ir import Layer
 from cnnstat.core.report import Shape
 from cnnstat.core.rules.conv import conv_windows
 from cnnstat.torch_backend.attention import SelfAttention2d
+from cnnstat.torch_backend.functional import build_functional
 from cnnstat.torch_backend.modules import (
     RBF,
     CentreCrop,
@@ -49,6 +50,9 @@ def builds(*kinds: str) -> Callable[[Builder], Builder]:
 
 
 def build_layer(layer: Layer, x: Shape) -> nn.Module:
+    """The layer's module; a functional layer's call (an upsample is F.interpolate already)."""
+    if layer.args.get("functional") and layer.kind != "upsample":
+        return build_functional(layer, x)
     return BUILDERS[layer.kind](layer, x)
 
 

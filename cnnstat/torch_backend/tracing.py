@@ -235,8 +235,8 @@ class _Describer:
             raise Unsupported("no spec kind for this operation")
         args = [_plain(a) for a in node.args[1:]] if tensors and node.args and \
             node.args[0] is tensors[0] else [_plain(a) for a in node.args]
-        return fn(import_map.Call(args, {k: _plain(v) for k, v in node.kwargs.items()},
-                                  in_shape, out_shape))
+        return import_map.as_functional(fn(import_map.Call(
+            args, {k: _plain(v) for k, v in node.kwargs.items()}, in_shape, out_shape)))
 
     def _problem(self, node: fx.Node, why: str) -> None:
         self.problems[(_op_label(node, self.gm), _path(node), why)] += 1

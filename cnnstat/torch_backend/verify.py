@@ -97,7 +97,7 @@ def _training_passes(model: SpecNet, names: list[str], shapes: Sequence[tuple[in
     passes: dict[str, Pass] = {}
     if "fvcore" in counters:
         passes["fvcore"] = fvcore_pass(model, names, shapes, batch, training=names)
-    if "torch" in counters:
+    if "torch" in counters or "fvcore" not in counters:  # the shapes, as the eval passes
         xs = sample_inputs(model, shapes, batch)
         passes["torch"] = shapes_and_torch_flops(model, names, xs, training=names)
     return passes
@@ -110,8 +110,10 @@ def _layer(row: Row, batch: int, model: SpecNet, shapes: dict[str, Any],
               "params": Check(row.params, numel(mod.parameters())),
               "buffers": Check(row.buffers, numel(mod.buffers()))}
     for c in counters:
-        if c in RUNNERS and not passes[c].flops:
-            continue  # a tool that reports no per-layer figures (thop, ptflops): totals only
+        if c in RUNNERS and (c not in passes or not passes[c].flops):
+            # a tool that reports no per-layer figures (thop, ptflops): totals only; nor for a
+            # training-only row: the tools count in eval mode, where it does not run
+            continue
         ran = row.name in passes[c].shapes  # a module that never ran measured nothing
         checks[c] = Check(ALL_PRESETS[c].batch_count(row, batch), passes[c].flops[row.name]
                           if ran else None)
