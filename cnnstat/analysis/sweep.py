@@ -163,12 +163,14 @@ def spatial_key(report: Any) -> tuple[Any, ...] | None:
 
 
 def last_field(report: Any) -> int | list[int] | None:
-    """The receptive field (size, pixels) of the last spatial layer: one number when square."""
-    from cnnstat.core.receptive import receptive_fields, supported
+    """The receptive field (size, pixels) of the last spatial layer: one number when square.
+    Only the sizes are needed, so it walks the analytic fields without per-unit boxes
+    (:func:`cnnstat.core.receptive.analytic_fields`)."""
+    from cnnstat.core.receptive import analytic_fields, last_spatial, supported
 
     if not supported(report):
         return None
-    last = receptive_fields(report).last_spatial
+    last = last_spatial(analytic_fields(report))
     if last is None:
         return None
     h, w = (int(f.size) for f in last.fields)
