@@ -197,3 +197,17 @@ def test_reuse_across_configurations_changes_no_number(spec: str, vary, inputs) 
             if c.input is None or len(c.input) == 3:
                 assert shared(reused) == last_field(fresh)
     assert walks.hits > 0
+
+
+def test_workers_take_configurations_grouped_in_grid_order() -> None:
+    """Each parameter set's input sizes together, the sets in the grid's order (the first
+    --vary parameter slowest), every configuration once."""
+    from cnnstat.analysis.sweep_run import grouped
+
+    configs = grid([("width", [0.5, 1.0]), ("depth", [2, 1, 3])], [(3, 32, 32), (3, 64, 64)])
+    order = grouped(configs)
+    assert sorted(c.index for c in order) == list(range(2 * 3 * 2))
+    assert [dict(c.set) for c in order[::2]] == [
+        {"width": w, "depth": d} for w in (0.5, 1.0) for d in (2, 1, 3)]
+    assert all(a.set == b.set and (a.input, b.input) == ((3, 32, 32), (3, 64, 64))
+               for a, b in zip(order[::2], order[1::2]))

@@ -65,9 +65,10 @@ class Analysed:
     @cached_property
     def field_sizes(self) -> tuple[FieldSize | None, ...]:
         """Each row's receptive-field size (``core.receptive.field_sizes``), kept in the cache
-        beside a built-in spec's entry: exact per-unit fields of a deep network cost more than
-        unpickling its report."""
-        from cnnstat.core.receptive import FieldSize
+        beside a built-in spec's entry: the fields of a deep network cost more than unpickling
+        its report.  Read from :attr:`fields` when a view has walked them already, else from
+        the walk without per-unit boxes (the same sizes, ``tests/test_receptive_sizes.py``)."""
+        from cnnstat.core.receptive import FieldReport, FieldSize, field_sizes
 
         rows = len(self.report.rows)
         if self.key is not None:
@@ -75,8 +76,10 @@ class Analysed:
             if (isinstance(hit, tuple) and len(hit) == rows
                     and all(f is None or isinstance(f, FieldSize) for f in hit)):
                 return hit
-        fields = self.fields
-        sizes = tuple(fr.size for fr in fields.rows) if fields else (None,) * rows
+        walked = self.__dict__.get("fields")  # set by the cached property once computed
+        sizes: tuple[FieldSize | None, ...] = (
+            tuple(fr.size for fr in walked.rows) if isinstance(walked, FieldReport)
+            else field_sizes(self.report))
         if self.key is not None:
             cache.put_part(self.key, "rf", sizes)
         return sizes

@@ -103,7 +103,7 @@ class Evaluator:
         self.parsed, self.variant = prepare(spec)
         self.memo: Memo | None = Memo()
         self.walks: Walks | None = Walks()
-        self.fields: dict[tuple[Any, ...], int | list[int] | None] | None = {}
+        self.fields: dict[SpatialKey, int | list[int] | None] | None = {}
         self.batch, self.dtype_bytes, self.rf = batch, dtype_bytes, rf
 
     def __call__(self, config: Config) -> Row:
@@ -140,35 +140,60 @@ class Evaluator:
         key = spatial_key(report) if self.fields is not None else None
         if key is None or self.fields is None:
             return last_field(report)
-        if key not in self.fields:
+        found = self.fields.get(key, _UNSEEN)  # one look-up: a hit compares the keys once
+        if isinstance(found, _Unseen):
             if len(self.fields) >= 10_000:
                 self.fields.clear()
-            self.fields[key] = last_field(report)
-        return self.fields[key]
+            found = self.fields[key] = last_field(report)
+        return found
 
 
-def spatial_key(report: Any) -> tuple[Any, ...] | None:
+class _Unseen:
+    """No field kept yet (None is a field: a flat input has none)."""
+
+
+_UNSEEN = _Unseen()
+
+
+class SpatialKey:
+    """A key hashed once: a report's key is a tuple of hundreds of rows, and a tuple's hash
+    is computed again on every dictionary look-up."""
+
+    __slots__ = ("parts", "hashed")
+
+    def __init__(self, parts: tuple[Any, ...]) -> None:
+        self.parts, self.hashed = parts, hash(parts)
+
+    def __hash__(self) -> int:
+        return self.hashed
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, SpatialKey) and self.hashed == other.hashed
+                and self.parts == other.parts)
+
+
+def spatial_key(report: Any) -> SpatialKey | None:
     """Everything of a report that a receptive field depends on: the input's H x W and, per
     operation in order, its name (which places it in the graph), kind, H x W in and out,
     window, mapping, whether it reduces globally, what it reads and whether it runs in training
     only; None when a part is not hashable."""
-    key = (tuple(report.input_shape[1:]), tuple(
-        (r.name, r.kind, r.input_shape[1:], r.output_shape[1:], r.windows, r.maps,
-         r.global_field, r.reads, r.training) for r in report.rows))
     try:
-        hash(key)
+        return SpatialKey((tuple(report.input_shape[1:]), tuple(
+            (r.name, r.kind, r.input_shape[1:], r.output_shape[1:], r.windows, r.maps,
+             r.global_field, r.reads, r.training) for r in report.rows)))
     except TypeError:
         return None
-    return key
 
 
 def last_field(report: Any) -> int | list[int] | None:
-    """The receptive field (size, pixels) of the last spatial layer: one number when square."""
-    from cnnstat.core.receptive import receptive_fields, supported
+    """The receptive field (size, pixels) of the last spatial layer: one number when square.
+    Only the sizes are needed, so it walks the analytic fields without per-unit boxes
+    (:func:`cnnstat.core.receptive.analytic_fields`)."""
+    from cnnstat.core.receptive import analytic_fields, last_spatial, supported
 
     if not supported(report):
         return None
-    last = receptive_fields(report).last_spatial
+    last = last_spatial(analytic_fields(report))
     if last is None:
         return None
     h, w = (int(f.size) for f in last.fields)

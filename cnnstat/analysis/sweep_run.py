@@ -43,7 +43,7 @@ def rows(spec: str, configs: Sequence[Config], *, jobs: int, batch: int = 1,
          dtype_bytes: int = 4, rf: bool = True, ordered: bool = True) -> Iterator[Row]:
     """The row of each configuration, in order, from ``jobs`` processes (1: this process).
     ``ordered=False`` lets the processes take the configurations grouped by their parameters
-    (so a worker expands each network once for all its input sizes) and yields rows in that
+    (:func:`grouped`) in runs of about 1/(8 x jobs) of the sweep, and yields rows in that
     order; each row carries its ``index``."""
     if jobs <= 1 or len(configs) <= 1:
         evaluate = Evaluator(spec, batch=batch, dtype_bytes=dtype_bytes, rf=rf)
@@ -53,7 +53,8 @@ def rows(spec: str, configs: Sequence[Config], *, jobs: int, batch: int = 1,
 
     chunk = max(1, min(8, len(configs) // (jobs * 8)))
     if not ordered:
-        configs = sorted(configs, key=lambda c: json.dumps(dict(c.set), sort_keys=True))
+        configs = grouped(configs)
+        chunk = max(1, -(-len(configs) // (jobs * 8)))
     pool = multiprocessing.get_context().Pool(jobs, _init, (spec, batch, dtype_bytes, rf))
     try:
         yield from pool.imap(_work, configs, chunksize=chunk)
@@ -61,6 +62,19 @@ def rows(spec: str, configs: Sequence[Config], *, jobs: int, batch: int = 1,
     finally:
         pool.terminate()
         pool.join()
+
+
+def grouped(configs: Sequence[Config]) -> list[Config]:
+    """The configurations with each parameter set's input sizes together, the sets in the order
+    first met (a grid's: the first ``--vary`` parameter slowest).  A process that takes a run of
+    them expands each network once for all its input sizes and meets few values of the slow
+    parameters, whose block expansions and walks it reuses.  (Sorted by name instead, the sets
+    of a width x depth sweep of ResNet-50 put every width in every run: two evaluators taking
+    alternate runs then needed 20 to 30% more CPU time than one, against 9% in this order.)"""
+    first: dict[str, int] = {}
+    keys = [first.setdefault(json.dumps(dict(c.set), sort_keys=True), len(first))
+            for c in configs]
+    return [c for _, c in sorted(zip(keys, configs), key=lambda kc: kc[0])]
 
 
 def read(path: Path) -> tuple[dict[str, Any], list[Row], int]:

@@ -34,27 +34,34 @@ input rows it depends on (:data:`Boxes`): the union of the boxes of the real uni
 so padding, dilation holes and rows that the floor drops never count.  It is what the gradient of
 that unit shows (with positive weights) and what ``--unit`` maps back; the analytic field is its
 unclipped envelope, equal to it along a chain wherever no padding is involved.
+
+The walk is one mechanism with two trackers (:mod:`cnnstat.core.receptive_units`):
+:func:`receptive_fields` carries the boxes; :func:`analytic_fields` (and so :func:`field_sizes`
+and a sweep's field) carries only the number of units per axis, O(1) per layer instead of
+O(units), through the same transfers and recurrences, and skips the alignment diagnostics.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import Generic, Protocol, TypeVar
 
 from cnnstat.core.geometry import Window, adaptive_bounds
 from cnnstat.core.ir import Join, Layer, Node, Parallel, Seq
+from cnnstat.core.receptive_units import BOXES, COUNTS, Tracking
+from cnnstat.core.receptive_units import Boxes as Boxes
+from cnnstat.core.receptive_units import Span as Span
+from cnnstat.core.receptive_units import window_taps as window_taps
 from cnnstat.core.report import Report, Row
-from cnnstat.core.resample import AxisMap, Envelope
+from cnnstat.core.resample import Envelope
 from cnnstat.errors import Diagnostic, DiagnosticSink, spec_error
 
 AXES = ("H", "W")
-Span = tuple[int, int]
-#: Per output unit along one axis: the (first, last) input row it depends on; None for a unit
-#: that reads only padding.
-Boxes = tuple["Span | None", ...]
+E = TypeVar("E")
 
 
 def fmt_start(value: Fraction) -> str:
@@ -113,17 +120,31 @@ class AxisField:
     def through(self, win: Window) -> AxisField:
         """j_out = j_in*s; r_out = r_in + (k_eff - 1)*j_in; start_out = start_in +
         ((k_eff - 1)/2 - p_left)*j_in.  A shared field keeps its region."""
-        return self.mapped((Fraction(-win.pad_left), Fraction(win.extent - 1 - win.pad_left),
-                            Fraction(win.stride)))
+        return self._moved(-win.pad_left, win.extent - 1 - win.pad_left, win.stride)
 
     def mapped(self, envelope: Envelope) -> AxisField:
         """Through a map whose output o reads input units within [lo + o*q, hi + o*q]:
         j_out = j_in*q; r_out = r_in + (hi - lo)*j_in; start_out = start_in + (lo + hi)/2*j_in."""
-        lo, hi, q = envelope
+        return self._moved(*envelope)
+
+    def _moved(self, lo: Fraction | int, hi: Fraction | int, q: Fraction | int) -> AxisField:
+        """:meth:`mapped`, worked in integers over one denominator and made a fraction once per
+        figure: Fraction's operators reduce after every step, which made them most of the cost
+        of a walk."""
         j = self.jump
+        jump = Fraction(j.numerator * q.numerator, j.denominator * q.denominator)
         if self.shared:
-            return replace(self, jump=j * q)
-        return AxisField(self.size + (hi - lo) * j, j * q, self.start + (lo + hi) / 2 * j)
+            return AxisField(self.size, jump, self.start, True)
+        # (hi - lo) and (hi + lo) over the denominator d
+        d = lo.denominator * hi.denominator
+        width = hi.numerator * lo.denominator - lo.numerator * hi.denominator
+        mid = hi.numerator * lo.denominator + lo.numerator * hi.denominator
+        r, c, jd = self.size, self.start, j.denominator * d
+        return AxisField(
+            Fraction(r.numerator * jd + width * j.numerator * r.denominator, r.denominator * jd),
+            jump,
+            Fraction(2 * c.numerator * jd + mid * j.numerator * c.denominator,
+                     2 * c.denominator * jd))
 
     def reduce(self, units: int) -> AxisField:
         """A global reduction over ``units`` units: their union, shared by the one output."""
@@ -153,7 +174,9 @@ def merge_fields(fields: Sequence[AxisField], units: int) -> AxisField:
         lo = min(f.low for f in fields)
         hi = max(f.low + f.size - 1 + (0 if f.shared else (units - 1) * f.jump) for f in fields)
         return field_from_span(lo, hi, max(f.jump for f in fields), True)
-    jump = max(f.jump for f in fields)
+    jump, start = max(f.jump for f in fields), fields[0].start
+    if all(f.jump == jump and f.start == start for f in fields):  # aligned: no arithmetic
+        return AxisField(max(f.size for f in fields), jump, start)
     lo = min(f.low - (units - 1) * (jump - f.jump) for f in fields)
     return field_from_span(lo, max(f.low + f.size - 1 for f in fields), jump, False)
 
@@ -163,81 +186,17 @@ def aligned(a: AxisField, b: AxisField) -> bool:
     return a.shared or b.shared or (a.jump, a.start) == (b.jump, b.start)
 
 
-# -- exact per-unit boxes --------------------------------------------------------------------
-
-def _union_of(boxes: Boxes, units: Sequence[int]) -> Span | None:
-    """Box of the union of ``boxes[u]`` for u in ``units`` (None if all are None).
-
-    Not just the first and last box: with dilation and padding the ends are not monotone (unit
-    0 of a dilated window may skip row 0 that unit 1 reads).
-    """
-    lo = hi = None
-    for u in units:
-        box = boxes[u]
-        if box is not None:
-            lo = box[0] if lo is None else min(lo, box[0])
-            hi = box[1] if hi is None else max(hi, box[1])
-    return None if lo is None or hi is None else (lo, hi)
-
-
-def _constant(boxes: Boxes) -> Span | None:
-    """The span every unit sees when it is one and the same (as once every unit sees the whole
-    input): the fast path of deep networks, where later windows only repeat it."""
-    span = boxes[0]
-    return span if span is not None and boxes.count(span) == len(boxes) else None
-
-
-def _within(span: Span, paths: Sequence[Boxes]) -> bool:
-    return all(s is None or (span[0] <= s[0] and s[1] <= span[1])
-               for boxes in paths for s in set(boxes))
-
-
-def window_taps(win: Window, unit: int, size: int) -> range:
-    """The real input units (0..size-1) that output ``unit`` of ``win`` reads."""
-    d, base = win.dilation, unit * win.stride - win.pad_left
-    first = 0 if base >= 0 else -(base // d)
-    last = min((win.extent - 1) // d, (size - 1 - base) // d) if size - 1 >= base else -1
-    return range(base + first * d, base + last * d + 1, d) if first <= last else range(0)
-
-
-def window_boxes(boxes: Boxes, win: Window, units: int) -> Boxes:
-    n, same = len(boxes), _constant(boxes)
-    if same is not None:
-        return tuple(same if window_taps(win, i, n) else None for i in range(units))
-    return tuple(_union_of(boxes, window_taps(win, i, n)) for i in range(units))
-
-
-def map_boxes(boxes: Boxes, amap: AxisMap, units: int) -> Boxes:
-    """Per output unit, the union of the boxes of the input units the map's taps read."""
-    n = len(boxes)
-    return tuple(_union_of(boxes, amap.taps(i, n)) for i in range(units))
-
-
-def merge_boxes(paths: Sequence[Boxes], units: int) -> Boxes:
-    """Per unit, the union over paths (a one-unit path is broadcast to every unit)."""
-    for boxes in paths:
-        same = _constant(boxes)
-        if same is not None and _within(same, paths):
-            return (same,) * units
-    out: list[Span | None] = []
-    for i in range(units):
-        spans = [s for s in (b[i if len(b) > 1 else 0] for b in paths) if s is not None]
-        out.append((min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None)
-    return tuple(out)
-
-
 # -- per-kind transfers ----------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Flow:
-    """What reaches one point of the graph, per axis; ``via`` names the last row on the path."""
+class Flow(Generic[E]):
+    """What reaches one point of the graph, per axis: the field and what the walk's
+    :class:`Tracking` carries (boxes, or the number of units); ``via`` names the last row on
+    the path."""
 
     fields: tuple[AxisField, AxisField]
-    boxes: tuple[Boxes, Boxes]
+    track: tuple[E, E]
     via: str | None = None
-
-
-Transfer = Callable[[Row, Flow, DiagnosticSink], Flow]
 
 
 def enclosing_window(bounds: Sequence[tuple[int, int]]) -> tuple[Window, bool]:
@@ -253,27 +212,33 @@ def enclosing_window(bounds: Sequence[tuple[int, int]]) -> tuple[Window, bool]:
     return Window(extent, stride, -left, 0), exact
 
 
-def _adaptive(row: Row, flow: Flow, sink: DiagnosticSink) -> Flow:
+def _adaptive(row: Row, flow: Flow[E], sink: DiagnosticSink, tracking: Tracking[E]) -> Flow[E]:
     """PyTorch adaptive pooling: unit i reads [floor(i*W/O), ceil((i+1)*W/O))."""
-    fields, boxes = [], []
-    for axis, f, b, n in zip(AXES, flow.fields, flow.boxes, row.output_shape[1:]):
-        bounds = adaptive_bounds(len(b), n)
+    fields, tracks = [], []
+    for axis, f, t, n in zip(AXES, flow.fields, flow.track, row.output_shape[1:]):
+        units = tracking.units(t)
+        bounds = adaptive_bounds(units, n)
         win, exact = enclosing_window(bounds)
         if not exact:
-            sink.warn("W504", f"{row.kind} '{row.name}': {len(b)} -> {n} along {axis} uses "
+            sink.warn("W504", f"{row.kind} '{row.name}': {units} -> {n} along {axis} uses "
                       "uneven windows; the field shown encloses every unit's (boxes are exact)",
                       row.path, layer=row.name)
         fields.append(f.through(win))
-        boxes.append(tuple(_union_of(b, range(lo, hi)) for lo, hi in bounds))
-    return Flow((fields[0], fields[1]), (tuple(boxes[0]), tuple(boxes[1])))
+        tracks.append(tracking.pooled(t, bounds))
+    return Flow((fields[0], fields[1]), (tracks[0], tracks[1]))
 
 
 #: The definition of :attr:`FieldReport.last_spatial`, as tables state it.
 LAST_SPATIAL = ("the last main-line layer whose output map is larger than 1x1, before the first "
                 "global pooling or flatten")
 
+class _Special(Protocol):
+    def __call__(self, row: Row, flow: Flow[E], sink: DiagnosticSink,
+                 tracking: Tracking[E]) -> Flow[E]: ...
+
+
 #: Kinds whose field the report's ``Row.windows`` / ``Row.global_field`` cannot describe.
-SPECIAL: dict[str, Transfer] = {"adaptive_avgpool": _adaptive}
+SPECIAL: dict[str, _Special] = {"adaptive_avgpool": _adaptive}
 
 
 def _hw(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -286,37 +251,33 @@ def _keeps_map(row: Row) -> bool:
     return _hw(row.output_shape) == _hw(row.input_shape) and _hw(row.output_shape) != (1, 1)
 
 
-def _everywhere(flow: Flow) -> Flow:
+def _everywhere(flow: Flow[E], tracking: Tracking[E]) -> Flow[E]:
     """Every unit sees the union of all input units' fields (shared), on the same grid: the
     jump stays the map's spatial stride, as after a squeeze-and-excitation gate."""
-    fields = tuple(replace(f.reduce(len(b)), jump=f.jump) if not f.shared else f
-                   for f, b in zip(flow.fields, flow.boxes))
-    boxes = tuple((_union_of(b, range(len(b))),) * len(b) for b in flow.boxes)
-    return Flow((fields[0], fields[1]), (boxes[0], boxes[1]))
+    fields = tuple(replace(f.reduce(tracking.units(t)), jump=f.jump) if not f.shared else f
+                   for f, t in zip(flow.fields, flow.track))
+    return Flow((fields[0], fields[1]),
+                (tracking.everywhere(flow.track[0]), tracking.everywhere(flow.track[1])))
 
 
-def transfer(row: Row, flow: Flow, sink: DiagnosticSink) -> Flow:
+def transfer(row: Row, flow: Flow[E], sink: DiagnosticSink, tracking: Tracking[E]) -> Flow[E]:
     """The flow after ``row``: reduced, windowed, special-cased, or unchanged (point-wise)."""
+    (fh, fw), (th, tw) = flow.fields, flow.track
     if row.global_field and len(row.input_shape) == 3 and _keeps_map(row):
-        return _everywhere(flow)
+        return _everywhere(flow, tracking)
     if row.global_field and len(row.input_shape) == 3:
-        return Flow((flow.fields[0].reduce(len(flow.boxes[0])),
-                     flow.fields[1].reduce(len(flow.boxes[1]))),
-                    ((_union_of(flow.boxes[0], range(len(flow.boxes[0]))),),
-                     (_union_of(flow.boxes[1], range(len(flow.boxes[1]))),)))
+        return Flow((fh.reduce(tracking.units(th)), fw.reduce(tracking.units(tw))),
+                    (tracking.reduced(th), tracking.reduced(tw)))
     if row.windows is not None:
-        wins, sizes = row.windows, row.output_shape[1:]
-        return Flow((flow.fields[0].through(wins[0]), flow.fields[1].through(wins[1])),
-                    (window_boxes(flow.boxes[0], wins[0], sizes[0]),
-                     window_boxes(flow.boxes[1], wins[1], sizes[1])))
+        (wh, ww), (nh, nw) = row.windows, row.output_shape[1:]
+        return Flow((fh.through(wh), fw.through(ww)),
+                    (tracking.window(th, wh, nh), tracking.window(tw, ww, nw)))
     if row.maps is not None:
-        maps, sizes = row.maps, row.output_shape[1:]
-        return Flow((flow.fields[0].mapped(maps[0].envelope),
-                     flow.fields[1].mapped(maps[1].envelope)),
-                    (map_boxes(flow.boxes[0], maps[0], sizes[0]),
-                     map_boxes(flow.boxes[1], maps[1], sizes[1])))
+        (mh, mw), (nh, nw) = row.maps, row.output_shape[1:]
+        return Flow((fh.mapped(mh.envelope), fw.mapped(mw.envelope)),
+                    (tracking.mapped(th, mh, nh), tracking.mapped(tw, mw, nw)))
     if row.kind in SPECIAL:
-        return SPECIAL[row.kind](row, flow, sink)
+        return SPECIAL[row.kind](row, flow, sink, tracking)
     if row.kind == "permute" or row.kind == "linear" and len(row.input_shape) > 1:
         # channels-last and back (ConvNeXt), and a linear over the channels in between: they
         # move or mix channels, never positions, so the spatial field passes unchanged
@@ -360,6 +321,26 @@ class FieldSize:
     shared: bool
 
 
+def _size(fields: tuple[AxisField, AxisField]) -> FieldSize:
+    h, w = fields
+    return FieldSize(h.size, w.size, h.shared or w.shared)
+
+
+@dataclass(frozen=True)
+class AnalyticRow:
+    """One report row's analytic field per axis and its number of units (H, W), without the
+    per-unit boxes of :class:`FieldRow`; ``main``: not inside a branch."""
+
+    row: Row
+    fields: tuple[AxisField, AxisField]
+    units: tuple[int, int]
+    main: bool
+
+    @property
+    def size(self) -> FieldSize:
+        return _size(self.fields)
+
+
 @dataclass(frozen=True)
 class FieldRow:
     """One report row's receptive field per axis; ``main``: not inside a branch."""
@@ -375,8 +356,7 @@ class FieldRow:
 
     @property
     def size(self) -> FieldSize:
-        h, w = self.fields
-        return FieldSize(h.size, w.size, h.shared or w.shared)
+        return _size(self.fields)
 
     def covers(self, input_size: tuple[int, int]) -> tuple[bool, bool]:
         """Per axis: does every unit depend on every input row (column)?"""
@@ -412,38 +392,74 @@ class FieldReport:
 
     @property
     def last_spatial(self) -> FieldRow | None:
-        """The last spatial layer: the last main-line row, before the first global reduction,
-        whose output is a map of more than one unit (C x H x W, H x W > 1 x 1).
-
-        A 1 x 1 output (GoogLeNet's 7x7 average pool on a 7x7 map, LeNet's C5) is a global
-        reduction in all but name, so one definition holds for every network.
-        """
-        last = None
-        for fr in self.rows:
-            if fr.main and fr.row.global_field and not _keeps_map(fr.row):
-                break
-            if fr.main and len(fr.row.output_shape) == 3 and fr.units != (1, 1):
-                last = fr
-        return last
+        """The last spatial layer (:func:`last_spatial`)."""
+        return last_spatial(self.rows)
 
 
-class _Walk:
-    """Follows the resolved graph as the analysis did, pairing each node with its row."""
+class _Spatial(Protocol):
+    """What :func:`last_spatial` reads of a row of either walk."""
 
-    def __init__(self, report: Report) -> None:
+    @property
+    def row(self) -> Row: ...
+
+    @property
+    def main(self) -> bool: ...
+
+    @property
+    def units(self) -> tuple[int, int]: ...
+
+
+S = TypeVar("S", bound=_Spatial)
+
+
+def last_spatial(rows: Sequence[S]) -> S | None:
+    """The last spatial layer (:data:`LAST_SPATIAL`): the last main-line row, before the first
+    global reduction, whose output is a map of more than one unit (C x H x W, H x W > 1 x 1).
+
+    A 1 x 1 output (GoogLeNet's 7x7 average pool on a 7x7 map, LeNet's C5) is a global
+    reduction in all but name, so one definition holds for every network.
+    """
+    last = None
+    for fr in rows:
+        if fr.main and fr.row.global_field and not _keeps_map(fr.row):
+            break
+        if fr.main and len(fr.row.output_shape) == 3 and fr.units != (1, 1):
+            last = fr
+    return last
+
+
+class _Walk(Generic[E]):
+    """Follows the resolved graph as the analysis did, pairing each node with its row, and
+    carries per axis what ``tracking`` tracks; ``diagnose``: say where paths arrive misaligned
+    (W502)."""
+
+    def __init__(self, report: Report, tracking: Tracking[E], diagnose: bool) -> None:
         self.pending: dict[str, deque[Row]] = {}
         for row in report.rows:
             self.pending.setdefault(row.name, deque()).append(row)
-        self.rows: list[FieldRow] = []
+        self.tracking, self.diagnose = tracking, diagnose
+        self.rows: list[tuple[Row, Flow[E], bool]] = []
         self.sink = DiagnosticSink()
-        self.tensors: dict[str, Flow] = {}  # every named output so far (``from`` references)
+        self.tensors: dict[str, Flow[E]] = {}  # every named output so far (``from`` references)
 
-    def node(self, node: Node, flow: Flow, main: bool) -> Flow:
+    def run(self, report: Report) -> list[tuple[Row, Flow[E], bool]]:
+        """(row, what reaches its output, main line?) for every row, in the report's order."""
+        origin = self.tracking.origin
+        for name, shape in report.inputs:  # each input is the origin of the fields read from it
+            if len(shape) == 3:
+                self.tensors[name] = Flow((INPUT_FIELD, INPUT_FIELD),
+                                          (origin(shape[1]), origin(shape[2])))
+        h, w = report.input_shape[1:]
+        self.node(report.graph, Flow((INPUT_FIELD, INPUT_FIELD), (origin(h), origin(w))), True)
+        by_row = {id(step[0]): step for step in self.rows}
+        return [by_row[id(row)] for row in report.rows]
+
+    def node(self, node: Node, flow: Flow[E], main: bool) -> Flow[E]:
         if isinstance(node, Layer):
             if node.inputs:
                 flow = self.tensors[node.inputs[0][0]]
             row = self.pending[node.name].popleft()
-            out = self.record(row, transfer(row, flow, self.sink), main)
+            out = self.record(row, transfer(row, flow, self.sink, self.tracking), main)
         elif isinstance(node, Seq):
             for item in node.items:
                 flow = self.node(item, flow, main)
@@ -460,11 +476,11 @@ class _Walk:
             self.tensors[node.name] = out
         return out
 
-    def record(self, row: Row, flow: Flow, main: bool) -> Flow:
-        self.rows.append(FieldRow(row, flow.fields, flow.boxes, main))
-        return replace(flow, via=row.name)
+    def record(self, row: Row, flow: Flow[E], main: bool) -> Flow[E]:
+        self.rows.append((row, flow, main))
+        return Flow(flow.fields, flow.track, row.name)
 
-    def parallel(self, par: Parallel, flow: Flow, main: bool) -> Flow:
+    def parallel(self, par: Parallel, flow: Flow[E], main: bool) -> Flow[E]:
         """``split`` branches see the same spatial field as their input; ``side`` outputs do not
         feed the trunk (branch 0 is the trunk)."""
         outs = [self.node(br.body, flow, False) for br in par.branches]
@@ -473,26 +489,27 @@ class _Walk:
         row = self.pending[f"{par.name}.{par.merge}" if par.name else par.merge].popleft()
         labels = [f"'{br.name or 'body'}' " + ("(identity)" if out is flow else
                                                f"(via '{out.via}')")
-                  for br, out in zip(par.branches, outs)]
+                  for br, out in zip(par.branches, outs)] if self.diagnose else []
         return self.merge(row, outs, labels, main)
 
-    def merge(self, row: Row, outs: list[Flow], labels: list[str], main: bool) -> Flow:
+    def merge(self, row: Row, outs: list[Flow[E]], labels: list[str], main: bool) -> Flow[E]:
         """The field of a merge: per axis, the union of the incoming fields."""
         units = _hw(row.output_shape) or (1, 1)
-        fields, boxes = [], []
+        fields, tracks = [], []
         for axis, n in enumerate(units):
-            incoming = _incoming(outs, axis, n)
+            incoming = _incoming(outs, axis, n, self.tracking)
             fields.append(merge_fields(incoming, n))
-            boxes.append(merge_boxes([o.boxes[axis] for o in outs], n))
-        self.check_alignment(row, labels, outs, units)
-        return self.record(row, Flow((fields[0], fields[1]), (boxes[0], boxes[1])), main)
+            tracks.append(self.tracking.merged([o.track[axis] for o in outs], n))
+        if self.diagnose:
+            self.check_alignment(row, labels, outs, units)
+        return self.record(row, Flow((fields[0], fields[1]), (tracks[0], tracks[1])), main)
 
-    def check_alignment(self, row: Row, labels: list[str], outs: list[Flow],
+    def check_alignment(self, row: Row, labels: list[str], outs: list[Flow[E]],
                         units: Sequence[int]) -> None:
         """W502 when paths arrive with different jumps or centres (both paths named)."""
         problems: dict[str, list[str]] = {}  # the same mismatch on both axes is said once
         for axis, n in enumerate(units):
-            fields = _incoming(outs, axis, n)
+            fields = _incoming(outs, axis, n, self.tracking)
             for k in range(1, len(fields)):
                 if not aligned(fields[0], fields[k]):
                     text = (f"{labels[0]} {_describe(fields[0])} vs {labels[k]} "
@@ -514,20 +531,17 @@ def _broadcast(f: AxisField, size: int, units: int, jump: Fraction) -> AxisField
     return replace(f, shared=True, jump=jump) if size == 1 and units > 1 else f
 
 
-def _incoming(outs: Sequence[Flow], axis: int, units: int) -> list[AxisField]:
+def _incoming(outs: Sequence[Flow[E]], axis: int, units: int,
+              tracking: Tracking[E]) -> list[AxisField]:
     """The fields that reach a merge of ``units`` units along ``axis``, broadcasts included."""
-    spatial = [o.fields[axis].jump for o in outs if len(o.boxes[axis]) > 1]
+    sizes = [tracking.units(o.track[axis]) for o in outs]
+    spatial = [o.fields[axis].jump for o, n in zip(outs, sizes) if n > 1]
     jump = max(spatial, default=max(o.fields[axis].jump for o in outs))
-    return [_broadcast(o.fields[axis], len(o.boxes[axis]), units, jump) for o in outs]
+    return [_broadcast(o.fields[axis], n, units, jump) for o, n in zip(outs, sizes)]
 
 
 def _describe(f: AxisField) -> str:
     return f"(j {f.jump}, start {fmt_start(f.start)}, r {f.size})"
-
-
-def _input_flow(size: tuple[int, int]) -> Flow:
-    return Flow((INPUT_FIELD, INPUT_FIELD),
-                (tuple((k, k) for k in range(size[0])), tuple((k, k) for k in range(size[1]))))
 
 
 #: The per-unit boxes hold one entry per output row and column of every layer; beyond this many
@@ -548,16 +562,29 @@ def supported(report: Report) -> bool:
 
 
 def field_sizes(report: Report) -> tuple[FieldSize | None, ...]:
-    """Each row's receptive-field size, or None throughout where :func:`supported` is false
-    (a flat input, or maps too large for exact per-unit fields).  Small enough to cache: the
-    per-unit boxes of :func:`receptive_fields` are dropped."""
+    """Each row's receptive-field size (from :func:`analytic_fields`), or None throughout where
+    :func:`supported` is false (a flat input, or maps too large for exact per-unit fields, so
+    that every view shows the fields of one and the same set of networks).  Small enough to
+    cache."""
     if not supported(report):
         return (None,) * len(report.rows)
-    return tuple(fr.size for fr in receptive_fields(report).rows)
+    return tuple(ar.size for ar in analytic_fields(report))
+
+
+def analytic_fields(report: Report) -> tuple[AnalyticRow, ...]:
+    """Every row's analytic field and number of units, in the report's order: the walk of
+    :func:`receptive_fields` with the same transfers and recurrences, counting units instead of
+    keeping their boxes (O(1) per layer), without diagnostics.  A C x H x W input is
+    required; the map may be of any size."""
+    if len(report.input_shape) != 3:
+        raise ValueError(f"receptive fields need a C x H x W input, got {report.input_shape}")
+    return tuple(AnalyticRow(row, flow.fields, flow.track, main)
+                 for row, flow, main in _Walk(report, COUNTS, False).run(report))
 
 
 def receptive_fields(report: Report) -> FieldReport:
-    """The receptive field of every row of ``report`` (a C x H x W input is required)."""
+    """The receptive field of every row of ``report`` (a C x H x W input is required), with
+    the exact per-unit boxes and the walk's diagnostics."""
     if len(report.input_shape) != 3:
         raise ValueError(f"receptive fields need a C x H x W input, got {report.input_shape}")
     if largest_map(report) > MAX_UNITS:
@@ -565,14 +592,10 @@ def receptive_fields(report: Report) -> FieldReport:
                          f"of {largest_map(report):,} rows or columns exceeds the "
                          f"{MAX_UNITS:,} supported", ("input",),
                          hint="analyse a smaller input (--input)")
-    size = (report.input_shape[1], report.input_shape[2])
-    walk = _Walk(report)
-    for name, shape in report.inputs:  # each input is the origin of the fields read from it
-        if len(shape) == 3:
-            walk.tensors[name] = _input_flow((shape[1], shape[2]))
-    walk.node(report.graph, _input_flow(size), True)
-    by_row = {id(fr.row): fr for fr in walk.rows}
-    fields = FieldReport(size, tuple(by_row[id(row)] for row in report.rows))
+    walk = _Walk(report, BOXES, True)
+    rows = tuple(FieldRow(row, flow.fields, flow.track, main)
+                 for row, flow, main in walk.run(report))
+    fields = FieldReport((report.input_shape[1], report.input_shape[2]), rows)
     _note_saturation(fields, walk.sink)
     return replace(fields, diagnostics=tuple(walk.sink.items))
 
