@@ -60,12 +60,13 @@ class _Run:
         self.where, self.attr = split_target(request.target)
         self.phrases = {"import": f"importing {self.where}", "factory": f"{self.attr}()",
                         "forward": "forward()", "trace": "tracing forward()"}
-        conformance.warm_up()
-        if request.task == "import":
+        if request.task == "import":  # its warm-up counts FLOPs too, without torch._dynamo
             from cnnstat.torch_backend import tracing
 
             self.tracing = tracing
             tracing.warm_up()
+        else:
+            conformance.warm_up()
         self.snapshot = Snapshot.take()  # before any of the user's code runs
         _user_path(request.sys_path)
 

@@ -43,8 +43,48 @@ class _Tracer(fx.Tracer):
 
 
 def warm_up() -> None:
-    """Trace a tiny module once (before the guard's snapshot: fx wraps some names on first use)."""
+    """Trace a tiny module once (before the guard's snapshot: fx wraps some names on first use),
+    FLOPs counted without importing torch._dynamo (:func:`count_without_dynamo`)."""
+    count_without_dynamo()
     describe(nn.Sequential(nn.Conv2d(1, 1, 1), nn.ReLU()), ((1, 2, 2),))
+
+
+def count_without_dynamo() -> None:
+    """Count on the meta device and with FlopCounterMode without importing ``torch._dynamo``.
+
+    torch wraps its Python reference kernels (what the meta device runs: ``torch._refs``) and
+    every dispatch mode's handler (FlopCounterMode's) in ``torch._disable_dynamo``, whose
+    wrapper imports ``torch._dynamo`` on its first call (1.5 to 2 s of CPU, about what ``import
+    torch`` costs) only to hide the function from torch.compile, and keeps the result in the
+    function's ``__dynamo_disable`` attribute.  The import child compiles nothing, so each
+    wrapped function is given itself there: the wrapper then calls it as it is, and it
+    computes the same.  A wrapper this misses (torch changed) imports ``torch._dynamo`` as
+    before: slower, never different."""
+    import gc
+    import types
+
+    from torch.fx.passes import shape_prop  # noqa: F401 - wrapped when imported
+    from torch.utils import flop_counter  # noqa: F401
+
+    disable = getattr(torch, "_disable_dynamo", None)
+    code = getattr(disable(_probe), "__code__", None) if callable(disable) else None
+    if not isinstance(code, types.CodeType) or "fn" not in code.co_freevars:
+        return
+    at = code.co_freevars.index("fn")
+    for obj in gc.get_objects():
+        if type(obj) is not types.FunctionType or obj.__code__ is not code or \
+                obj.__closure__ is None:
+            continue
+        try:
+            fn = obj.__closure__[at].cell_contents
+        except (IndexError, ValueError):
+            continue
+        if getattr(fn, "__dynamo_disable", None) is None:
+            setattr(fn, "__dynamo_disable", fn)
+
+
+def _probe() -> None:
+    """A function for :func:`count_without_dynamo` to wrap, to learn the wrapper's code."""
 
 
 def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str, Any]:
