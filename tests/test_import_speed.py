@@ -1,6 +1,7 @@
 """``cnnstat import``'s child made fast (benchmarks/import.md), with nothing it proves weakened:
 no ``torch._dynamo`` import for counting on the meta device, and the guard still quiet when the
-user's code imports it itself."""
+user's code imports it itself; the module built on the meta device (the spec written is the same
+as from a CPU build), or on the CPU, with a note, when its factory needs real tensors."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import pytest
 pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
+from cnnstat.torch_backend import importer, tracing  # noqa: E402
 from cnnstat.torch_backend.guard import Snapshot  # noqa: E402
+from tests.test_import import MODELS, nets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 META_NETS = Path(__file__).parent / "import_models" / "meta_nets.py"
@@ -60,5 +63,39 @@ def test_a_factory_that_imports_dynamo_imports(cli: Callable, tmp_path: Path) ->
     result = cli("import", f"{META_NETS}:with_dynamo", "--input", "3x8x8", "-o", str(out))
     assert result.exit_code == 0, result.stderr
     assert "6 operations" in result.stderr  # conv, bn, relu, pool, flatten, linear
+    assert "note:" not in result.stderr  # built on the meta device
+
+
+def _written(model: torch.nn.Module, shape: tuple[int, ...], label: str) -> str:
+    network = tracing.describe(model, (shape,))["network"]
+    text, _, _ = importer.proven(importer.write(network, label, (shape,), "s.json"), label,
+                                 network)
+    return text
+
+
+@pytest.mark.parametrize("factory", sorted(MODELS))
+def test_a_meta_build_writes_the_spec_a_cpu_build_does(factory: str) -> None:
+    shape = MODELS[factory][0]
+    with torch.device("meta"):
+        on_meta = getattr(nets, factory)()
+    assert {p.device.type for p in on_meta.parameters()} == {"meta"}
+    label = f"nets.py:{factory}"
+    assert _written(on_meta, shape, label) == _written(getattr(nets, factory)(), shape, label)
+
+
+@pytest.mark.parametrize(("factory", "why", "params"), [
+    ("item_at_build", "Tensor.item() cannot be called on meta tensors",
+     3 * 8 * 9 + 8 + 8 * 8 * 8 * 4 + 4),  # conv, linear
+    ("checked_weights", "RuntimeError", 3 * 8 * 9 + 8 + 2 * 8 + 8 * 4 + 4),
+])
+def test_a_factory_that_needs_real_tensors_is_built_on_the_cpu(
+        cli: Callable, tmp_path: Path, factory: str, why: str, params: int) -> None:
+    out = tmp_path / "net.yaml"
+    result = cli("import", f"{META_NETS}:{factory}", "--input", "3x8x8", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert (f"cnnstat: import: note: {factory}() cannot be built on the meta device ("
+            in result.stderr)
+    assert why in result.stderr and "); built on the CPU\n" in result.stderr
+    assert f"{params:,} params" in result.stderr and out.read_text().startswith("# yaml")
     # conv 3*8*9 + 8, bn 2*8, linear 8*4 + 4
     assert f"{3 * 8 * 9 + 8 + 2 * 8 + 8 * 4 + 4:,} params" in result.stderr

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from cnnstat.core.presets import TORCH
 from cnnstat.core.report import Report
 from cnnstat.errors import Diagnostic, Severity, SpecError, UsageError
+from cnnstat.render.escape import escape_controls
 from cnnstat.spec.kinds import kind_hint
 from cnnstat.torch_backend import import_blocks, import_graph, import_yaml, isolation
 from cnnstat.torch_backend.import_graph import Unwritable
@@ -45,6 +46,7 @@ class Imported:
     report: Report
     stdout: Captured
     stderr: Captured
+    note: str | None = None  # how the module was built, where not on the meta device
 
 
 class Failed(Exception):
@@ -85,7 +87,10 @@ def run_import(target: str, inputs: tuple[tuple[int, ...], ...], kwargs: str = "
             raise UsageError(f"--module {target!r}: the child process wrote a result cnnstat "
                              "cannot read")
         text = write(network, target, inputs, schema_ref(output))
-        return Imported(*proven(text, target, network, batch), out, err)
+        note = doc.get("note")
+        return Imported(*proven(text, target, network, batch), out, err,
+                        escape_controls(note)[:isolation.MESSAGE_LIMIT]
+                        if isinstance(note, str) else None)
     except (SpecError, UsageError) as exc:
         raise Failed(exc, out, err) from None
 
