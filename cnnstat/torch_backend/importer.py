@@ -144,9 +144,12 @@ def proven(text: str, target: str, network: dict[str, Any],
     from cnnstat.spec.loader import load_text
 
     name = f"<import {target}>"
-    report = analyze_loaded(load_text(text, name), 1)  # the module's totals are at batch 1
+    loaded = load_text(text, name)
+    report = analyze_loaded(loaded, 1)  # the module's totals are at batch 1
     _same_totals(report, network, target)
     warned = [d for d in report.diagnostics if d.severity is Severity.WARNING]
+    if not warned and batch == 1:
+        return text, loaded, report  # the text is final: no second load and analysis
     if warned:
         reason = import_yaml.scalar(f"true of the module imported ({target})")
         text += "accept:\n" + "".join(
