@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,8 +75,11 @@ def run_import(target: str, inputs: tuple[tuple[int, ...], ...], kwargs: str = "
     if not inputs:
         raise UsageError("import needs the input shape: --input CxHxW (one per input of "
                          "forward())", "e.g. --input 3x224x224")
+    ready = threading.Thread(target=_preload, daemon=True)
+    ready.start()  # the parent's own start-up overlaps the child's run
     doc, error, out, err = isolation.run_child(target, timeout, task="import", kwargs=kwargs,
                                                inputs=inputs)
+    ready.join()
     try:
         if doc is None:
             raise error or UsageError(f"--module {target!r}: no result")
@@ -93,6 +97,23 @@ def run_import(target: str, inputs: tuple[tuple[int, ...], ...], kwargs: str = "
                         if isinstance(note, str) else None)
     except (SpecError, UsageError) as exc:
         raise Failed(exc, out, err) from None
+
+
+def _preload() -> None:
+    """Import the loader and the analysis and build the spec models' validators (pydantic
+    builds them on first use) on a spec of one layer, while the child runs: the parent would
+    otherwise wait for the child, then do this.  Nothing is kept; a failure here is met again,
+    and reported, by the real load."""
+    try:
+        from cnnstat.analysis.pipeline import analyze_loaded
+        from cnnstat.spec.loader import load_text
+
+        analyze_loaded(load_text(_ONE_LAYER, "<preload>"), 1)
+    except Exception:  # noqa: BLE001 - see above
+        pass
+
+
+_ONE_LAYER = "name: preload\ninput: [1, 2, 2]\nlayers:\n  - conv: {out: 1, kernel: 1}\n"
 
 
 def write(network: dict[str, Any], target: str, inputs: tuple[tuple[int, ...], ...],
