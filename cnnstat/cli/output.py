@@ -86,6 +86,8 @@ def imported(module: str, kwargs: str, timeout: float | None, input_shape: Shape
         show_module_output(module, failed.stdout, failed.stderr, "import")
         raise failed.error from None
     show_module_output(module, done.stdout, done.stderr, "import")
+    if done.note:
+        echo_err(f"cnnstat: import: note: {done.note}")
     return Analysed(done.report.brief, done.loaded.source, report=done.report,
                     loaded=done.loaded)
 

@@ -60,12 +60,13 @@ class _Run:
         self.where, self.attr = split_target(request.target)
         self.phrases = {"import": f"importing {self.where}", "factory": f"{self.attr}()",
                         "forward": "forward()", "trace": "tracing forward()"}
-        conformance.warm_up()
-        if request.task == "import":
+        if request.task == "import":  # its warm-up counts FLOPs too, without torch._dynamo
             from cnnstat.torch_backend import tracing
 
             self.tracing = tracing
             tracing.warm_up()
+        else:
+            conformance.warm_up()
         self.snapshot = Snapshot.take()  # before any of the user's code runs
         _user_path(request.sys_path)
 
@@ -75,17 +76,37 @@ class _Run:
             owner = self._step("import", lambda: c.import_owner(self.where))
             factory = c.factory_of(owner, self.where, self.attr, self.request.target)
             kwargs = json.loads(self.request.kwargs)
+            if self.request.task == "import":
+                model, note = self._step("factory", lambda: self._on_meta(factory, kwargs))
+                described = self._step("trace", lambda: self.tracing.describe(
+                    model, self.request.inputs))
+                return {**described, "note": note} if note else described
             model = self._step("factory", lambda: c.as_module(factory(**kwargs), self.attr,
                                                               self.request.target))
-            if self.request.task == "import":
-                return self._step("trace", lambda: self.tracing.describe(
-                    model, self.request.inputs))
             report = self.request.report
             assert report is not None  # a verify request carries its report
             measured = self._step("forward", lambda: c.measure(report, model))
         except UsageError as exc:
             return {"failure": {"message": str(exc), "hint": exc.hint}}
         return {"measured": measured.to_json()}
+
+    def _on_meta(self, factory: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[Any, str]:
+        """The module built on the meta device, for the import (which needs its shapes, not
+        its weights: initialising ResNet-152's 60 M weights is most of its build); a factory
+        that cannot build there (it reads a tensor's value: ``.item()``, an ``if`` on a
+        tensor) is built again on the CPU, with a note saying so."""
+        import torch
+
+        c, target = self.conformance, self.request.target
+        try:
+            with torch.device("meta"):
+                return c.as_module(factory(**kwargs), self.attr, target), ""
+        except UsageError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure on meta: build as the user does
+            note = (f"{self.attr}() cannot be built on the meta device ({_first_line(exc)}); "
+                    "built on the CPU")
+        return c.as_module(factory(**kwargs), self.attr, target), note
 
     def _step(self, stage: str, fn: Callable[[], T]) -> T:
         _enter(self.request, stage)

@@ -94,6 +94,17 @@ _MISSING = object()
 
 
 def _rebound(was: object, now: object) -> bool:
-    if now is was or (was is None and now is not _MISSING):
+    if now is was or (was is None and now is not _MISSING) or _dynamo_wrapped(was, now):
         return False
     return not (isinstance(was, _DATA) and isinstance(now, _DATA))
+
+
+def _dynamo_wrapped(was: object, now: object) -> bool:
+    """``now`` is torch's own lazy wrapper around ``was``: importing ``torch._dynamo`` (by
+    torch.compile, or by a library using it) rebinds ``torch.manual_seed`` to
+    ``torch._disable_dynamo(torch.manual_seed)``, which calls the same function."""
+    compile_ = sys.modules.get("torch._compile")
+    disable = getattr(compile_, "_disable_dynamo", None)
+    if disable is None or getattr(now, "__wrapped__", None) is not was or not callable(was):
+        return False
+    return getattr(now, "__code__", None) is getattr(disable(was), "__code__", _MISSING)

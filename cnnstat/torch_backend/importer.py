@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from cnnstat.core.presets import TORCH
 from cnnstat.core.report import Report
 from cnnstat.errors import Diagnostic, Severity, SpecError, UsageError
+from cnnstat.render.escape import escape_controls
 from cnnstat.spec.kinds import kind_hint
 from cnnstat.torch_backend import import_blocks, import_graph, import_yaml, isolation
 from cnnstat.torch_backend.import_graph import Unwritable
@@ -45,6 +47,7 @@ class Imported:
     report: Report
     stdout: Captured
     stderr: Captured
+    note: str | None = None  # how the module was built, where not on the meta device
 
 
 class Failed(Exception):
@@ -72,8 +75,11 @@ def run_import(target: str, inputs: tuple[tuple[int, ...], ...], kwargs: str = "
     if not inputs:
         raise UsageError("import needs the input shape: --input CxHxW (one per input of "
                          "forward())", "e.g. --input 3x224x224")
+    ready = threading.Thread(target=_preload, daemon=True)
+    ready.start()  # the parent's own start-up overlaps the child's run
     doc, error, out, err = isolation.run_child(target, timeout, task="import", kwargs=kwargs,
                                                inputs=inputs)
+    ready.join()
     try:
         if doc is None:
             raise error or UsageError(f"--module {target!r}: no result")
@@ -85,9 +91,29 @@ def run_import(target: str, inputs: tuple[tuple[int, ...], ...], kwargs: str = "
             raise UsageError(f"--module {target!r}: the child process wrote a result cnnstat "
                              "cannot read")
         text = write(network, target, inputs, schema_ref(output))
-        return Imported(*proven(text, target, network, batch), out, err)
+        note = doc.get("note")
+        return Imported(*proven(text, target, network, batch), out, err,
+                        escape_controls(note)[:isolation.MESSAGE_LIMIT]
+                        if isinstance(note, str) else None)
     except (SpecError, UsageError) as exc:
         raise Failed(exc, out, err) from None
+
+
+def _preload() -> None:
+    """Import the loader and the analysis and build the spec models' validators (pydantic
+    builds them on first use) on a spec of one layer, while the child runs: the parent would
+    otherwise wait for the child, then do this.  Nothing is kept; a failure here is met again,
+    and reported, by the real load."""
+    try:
+        from cnnstat.analysis.pipeline import analyze_loaded
+        from cnnstat.spec.loader import load_text
+
+        analyze_loaded(load_text(_ONE_LAYER, "<preload>"), 1)
+    except Exception:  # noqa: BLE001 - see above
+        pass
+
+
+_ONE_LAYER = "name: preload\ninput: [1, 2, 2]\nlayers:\n  - conv: {out: 1, kernel: 1}\n"
 
 
 def write(network: dict[str, Any], target: str, inputs: tuple[tuple[int, ...], ...],
@@ -139,9 +165,12 @@ def proven(text: str, target: str, network: dict[str, Any],
     from cnnstat.spec.loader import load_text
 
     name = f"<import {target}>"
-    report = analyze_loaded(load_text(text, name), 1)  # the module's totals are at batch 1
+    loaded = load_text(text, name)
+    report = analyze_loaded(loaded, 1)  # the module's totals are at batch 1
     _same_totals(report, network, target)
     warned = [d for d in report.diagnostics if d.severity is Severity.WARNING]
+    if not warned and batch == 1:
+        return text, loaded, report  # the text is final: no second load and analysis
     if warned:
         reason = import_yaml.scalar(f"true of the module imported ({target})")
         text += "accept:\n" + "".join(

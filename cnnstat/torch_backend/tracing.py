@@ -9,8 +9,8 @@ torch.export lowers everything to aten operators (a conv with its batch norm and
 ``aten.convolution``, ``aten._native_batch_norm_legit_no_training``, ...) and loses the module
 calls.  What fx cannot do -- data-dependent control flow -- is reported as such.
 
-The shapes come from running the traced graph once on the ``meta`` device (ShapeProp): nothing is
-allocated.  Each node becomes one layer, a merge, an alias (``x.contiguous()``) or a problem
+The shapes come from running the traced graph once on the ``meta`` device (:class:`_Shapes`),
+which FlopCounterMode counts as it runs: nothing is allocated.  Each node becomes one layer, a merge, an alias (``x.contiguous()``) or a problem
 (no spec kind); problems are gathered and reported together, never skipped.
 """
 
@@ -43,8 +43,47 @@ class _Tracer(fx.Tracer):
 
 
 def warm_up() -> None:
-    """Trace a tiny module once (before the guard's snapshot: fx wraps some names on first use)."""
+    """Trace a tiny module once (before the guard's snapshot: fx wraps some names on first use),
+    FLOPs counted without importing torch._dynamo (:func:`count_without_dynamo`)."""
+    count_without_dynamo()
     describe(nn.Sequential(nn.Conv2d(1, 1, 1), nn.ReLU()), ((1, 2, 2),))
+
+
+def count_without_dynamo() -> None:
+    """Count on the meta device and with FlopCounterMode without importing ``torch._dynamo``.
+
+    torch wraps its Python reference kernels (what the meta device runs: ``torch._refs``) and
+    every dispatch mode's handler (FlopCounterMode's) in ``torch._disable_dynamo``, whose
+    wrapper imports ``torch._dynamo`` on its first call (1.5 to 2 s of CPU, about what ``import
+    torch`` costs) only to hide the function from torch.compile, and keeps the result in the
+    function's ``__dynamo_disable`` attribute.  The import child compiles nothing, so each
+    wrapped function is given itself there: the wrapper then calls it as it is, and it
+    computes the same.  A wrapper this misses (torch changed) imports ``torch._dynamo`` as
+    before: slower, never different."""
+    import gc
+    import types
+
+    from torch.utils import flop_counter  # noqa: F401 - its handler is wrapped when imported
+
+    disable = getattr(torch, "_disable_dynamo", None)
+    code = getattr(disable(_probe), "__code__", None) if callable(disable) else None
+    if not isinstance(code, types.CodeType) or "fn" not in code.co_freevars:
+        return
+    at = code.co_freevars.index("fn")
+    for obj in gc.get_objects():
+        if type(obj) is not types.FunctionType or obj.__code__ is not code or \
+                obj.__closure__ is None:
+            continue
+        try:
+            fn = obj.__closure__[at].cell_contents
+        except (IndexError, ValueError):
+            continue
+        if getattr(fn, "__dynamo_disable", None) is None:
+            setattr(fn, "__dynamo_disable", fn)
+
+
+def _probe() -> None:
+    """A function for :func:`count_without_dynamo` to wrap, to learn the wrapper's code."""
 
 
 def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str, Any]:
@@ -63,12 +102,7 @@ def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str,
                          f"({', '.join(n.name for n in placeholders)}); {len(inputs)} --input "
                          "given", "give one --input per argument of forward(), in order")
     gm.to("meta")
-    from torch.fx.passes.shape_prop import ShapeProp
-
-    from torch.utils.flop_counter import FlopCounterMode
-
-    xs = [torch.zeros(1, *s, device="meta") for s in inputs]
-    ShapeProp(gm).propagate(*xs)
+    flops = _Shapes(gm).counted(*[torch.zeros(1, *s, device="meta") for s in inputs])
     classes = {name: type(m).__name__ for name, m in model.named_modules() if name}
     describer = _Describer(gm, inputs)
     sides = _training_sides(model, gm, inputs, classes) if _idle(model, gm) else None
@@ -82,16 +116,32 @@ def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str,
     elif sides is not None and "network" in described:
         described["network"]["sides"] = [_resolved(h, describer) for h in sides.heads]
     if "network" in described:
-        counter = FlopCounterMode(display=False)
-        with counter, torch.no_grad():
-            gm(*xs)
-        described["network"]["flops"] = int(counter.get_total_flops())
+        described["network"]["flops"] = flops
     return described
 
 
+class _Shapes(fx.Interpreter):
+    """One run of the traced graph on the meta device: each node's output shape (batch
+    included) in ``node.meta["shape"]`` -- None for a non-tensor (a size, a tuple) -- and the
+    FLOPs of the whole run as FlopCounterMode counts them (the module's own forward, call by
+    call, as the trace recorded it).  Nothing is allocated."""
+
+    def run_node(self, n: fx.Node) -> Any:
+        result = super().run_node(n)
+        n.meta["shape"] = tuple(result.shape) if isinstance(result, torch.Tensor) else None
+        return result
+
+    def counted(self, *args: torch.Tensor) -> int:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            self.run(*args)
+        return int(counter.get_total_flops())
+
+
 def _shape(node: fx.Node) -> tuple[int, ...] | None:
-    meta = node.meta.get("tensor_meta")
-    shape = getattr(meta, "shape", None)
+    shape = node.meta.get("shape")
     return tuple(int(d) for d in shape[1:]) if shape is not None else None
 
 
@@ -390,9 +440,7 @@ def _training_sides(model: nn.Module, gm: fx.GraphModule, inputs: tuple[tuple[in
         model.eval()
         return sides  # the eval trace's unused parameters are reported as such
     train = fx.GraphModule(model, graph).to("meta")  # the eval trace moved only its own calls
-    from torch.fx.passes.shape_prop import ShapeProp
-
-    ShapeProp(train).propagate(*[torch.zeros(2, *s, device="meta") for s in inputs])
+    _Shapes(train).run(*[torch.zeros(2, *s, device="meta") for s in inputs])
     model.eval()
     evals = _signatures(gm)
     only: set[str] = set()

@@ -66,4 +66,6 @@ def _run(target: str, inputs: tuple[Shape, ...], kwargs: str, timeout: float | N
         show_module_output(target, failed.stdout, failed.stderr, "import")
         raise failed.error from None
     show_module_output(target, imported.stdout, imported.stderr, "import")
+    if imported.note:
+        echo_err(f"cnnstat: import: note: {imported.note}")
     return imported
