@@ -31,6 +31,7 @@ from cnnstat.torch_backend.attention import SelfAttention2d
 from cnnstat.torch_backend.modules import (
     RBF,
     FrozenBatchNorm2d,
+    L2Norm,
     LayerNorm2d,
     LayerScale,
     Maxout,
@@ -59,7 +60,7 @@ KINDS: dict[type, tuple[str, ...]] = {
     nn.Hardsigmoid: ("hardsigmoid",), nn.LayerNorm: ("layernorm",), LayerNorm2d: ("layernorm",),
     nn.GroupNorm: ("groupnorm",), nn.InstanceNorm2d: ("instancenorm",),
     LayerScale: ("layer_scale",), StochasticDepth: ("drop_path",), Permute: ("permute",),
-    Mean: ("mean",), SelfAttention2d: ("attention",),
+    Mean: ("mean",), SelfAttention2d: ("attention",), L2Norm: ("l2norm",),
 }
 # Modules with children that are one spec layer all the same (cnnstat's own composites).
 ATOMIC = (Maxout, SparseConv2d, SelfAttention2d)
