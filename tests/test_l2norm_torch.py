@@ -6,6 +6,7 @@ ssd.pytorch's, an ``L2Norm`` module), and any other use of ``F.normalize`` stays
 from __future__ import annotations
 
 import importlib.util
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -107,3 +108,21 @@ def test_a_scale_of_the_wrong_shape_is_not_fused() -> None:
 
     rejected = tracing.describe(Other(), ((3, 4, 4),))["rejected"]
     assert [p["op"] for p in rejected] == ["torch.nn.functional.normalize"]
+
+
+def test_verify_module_places_a_holders_scale_where_it_is_used(cli: Callable,
+                                                                tmp_path: Path) -> None:
+    """torchvision's form: the extractor holds the scale itself, and its forward hook fires
+    after the extra layers; verify --module measures the scale's row where the parameter is
+    first used (after conv4_3), with the shape of the rescaled map, so every layer matches."""
+    out = tmp_path / "ssd.yaml"
+    result = cli("import", f"{NETS_FILE}:ssd_feature_stub", "--input", "3x15x15", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    verify = cli("verify", str(out), "--module", f"{NETS_FILE}:ssd_feature_stub", "--format",
+                 "json")
+    assert verify.exit_code == 0, verify.stderr
+    doc = json.loads(verify.stdout)
+    assert doc["ok"]
+    pair = next(p for p in doc["pairs"] if p["spec"] and p["spec"]["kind"] == "l2norm")
+    assert (pair["module"]["params"], pair["module"]["shape"], pair["module"]["flops"]) == (
+        16, [16, 8, 8], 0)
