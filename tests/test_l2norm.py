@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import cnnstat
 from cnnstat import analysis
 from cnnstat.core.counters import TOOLS, TORCHINFO
 from cnnstat.core.presets import PRESETS
@@ -107,3 +108,25 @@ def test_an_ssd_backbone_with_three_outputs(cli: Callable) -> None:
     # conv1 3->8, conv4_3 8->16, conv6 16->32, conv7 32->32, conv8_1 32->8, conv8_2 8->16, + 16
     assert doc["totals"]["params"] == (3 * 9 * 8 + 8) + (8 * 9 * 16 + 16) + (16 * 9 * 32 + 32) \
         + (32 * 32 + 32) + (32 * 8 + 8) + (8 * 9 * 16 + 16) + 16
+
+
+def _conv(cin: int, cout: int, k: int) -> int:
+    return cin * cout * k * k + cout
+
+
+def test_the_ssd300_zoo_spec_from_first_principles() -> None:
+    """specs/ssd300-vgg16.yaml: VGG-16's 13 convs, fc6 (3x3, dilation 6) and fc7, four extra
+    stages, and the 512 scales of conv4_3's L2 norm (torchvision's numel: 22,943,936); the six
+    maps of Liu et al. 2016's Fig. 2 (38, 19, 10, 5, 3, 1)."""
+    report = cnnstat.analyze("ssd300-vgg16")
+    vgg = _conv(3, 64, 3) + _conv(64, 64, 3) + _conv(64, 128, 3) + _conv(128, 128, 3) \
+        + _conv(128, 256, 3) + 2 * _conv(256, 256, 3) + _conv(256, 512, 3) \
+        + 5 * _conv(512, 512, 3)
+    fc = _conv(512, 1024, 3) + _conv(1024, 1024, 1)
+    extra = _conv(1024, 256, 1) + _conv(256, 512, 3) + _conv(512, 128, 1) + _conv(128, 256, 3) \
+        + 2 * (_conv(256, 128, 1) + _conv(128, 256, 3))
+    assert report.totals.params == vgg + fc + extra + 512 == 22943936
+    norm = next(r for r in report.rows if r.kind == "l2norm")
+    assert (norm.params, norm.output_shape) == (512, (512, 38, 38))
+    assert [shape for _, shape in report.outputs] == [(512, 38, 38), (1024, 19, 19), (512, 10, 10),
+                                                 (256, 5, 5), (256, 3, 3), (256, 1, 1)]
