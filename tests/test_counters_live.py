@@ -39,7 +39,9 @@ SPECS = [("resnet18", (64, 64)), ("resnet50", (64, 64)), ("vgg11-bn", (32, 32)),
          ("tests/verify_specs/modern.yaml", None), ("convnext", (32, 32)),
          ("tests/verify_specs/hybrid.yaml", None),
          # every kind with a functional twin, written as its call (functional: true)
-         ("tests/verify_specs/functional.yaml", None)]
+         ("tests/verify_specs/functional.yaml", None),
+         # SSD300's L2 norm after conv4_3 (issue 15), with several outputs
+         ("tests/verify_specs/ssd.yaml", None)]
 
 
 REFUSED = {("torchscan", "maxout"), ("calflops", "conv_transpose"),

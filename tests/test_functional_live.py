@@ -152,8 +152,35 @@ layers:
         - [maxpool: {kernel: 3, stride: 2, name: pool, functional: true}]
 """
 
+class SsdMini(nn.Module):
+    """torchvision's SSDFeatureExtractorVGG in small: the L2 norm's scale a bare parameter of a
+    module with children, applied in its own forward (``scale_weight.view(1, -1, 1, 1) *
+    F.normalize(x)``): torchinfo, which sums leaf modules, does not count it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.scale_weight = nn.Parameter(torch.full((8,), 20.0))
+        self.extra = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.features(x)
+        return self.extra(self.scale_weight.view(1, -1, 1, 1) * F.normalize(x))
+
+
+SSD = """name: ssd-mini
+input: [3, 16, 16]
+layers:
+  - conv: {out: 8, kernel: 3, padding: 1}
+  - relu
+  - l2norm: {functional: true}
+  - maxpool: {kernel: 2}
+  - conv: {out: 8, kernel: 3, padding: 1}
+  - relu
+"""
+
 CASES = {"basic": (Basic, BASIC), "dense-tail": (DenseTail, DENSE),
-         "inception-mini": (InceptionMini, INCEPTION)}
+         "inception-mini": (InceptionMini, INCEPTION), "ssd-mini": (SsdMini, SSD)}
 
 
 @pytest.mark.parametrize("tool", sorted(RUNNERS))

@@ -57,6 +57,8 @@ MODELS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
                               "mean: {keepdim: true")),
     "auxnet": ((3, 16, 16), ("side:\n      name: aux1\n      training: true",
                              "side:\n      name: aux2", "dropout: {p: 0.7")),
+    "ssd_stub": ((3, 15, 15), ("l2norm: {name: l2norm}", "ceil_mode: true", "dilation: 6",
+                               "outputs: [l2norm, extra_1_3]")),
 }
 
 

@@ -1,7 +1,7 @@
 """Property: random valid normalisation and channels-last layers (layer norm either way, group
 and instance norm with every flag, layer scale, GELU either way, stochastic depth, permute to
-channels-last and back around a linear, the global mean) built as live modules agree with the
-analytic rows: output shapes, parameters, buffers, FlopCounterMode and fvcore."""
+channels-last and back around a linear, the global mean, SSD's L2 norm) built as live modules
+agree with the analytic rows: output shapes, parameters, buffers, FlopCounterMode and fvcore."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from cnnstat.torch_backend.verify import verify_report  # noqa: E402
 pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 KINDS = ["layernorm", "groupnorm", "instancenorm", "layer_scale", "gelu", "drop_path",
-         "channels_last", "mean"]
+         "channels_last", "mean", "l2norm"]
 
 
 @st.composite
@@ -48,6 +48,9 @@ def modern(draw: st.DrawFn) -> list[Any]:
     if kind == "drop_path":
         return [{kind: {"p": draw(st.sampled_from([0.0, 0.3, 1.0])),
                         "mode": draw(st.sampled_from(["row", "batch"]))}}]
+    if kind == "l2norm":
+        return [{kind: {"scale": draw(st.sampled_from([20, 0.5])),
+                        "eps": draw(st.sampled_from([1e-12, 1e-3]))}}]
     if kind == "mean":
         return [{kind: {"keepdim": draw(st.booleans())}}]
     norm = {"layernorm": {"elementwise_affine": draw(st.booleans()), "bias": draw(st.booleans())}}

@@ -73,6 +73,14 @@ def resnet50_fpn() -> nn.Module:
                                        trainable_layers=5))
 
 
+def ssd300_vgg16() -> nn.Module:
+    """The backbone of torchvision's ssd300_vgg16 (SSDFeatureExtractorVGG: VGG-16 to conv5_3,
+    the L2 norm on conv4_3, fc6/fc7 and the extra layers): its six maps as a tuple."""
+    from torchvision.models.detection import ssd300_vgg16 as build
+
+    return Outputs(build(weights=None, weights_backbone=None).backbone)
+
+
 def efficientnet_v2_s() -> nn.Module:
     """efficientnet_v2_s (Fused-MBConv and MBConv stages; StochasticDepth is the identity in
     eval)."""

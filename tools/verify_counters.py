@@ -58,6 +58,7 @@ PAIRS: list[tuple[str, Callable[[], object]]] = [
     ("efficientnet-b0", _tv("efficientnet_b0")),
     ("convnext-tiny", _factory("convnext_tiny")),
     ("efficientnet-v2-s", _factory("efficientnet_v2_s")),
+    ("ssd300-vgg16", _factory("ssd300_vgg16")),
 ]
 
 

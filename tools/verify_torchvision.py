@@ -24,6 +24,7 @@ PAIRS: list[tuple[str, str, tuple[str, ...]]] = [
     ("lraspp-mobilenet-v3-large", "lraspp_mobilenet_v3_large", ()),
     ("inception-v3", "inception_v3", ()),
     ("resnet50-fpn", "resnet50_fpn", ()),
+    ("ssd300-vgg16", "ssd300_vgg16", ()),
     ("efficientnet-v2-s", "efficientnet_v2_s", ()),
     ("efficientnet-v2-m", "efficientnet_v2_m", ()),
     ("efficientnet-v2-l", "efficientnet_v2_l", ()),

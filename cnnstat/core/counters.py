@@ -112,8 +112,9 @@ TORCHINFO_RULES: dict[str, Rule] = {
     "conv_transpose": _torchinfo_transposed,
     "bn": _torchinfo_bn, "prelu": _torchinfo_params("activations"),
     # nn.LayerNorm (and LayerNorm2d), nn.GroupNorm, nn.InstanceNorm2d: N x (weight + bias) when
-    # affine; LayerScale's parameter is named ``gamma``, neither weight nor bias: 0
-    **dict.fromkeys(("layernorm", "groupnorm", "instancenorm"),
+    # affine; LayerScale's parameter is named ``gamma``, neither weight nor bias: 0; L2Norm's
+    # scale is its ``weight``: N x C
+    **dict.fromkeys(("layernorm", "groupnorm", "instancenorm", "l2norm"),
                     _torchinfo_params("normalisation")),
     "subsample": _torchinfo_params("pooling"),
     **dict.fromkeys((
@@ -127,8 +128,8 @@ TORCHINFO_RULES: dict[str, Rule] = {
 TORCHINFO = Preset(
     "torchinfo", "mult-adds (torchinfo)",
     "torchinfo: 'Total mult-adds' of torchinfo.summary: conv and linear MACs plus their bias "
-    "(one per output element), batch norm, layer/group/instance norm and PReLU at N x their "
-    "parameter count; a linear over the last axis once per image (weights + bias), not per "
+    "(one per output element), batch norm, layer/group/instance norm, the L2 norm and PReLU at "
+    "N x their parameter count; a linear over the last axis once per image (weights + bias), not per "
     "position; transposed conv over its output positions; activations, pooling and merges 0",
     TORCHINFO_RULES, tool="torchinfo 1.8.0", functional=UNSEEN)
 
@@ -202,8 +203,9 @@ THOP_RULES: dict[str, Rule] = {
         "hardswish", "hardsigmoid", "maxpool", "subsample", "lrn", "dropout", "flatten",
         "identity", "channel_shuffle", "pad_channels", "rbf", "upsample", "crop", "pad",
         "pixel_shuffle", "pixel_unshuffle", "add", "mul", "concat",
-        # no rule: LayerScale (``gamma * x``), StochasticDepth, Permute, Mean (``x.mean``): 0
-        "layer_scale", "drop_path", "permute", "mean"), nothing),
+        # no rule: LayerScale (``gamma * x``), StochasticDepth, Permute, Mean (``x.mean``),
+        # L2Norm (_FunctionCounter counts only products: not F.normalize, Tensor.__mul__): 0
+        "layer_scale", "drop_path", "permute", "mean", "l2norm"), nothing),
 }
 
 THOP = Preset(
@@ -350,8 +352,9 @@ PTFLOPS_RULES: dict[str, Rule] = {
         "channel_shuffle", "pad_channels", "rbf", "crop", "pad", "pixel_shuffle",
         "pixel_unshuffle", "add", "mul", "concat",
         # layer scale is ``gamma * x`` (Tensor.__mul__, not patched); x.mean, permute, stochastic
-        # depth (the identity in eval): neither hooked nor patched
-        "layer_scale", "drop_path", "permute", "mean"), nothing),
+        # depth (the identity in eval): neither hooked nor patched; L2Norm: no hook, and
+        # F.normalize (Tensor.norm, clamp_min, ``/``) and ``*`` are not patched
+        "layer_scale", "drop_path", "permute", "mean", "l2norm"), nothing),
 }
 
 #: A functional call alone: the patched functional's _numel_functional_flops_hook, numel(input),
@@ -396,7 +399,8 @@ PTFLOPS_ATEN_RULES: dict[str, Rule] = {
     # transposed), + the bias; addmm_flop: the matmul + batch x out for the bias.  A linear over
     # the last axis of a contiguous N x H x W x C map is flattened to one aten.addmm by
     # at::linear (_flatten_nd_linear): its bias counted at every position; norms, means,
-    # permutes, layer scale (aten.mul) are not in ATEN_OPS_MAPPING: 0
+    # permutes, layer scale (aten.mul), the L2 norm (aten.linalg_vector_norm, clamp_min, div,
+    # mul) are not in ATEN_OPS_MAPPING: 0
     "conv": _bias, "conv_transpose": _bias, "linear": _bias, "maxout": _bias,
     "attention": _ptflops_aten_attention,
     **dict.fromkeys(set(PTFLOPS_RULES) - {"conv", "conv_transpose", "linear", "maxout",
@@ -469,8 +473,9 @@ CALFLOPS_RULES: dict[str, Rule] = {
         "flatten", "identity", "channel_shuffle", "pad_channels", "rbf", "crop", "pad",
         "pixel_shuffle", "pixel_unshuffle", "add", "mul", "concat",
         # ``gamma * x`` is Tensor.__mul__ (only torch.mul / Tensor.mul are patched); Tensor.mean,
-        # torch.permute and the eval-mode identity of stochastic depth are not patched
-        "layer_scale", "drop_path", "permute", "mean"), nothing),
+        # torch.permute, the eval-mode identity of stochastic depth and F.normalize (with the
+        # Tensor.norm and ``/`` inside it) are not patched
+        "layer_scale", "drop_path", "permute", "mean", "l2norm"), nothing),
 }
 
 #: nn.ReLU6 calls F.hardtanh (not patched: 0), but F.relu6 itself is patched: numel(input).
@@ -596,8 +601,8 @@ TORCHSCAN_RULES: dict[str, Rule] = {
     "layernorm": _scan_layer_norm, "attention": _scan_attention,
     **dict.fromkeys((
         # module_flops has no branch for nn.GroupNorm, nn.InstanceNorm2d, LayerScale, Permute,
-        # Mean or StochasticDepth (not an nn.Dropout): "Module type not supported", 0
-        "groupnorm", "instancenorm", "layer_scale", "drop_path", "permute", "mean",
+        # Mean, L2Norm or StochasticDepth (not an nn.Dropout): "Module type not supported", 0
+        "groupnorm", "instancenorm", "layer_scale", "drop_path", "permute", "mean", "l2norm",
         "silu", "swish", "mish", "gelu", "hardswish", "hardsigmoid", "prelu", "softmax",
         "subsample", "lrn", "flatten", "identity", "channel_shuffle", "pad_channels", "rbf",
         "upsample", "crop", "pad", "pixel_shuffle", "pixel_unshuffle", "add", "mul", "concat"),

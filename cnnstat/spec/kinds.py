@@ -18,7 +18,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
                    "pixel_unshuffle"),
     "pooling": ("maxpool", "avgpool", "adaptive_avgpool", "global_avgpool", "subsample", "mean"),
     "normalisation": ("bn", "lrn", "dropout", "layernorm", "groupnorm", "instancenorm",
-                      "layer_scale", "drop_path"),
+                      "layer_scale", "drop_path", "l2norm"),
     "activation": ("relu", "relu6", "leaky_relu", "prelu", "elu", "sigmoid", "tanh", "silu",
                    "swish", "mish", "gelu", "hardswish", "hardsigmoid", "softmax"),
     "reshaping": ("flatten", "identity", "channel_shuffle", "pad_channels", "permute"),
@@ -52,6 +52,7 @@ ALIASES: dict[str, str] = {
     "pixelshuffle": "pixel_shuffle", "pixelunshuffle": "pixel_unshuffle",
     "layernorm2d": "layernorm", "groupnorm2d": "groupnorm",
     "instancenorm2d": "instancenorm", "stochasticdepth": "drop_path", "droppath": "drop_path",
+    "l2normalization": "l2norm", "normalize": "l2norm",
     "multiheadattention": "attention", "mhsa": "attention", "selfattention": "attention",
     "zeropad": "pad", "zeropadding2d": "pad", "cropping2d": "crop",
 }

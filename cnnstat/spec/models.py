@@ -203,6 +203,16 @@ class LayerScaleArgs(Args):
     init: Real = Field(1e-6, description="gamma's initial value; does not change any count")
 
 
+class L2NormArgs(FunctionalArgs):
+    """SSD's L2Norm (ParseNet): each position's channel vector divided by its L2 norm, times a
+    learned scale per channel."""
+
+    scale: Real = Field(20.0, description="the learned per-channel scale's initial value (SSD: "
+                        "20); does not change any count")
+    eps: Real = Field(1e-12, description="the norm's lower bound (F.normalize's eps); does not "
+                      "change any count")
+
+
 class GELUArgs(FunctionalArgs):
     approximate: Literal["none", "tanh"] = "none"
 
@@ -309,6 +319,7 @@ LAYER_ARGS: dict[str, type[Args]] = {
     "groupnorm": GroupNormArgs,
     "instancenorm": InstanceNormArgs,
     "layer_scale": LayerScaleArgs,
+    "l2norm": L2NormArgs,
     "drop_path": DropPathArgs,
     "permute": PermuteArgs,
     "mean": MeanArgs,

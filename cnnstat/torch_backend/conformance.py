@@ -31,6 +31,8 @@ from cnnstat.torch_backend.attention import SelfAttention2d
 from cnnstat.torch_backend.modules import (
     RBF,
     FrozenBatchNorm2d,
+    BareL2Norm,
+    L2Norm,
     LayerNorm2d,
     LayerScale,
     Maxout,
@@ -41,6 +43,7 @@ from cnnstat.torch_backend.modules import (
     StochasticDepth,
     Subsample,
 )
+from cnnstat.torch_backend.own_use import OwnUse, placed
 from cnnstat.torch_backend.results import ConformanceResult, Side
 
 # The spec kinds a module type implements (looked up along the type's MRO).
@@ -59,7 +62,8 @@ KINDS: dict[type, tuple[str, ...]] = {
     nn.Hardsigmoid: ("hardsigmoid",), nn.LayerNorm: ("layernorm",), LayerNorm2d: ("layernorm",),
     nn.GroupNorm: ("groupnorm",), nn.InstanceNorm2d: ("instancenorm",),
     LayerScale: ("layer_scale",), StochasticDepth: ("drop_path",), Permute: ("permute",),
-    Mean: ("mean",), SelfAttention2d: ("attention",),
+    Mean: ("mean",), SelfAttention2d: ("attention",), L2Norm: ("l2norm",),
+    BareL2Norm: ("l2norm",),
 }
 # Modules with children that are one spec layer all the same (cnnstat's own composites).
 ATOMIC = (Maxout, SparseConv2d, SelfAttention2d)
@@ -140,7 +144,14 @@ def _own(counts: dict[str, Any], key: str, mod: nn.Module) -> tuple[int, int]:
     def total(k: str) -> int:
         return int(sum(counts.get(k, {}).values()))
 
-    children = sum(total(f"{key}.{name}") for name, _ in mod.named_children())
+    def called(k: str, m: nn.Module) -> int:
+        """A child's count; a container never called itself (an nn.ModuleList whose blocks
+        forward() calls one by one) has none: its children's."""
+        if k in counts:
+            return total(k)
+        return sum(called(f"{k}.{name}", c) for name, c in m.named_children())
+
+    children = sum(called(f"{key}.{name}", c) for name, c in mod.named_children())
     return numel(iter(_own_parameters(mod))), total(key) - children
 
 
@@ -149,9 +160,13 @@ def _calls(model: nn.Module, x: torch.Tensor) -> tuple[list[Call], Any, int]:
     FlopCounterMode's total."""
     fired: list[tuple[str, nn.Module, Any]] = []
     counter = FlopCounterMode(display=False)
-    with eval_mode(model), torch.no_grad(), counter, \
-            hooked(leaf_modules(model), lambda n, m, out: fired.append((n, m, out_shape(out)))):
+    leaves = leaf_modules(model)
+    use = OwnUse({id(p): name for name, mod in leaves if _holds_own(mod)
+                  for p in _own_parameters(mod)}, fired)
+    with eval_mode(model), torch.no_grad(), counter, use, \
+            hooked(leaves, lambda n, m, out: fired.append((n, m, out_shape(out)))):
         out = model(x)
+    fired = placed(fired, use)
     counts = counter.get_flop_counts()
     root = type(model).__name__
     seen: set[int] = set()

@@ -1,5 +1,6 @@
 """Layers written as functional calls (``functional: true``): a parameterless module whose forward
-calls the function, as torchvision's ``F.relu(self.bn(x))`` does.
+calls the function, as torchvision's ``F.relu(self.bn(x))`` does (an L2 norm: its scale a bare
+parameter, :class:`~cnnstat.torch_backend.modules.BareL2Norm`).
 
 The module keeps the layer's name, so ``verify`` still meets one module per row; but it is none of
 the module classes the hook-based counters know (torchinfo, thop and torchscan count it 0), and
@@ -19,6 +20,7 @@ from torch import Tensor, nn
 from cnnstat.core.functional import FUNCTIONALS
 from cnnstat.core.ir import Layer
 from cnnstat.core.report import Shape
+from cnnstat.torch_backend.modules import BareL2Norm
 
 
 class Functional(nn.Module):
@@ -66,6 +68,8 @@ def _kwargs(layer: Layer) -> dict[str, Any]:
 
 def build_functional(layer: Layer, x: Shape) -> nn.Module:
     """The layer as its functional call (:data:`cnnstat.core.functional.FUNCTIONALS`)."""
+    if layer.kind == "l2norm":
+        return BareL2Norm(x[0], float(layer.args["scale"]), float(layer.args["eps"]))
     if layer.kind in ("adaptive_avgpool", "global_avgpool"):
         size = layer.args.get("size") or (1, 1)
         return Functional(FUNCTIONALS[layer.kind], tuple(size))

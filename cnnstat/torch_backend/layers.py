@@ -22,6 +22,7 @@ from cnnstat.torch_backend.modules import (
     CentreCrop,
     FrozenBatchNorm2d,
     Interpolate,
+    L2Norm,
     LayerNorm2d,
     LayerScale,
     Maxout,
@@ -226,6 +227,11 @@ def instance_norm(layer: Layer, x: Shape) -> nn.Module:
 @builds("layer_scale")
 def layer_scale(layer: Layer, x: Shape) -> nn.Module:
     return LayerScale(x[0], layer.args["init"])
+
+
+@builds("l2norm")
+def l2_norm(layer: Layer, x: Shape) -> nn.Module:
+    return L2Norm(x[0], float(layer.args["scale"]), float(layer.args["eps"]))
 
 
 @builds("drop_path")

@@ -24,7 +24,7 @@ import torch
 from torch import fx, nn
 
 from cnnstat.errors import UsageError
-from cnnstat.torch_backend import import_map
+from cnnstat.torch_backend import import_map, l2norm_pattern
 from cnnstat.torch_backend.import_graph import common_path
 from cnnstat.torch_backend.import_map import Alias, Unsupported, Written
 from cnnstat.torch_backend.measure import numel
@@ -101,10 +101,11 @@ def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str,
         raise UsageError(f"forward() takes {len(placeholders)} tensor(s) "
                          f"({', '.join(n.name for n in placeholders)}); {len(inputs)} --input "
                          "given", "give one --input per argument of forward(), in order")
+    scales = _scales(gm)  # read before the move to meta, where values are unknown
     gm.to("meta")
     flops = _Shapes(gm).counted(*[torch.zeros(1, *s, device="meta") for s in inputs])
     classes = {name: type(m).__name__ for name, m in model.named_modules() if name}
-    describer = _Describer(gm, inputs)
+    describer = _Describer(gm, inputs, scales)
     sides = _training_sides(model, gm, inputs, classes) if _idle(model, gm) else None
     describer.unused(model, sides.called if sides is not None else set())
     described = describer.run(numel(model.parameters()), classes)
@@ -140,6 +141,18 @@ class _Shapes(fx.Interpreter):
         return int(counter.get_total_flops())
 
 
+def _scales(gm: fx.GraphModule) -> dict[str, float]:
+    """The value of each one-dimensional parameter the trace reads directly, where all its
+    elements are equal and it is not on the meta device (an L2 norm's scale: SSD's 20)."""
+    out: dict[str, float] = {}
+    for node in gm.graph.nodes:
+        if node.op == "get_attr" and _is_parameter(gm, str(node.target)):
+            p = gm.get_parameter(str(node.target)).detach()
+            if p.dim() == 1 and p.numel() and not p.is_meta and bool((p == p[0]).all()):
+                out[str(node.target)] = float(p[0])
+    return out
+
+
 def _shape(node: fx.Node) -> tuple[int, ...] | None:
     shape = node.meta.get("shape")
     return tuple(int(d) for d in shape[1:]) if shape is not None else None
@@ -166,9 +179,13 @@ def _op_label(node: fx.Node, gm: fx.GraphModule) -> str:
 
 
 class _Describer:
-    def __init__(self, gm: fx.GraphModule, inputs: tuple[tuple[int, ...], ...]) -> None:
+    def __init__(self, gm: fx.GraphModule, inputs: tuple[tuple[int, ...], ...],
+                 scales: dict[str, float] | None = None) -> None:
         self.gm = gm
         self.inputs = inputs
+        self.scales = scales or {}
+        self.l2norms = l2norm_pattern.fused(gm)
+        self.absorbed = {n for fused in self.l2norms.values() for n in fused.absorbed}
         self.alias: dict[str, str] = {}  # node name -> the tensor it passes on
         self.nodes: list[dict[str, Any]] = []
         self.problems: Counter[tuple[str, str, str]] = Counter()
@@ -200,6 +217,20 @@ class _Describer:
         return self.ref_name(node.name)
 
     def _node(self, node: fx.Node) -> None:
+        if node.name in self.absorbed:
+            return  # part of an L2 norm, written where its multiply is
+        if node.name in self.l2norms:
+            fused = self.l2norms[node.name]
+            own = self._own_module(fused.param, _path(node))
+            # a scale that is not a module of its own is written in its parent's forward:
+            # functional, as hook-based counters (torchinfo) see it
+            args = fused.args(self.scales) if own else {**fused.args(self.scales),
+                                                        "functional": True}
+            self.nodes.append({"name": node.name, "path": _path(node), "layers": [
+                {"kind": "l2norm", "args": args}],
+                "inputs": [self._ref(fused.x)], "like": None,
+                "module": own, "shape": _shape(node)})
+            return
         shape = _shape(node)
         tensors = [n for n in _tensors((node.args, node.kwargs)) if _shape(n) is not None
                    or n.op == "get_attr"]
@@ -250,6 +281,13 @@ class _Describer:
             "inputs": [self._ref(n) for n in tensors[:1]],
             "like": self._ref(tensors[1]) if len(tensors) > 1 else None,
             "module": node.op == "call_module", "shape": shape})
+
+    def _own_module(self, param: str, path: str) -> bool:
+        """Whether the module at ``path`` holds the parameter and nothing else runs in it (no
+        children): the L2 norm is that module, named by its path alone."""
+        owner = param.rpartition(".")[0]
+        return bool(path) and owner == path and not any(
+            True for _ in self.gm.get_submodule(path).children())
 
     def _layer_scale(self, node: fx.Node, tensors: list[fx.Node],
                      shape: tuple[int, ...]) -> bool:

@@ -442,6 +442,23 @@ def explain_layer_scale(layer: Layer, row: Row, flat: Shape | None = None) -> Ex
                             row.ops["layer_scale"])))
 
 
+def explain_l2norm(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """``scale.view(1, -1, 1, 1) * F.normalize(x)``: per position C squares, C - 1 adds, a
+    square root and the clamp to eps; per element a divide and the scale's multiply."""
+    c, h, w = row.input_shape
+    op = row.ops["l2norm"]
+    return Explanation(f"l2norm '{layer.name}': {row.description}", row.input_shape, row, (
+        Step("output", "same as input", "", hwc(row.output_shape)),
+        Step("parameters", "C", "", row.params,
+             f"the scale per channel, initialised to {layer.args['scale']:g}"),
+        _no_macs(row),
+        Step("element-wise (l2norm)", "H*W*(C + (C - 1) + 2) + 2*C*H*W",
+             worked(f"{h}*{w}*({c} + {c - 1} + 2) + 2*{c}*{h}*{w}", op), op,
+             "per position: squares, adds, square root, clamp; per element: divide, scale"),
+        Step("receptive field", "", "", "1x1", "point-wise: the norm is over the channels of "
+             "one position"), _activations(row)))
+
+
 def explain_drop_path(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
     """Identity at inference; in training the branch it ends is kept with probability 1 - p."""
     p = layer.args["p"]
@@ -599,6 +616,7 @@ EXPLAINERS: dict[str, Explainer] = {
     **{kind: explain_resize for kind in RESIZE_KINDS},
     **{kind: explain_norm for kind in NORM_STEPS}, "layer_scale": explain_layer_scale,
     "drop_path": explain_drop_path, "mean": explain_mean, "permute": explain_permute,
+    "l2norm": explain_l2norm,
     "attention": explain_attention,
 }
 

@@ -401,3 +401,81 @@ class AuxNet(nn.Module):
 
 def auxnet(drop: float = 0.0, joined: bool = False, inner: bool = False) -> nn.Module:
     return AuxNet(drop=drop, joined=joined, inner=inner)
+
+
+class L2Norm(nn.Module):
+    """SSD's L2Norm (Liu et al. 2016, after ParseNet) as its own module, the way ssd.pytorch
+    writes it, here with ``F.normalize`` as torchvision does: a learned scale per channel
+    (initialised to 20) times each position's channel vector divided by its L2 norm."""
+
+    def __init__(self, channels: int, scale: float = 20.0) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((channels,), scale))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.weight.view(1, -1, 1, 1) * F.normalize(x)
+
+
+def _vgg_stub() -> tuple[nn.Sequential, list[nn.Sequential]]:
+    """A small SSD300-style VGG: conv, pool (ceil mode), conv "4_3"; then pool 3/1/1, a dilated
+    3x3 "conv6" (dilation 6), a 1x1 "conv7", and one extra layer of stride 2."""
+    features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(inplace=True),
+                             nn.MaxPool2d(2, 2, ceil_mode=True),
+                             nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(inplace=True))
+    fc = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(16, 32, 3, padding=6, dilation=6),
+                       nn.ReLU(inplace=True), nn.Conv2d(32, 32, 1), nn.ReLU(inplace=True))
+    extra = nn.Sequential(nn.Conv2d(32, 8, 1), nn.ReLU(inplace=True),
+                          nn.Conv2d(8, 16, 3, padding=1, stride=2), nn.ReLU(inplace=True))
+    return features, [fc, extra]
+
+
+class SSDStub(nn.Module):
+    """Two heads: conv4_3 L2-normalised, and the extra layers, which read conv4_3 before it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features, extra = _vgg_stub()
+        self.l2norm = L2Norm(16)
+        self.extra = nn.Sequential(*extra)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.features(x)
+        return self.l2norm(x), self.extra(x)
+
+
+class SSDFeatureStub(nn.Module):
+    """torchvision's SSDFeatureExtractorVGG written small: the scale a bare parameter of the
+    extractor, used directly, and every feature map an output."""
+
+    def __init__(self, scale: float = 20.0) -> None:
+        super().__init__()
+        self.features, extra = _vgg_stub()
+        self.scale_weight = nn.Parameter(torch.full((16,), scale))
+        self.extra = nn.ModuleList(extra)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = self.features(x)
+        out = [self.scale_weight.view(1, -1, 1, 1) * F.normalize(x)]
+        for block in self.extra:
+            x = block(x)
+            out.append(x)
+        return out
+
+
+class NormalizeOnly(nn.Module):
+    """F.normalize without the scale, and over the wrong axis: no spec kind (E701)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(x, dim=2)
+
+
+def ssd_stub() -> nn.Module:
+    return SSDStub()
+
+
+def ssd_feature_stub(scale: float = 20.0) -> nn.Module:
+    return SSDFeatureStub(scale)
+
+
+def normalize_only() -> nn.Module:
+    return NormalizeOnly()

@@ -11,7 +11,9 @@ Element-wise convention (counted in ``ops`` under the layer's kind, never in MAC
 So an affine layer norm is 6 per element, 4 without gamma and beta.  Fixed statistics (instance
 norm with ``track_running_stats`` at inference) fold into one scale and shift per channel, as
 batch norm does: 2 per element.  ``eps`` changes no count.  Layer scale is one multiply per
-element; stochastic depth is the identity at inference (0).
+element; stochastic depth is the identity at inference (0).  SSD's L2 norm: per position C
+squares, C - 1 adds, a square root and a clamp to eps (2C + 1), then a divide and a multiply by
+the scale per element: H·W·(2C + 1) + 2·C·H·W = H·W·(4C + 1).
 """
 
 from __future__ import annotations
@@ -92,6 +94,18 @@ def layer_scale(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
     c, _, _ = spatial(layer, x)
     return Cost(output=x, description=f"layer scale, {c} learned gamma", weights=c,
                 ops={"layer_scale": numel(x)})
+
+
+@rule("l2norm")
+def l2_norm(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
+    """SSD's L2Norm (Liu et al. 2016, after ParseNet; torchvision's SSD300 after conv4_3):
+    ``scale.view(1, -1, 1, 1) * F.normalize(x, p=2, dim=1, eps)``: each position's C-vector
+    divided by max(its L2 norm, eps), times a learned scale per channel (C weights).  Ops: per
+    position 2C + 1 (C squares, C - 1 adds, a square root, the clamp), per element 2 (the
+    divide, the scale's multiply): H·W·(4C + 1).  No MACs: FlopCounterMode counts 0."""
+    c, h, w = spatial(layer, x)
+    return Cost(output=x, description=f"L2 norm over {c} channels, {c} learned scales",
+                weights=c, ops={"l2norm": h * w * (4 * c + 1)})
 
 
 @rule("drop_path")
