@@ -4,6 +4,8 @@ with the same located E208 as without the memo."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cnnstat.core.ir import Layer, Seq
@@ -46,18 +48,17 @@ def test_a_layer_that_is_also_a_scope_is_rejected_with_the_memo() -> None:
     assert _e208(clash, passed)[1] == "'a' is both a layer and the scope of 'a.b'"
 
 
-def test_a_sweep_checks_each_structure_once(tmp_path: object) -> None:
-    from pathlib import Path
-
-    spec = Path(str(tmp_path)) / "net.yaml"
-    spec.write_text("name: net\ninput: [3, 8, 8]\nparams: {c: 4, d: 1}\n"
-                    "layers:\n  - repeat: $d\n    layers: [conv: {out: $c, kernel: 3, padding: 1}, relu]\n")
+def test_a_sweep_checks_each_structure_once(tmp_path: Path) -> None:
+    spec = tmp_path / "net.yaml"
+    spec.write_text("name: net\ninput: [3, 8, 8]\nparams: {c: 4, d: 1}\nlayers:\n"
+                    "  - repeat: $d\n    layers: [conv: {out: $c, kernel: 3, padding: 1}, relu]\n")
     parsed, variant = prepare(str(spec))
     memo = Memo()
-    names = []
+    kept = []
     for c, d in ((4, 1), (8, 1), (16, 1), (4, 2)):
-        loaded = build(parsed, variant, {"c": c, "d": d}, memo=memo)
-        names.append(len(memo.names))
-        assert loaded.graph is not None
+        build(parsed, variant, {"c": c, "d": d}, memo=memo)
+        kept.append(len(memo.names))
     # widths 4, 8, 16 at depth 1 share one sequence of names; depth 2 adds a second
-    assert names == [1, 1, 1, 2]
+    assert kept == [1, 1, 1, 2]
+    one = (("conv1", "layer"), ("relu1", "layer"))
+    assert memo.names == {one, one + (("conv2", "layer"), ("relu2", "layer"))}
