@@ -146,8 +146,45 @@ def schedule(report: Report) -> Schedule:
 
 
 def peak_elements(report: Report) -> int:
-    """``schedule(report).peak.alive`` without the schedule (a sweep needs only the peak)."""
-    return max(_alive(report)[1], default=0)
+    """``schedule(report).peak.alive`` without the schedule (a sweep needs only the peak): the
+    same walk, keeping per tensor only its size and its last reader."""
+    trace = _Lives(report)
+    out = trace.node(report.graph, 0)
+    outputs = {trace.tensors[name] for name, _ in report.outputs}
+    scratch, last, n = trace.scratch, trace.last, len(trace.scratch)
+    for t in {*(outputs or {out}), *trace.kept}:
+        last[t] = n - 1
+    inputs = len(trace.sizes) - n  # then operation i writes tensor inputs + i
+    delta = [0] * (n + 1)
+    for t, size in enumerate(trace.sizes):
+        start = t - inputs if t >= inputs else 0
+        delta[start] += size
+        delta[max(last[t], start) + 1] -= size
+    peak = alive = 0
+    for i in range(n):
+        alive += delta[i]
+        peak = max(peak, alive + scratch[i])
+    return peak
+
+
+class _Lives(_Trace):
+    """:class:`_Trace`'s walk keeping, instead of the operations, each one's scratch and each
+    tensor's last reader (operations are numbered in order, so the last write wins)."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(report)
+        self.last = [-1] * len(self.sizes)
+        self.scratch: list[int] = []
+
+    def write(self, name: str, reads: tuple[int, ...]) -> int:
+        row = self.rows[name]
+        i, last = len(self.scratch), self.last
+        for t in reads:
+            last[t] = i
+        self.scratch.append(row.scratch)
+        self.sizes.append(_numel(row.output_shape))
+        last.append(-1)
+        return len(self.sizes) - 1
 
 
 def _alive(report: Report) -> tuple[_Trace, list[int]]:

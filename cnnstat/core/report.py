@@ -130,20 +130,32 @@ class Report:
         """Sums over rows; MACs, FLOPs, element-wise ops and activations are for the batch and
         for inference: training-only rows count in the parameters and apart, in
         ``training_params`` and ``training_macs``."""
-        rows, b = self.rows, self.batch
-        run = [r for r in rows if not r.training]
-        extra = [r for r in rows if r.training]
+        b = self.batch
+        # one pass (a sweep asks for the totals of every configuration); FLOPs = 2 x MACs
+        weights = bias = buffers = macs = elementwise = activations = 0
+        training_params = training_macs = 0
+        for r in self.rows:
+            weights += r.weights
+            bias += r.bias
+            buffers += r.buffers
+            if r.training:
+                training_params += r.weights + r.bias
+                training_macs += r.macs
+            else:
+                macs += r.macs
+                elementwise += sum(r.ops.values())
+                activations += math.prod(r.output_shape)
         return Totals(
-            params=sum(r.params for r in rows),
-            weights=sum(r.weights for r in rows),
-            bias=sum(r.bias for r in rows),
-            buffers=sum(r.buffers for r in rows),
-            macs=b * sum(r.macs for r in run),
-            flops=b * sum(r.flops for r in run),
-            elementwise=b * sum(r.elementwise for r in run),
-            activations=b * sum(r.activations for r in run),
-            training_params=sum(r.params for r in extra),
-            training_macs=b * sum(r.macs for r in extra),
+            params=weights + bias,
+            weights=weights,
+            bias=bias,
+            buffers=buffers,
+            macs=b * macs,
+            flops=b * 2 * macs,
+            elementwise=b * elementwise,
+            activations=b * activations,
+            training_params=training_params,
+            training_macs=b * training_macs,
         )
 
     @property

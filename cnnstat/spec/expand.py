@@ -147,6 +147,9 @@ class Memo:
     # whole graphs by their parameters (a graph does not depend on the input shape), already
     # checked for unique names: a sweep over input sizes expands each network once
     graphs: dict[tuple[Any, ...], Seq] = field(default_factory=dict)
+    # the (name, what) sequences that passed the unique-name check (names.check_unique): the
+    # names depend on the structure (a depth), not on every parameter (a width)
+    names: set[tuple[tuple[str, str], ...]] = field(default_factory=set)
     hits: int = 0
     limit: int = 200_000
 

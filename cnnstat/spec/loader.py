@@ -263,7 +263,7 @@ def _graph(model: SpecModel, env: dict[str, object], budget: Budget | None,
         if hit is not None:
             return hit
     graph = expand(model, env, budget, memo)
-    check_unique(graph)
+    check_unique(graph, memo.names if memo is not None else None)
     if key is not None and memo is not None:
         if len(memo.graphs) >= memo.limit:
             memo.graphs.clear()

@@ -61,13 +61,28 @@ def _named(node: Node) -> Iterator[tuple[str, SpecPath, str]]:
             yield (f"{node.name}.{node.merge}" if node.name else node.merge), node.path, "merge"
 
 
-def check_unique(graph: Seq) -> None:
+def check_unique(graph: Seq, passed: set[tuple[tuple[str, str], ...]] | None = None) -> None:
     """E208 when two layers share a name, or a layer's name is also the scope of others.  The
     error points at a written layer where there is one (a merge or a shortcut has no name of
-    its own to change)."""
+    its own to change).  Whether it passes depends only on the names and what each names (the
+    paths only locate an error), so with ``passed`` (kept across the configurations of a sweep)
+    a graph whose sequence of (name, what) passed before is not checked again; a graph that
+    fails is never added."""
+    named = list(_named(graph))
+    key = tuple((name, what) for name, _, what in named) if passed is not None else ()
+    if passed is not None and key in passed:
+        return
+    _check(named)
+    if passed is not None:
+        if len(passed) >= 1024:
+            passed.clear()
+        passed.add(key)
+
+
+def _check(named: list[tuple[str, SpecPath, str]]) -> None:
     leaves: dict[str, tuple[SpecPath, str]] = {}
     scopes: dict[str, str] = {}  # scope -> what is inside it
-    for name, path, what in _named(graph):
+    for name, path, what in named:
         if what != "shortcut":
             clash = leaves.get(name)
             if clash is not None:
