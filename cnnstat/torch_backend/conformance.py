@@ -31,7 +31,6 @@ from cnnstat.torch_backend.attention import SelfAttention2d
 from cnnstat.torch_backend.modules import (
     RBF,
     FrozenBatchNorm2d,
-    BareL2Norm,
     L2Norm,
     LayerNorm2d,
     LayerScale,
@@ -63,7 +62,6 @@ KINDS: dict[type, tuple[str, ...]] = {
     nn.GroupNorm: ("groupnorm",), nn.InstanceNorm2d: ("instancenorm",),
     LayerScale: ("layer_scale",), StochasticDepth: ("drop_path",), Permute: ("permute",),
     Mean: ("mean",), SelfAttention2d: ("attention",), L2Norm: ("l2norm",),
-    BareL2Norm: ("l2norm",),
 }
 # Modules with children that are one spec layer all the same (cnnstat's own composites).
 ATOMIC = (Maxout, SparseConv2d, SelfAttention2d)

@@ -218,34 +218,28 @@ class L2Norm(nn.Module):
     as torchvision's SSDFeatureExtractorVGG computes it after conv4_3, with its scale (C
     parameters, initialised to ``scale``) held here as ``weight``."""
 
+    PARAM = "weight"
+
     def __init__(self, channels: int, scale: float, eps: float) -> None:
         super().__init__()
         self.eps = eps
-        self.weight = nn.Parameter(torch.full((channels,), scale))
+        self.register_parameter(self.PARAM, nn.Parameter(torch.full((channels,), scale)))
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.weight.view(1, -1, 1, 1) * F.normalize(x, p=2.0, dim=1, eps=self.eps)
+        scale: Tensor = getattr(self, self.PARAM)
+        return scale.view(1, -1, 1, 1) * F.normalize(x, p=2.0, dim=1, eps=self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.weight.shape[0]}, eps={self.eps}"
+        return f"{getattr(self, self.PARAM).shape[0]}, eps={self.eps}"
 
 
-class BareL2Norm(nn.Module):
+class BareL2Norm(L2Norm):
     """An L2 norm written in its parent's forward (``functional: true``), as torchvision's SSD
-    writes it: the scale is a bare parameter, named ``scale``, not a ``weight``, so torchinfo,
-    which counts a leaf's ``weight`` and ``bias`` (and torchvision's ``scale_weight`` sits on a
+    writes it: the scale is a bare parameter named ``scale``, not a ``weight``, so torchinfo,
+    which counts a leaf's ``weight`` and ``bias`` (torchvision's ``scale_weight`` sits on a
     module with children, which it does not sum), counts it 0, as it does torchvision's."""
 
-    def __init__(self, channels: int, scale: float, eps: float) -> None:
-        super().__init__()
-        self.eps = eps
-        self.scale = nn.Parameter(torch.full((channels,), scale))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.scale.view(1, -1, 1, 1) * F.normalize(x, p=2.0, dim=1, eps=self.eps)
-
-    def extra_repr(self) -> str:
-        return f"{self.scale.shape[0]}, eps={self.eps}"
+    PARAM = "scale"
 
 
 class StochasticDepth(nn.Module):
