@@ -22,6 +22,10 @@ from torch import nn
 POINTWISE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.Sigmoid, nn.Tanh, nn.SiLU,
              nn.Mish, nn.GELU, nn.Hardswish, nn.Hardsigmoid, nn.Softmax, nn.LocalResponseNorm,
              nn.Dropout)
+#: The same, written as functional calls (``functional: true``: torch_backend.functional).
+POINTWISE_CALLS = frozenset({"F.relu", "F.relu6", "F.leaky_relu", "F.elu", "torch.sigmoid",
+                             "torch.tanh", "F.silu", "F.gelu", "F.hardswish", "F.hardsigmoid",
+                             "F.softmax", "F.dropout"})
 
 Span = tuple[int, int]
 
@@ -77,10 +81,14 @@ def positive_surrogate(module: nn.Module, seed: int = 0) -> nn.Module:
 
 
 def _replace(module: nn.Module) -> None:
+    from cnnstat.torch_backend.functional import Functional
     from cnnstat.torch_backend.modules import Merge
 
     for name, child in module.named_children():
-        if isinstance(child, POINTWISE):
+        if isinstance(child, Functional) and child.call == "F.max_pool2d":
+            setattr(module, name, _mean_pool(nn.MaxPool2d(*child.args, **child.kwargs)))
+        elif isinstance(child, POINTWISE) or (isinstance(child, Functional)
+                                              and child.call in POINTWISE_CALLS):
             setattr(module, name, nn.Identity())
         elif isinstance(child, Merge) and child.mode == "mul":
             # x * gate(x) and x + gate(x) depend on the same pixels, but products of products
