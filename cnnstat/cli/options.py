@@ -430,6 +430,11 @@ def parse_target(text: str) -> list[tuple[str, int, int | None]]:
     return out
 
 
+def no_rf_option(fn: F) -> F:
+    """``--no-rf`` of the commands that analyse many configurations (scale, sweep)."""
+    return click.option("--no-rf", is_flag=True, help="Skip receptive fields.")(fn)
+
+
 def jobs_option(fn: F) -> F:
     return click.option("--jobs", "-j", type=click.IntRange(1, MAX_THREADS),
                         help="Worker processes  [default: all cores]")(fn)

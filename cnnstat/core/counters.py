@@ -55,9 +55,15 @@ def _attention_biases(row: Row) -> tuple[int, int]:
     return (3 * c if row.bias >= 3 * c else 0), (c if row.bias in (c, 4 * c) else 0)
 
 
+def _over_channels(row: Row) -> bool:
+    """A layer norm over the channels of a C x H x W map (torchvision's LayerNorm2d, a subclass
+    of nn.LayerNorm that tools looking modules up by exact type miss), not over the last axis."""
+    return "(channels)" in row.description
+
+
 def _norm_features(row: Row) -> int:
     """D, the features a layer norm normalises over: the channels (LayerNorm2d) or the last axis."""
-    return row.input_shape[0] if "(channels)" in row.description else row.input_shape[-1]
+    return row.input_shape[0] if _over_channels(row) else row.input_shape[-1]
 
 
 #: torchinfo, thop and torchscan hook modules: a layer written as a functional call (``F.relu(x)``,
@@ -253,7 +259,7 @@ def _classic_adaptive(row: Row) -> Parts:
 def _classic_layer_norm(row: Row) -> Parts:
     """count_normalization on nn.LayerNorm (4n, 2n without gamma); LayerNorm2d (over the
     channels) is a subclass, which the exact-type lookup misses: 0."""
-    return {} if "(channels)" in row.description else _thop_norm(row)
+    return {} if _over_channels(row) else _thop_norm(row)
 
 
 THOP_CLASSIC_RULES: dict[str, Rule] = {
@@ -321,7 +327,7 @@ def _ptflops_layer_norm(row: Row) -> Parts:
     layer norm lacks (it has ``elementwise_affine``): numel, with or without gamma.  LayerNorm2d
     (over the channels) is a subclass, so no hook, and the ``F.layer_norm`` and ``permute`` it
     calls are not patched: 0."""
-    return {} if "(channels)" in row.description else {"normalisation": _inputs(row)}
+    return {} if _over_channels(row) else {"normalisation": _inputs(row)}
 
 
 def _ptflops_attention(row: Row) -> Parts:

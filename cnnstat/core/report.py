@@ -165,15 +165,16 @@ class Report:
 
     def products_by_kind(self) -> dict[str, int]:
         """MACs of activation-by-activation products (attention's qk, av), for the batch."""
-        out: dict[str, int] = {}
-        for row in (r for r in self.rows if not r.training):
-            for kind, n in row.products.items():
-                out[kind] = out.get(kind, 0) + n * self.batch
-        return out
+        return self._by_kind("products")
 
     def ops_by_kind(self) -> dict[str, int]:
+        """Element-wise ops by kind (bias, relu, maxpool, ...), for the batch."""
+        return self._by_kind("ops")
+
+    def _by_kind(self, field: str) -> dict[str, int]:
+        """The inference rows' ``field`` (a kind -> count mapping) summed, for the batch."""
         out: dict[str, int] = {}
         for row in (r for r in self.rows if not r.training):
-            for kind, n in row.ops.items():
+            for kind, n in getattr(row, field).items():
                 out[kind] = out.get(kind, 0) + n * self.batch
         return out

@@ -18,14 +18,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnstat.core.functional import FUNCTIONALS
+
 #: Modules that act on each position (or across channels only): identity for the oracle.
 POINTWISE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.Sigmoid, nn.Tanh, nn.SiLU,
              nn.Mish, nn.GELU, nn.Hardswish, nn.Hardsigmoid, nn.Softmax, nn.LocalResponseNorm,
              nn.Dropout)
-#: The same, written as functional calls (``functional: true``: torch_backend.functional).
-POINTWISE_CALLS = frozenset({"F.relu", "F.relu6", "F.leaky_relu", "F.elu", "torch.sigmoid",
-                             "torch.tanh", "F.silu", "F.gelu", "F.hardswish", "F.hardsigmoid",
-                             "F.softmax", "F.dropout"})
+#: The same kinds written as functional calls (``functional: true``), by the call they build.
+POINTWISE_CALLS = frozenset(FUNCTIONALS[kind] for kind in (
+    "relu", "relu6", "leaky_relu", "elu", "sigmoid", "tanh", "silu", "gelu", "hardswish",
+    "hardsigmoid", "softmax", "dropout"))
 
 Span = tuple[int, int]
 

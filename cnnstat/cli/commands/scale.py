@@ -16,6 +16,7 @@ from cnnstat.cli.options import (
     dtype_option,
     format_option,
     jobs_option,
+    no_rf_option,
     parse_target,
 )
 from cnnstat.cli.output import echo_err, emit, progress
@@ -66,7 +67,7 @@ def _phis(text: str) -> list[Fraction]:
 @click.option("--accuracy", "accuracy_file", type=click.Path(dir_okay=False, path_type=Path),
               help="--search: a CSV alpha,beta,gamma,accuracy of measured accuracies to join.")
 @dtype_option("Bytes per element of memory budgets.")
-@click.option("--no-rf", is_flag=True, help="Skip receptive fields.")
+@no_rf_option
 @jobs_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the scaled spec (one phi, or the --target answer) to this YAML file.")

@@ -19,6 +19,7 @@ from cnnstat.cli.options import (
     dtype_option,
     format_option,
     jobs_option,
+    no_rf_option,
     parse_budget,
     parse_input,
     parse_objective,
@@ -88,7 +89,7 @@ def _show(fmt: str, color: str, head: dict[str, Any], rows: list[Row], budgets: 
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
               help="The batch of the memory column (memory budgets may name their own).")
 @dtype_option("Bytes per element of the memory column.")
-@click.option("--no-rf", is_flag=True, help="Skip receptive fields (the costliest figure).")
+@no_rf_option
 @jobs_option
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Stream rows to this JSON-lines file as they finish.")
