@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import fx
 
+from cnnstat.torch_backend.meta_run import shape as _shape
+
 DEFAULT_SCALE, DEFAULT_EPS = 20.0, 1e-12
 
 
@@ -110,9 +112,3 @@ def _parameter(gm: fx.GraphModule, target: str) -> torch.Tensor | None:
         return gm.get_parameter(target)
     except AttributeError:
         return None
-
-
-def _shape(node: fx.Node) -> tuple[int, ...] | None:
-    """The node's output shape without the batch, as the trace's one meta run recorded it."""
-    shape = node.meta.get("shape")
-    return tuple(int(d) for d in shape[1:]) if shape is not None else None

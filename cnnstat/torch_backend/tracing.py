@@ -9,7 +9,7 @@ torch.export lowers everything to aten operators (a conv with its batch norm and
 ``aten.convolution``, ``aten._native_batch_norm_legit_no_training``, ...) and loses the module
 calls.  What fx cannot do -- data-dependent control flow -- is reported as such.
 
-The shapes come from running the traced graph once on the ``meta`` device (:class:`_Shapes`),
+The shapes come from running the traced graph once on the ``meta`` device (:class:`~cnnstat.torch_backend.meta_run.MetaRun`),
 which FlopCounterMode counts as it runs: nothing is allocated.  Each node becomes one layer, a merge, an alias (``x.contiguous()``) or a problem
 (no spec kind); problems are gathered and reported together, never skipped.
 """
@@ -28,6 +28,8 @@ from cnnstat.torch_backend import import_map, l2norm_pattern
 from cnnstat.torch_backend.import_graph import common_path
 from cnnstat.torch_backend.import_map import Alias, Unsupported, Written
 from cnnstat.torch_backend.measure import numel
+from cnnstat.torch_backend.meta_run import MetaRun
+from cnnstat.torch_backend.meta_run import shape as _shape
 
 _MERGES = {operator.add: "add", operator.iadd: "add", torch.add: "add", operator.mul: "mul",
            operator.imul: "mul", torch.mul: "mul", torch.cat: "concat", torch.concat: "concat"}
@@ -103,7 +105,7 @@ def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str,
                          "given", "give one --input per argument of forward(), in order")
     scales = _scales(gm)  # read before the move to meta, where values are unknown
     gm.to("meta")
-    flops = _Shapes(gm).counted(*[torch.zeros(1, *s, device="meta") for s in inputs])
+    flops = MetaRun(gm).counted(*[torch.zeros(1, *s, device="meta") for s in inputs])
     classes = {name: type(m).__name__ for name, m in model.named_modules() if name}
     describer = _Describer(gm, inputs, scales)
     sides = _training_sides(model, gm, inputs, classes) if _idle(model, gm) else None
@@ -121,26 +123,6 @@ def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str,
     return described
 
 
-class _Shapes(fx.Interpreter):
-    """One run of the traced graph on the meta device: each node's output shape (batch
-    included) in ``node.meta["shape"]`` -- None for a non-tensor (a size, a tuple) -- and the
-    FLOPs of the whole run as FlopCounterMode counts them (the module's own forward, call by
-    call, as the trace recorded it).  Nothing is allocated."""
-
-    def run_node(self, n: fx.Node) -> Any:
-        result = super().run_node(n)
-        n.meta["shape"] = tuple(result.shape) if isinstance(result, torch.Tensor) else None
-        return result
-
-    def counted(self, *args: torch.Tensor) -> int:
-        from torch.utils.flop_counter import FlopCounterMode
-
-        counter = FlopCounterMode(display=False)
-        with counter, torch.no_grad():
-            self.run(*args)
-        return int(counter.get_total_flops())
-
-
 def _scales(gm: fx.GraphModule) -> dict[str, float]:
     """The value of each one-dimensional parameter the trace reads directly, where all its
     elements are equal and it is not on the meta device (an L2 norm's scale: SSD's 20)."""
@@ -151,11 +133,6 @@ def _scales(gm: fx.GraphModule) -> dict[str, float]:
             if p.dim() == 1 and p.numel() and not p.is_meta and bool((p == p[0]).all()):
                 out[str(node.target)] = float(p[0])
     return out
-
-
-def _shape(node: fx.Node) -> tuple[int, ...] | None:
-    shape = node.meta.get("shape")
-    return tuple(int(d) for d in shape[1:]) if shape is not None else None
 
 
 def _path(node: fx.Node) -> str:
@@ -478,7 +455,7 @@ def _training_sides(model: nn.Module, gm: fx.GraphModule, inputs: tuple[tuple[in
         model.eval()
         return sides  # the eval trace's unused parameters are reported as such
     train = fx.GraphModule(model, graph).to("meta")  # the eval trace moved only its own calls
-    _Shapes(train).run(*[torch.zeros(2, *s, device="meta") for s in inputs])
+    MetaRun(train).run(*[torch.zeros(2, *s, device="meta") for s in inputs])
     model.eval()
     evals = _signatures(gm)
     only: set[str] = set()

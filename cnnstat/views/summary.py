@@ -71,7 +71,7 @@ def summary_json(report: Report, fields: Sequence[FieldSize | None] | None = Non
                       for r, rf in zip(report.rows, rfs)],
            "totals": totals_json(report),
            "diagnostics": [d.to_json() for d in report.diagnostics]}
-    if report.products_by_kind():
+    if "products" in doc["totals"]:
         doc["conventions"] = {**conventions.ALL, "products": conventions.PRODUCTS}
     if report.outputs:
         doc["outputs"] = [{"name": h.name, "shape": list(h.shape), "operations": h.operations,
