@@ -5,7 +5,7 @@ one forward function -- the built network in eval mode under torch.inference_mod
 normal noise -- is timed by both tools in alternating rounds, so drift in the machine's load
 falls on both alike:
 
-* cnnstat: ``cnnstat.torch_backend.timing.time_calls`` (what ``cnnstat bench`` runs), one sample
+* cnnstat: ``cnnstat.torch_backend.bench.timing.time_calls`` (what ``cnnstat bench`` runs), one sample
   per call;
 * Timer: ``Timer.timeit(1)`` called as many times, one sample per call (the same number of
   iterations); and ``Timer.blocked_autorange`` for reference (its median is over block means).
@@ -34,9 +34,9 @@ from torch.utils import benchmark  # noqa: E402
 from cnnstat.analysis import analyze  # noqa: E402
 from cnnstat.core.roofline import layer_costs, stats  # noqa: E402
 from cnnstat.spec.loader import load  # noqa: E402
-from cnnstat.torch_backend.net import SpecNet  # noqa: E402
-from cnnstat.torch_backend.probe import per_layer  # noqa: E402
-from cnnstat.torch_backend.timing import time_calls  # noqa: E402
+from cnnstat.torch_backend.build.net import SpecNet  # noqa: E402
+from cnnstat.torch_backend.bench.probe import per_layer  # noqa: E402
+from cnnstat.torch_backend.bench.timing import time_calls  # noqa: E402
 
 CASES = (("resnet18", 1), ("resnet18", 8), ("mobilenet-v2", 1))
 CPU = torch.device("cpu")

@@ -56,6 +56,6 @@ def build(spec: Any, *, overrides: dict[str, object] | None = None,
     from cnnstat.torch_backend import require
 
     require("torch")
-    from cnnstat.torch_backend.net import build as build_net
+    from cnnstat.torch_backend.build import build as build_net
 
     return build_net(spec, overrides=overrides, input_shape=input_shape, device=device)

@@ -20,8 +20,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
 from cnnstat.analysis import analyze  # noqa: E402
-from cnnstat.torch_backend.attention import SelfAttention2d  # noqa: E402
-from cnnstat.torch_backend.verify import verify_report  # noqa: E402
+from cnnstat.torch_backend.build.attention import SelfAttention2d  # noqa: E402
+from cnnstat.torch_backend.verify.crosscheck import verify_report  # noqa: E402
 
 pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 

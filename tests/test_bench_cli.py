@@ -26,10 +26,10 @@ pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
 from cnnstat.analysis import analyze  # noqa: E402
-from cnnstat.torch_backend import bench as tbench  # noqa: E402
-from cnnstat.torch_backend import probe as tprobe  # noqa: E402
-from cnnstat.torch_backend import timing  # noqa: E402
-from cnnstat.torch_backend.net import SpecNet  # noqa: E402
+from cnnstat.torch_backend.bench import runner as tbench  # noqa: E402
+from cnnstat.torch_backend.bench import probe as tprobe  # noqa: E402
+from cnnstat.torch_backend.bench import timing  # noqa: E402
+from cnnstat.torch_backend.build.net import SpecNet  # noqa: E402
 
 QUICK = ("--iters", "3", "--warmup", "1", "--threads", "1")
 CONV_MACS = 32 * 32 * 10 * 5 * 5 * 3  # conv-example: H_out W_out C_out k k C_in

@@ -15,7 +15,7 @@ from cnnstat.core import memory, roofline
 from cnnstat.core.roofline import LayerCost, Stats
 from cnnstat.render import numbers
 from cnnstat.spec import loader
-from cnnstat.torch_backend.bench_results import OK, BatchResult, Memory, Probe
+from cnnstat.torch_backend.bench.results import OK, BatchResult, Memory, Probe
 from tests.conftest import write
 
 SAMPLES = [0.010, 0.012, 0.011, 0.015, 0.013, 0.020, 0.014, 0.011, 0.012, 0.030]

@@ -17,8 +17,8 @@ from cnnstat.errors import UsageError
 pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
-from cnnstat.torch_backend.counters import RUNNERS, count_live  # noqa: E402
-from cnnstat.torch_backend.net import SpecNet  # noqa: E402
+from cnnstat.torch_backend.live.counters import RUNNERS, count_live  # noqa: E402
+from cnnstat.torch_backend.build.net import SpecNet  # noqa: E402
 
 MODULES = {"torchinfo": "torchinfo", "thop": "thop", "ptflops": "ptflops",
            "ptflops-aten": "ptflops", "torchscan": "torchscan", "calflops": "calflops",

@@ -188,7 +188,7 @@ def test_cli_reports_outputs(tmp_path: Path, cli: Callable[..., Result]) -> None
 @pytest.mark.parametrize("text", [SKIP, MULTI])
 def test_the_built_network_agrees_live(tmp_path: Path, text: str) -> None:
     pytest.importorskip("fvcore")
-    from cnnstat.torch_backend.verify import verify_report
+    from cnnstat.torch_backend.verify.crosscheck import verify_report
 
     result = verify_report(analysis.analyze(write(tmp_path, text)))
     assert result.ok, [lc.name for lc in result.layers if not lc.ok]
@@ -279,7 +279,7 @@ def test_a_training_only_head_runs_in_training_mode_only(tmp_path: Path) -> None
     torch = pytest.importorskip("torch")
     pytest.importorskip("fvcore")
     import cnnstat
-    from cnnstat.torch_backend.verify import verify_report
+    from cnnstat.torch_backend.verify.crosscheck import verify_report
 
     net = cnnstat.build(write(tmp_path, AUX))
     x = torch.zeros(2, 3, 16, 16)

@@ -24,8 +24,8 @@ torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
 from torch import Tensor, nn  # noqa: E402
 
-from cnnstat.torch_backend.counters import RUNNERS, count_live  # noqa: E402
-from cnnstat.torch_backend.net import SpecNet  # noqa: E402
+from cnnstat.torch_backend.live.counters import RUNNERS, count_live  # noqa: E402
+from cnnstat.torch_backend.build.net import SpecNet  # noqa: E402
 
 MODULES = {"torchinfo": "torchinfo", "thop": "thop", "ptflops": "ptflops",
            "ptflops-aten": "ptflops", "torchscan": "torchscan", "calflops": "calflops",
@@ -215,7 +215,8 @@ def test_an_imported_module_writes_its_calls_functional(case: str, tmp_path: Pat
     """``cnnstat import``: F.relu, F.max_pool2d, F.adaptive_avg_pool2d ... become layers with
     ``functional: true`` (and only those), so the imported spec's presets equal every tool's
     count of the module itself."""
-    from cnnstat.torch_backend import importer, tracing
+    from cnnstat.torch_backend.importer import run as importer
+    from cnnstat.torch_backend.importer import tracing
 
     module_cls, text = CASES[case]
     spec = cnnstat.analyze(write(tmp_path, text))

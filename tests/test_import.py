@@ -26,8 +26,10 @@ torch = pytest.importorskip("torch")
 import cnnstat  # noqa: E402
 from cnnstat.core.presets import TORCH  # noqa: E402
 from cnnstat.errors import SpecError  # noqa: E402
-from cnnstat.torch_backend import import_map, importer, tracing  # noqa: E402
-from cnnstat.torch_backend.conformance import conform  # noqa: E402
+from cnnstat.torch_backend.importer import mapping as import_map  # noqa: E402
+from cnnstat.torch_backend.importer import run as importer  # noqa: E402
+from cnnstat.torch_backend.importer import tracing  # noqa: E402
+from cnnstat.torch_backend.verify.conformance import conform  # noqa: E402
 
 NETS_FILE = Path(__file__).parent / "import_models" / "nets.py"
 NETS = f"{NETS_FILE}:"

@@ -1,7 +1,7 @@
 """Every spec kind is written by ``cnnstat import`` or deliberately not (issue 15).
 
 The kinds an import writes are read from the import table's source (the kind named in each
-``Written``/``_one``/``_simple``/``_act`` call of cnnstat/torch_backend/import_map.py, and each
+``Written``/``_one``/``_simple``/``_act`` call of cnnstat/torch_backend/importer/mapping.py, and each
 layer ``{"kind": ..., "args": ...}`` of tracing.py); with ``import_map.NOT_IMPORTED`` they must be
 exactly the kinds of ``cnnstat.spec.models.LAYER_ARGS``, so a new kind cannot be forgotten
 silently.  That each written kind round-trips is tests/test_import.py's job.
@@ -18,7 +18,8 @@ pytestmark = pytest.mark.torch
 pytest.importorskip("torch")
 
 from cnnstat.spec.models import LAYER_ARGS  # noqa: E402
-from cnnstat.torch_backend import import_map, tracing  # noqa: E402
+from cnnstat.torch_backend.importer import mapping as import_map  # noqa: E402
+from cnnstat.torch_backend.importer import tracing  # noqa: E402
 
 _WRITERS = {"Written", "_one", "_simple", "_act"}
 

@@ -16,8 +16,9 @@ import pytest
 pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
-from cnnstat.torch_backend import importer, tracing  # noqa: E402
-from cnnstat.torch_backend.guard import Snapshot  # noqa: E402
+from cnnstat.torch_backend.importer import run as importer  # noqa: E402
+from cnnstat.torch_backend.importer import tracing  # noqa: E402
+from cnnstat.torch_backend.isolation.guard import Snapshot  # noqa: E402
 from tests.test_import import MODELS, nets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

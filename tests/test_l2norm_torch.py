@@ -19,8 +19,9 @@ torch = pytest.importorskip("torch")
 from torch.nn import functional as F  # noqa: E402
 
 from cnnstat.core.presets import TORCH  # noqa: E402
-from cnnstat.torch_backend import importer, tracing  # noqa: E402
-from cnnstat.torch_backend.modules import L2Norm  # noqa: E402
+from cnnstat.torch_backend.importer import run as importer  # noqa: E402
+from cnnstat.torch_backend.importer import tracing  # noqa: E402
+from cnnstat.torch_backend.build.modules import L2Norm  # noqa: E402
 
 NETS_FILE = Path(__file__).parent / "import_models" / "nets.py"
 _spec = importlib.util.spec_from_file_location("import_nets_l2norm", NETS_FILE)

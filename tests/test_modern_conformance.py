@@ -15,7 +15,7 @@ from torch import Tensor, nn  # noqa: E402
 
 from cnnstat.analysis import analyze  # noqa: E402
 from cnnstat.spec.loader import load  # noqa: E402
-from cnnstat.torch_backend.conformance import conform, leaf_modules  # noqa: E402
+from cnnstat.torch_backend.verify.conformance import conform, leaf_modules  # noqa: E402
 from tests.conftest import write  # noqa: E402
 
 pytestmark = pytest.mark.torch

@@ -26,7 +26,7 @@ layers:
 
 def test_effective_field_lies_inside_the_theoretical_field(tmp_path: Path,
                                                            torch_one_thread: None) -> None:
-    from cnnstat.torch_backend.erf import effective_field
+    from cnnstat.torch_backend.live.erf import effective_field
 
     report = cnnstat.analyze(write(tmp_path, TWO_CONVS))
     # c2's output is 7x7; its centre unit (3, 3) sees input rows and columns 3..7 (3 + 3 - 1)

@@ -25,7 +25,7 @@ from torch import nn  # noqa: E402
 from cnnstat.core.analyze import analyze  # noqa: E402
 from cnnstat.core.ir import Layer, Node, Parallel, Seq  # noqa: E402
 from cnnstat.core.receptive import FieldRow, receptive_fields  # noqa: E402
-from cnnstat.torch_backend.receptive import (  # noqa: E402
+from cnnstat.torch_backend.live.receptive import (  # noqa: E402
     gradient_support,
     positive_surrogate,
     support_box,

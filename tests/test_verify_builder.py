@@ -19,9 +19,9 @@ pytest.importorskip("fvcore")
 
 import cnnstat  # noqa: E402
 from cnnstat.analysis import analyze  # noqa: E402
-from cnnstat.torch_backend.layers import BUILDERS  # noqa: E402
-from cnnstat.torch_backend.net import SpecNet  # noqa: E402
-from cnnstat.torch_backend.verify import verify_report  # noqa: E402
+from cnnstat.torch_backend.build.layers import BUILDERS  # noqa: E402
+from cnnstat.torch_backend.build.net import SpecNet  # noqa: E402
+from cnnstat.torch_backend.verify.crosscheck import verify_report  # noqa: E402
 
 SPECS = Path(__file__).parent / "verify_specs"
 FIXTURES = sorted(SPECS.glob("*.yaml"))
@@ -38,7 +38,7 @@ def test_importing_cnnstat_does_not_import_torch() -> None:
 
 def test_presets_and_verify_views_import_neither_torch_nor_ui_libraries() -> None:
     proc, loaded = fresh_imports(("cnnstat.core.presets", "cnnstat.spec.loader",
-                                  "cnnstat.views.verify", "cnnstat.torch_backend.results"))
+                                  "cnnstat.views.verify", "cnnstat.torch_backend.verify.results"))
     assert proc.returncode == 0, proc.stderr
     assert loaded & {"torch", "fvcore", "rich", "click"} == set()
 

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
-from cnnstat.torch_backend import layers  # noqa: E402
-from cnnstat.torch_backend.conformance import conform  # noqa: E402
+from cnnstat.torch_backend.build import layers  # noqa: E402
+from cnnstat.torch_backend.verify.conformance import conform  # noqa: E402
 from cnnstat.analysis import analyze  # noqa: E402
 
 GOOD = """

@@ -21,9 +21,9 @@ pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
 from cnnstat.analysis import analyze  # noqa: E402
-from cnnstat.torch_backend import measure  # noqa: E402
-from cnnstat.torch_backend.conformance import conform, warm_up  # noqa: E402
-from cnnstat.torch_backend.guard import Snapshot  # noqa: E402
+from cnnstat.torch_backend.common import measure  # noqa: E402
+from cnnstat.torch_backend.verify.conformance import conform, warm_up  # noqa: E402
+from cnnstat.torch_backend.isolation.guard import Snapshot  # noqa: E402
 
 HOSTILE = Path(__file__).parent / "hostile_modules"
 ROOT = Path(__file__).parent.parent
@@ -53,7 +53,7 @@ def test_module_without_torch_exits_2_with_the_install_hint() -> None:
 def test_the_forging_module_would_fool_a_measurement_in_its_own_process() -> None:
     """Why the guard exists: measured where it ran, the corpus's forging module (a 3x3 conv,
     280 parameters) passes as the spec's 5x5 conv (760).  ``verify`` refuses it (corpus)."""
-    code = ("import runpy, cnnstat; from cnnstat.torch_backend.conformance import conform; "
+    code = ("import runpy, cnnstat; from cnnstat.torch_backend.verify.conformance import conform; "
             f"make = runpy.run_path({str(HOSTILE / 'patches_flop_counter_and_parameters.py')!r})"
             "['make']; print(conform(cnnstat.analyze('conv-example'), make(), 'x').ok)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -67,7 +67,7 @@ def test_the_guard_names_what_was_patched(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(torch.nn.Conv2d, "forward", lambda self, x: x)
     monkeypatch.setattr(measure, "numel", lambda tensors: 0)
     monkeypatch.setattr(torch.nn.Linear, "__call__", lambda self, x: x, raising=False)
-    assert snapshot.changes() == ["cnnstat.torch_backend.measure.numel",
+    assert snapshot.changes() == ["cnnstat.torch_backend.common.measure.numel",
                                   "torch.nn.modules.conv.Conv2d.forward",
                                   "torch.nn.modules.linear.Linear.__call__"]
     monkeypatch.undo()

@@ -27,7 +27,7 @@ nn = torch.nn
 F = torch.nn.functional
 
 from cnnstat.analysis import analyze  # noqa: E402
-from cnnstat.torch_backend.verify import verify_report  # noqa: E402
+from cnnstat.torch_backend.verify.crosscheck import verify_report  # noqa: E402
 
 pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 

@@ -15,7 +15,7 @@ pytest.importorskip("torch")
 from cnnstat.analysis import analyze
 from cnnstat.core.receptive import FieldRow  # noqa: E402
 from cnnstat.spec.loader import load  # noqa: E402
-from cnnstat.torch_backend.rf_check import check_receptive_field  # noqa: E402
+from cnnstat.torch_backend.live.rf_check import check_receptive_field  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "verify_specs"
 SPECS = ["conv-example", "lenet5", "resnet-cifar-20", "inception-naive", "squeezenet1-1",

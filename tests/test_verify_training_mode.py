@@ -48,7 +48,7 @@ def test_one_by_one_batch_norm_in_trunk_and_head_verifies_at_batch_1(
 def test_the_heads_flops_are_for_the_batch_they_ran_at(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     pytest.importorskip("fvcore")
-    from cnnstat.torch_backend.verify import verify_report
+    from cnnstat.torch_backend.verify.crosscheck import verify_report
 
     # the head's batch norm sees one value per channel at batch 1, so the head's rows are
     # measured at batch 2 there (and the result says so); at batch 3 at the batch asked

@@ -25,7 +25,10 @@ from torch import nn
 from torchvision import models
 
 from cnnstat.errors import SpecError
-from cnnstat.torch_backend import importer, tracing
+from cnnstat.torch_backend.importer import run as importer
+
+# torchvision's documented input sizes where not 224
+from cnnstat.torch_backend.importer import tracing
 
 # torchvision's documented input sizes where not 224
 SIZES = {"inception_v3": 299, "ssd300_vgg16": 300, "ssdlite320_mobilenet_v3_large": 320}

@@ -217,7 +217,7 @@ def _packages(tmp: Path) -> dict[str, Path | None]:
 
 def _tool_now(row: Published, model: object, shape: tuple[int, ...],
               thop: dict[tuple[str, str, tuple[int, ...]], int]) -> int | None:
-    from cnnstat.torch_backend.counters import count_live
+    from cnnstat.torch_backend.live.counters import count_live
 
     if row.tool == "params":
         return sum(p.numel() for p in model.parameters())  # type: ignore[attr-defined]

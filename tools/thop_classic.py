@@ -5,8 +5,8 @@ presets, on cnnstat's own built modules (run in the venv of tools/thop_classic_e
     /tmp/cnnstat-thop-venv/bin/python tools/thop_classic.py [--input HxW] [SPEC ...]
 
 For every spec of the zoo (or those named) and the verify fixtures that hold the kinds the zoo
-lacks, it builds the spec (cnnstat.torch_backend.net.SpecNet), runs ``thop.profile`` on it in
-eval mode at batch 1 (the ``thop`` runner of cnnstat/torch_backend/counters.py) and prints a
+lacks, it builds the spec (cnnstat.torch_backend.build.net.SpecNet), runs ``thop.profile`` on it in
+eval mode at batch 1 (the ``thop`` runner of cnnstat/torch_backend/live/counters.py) and prints a
 markdown table: spec | classic thop | thop-classic preset | equal | thop preset (ultralytics-thop
 2.2.3) | classic - ultralytics.  Exit status 1 if any live total differs from its preset.
 """
@@ -31,8 +31,8 @@ def _row(spec: str, size: tuple[int, int] | None) -> tuple[str, bool]:
     import cnnstat
     from cnnstat.core.counters import ALL_PRESETS
     from cnnstat.errors import UsageError
-    from cnnstat.torch_backend.counters import count_live
-    from cnnstat.torch_backend.net import SpecNet
+    from cnnstat.torch_backend.live.counters import count_live
+    from cnnstat.torch_backend.build.net import SpecNet
 
     report = cnnstat.analyze(spec, input=size)
     with torch.device("meta"):

@@ -5,7 +5,7 @@ torchvision venv of tools/torchvision_env.sh, with the counters installed there;
 
 For every (spec, torchvision model) pair it runs each tool of TOOLS (the seven presets) on the
 torchvision model in eval mode at the spec's input and batch 1 (the runners of
-cnnstat/torch_backend/counters.py) and compares each tool's total with the preset's total from
+cnnstat/torch_backend/live/counters.py) and compares each tool's total with the preset's total from
 the spec's rows.  Prints a markdown table: spec | tool | tool's total | cnnstat preset | equal.
 """
 
@@ -67,7 +67,7 @@ def main(only: list[str]) -> int:
 
     import cnnstat
     from cnnstat.core.counters import ALL_PRESETS
-    from cnnstat.torch_backend.counters import count_live
+    from cnnstat.torch_backend.live.counters import count_live
 
     print("| spec | tool | tool's total | cnnstat preset | equal |")
     print("| --- | --- | ---: | ---: | --- |")

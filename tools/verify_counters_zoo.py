@@ -5,8 +5,8 @@ it in the dev venv (`pip install -e '.[torch,test]'`), never in CI (it takes a w
     python tools/verify_counters_zoo.py [--out tools/verify_counters_zoo.md] [SPEC ...]
 
 For every built-in spec (defaults and variants) at its own input and batch 1 it builds the
-network (cnnstat.torch_backend.net.SpecNet), runs each tool of TOOLS on it (the runners of
-cnnstat/torch_backend/counters.py: eval mode, a zeroed CPU copy) and compares the tool's total
+network (cnnstat.torch_backend.build.net.SpecNet), runs each tool of TOOLS on it (the runners of
+cnnstat/torch_backend/live/counters.py: eval mode, a zeroed CPU copy) and compares the tool's total
 with the preset's total from the spec's rows and, where the tool reports them, every layer.
 A preset that refuses a spec (a layer the tool cannot be reproduced on) is listed as refused
 with its reason; a tool that fails on the network is listed with its error.  Writes a markdown
@@ -34,8 +34,8 @@ def check(name: str) -> list[tuple[str, str, str, str, str]]:
     import cnnstat
     from cnnstat.core.counters import ALL_PRESETS
     from cnnstat.errors import UsageError
-    from cnnstat.torch_backend.counters import count_live
-    from cnnstat.torch_backend.net import SpecNet
+    from cnnstat.torch_backend.live.counters import count_live
+    from cnnstat.torch_backend.build.net import SpecNet
 
     report = cnnstat.analyze(name)
     with torch.device("meta"):

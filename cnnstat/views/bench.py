@@ -1,6 +1,6 @@
 """What ``cnnstat bench`` shows: the timings beside the analytic figures, the device probe, the
 environment, per-layer rooflines and the fit search; and the JSON document.  Works on the plain
-data of :mod:`cnnstat.torch_backend.bench_results` (no torch import here)."""
+data of :mod:`cnnstat.torch_backend.bench.results` (no torch import here)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from cnnstat.core.roofline import Fit
 from cnnstat.render import numbers
 from cnnstat.render.jsonfmt import header
 from cnnstat.render.table import Column, Table
-from cnnstat.torch_backend.bench_results import (
+from cnnstat.torch_backend.bench import (
     BatchResult,
     BenchRun,
     LayerTime,

@@ -1,6 +1,6 @@
 """What ``cnnstat verify`` shows: analytic and live figures side by side with a mark per cell,
 the first divergent layer, totals; and the JSON document.  Works on the plain results of
-:mod:`cnnstat.torch_backend.results` (no torch import here)."""
+:mod:`cnnstat.torch_backend.verify.results` (no torch import here)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from cnnstat.core.counters import ALL_PRESETS
 from cnnstat.render import escape, numbers
 from cnnstat.render.jsonfmt import header
 from cnnstat.render.table import Column, Table
-from cnnstat.torch_backend.results import (
+from cnnstat.torch_backend.isolation import Captured
+from cnnstat.torch_backend.verify import (
     FIGURES,
-    Captured,
     Check,
     ConformanceResult,
     Pair,
@@ -21,7 +21,7 @@ from cnnstat.torch_backend.results import (
 )
 
 if TYPE_CHECKING:  # rf_check imports torch; this module must not
-    from cnnstat.torch_backend.rf_check import FieldCheck
+    from cnnstat.torch_backend.live import FieldCheck
 
 OK, BAD = "✓", "✗"
 HEADERS = {"shape": "output", "params": "params", "buffers": "buffers",

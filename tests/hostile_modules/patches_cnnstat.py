@@ -1,6 +1,6 @@
 import torch.nn as nn
 
-import cnnstat.torch_backend.measure as measure
+import cnnstat.torch_backend.common.measure as measure
 
 measure.numel = lambda tensors: 760
 

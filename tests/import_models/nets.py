@@ -330,7 +330,7 @@ class BoTBlock(nn.Module):
 
     def __init__(self, c: int, mid: int, heads: int) -> None:
         super().__init__()
-        from cnnstat.torch_backend.attention import SelfAttention2d
+        from cnnstat.torch_backend.build.attention import SelfAttention2d
 
         self.reduce = nn.Conv2d(c, mid, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(mid)

@@ -21,7 +21,7 @@ from cnnstat.cli.options import (
 from cnnstat.cli.output import analysed, echo_err, emit, progress
 from cnnstat.core.report import Shape
 from cnnstat.errors import ExitStatus, UsageError
-from cnnstat.torch_backend.bench_results import DEVICES, DTYPES, OOM, BenchRun, Options
+from cnnstat.torch_backend.bench import DEVICES, DTYPES, OOM, BenchRun, Options
 
 DEFAULT_ITERS = 20
 
@@ -78,10 +78,10 @@ def bench(specs: tuple[str, ...], device: str, batch_text: str | None, fit: bool
     opts = _options(device, batch_text, fit, max_batch, dtype, train, channels_last, compile_,
                     threads, warmup, iters, time_budget, per_layer, no_probe)
     require("torch")
-    from cnnstat.torch_backend.bench import Bencher
+    from cnnstat.torch_backend.bench import bencher as make_bencher
     from cnnstat.views import bench as bench_view
 
-    bencher = Bencher(opts)
+    bencher = make_bencher(opts)
     if dtype == "float16" and device == "cpu":
         echo_err("cnnstat: warning: float16 on cpu: many PyTorch CPU kernels take slow paths "
                  "for float16; the timings are real but seldom representative")

@@ -201,7 +201,7 @@ def rf(spec: str, output: str, input_shape: Shape | None, overrides: dict[str, o
     if effective:
         if len(report.inputs) > 1:
             raise UsageError("--effective follows one input's gradient; this spec has several")
-        from cnnstat.torch_backend.erf import effective_field
+        from cnnstat.torch_backend.live import effective_field
 
         erf = effective_field(report, target.row.name, region.unit, samples)
     label = plots.ERF_LABEL.format(n=samples, seed=0)

@@ -162,10 +162,9 @@ def _bench(spec: str, rows: list[Row], budgets: list[Budget], objectives: list[O
     from cnnstat.views import sweep as view
 
     require("torch")
-    from cnnstat.torch_backend.bench import Bencher
-    from cnnstat.torch_backend.bench_results import Options
+    from cnnstat.torch_backend.bench import Options, bencher as make_bencher
 
-    bencher = Bencher(Options(device=device, probe=False))
+    bencher = make_bencher(Options(device=device, probe=False))
     shown = view.marked(rows, budgets, objectives, dtype_bytes)
     chosen = [r for r in shown if (r["within"] if every else r["pareto"])]
     by_index = {int(r["index"]): r for r in rows}

@@ -78,7 +78,7 @@ def verify(specs: tuple[str, ...], impl: str | None, factory_kwargs: str, count:
 def _verify(specs: Sequence[str], counters: tuple[str, ...], device: str, fmt: str, color: str,
             input_shape: Shape | None, batch: int, overrides: dict[str, object],
             rf: bool) -> bool:
-    from cnnstat.torch_backend.rf_check import check_receptive_field
+    from cnnstat.torch_backend.live import check_receptive_field
     from cnnstat.torch_backend.verify import verify_report
     from cnnstat.views import verify as verify_view
 
@@ -127,13 +127,14 @@ def _conformance(specs: Sequence[str], impl: str, kwargs: str, timeout: float | 
     """The user's module is imported, built and run in a child process (torch_backend.isolation);
     what it printed is shown on stderr, never on stdout; a child that did not finish is exit 2."""
     from cnnstat.torch_backend import isolation
+    from cnnstat.torch_backend.verify import run_module
     from cnnstat.views import verify as verify_view
 
     if len(specs) != 1:
         raise UsageError("--module compares one spec with one module; give exactly one SPEC")
     isolation.split_target(impl)  # a malformed target is refused before anything runs
     report = analysed(specs[0], input_shape, batch, overrides).report
-    outcome = isolation.run(report, impl, timeout or isolation.DEFAULT_TIMEOUT, kwargs)
+    outcome = run_module(report, impl, timeout or isolation.DEFAULT_TIMEOUT, kwargs)
     for stream, output in (("stdout", outcome.stdout), ("stderr", outcome.stderr)):
         if output:
             echo_err(verify_view.module_output(impl, stream, output))

@@ -3,7 +3,7 @@ over batch sizes (or a search for the largest batch that runs).
 
 How a network is timed (stated in the README and in every result):
 
-* The spec is built (:class:`~cnnstat.torch_backend.net.SpecNet`) on the device, cast to the
+* The spec is built (:class:`~cnnstat.torch_backend.build.net.SpecNet`) on the device, cast to the
   dtype (and to channels-last memory), put in eval mode under ``torch.inference_mode`` -- or, with
   ``train``, in training mode with autograd on, each step a forward, a backward of the sum of the
   outputs and ``zero_grad(set_to_none=True)``; no optimizer step.
@@ -30,9 +30,9 @@ from torch import nn
 from cnnstat.core import memory, roofline
 from cnnstat.core.report import Report
 from cnnstat.errors import UsageError
-from cnnstat.torch_backend import host as machine
-from cnnstat.torch_backend import probe as probing
-from cnnstat.torch_backend.bench_results import (
+from cnnstat.torch_backend.bench import host as machine
+from cnnstat.torch_backend.bench import probe as probing
+from cnnstat.torch_backend.bench.results import (
     OK,
     OOM,
     BatchResult,
@@ -41,9 +41,9 @@ from cnnstat.torch_backend.bench_results import (
     Probe,
     SpecResult,
 )
-from cnnstat.torch_backend.net import SpecNet
-from cnnstat.torch_backend.oom import first_line, is_oom
-from cnnstat.torch_backend.timing import (
+from cnnstat.torch_backend.build.net import SpecNet
+from cnnstat.torch_backend.common.oom import first_line, is_oom
+from cnnstat.torch_backend.bench.timing import (
     DTYPES,
     resolve_device,
     synchronizer,

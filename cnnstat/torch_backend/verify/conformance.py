@@ -1,8 +1,8 @@
 """Measuring a user's own module for ``verify --module``: its leaf modules as their forward hooks
 fire (output shape, parameters, FlopCounterMode FLOPs), and the steps that reach the user's code
 (import, factory).  The CLI runs these steps in a child process
-(:mod:`cnnstat.torch_backend.conformance_child`); the judging is
-:mod:`cnnstat.torch_backend.matching`, in cnnstat's own process.
+(:mod:`cnnstat.torch_backend.isolation.child`); the judging is
+:mod:`cnnstat.torch_backend.verify.matching`, in cnnstat's own process.
 """
 
 from __future__ import annotations
@@ -18,17 +18,16 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnnstat.core.report import Report
 from cnnstat.errors import UsageError
-from cnnstat.torch_backend.isolation import is_path
-from cnnstat.torch_backend.matching import Call, Measured, match
-from cnnstat.torch_backend.measure import (
+from cnnstat.torch_backend.verify.matching import Call, Measured, match
+from cnnstat.torch_backend.common.measure import (
     eval_mode,
     hooked,
     numel,
     out_shape,
     sample_input,
 )
-from cnnstat.torch_backend.attention import SelfAttention2d
-from cnnstat.torch_backend.modules import (
+from cnnstat.torch_backend.build.attention import SelfAttention2d
+from cnnstat.torch_backend.build.modules import (
     RBF,
     FrozenBatchNorm2d,
     L2Norm,
@@ -42,8 +41,8 @@ from cnnstat.torch_backend.modules import (
     StochasticDepth,
     Subsample,
 )
-from cnnstat.torch_backend.own_use import OwnUse, placed
-from cnnstat.torch_backend.results import ConformanceResult, Side
+from cnnstat.torch_backend.verify.own_use import OwnUse, placed
+from cnnstat.torch_backend.verify.results import ConformanceResult, Side
 
 # The spec kinds a module type implements (looked up along the type's MRO).
 KINDS: dict[type, tuple[str, ...]] = {
@@ -72,36 +71,6 @@ def kinds_of(module: nn.Module) -> tuple[str, ...]:
         if cls in KINDS:
             return KINDS[cls]
     return ()
-
-
-def import_owner(where: str) -> Any:
-    """Import a file or a dotted module (the working directory is on ``sys.path``, as with
-    ``python -m``); the user's exceptions propagate."""
-    if not is_path(where):
-        return importlib.import_module(where)
-    path = Path(where)
-    if not path.is_file():
-        raise UsageError(f"--module: no such file: {where}")
-    spec = importlib.util.spec_from_file_location(f"_cnnstat_impl_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise UsageError(f"--module: cannot import {where}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def factory_of(owner: Any, where: str, attr: str, target: str) -> Any:
-    factory = getattr(owner, attr, None)
-    if not callable(factory):
-        raise UsageError(f"--module {target!r}: {where} has no callable '{attr}'")
-    return factory
-
-
-def as_module(made: object, attr: str, target: str) -> nn.Module:
-    if not isinstance(made, nn.Module):
-        raise UsageError(f"--module {target!r}: {attr}() returned {type(made).__name__}, "
-                         "not a torch.nn.Module")
-    return made
 
 
 def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:

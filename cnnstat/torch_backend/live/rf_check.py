@@ -1,7 +1,7 @@
 """The receptive field, proven live: the support of one unit's input gradient in the built network.
 
 For the last spatial layer of a spec, a few output units (the corners and the centre) are traced
-back through :func:`~cnnstat.torch_backend.receptive.positive_surrogate` of the built network
+back through :func:`~cnnstat.torch_backend.live.receptive.positive_surrogate` of the built network
 (positive weights, identity activations, max pooling as average pooling, float64), so no
 gradient cancels or vanishes: the input pixels with a non-zero gradient are exactly those the unit
 depends on.  Their bounding rows and columns must equal the exact per-unit rows of
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from cnnstat.core.receptive import FieldRow, Span, receptive_fields, supported
 from cnnstat.core.report import Report
-from cnnstat.torch_backend.net import build
-from cnnstat.torch_backend.oom import oom_is_usage_error
-from cnnstat.torch_backend.receptive import (
+from cnnstat.torch_backend.build.net import build
+from cnnstat.torch_backend.common.oom import oom_is_usage_error
+from cnnstat.torch_backend.live.receptive import (
     gradient_supports,
     positive_surrogate,
     support_box,

@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from cnnstat.core.roofline import LayerCost, stats
-from cnnstat.torch_backend.bench_results import LayerTime, PerLayer, Probe
-from cnnstat.torch_backend.timing import DTYPES, synchronizer, time_calls
+from cnnstat.torch_backend.bench.results import LayerTime, PerLayer, Probe
+from cnnstat.torch_backend.bench.timing import DTYPES, synchronizer, time_calls
 
 PROBE_SECONDS = 0.5  # wall time for each probe's timed calls (at least 3 calls)
 MATMUL_TARGET = 0.02  # grow the matmul until one call takes this long (seconds) ...

@@ -19,7 +19,7 @@ from torch import nn
 
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
-from cnnstat.torch_backend.measure import quiet, real_copy, eval_mode, sample_inputs
+from cnnstat.torch_backend.common.measure import quiet, real_copy, eval_mode, sample_inputs
 
 
 @dataclass(frozen=True)

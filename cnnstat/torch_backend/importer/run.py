@@ -1,11 +1,11 @@
 """``cnnstat import``: a PyTorch module as a readable spec, proven against the module.
 
 The user's module is imported, built and traced in a child process
-(:mod:`cnnstat.torch_backend.isolation`, the same one ``verify --module`` uses); what comes back
+(:mod:`cnnstat.torch_backend.isolation.parent`, the same one ``verify --module`` uses); what comes back
 is plain data.  Here, in cnnstat's own process, it is reduced to composites
-(:mod:`~cnnstat.torch_backend.import_graph`), named and folded into blocks
-(:mod:`~cnnstat.torch_backend.import_spec`, :mod:`~cnnstat.torch_backend.import_blocks`),
-written as YAML (:mod:`~cnnstat.torch_backend.import_yaml`), loaded and analysed like any spec,
+(:mod:`~cnnstat.torch_backend.importer.graph`), named and folded into blocks
+(:mod:`~cnnstat.torch_backend.importer.writer`, :mod:`~cnnstat.torch_backend.importer.blocks`),
+written as YAML (:mod:`~cnnstat.torch_backend.importer.yaml_text`), loaded and analysed like any spec,
 and its totals compared with the module's: parameters with ``numel`` and FLOPs with
 ``FlopCounterMode``, both measured in the child.  A difference is an error, never a spec that
 counts something else.  This module imports no torch.
@@ -25,10 +25,13 @@ from cnnstat.core.report import Report
 from cnnstat.errors import Diagnostic, Severity, SpecError, UsageError
 from cnnstat.render.escape import escape_controls
 from cnnstat.spec.kinds import kind_hint
-from cnnstat.torch_backend import import_blocks, import_graph, import_yaml, isolation
-from cnnstat.torch_backend.import_graph import Unwritable
-from cnnstat.torch_backend.import_spec import Writer
-from cnnstat.torch_backend.results import Captured
+from cnnstat.torch_backend.importer import blocks as import_blocks
+from cnnstat.torch_backend.importer import graph as import_graph
+from cnnstat.torch_backend.importer import yaml_text as import_yaml
+from cnnstat.torch_backend.isolation import parent as isolation
+from cnnstat.torch_backend.isolation.parent import Captured
+from cnnstat.torch_backend.importer.graph import Unwritable
+from cnnstat.torch_backend.importer.writer import Writer
 
 if TYPE_CHECKING:
     from cnnstat.spec.loader import Loaded
@@ -36,6 +39,9 @@ if TYPE_CHECKING:
 UNSUPPORTED = "E701"  # a traced operation has no spec kind
 UNTRACEABLE = "E702"  # forward() cannot be traced (data-dependent control flow)
 DIFFERENT = "E703"  # the imported spec's totals differ from the module's
+
+
+TASK = "cnnstat.torch_backend.importer.module_task"  # what the child runs (module_task.py)
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class Failed(Exception):
 
 def schema_ref(output: str | None) -> str:
     """The schema line's target: relative to the written file, else the installed schema."""
-    schema = Path(__file__).resolve().parents[1] / "schema" / "spec.schema.json"
+    schema = Path(__file__).resolve().parents[2] / "schema" / "spec.schema.json"
     if output is None:
         return schema.as_posix()
     return Path(os.path.relpath(schema, Path(output).resolve().parent)).as_posix()
@@ -77,7 +83,7 @@ def run_import(target: str, inputs: tuple[tuple[int, ...], ...], kwargs: str = "
                          "forward())", "e.g. --input 3x224x224")
     ready = threading.Thread(target=_preload, daemon=True)
     ready.start()  # the parent's own start-up overlaps the child's run
-    doc, error, out, err = isolation.run_child(target, timeout, task="import", kwargs=kwargs,
+    doc, error, out, err = isolation.run_child(target, timeout, TASK, kwargs=kwargs,
                                                inputs=inputs)
     ready.join()
     try:

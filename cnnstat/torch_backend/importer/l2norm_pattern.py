@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx
 
-from cnnstat.torch_backend.meta_run import shape as _shape
+from cnnstat.torch_backend.importer.meta_run import shape as _shape
 
 DEFAULT_SCALE, DEFAULT_EPS = 20.0, 1e-12
 

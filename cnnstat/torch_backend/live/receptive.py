@@ -83,8 +83,8 @@ def positive_surrogate(module: nn.Module, seed: int = 0) -> nn.Module:
 
 
 def _replace(module: nn.Module) -> None:
-    from cnnstat.torch_backend.functional import Functional
-    from cnnstat.torch_backend.modules import Merge
+    from cnnstat.torch_backend.build.functional import Functional
+    from cnnstat.torch_backend.build.modules import Merge
 
     for name, child in module.named_children():
         if isinstance(child, Functional) and child.call == "F.max_pool2d":

@@ -1,7 +1,7 @@
-"""``cnnstat import``: the reduced graph (:mod:`cnnstat.torch_backend.import_graph`) written as a
+"""``cnnstat import``: the reduced graph (:mod:`cnnstat.torch_backend.importer.graph`) written as a
 spec document -- names from the module paths, ``from:`` only where an item does not read the
 previous one, composites nested, repeated composites folded into blocks
-(:mod:`cnnstat.torch_backend.import_blocks`).  No torch here.
+(:mod:`cnnstat.torch_backend.importer.blocks`).  No torch here.
 
 Names: a module's call is named by its path relative to the enclosing composite (``.`` becomes
 ``_``: ``layer1.0.conv1`` is ``conv1`` in the residual ``layer1_0``); a function's call by the
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cnnstat.torch_backend.import_graph import Item, Unwritable
+from cnnstat.torch_backend.importer.graph import Item, Unwritable
 
 
 _RESERVED = {"add", "mul", "concat", "shortcut", "input"}

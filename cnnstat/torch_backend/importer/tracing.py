@@ -1,6 +1,6 @@
 """``cnnstat import``'s child side: trace the user's module with torch.fx and describe it as
 plain data (:func:`describe`), which the parent turns into a spec
-(:mod:`cnnstat.torch_backend.import_spec`).
+(:mod:`cnnstat.torch_backend.importer.writer`).
 
 torch.fx symbolic tracing, not torch.export: fx records each leaf module's call with its module
 path as the node's target (``layer1.0.conv1``), which gives the spec its layer names and lets
@@ -9,7 +9,7 @@ torch.export lowers everything to aten operators (a conv with its batch norm and
 ``aten.convolution``, ``aten._native_batch_norm_legit_no_training``, ...) and loses the module
 calls.  What fx cannot do -- data-dependent control flow -- is reported as such.
 
-The shapes come from running the traced graph once on the ``meta`` device (:class:`~cnnstat.torch_backend.meta_run.MetaRun`),
+The shapes come from running the traced graph once on the ``meta`` device (:class:`~cnnstat.torch_backend.importer.meta_run.MetaRun`),
 which FlopCounterMode counts as it runs: nothing is allocated.  Each node becomes one layer, a merge, an alias (``x.contiguous()``) or a problem
 (no spec kind); problems are gathered and reported together, never skipped.
 """
@@ -24,12 +24,13 @@ import torch
 from torch import fx, nn
 
 from cnnstat.errors import UsageError
-from cnnstat.torch_backend import import_map, l2norm_pattern
-from cnnstat.torch_backend.import_graph import common_path
-from cnnstat.torch_backend.import_map import Alias, Unsupported, Written
-from cnnstat.torch_backend.measure import numel
-from cnnstat.torch_backend.meta_run import MetaRun
-from cnnstat.torch_backend.meta_run import shape as _shape
+from cnnstat.torch_backend.importer import mapping as import_map
+from cnnstat.torch_backend.importer import l2norm_pattern
+from cnnstat.torch_backend.importer.graph import common_path
+from cnnstat.torch_backend.importer.mapping import Alias, Unsupported, Written
+from cnnstat.torch_backend.common.measure import numel
+from cnnstat.torch_backend.importer.meta_run import MetaRun
+from cnnstat.torch_backend.importer.meta_run import shape as _shape
 
 _MERGES = {operator.add: "add", operator.iadd: "add", torch.add: "add", operator.mul: "mul",
            operator.imul: "mul", torch.mul: "mul", torch.cat: "concat", torch.concat: "concat"}

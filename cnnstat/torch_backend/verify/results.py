@@ -15,6 +15,7 @@ from typing import Any
 # The figures verify compares, in table order.  "torch" and "fvcore" are FLOPs under the
 # presets of the same names (cnnstat.core.presets), measured by FlopCounterMode and fvcore; the
 # other counters' presets (cnnstat.core.counters) are measured by those tools (counters.py).
+COUNTERS = ("torch", "fvcore")  # the presets verify checks by default
 FIGURES = ("shape", "params", "buffers", "torch", "fvcore", *(p.name for p in TOOLS))
 
 
@@ -130,15 +131,3 @@ class ConformanceResult:
     @property
     def ok(self) -> bool:
         return self.divergence is None and all(c.ok for c in self.totals.values())
-
-
-@dataclass(frozen=True)
-class Captured:
-    """One output stream of the child: its first and last bytes and how many were left out."""
-
-    head: bytes = b""
-    tail: bytes = b""
-    left_out: int = 0
-
-    def __bool__(self) -> bool:
-        return bool(self.head or self.tail)

@@ -17,8 +17,8 @@ from cnnstat.core.ir import Join, Layer, Node, Parallel, Seq
 from cnnstat.core.report import Report, Shape
 from cnnstat.errors import UsageError
 from cnnstat.spec.loader import Loaded
-from cnnstat.torch_backend.layers import build_layer
-from cnnstat.torch_backend.modules import Group, Merge
+from cnnstat.torch_backend.build.layers import build_layer
+from cnnstat.torch_backend.build.modules import Group, Merge
 
 
 def merge_name(par: Parallel) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from cnnstat.core.report import Report
-from cnnstat.torch_backend.net import build
+from cnnstat.torch_backend.build.net import build
 
 
 def effective_field(report: Report, layer: str, unit: tuple[int, int], samples: int = 20,

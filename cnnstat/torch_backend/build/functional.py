@@ -1,6 +1,6 @@
 """Layers written as functional calls (``functional: true``): a parameterless module whose forward
 calls the function, as torchvision's ``F.relu(self.bn(x))`` does (an L2 norm: its scale a bare
-parameter, :class:`~cnnstat.torch_backend.modules.BareL2Norm`).
+parameter, :class:`~cnnstat.torch_backend.build.modules.BareL2Norm`).
 
 The module keeps the layer's name, so ``verify`` still meets one module per row; but it is none of
 the module classes the hook-based counters know (torchinfo, thop and torchscan count it 0), and
@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from cnnstat.core.functional import FUNCTIONALS
 from cnnstat.core.ir import Layer
 from cnnstat.core.report import Shape
-from cnnstat.torch_backend.modules import BareL2Norm
+from cnnstat.torch_backend.build.modules import BareL2Norm
 
 
 class Functional(nn.Module):

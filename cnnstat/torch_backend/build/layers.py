@@ -15,9 +15,9 @@ from torch import nn
 from cnnstat.core.ir import Layer
 from cnnstat.core.report import Shape
 from cnnstat.core.rules.conv import conv_windows
-from cnnstat.torch_backend.attention import SelfAttention2d
-from cnnstat.torch_backend.functional import build_functional
-from cnnstat.torch_backend.modules import (
+from cnnstat.torch_backend.build.attention import SelfAttention2d
+from cnnstat.torch_backend.build.functional import build_functional
+from cnnstat.torch_backend.build.modules import (
     RBF,
     CentreCrop,
     FrozenBatchNorm2d,

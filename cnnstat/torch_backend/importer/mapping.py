@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnstat.core.functional import FUNCTIONALS
-from cnnstat.torch_backend import modules as ours
-from cnnstat.torch_backend.attention import SelfAttention2d
+from cnnstat.torch_backend.build import modules as ours
+from cnnstat.torch_backend.build.attention import SelfAttention2d
 
 Shape = tuple[int, ...] | None
 

@@ -1,13 +1,14 @@
-"""``verify --module`` at arm's length: the user's module is imported, built and run in a child
-process, never in cnnstat's own.
+"""The user's code at arm's length, for ``verify --module`` and ``cnnstat import``: the user's
+module is imported, built and run in a child process, never in cnnstat's own.
 
 Whatever the user's code does -- ``sys.exit(0)``, ``os._exit(0)``, printing to stdout, patching
 torch, raising, hanging -- it does in the child.  The child
-(:mod:`cnnstat.torch_backend.conformance_child`) gets its request (the analysed report, the
-target) on stdin and writes its measurement, or a description of what went wrong, as JSON to a
+(:mod:`cnnstat.torch_backend.isolation.child`) gets its request (the task to run, the analysed
+report, the target) on stdin and writes its measurement, or a description of what went wrong, as JSON to a
 file in a private temporary directory; its stdout and stderr are captured (head and tail kept)
-for the caller to show.  The parent judges the measurement (:mod:`~cnnstat.torch_backend.matching`)
-and gives a verdict only from a complete result of a child that exited normally: a child that
+for the caller to show.  The caller (``verify --module``: :mod:`cnnstat.torch_backend.verify.module`;
+``import``: :mod:`cnnstat.torch_backend.importer.run`) names the task the child runs and judges
+what it wrote, and only a complete result of a child that exited normally counts: a child that
 exited early, was killed, timed out or wrote nothing is a failure that says where it happened.
 This module imports no torch: the child does.
 """
@@ -32,15 +33,13 @@ from typing import IO, Any
 from cnnstat.core.report import Report
 from cnnstat.errors import UsageError
 from cnnstat.render.escape import escape_controls
-from cnnstat.torch_backend.matching import Measured, match
-from cnnstat.torch_backend.results import Captured, ConformanceResult
 
 DEFAULT_TIMEOUT = 300.0  # seconds, for the whole child: starting Python and torch included
 KEEP = 2048  # bytes of each captured stream kept from its start, and as many from its end
 MESSAGE_LIMIT = 1000  # characters of a message written by the child
 _READER_GRACE = 5.0  # seconds to wait for the capture threads once the child is gone
 _BOOT = ("import sys; sys.path[0] = {root!r}; "
-         "from cnnstat.torch_backend.conformance_child import main; main()")
+         "from cnnstat.torch_backend.isolation.child import main; main()")
 
 
 def split_target(target: str) -> tuple[str, str]:
@@ -66,19 +65,21 @@ class Request:
     sys_path: tuple[str, ...]
     result_path: str
     stage_path: str
-    task: str = "verify"  # or "import": trace the module (cnnstat.torch_backend.tracing)
+    task: str  # the module the child runs: a :class:`~cnnstat.torch_backend.isolation.child.Task`
     kwargs: str = "{}"  # the factory's keyword arguments, as JSON text
     inputs: tuple[tuple[int, ...], ...] = ()  # "import": the input shapes, batch excluded
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """The verdict (``result``) or why there is none (``error``), and what the child printed."""
+class Captured:
+    """One output stream of the child: its first and last bytes and how many were left out."""
 
-    result: ConformanceResult | None
-    error: UsageError | None
-    stdout: Captured
-    stderr: Captured
+    head: bytes = b""
+    tail: bytes = b""
+    left_out: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.head or self.tail)
 
 
 # Where the child was (the name it last wrote to its stage file), as said in a message.
@@ -89,32 +90,17 @@ def _stage_phrase(stage: str, where: str, attr: str) -> str:
                 stage, "before the module was imported")
 
 
-def run(report: Report, target: str, timeout: float = DEFAULT_TIMEOUT,
-        kwargs: str = "{}") -> Outcome:
-    """Measure ``target`` against ``report`` in a child process and judge the result
-    (``kwargs``: the factory's keyword arguments, JSON text)."""
-    doc, error, out, err = run_child(target, timeout, report=report, kwargs=kwargs)
-    if doc is None:
-        return Outcome(None, error, out, err)
-    try:
-        measured = Measured.from_json(doc.get("measured"))
-    except ValueError as exc:
-        return Outcome(None, UsageError(f"--module {target!r}: the child process wrote a "
-                                        f"result cnnstat cannot read ({_plain(str(exc))}); "
-                                        "nothing was checked"), out, err)
-    return Outcome(match(report, measured, target), None, out, err)
-
-
-def run_child(target: str, timeout: float, *, report: Report | None = None,
-              task: str = "verify", kwargs: str = "{}",
+def run_child(target: str, timeout: float, task: str, *, report: Report | None = None,
+              kwargs: str = "{}",
               inputs: tuple[tuple[int, ...], ...] = ()) -> tuple[
                   dict[str, Any] | None, UsageError | None, Captured, Captured]:
-    """Run one ``task`` on ``target`` in a child process: the JSON document it wrote (None
+    """Run ``task`` (a module of cnnstat's that the child imports, see
+    :class:`~cnnstat.torch_backend.isolation.child.Task`) on ``target`` in a child process: the JSON document it wrote (None
     when there is none, with the error saying why) and what it printed."""
     where, attr = split_target(target)
     if is_path(where) and not Path(where).is_file():
         raise UsageError(f"--module: no such file: {where}")
-    work = Path(tempfile.mkdtemp(prefix=f"cnnstat-{task}-"))
+    work = Path(tempfile.mkdtemp(prefix=f"cnnstat-{task.rpartition('.')[2]}-"))
     try:
         request = Request(report, target, tuple(sys.path), str(work / "result.json"),
                           str(work / "stage"), task, kwargs, inputs)
@@ -142,7 +128,7 @@ def _document(target: str, result_path: str, returncode: int,
     failure = doc.get("failure")
     if isinstance(failure, dict):
         hint = failure.get("hint")
-        return None, UsageError(_plain(failure.get("message")), _plain(hint) if hint else None)
+        return None, UsageError(plain(failure.get("message")), plain(hint) if hint else None)
     return doc, None
 
 
@@ -169,7 +155,7 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _plain(value: object) -> str:
+def plain(value: object) -> str:
     """Text the child wrote: a string, control characters escaped, not too long."""
     text = escape_controls(value if isinstance(value, str) else repr(value))
     return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + "..."
@@ -198,7 +184,7 @@ class _Child:
     def __init__(self, request: bytes) -> None:
         if not sys.executable:
             raise UsageError("--module: cannot find the Python interpreter to run the module in")
-        root = str(Path(__file__).resolve().parents[2])
+        root = str(Path(__file__).resolve().parents[3])
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _BOOT.format(root=root)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

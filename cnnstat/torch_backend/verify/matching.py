@@ -2,7 +2,7 @@
 
 What the user's module showed (:class:`Measured`: its leaf-module calls, output shape, parameters
 and FlopCounterMode total) is measured where the user's code runs -- a child process, see
-:mod:`cnnstat.torch_backend.isolation` -- and judged here, in cnnstat's own process, where the
+:mod:`cnnstat.torch_backend.isolation.parent` -- and judged here, in cnnstat's own process, where the
 user's code never ran and so cannot have changed the judge.
 
 An implementation does some spec layers functionally (``F.relu``, ``torch.flatten``, ``x + y``):
@@ -23,7 +23,7 @@ from typing import Any
 from cnnstat.core.ir import iter_layers
 from cnnstat.core.presets import TORCH
 from cnnstat.core.report import Report, Row, Shape
-from cnnstat.torch_backend.results import Check, ConformanceResult, Pair, Side
+from cnnstat.torch_backend.verify.results import Check, ConformanceResult, Pair, Side
 
 
 @dataclass(frozen=True)

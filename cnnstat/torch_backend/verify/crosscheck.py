@@ -12,19 +12,17 @@ import torch
 
 from cnnstat.core.counters import ALL_PRESETS
 from cnnstat.core.report import Report, Row
-from cnnstat.torch_backend.counters import RUNNERS, count_live
-from cnnstat.torch_backend.measure import (
+from cnnstat.torch_backend.live.counters import RUNNERS, count_live
+from cnnstat.torch_backend.common.measure import (
     Pass,
     fvcore_pass,
     numel,
     sample_inputs,
     shapes_and_torch_flops,
 )
-from cnnstat.torch_backend.net import SpecNet
-from cnnstat.torch_backend.oom import oom_is_usage_error
-from cnnstat.torch_backend.results import Check, LayerCheck, VerifyResult
-
-COUNTERS = ("torch", "fvcore")
+from cnnstat.torch_backend.build.net import SpecNet
+from cnnstat.torch_backend.common.oom import oom_is_usage_error
+from cnnstat.torch_backend.verify.results import COUNTERS, Check, LayerCheck, VerifyResult
 
 
 OOM_HINT = ("the meta device allocates nothing, but fvcore counts on a real CPU copy: "
