@@ -40,6 +40,36 @@ settings.register_profile("dev", **_SHARED)
 settings.register_profile("ci", derandomize=True, print_blob=True, **_SHARED)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
+# The slow tier (CONTRIBUTING.md, "Tests"): ``pytest -m "not slow"`` is the edit loop, CI runs
+# everything.  A test is slow when it runs a whole corpus through real processes or live tools;
+# each entry is a node-id prefix and why (tests/test_markers.py checks that each still names a
+# test).
+SLOW: dict[str, str] = {
+    "tests/test_verify_zoo.py": "every zoo spec built and verified live, fvcore on real tensors",
+    "tests/test_counters_live.py::test_preset_equals_the_tool": "six counters run live per net",
+    "tests/test_hostile_modules.py": "the hostile-module corpus, each in its own child process",
+    "tests/test_receptive_cli.py::test_zoo_": "the receptive-field overview of the whole zoo",
+    "tests/test_receptive.py::test_zoo_fields_are_exact_and_consistent": "exact fields, whole zoo",
+    "tests/test_bench_gpu_check.py": "the GPU check's dry run: a benchmark script end to end",
+    "tests/test_zoo_unet.py::test_unet_verifies_against_the_reference_implementation":
+        "U-Net built and verified against a reference module",
+    "tests/test_import.py::test_cli_": "cnnstat import round trips, each a child process",
+    "tests/test_verify_isolation.py": "verify --module children: signals, memory, the guard",
+    "tests/test_verify_cli.py::test_module_": "verify --module children",
+    "tests/test_verify_rf.py::test_live_support_equals_the_analytic_rows": "gradients in float64",
+    "tests/test_report_browser.py": "headless Chromium",
+    "tests/test_fuzz.py": "mutated corpora through the loader and the command line",
+    "tests/test_cli_boundary.py::test_ctrl_c_exits_130": "a real process interrupted",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    prefixes = tuple(SLOW)
+    for item in items:
+        if item.nodeid.startswith(prefixes):
+            item.add_marker(pytest.mark.slow)
+
+
 GOLDEN = Path(__file__).parent / "golden"
 
 

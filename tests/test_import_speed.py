@@ -31,7 +31,7 @@ def test_the_trace_counts_without_importing_dynamo() -> None:
     on the meta device with FLOPs counted; torch._dynamo is never imported."""
     code = (
         "import sys, importlib.util\n"
-        "from cnnstat.torch_backend import tracing\n"
+        "from cnnstat.torch_backend.importer import tracing\n"
         "tracing.warm_up()\n"
         f"spec = importlib.util.spec_from_file_location('nets', {str(NETS)!r})\n"
         "nets = importlib.util.module_from_spec(spec); spec.loader.exec_module(nets)\n"

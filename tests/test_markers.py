@@ -58,3 +58,32 @@ def test_the_scan_finds_unmarked_torch_use(tmp_path: Path) -> None:
 
 def test_torch_use_is_marked() -> None:
     assert TESTS and [where for path in TESTS for where in _unmarked(path)] == []
+
+
+def test_every_slow_entry_names_a_test() -> None:
+    """The slow tier's table (tests/conftest.py SLOW) names files and tests that exist: a renamed
+    test must not drop out of the tier, nor a stale entry stay behind."""
+    from tests.conftest import SLOW
+
+    root = Path(__file__).parent.parent
+    for prefix, why in SLOW.items():
+        path, _, name = prefix.partition("::")
+        assert (root / path).is_file(), prefix
+        tree = ast.parse((root / path).read_text(encoding="utf-8"))
+        tests = [n.name for n in ast.walk(tree)
+                 if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+        assert any(t.startswith(name) for t in tests), prefix
+        assert why, prefix
+
+
+def test_the_slow_marker_is_applied() -> None:
+    """Collected with ``-m slow``, a test named in SLOW is selected and one that is not is not."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).parent.parent
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p",
+                           "no:xdist", "-m", "slow", "tests/test_cli_boundary.py"], cwd=root,
+                          capture_output=True, text=True, timeout=120, check=False)
+    selected = [line for line in proc.stdout.splitlines() if "::" in line]
+    assert selected == ["tests/test_cli_boundary.py::test_ctrl_c_exits_130"], proc.stdout

@@ -48,6 +48,13 @@ def run(cli: Callable[..., Result]) -> Callable[..., Result]:
     return functools.partial(cli, "receptive-field")
 
 
+@pytest.fixture(scope="module")
+def overview(cli: Callable[..., Result]) -> Callable[..., Result]:
+    """The zoo overview (``receptive-field`` without a spec) for ARGS, run once per distinct ARGS
+    in this module: each run analyses the whole zoo, and its output depends on ARGS alone."""
+    return functools.lru_cache(maxsize=None)(functools.partial(cli, "receptive-field"))
+
+
 def spec_file(tmp_path: Path, text: str) -> str:
     path = tmp_path / "net.yaml"
     path.write_text(text, encoding="utf-8")
@@ -151,19 +158,19 @@ def test_input_override_changes_the_fields(run: Callable) -> None:
     assert doc["last_spatial"]["h"]["r"] == 195 and doc["input_size"] == [224, 224]
 
 
-def test_zoo_overview_covers_every_spec(run: Callable) -> None:
-    result = run("--format", "json")
+def test_zoo_overview_covers_every_spec(overview: Callable) -> None:
+    result = overview("--format", "json")
     assert result.exit_code == 0
     specs = {s["name"]: s for s in json.loads(result.stdout)["specs"]}
     assert list(specs) == zoo.names()
     assert (specs["vgg16"]["h"]["r"], specs["vgg16"]["h"]["j"]) == (212, 32)
     assert specs["alexnet"]["layer"] == "pool3"
-    table = run("--color", "never").stdout
+    table = overview("--color", "never").stdout
     assert "receptive field at the last spatial layer" in table and "vgg19" in table
 
 
-def test_zoo_notes_are_counted_by_code_on_a_line_or_two(run: Callable) -> None:
-    result = run("--color", "never")
+def test_zoo_notes_are_counted_by_code_on_a_line_or_two(overview: Callable) -> None:
+    result = overview("--color", "never")
     assert result.exit_code == 0, result.stderr
     lines = result.stderr.splitlines()
     assert 1 <= len(lines) <= 2
@@ -171,8 +178,8 @@ def test_zoo_notes_are_counted_by_code_on_a_line_or_two(run: Callable) -> None:
     assert "--verbose" in lines[-1] and ".yaml" not in result.stderr
 
 
-def test_zoo_verbose_lists_each_note_once_by_spec_name(run: Callable) -> None:
-    result = run("--verbose", "--format", "json")
+def test_zoo_verbose_lists_each_note_once_by_spec_name(overview: Callable) -> None:
+    result = overview("--verbose", "--format", "json")
     assert result.exit_code == 0, result.stderr
     heads = [line for line in result.stderr.splitlines() if not line.startswith("    ")]
     assert len(heads) == len(set(heads)) > 2
@@ -184,14 +191,14 @@ def test_zoo_verbose_lists_each_note_once_by_spec_name(run: Callable) -> None:
     assert [d["code"] for d in specs["resnet34"]["diagnostics"]] == ["W503"]
 
 
-def test_zoo_table_explains_the_star_and_the_last_spatial_layer(run: Callable) -> None:
-    table = run("--color", "never", "--format", "markdown").stdout
+def test_zoo_table_explains_the_star_and_the_last_spatial_layer(overview: Callable) -> None:
+    table = overview("--color", "never", "--format", "markdown").stdout
     starred = [line for line in table.splitlines() if line.startswith("| se-resnet50 |")]
     assert len(starred) == 1 and "*" in starred[0]
     assert "*: shared field" in table and "through the gate" in table
     assert "last spatial layer, the last main-line layer whose output map is larger than 1x1" \
         in table
-    doc = json.loads(run("--format", "json").stdout)
+    doc = json.loads(overview("--format", "json").stdout)
     specs = {s["name"]: s for s in doc["specs"]}
     # the gated maps end at the same spatial stride as the ungated ones: 2^5
     for name in ("se-resnet50", "efficientnet-b0", "mobilenet-v3-small", "mobilenet-v3-large"):
