@@ -314,13 +314,13 @@ def test_a_number_yaml_reads_as_text_gets_a_hint(written: str, hint: str, tmp_pa
 
 def test_the_e207_limits_in_messages_match_the_readme() -> None:
     readme = " ".join((Path(__file__).parent.parent / "README.md").read_text("utf-8").split())
-    from cnnstat.spec import expand
+    from cnnstat.spec import budget
 
-    for limit in (expand.MAX_LAYERS, expand.MAX_STEPS, expand.MAX_FILE_LAYERS,
-                  expand.MAX_REPEAT):
+    for limit in (budget.MAX_LAYERS, budget.MAX_STEPS, budget.MAX_FILE_LAYERS,
+                  budget.MAX_REPEAT):
         assert f"{limit:,}" in readme, limit
-    assert f"nested more than {expand.MAX_NESTING} deep" in readme
-    assert f"outside 0..{expand.MAX_REPEAT:,}" in readme
+    assert f"nested more than {budget.MAX_NESTING} deep" in readme
+    assert f"outside 0..{budget.MAX_REPEAT:,}" in readme
 
 
 @pytest.mark.parametrize(("tolerance", "valid"),

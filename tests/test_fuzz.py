@@ -21,7 +21,7 @@ from cnnstat.check import baseline
 from cnnstat.check.files import check_bytes, summarise
 from cnnstat.errors import SpecError, UsageError
 from cnnstat.spec import loader
-from cnnstat.spec.expand import Budget, FileBudgetSpent
+from cnnstat.spec.budget import Budget, FileBudgetSpent
 from cnnstat.spec.models import FLAG, LAYER_ARGS, REAL
 from cnnstat.views import check as check_report
 from cnnstat.zoo import specs_dir

@@ -10,7 +10,7 @@ import pytest
 
 from cnnstat.core.ir import Layer, Seq
 from cnnstat.errors import SpecError
-from cnnstat.spec.expand import Memo
+from cnnstat.spec.memo import Memo
 from cnnstat.spec.loader import build, prepare
 from cnnstat.spec.names import check_unique
 

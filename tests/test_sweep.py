@@ -178,7 +178,7 @@ def test_reuse_across_configurations_changes_no_number(spec: str, vary, inputs) 
     from cnnstat.analysis.pipeline import analyze_loaded
     from cnnstat.core.analyze import Memo as Walks
     from cnnstat.core.memory import peak_elements, schedule
-    from cnnstat.spec.expand import Memo
+    from cnnstat.spec.memo import Memo
     from cnnstat.spec.loader import build, prepare
 
     parsed, variant = prepare(spec)

@@ -95,7 +95,7 @@ class Evaluator:
 
     def __init__(self, spec: str, *, batch: int = 1, dtype_bytes: int = 4,
                  rf: bool = True) -> None:
-        from cnnstat.spec.expand import Memo
+        from cnnstat.spec.memo import Memo
         from cnnstat.spec.loader import prepare
 
         from cnnstat.core.analyze import Memo as Walks

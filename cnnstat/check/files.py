@@ -22,7 +22,7 @@ from cnnstat.check.figures import FigureCheck, metric_value
 from cnnstat.core.report import Report
 from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath, UsageError
 from cnnstat.spec import loader
-from cnnstat.spec.expand import MAX_FILE_LAYERS, MAX_FILE_STEPS, Budget, FileBudgetSpent
+from cnnstat.spec.budget import MAX_FILE_LAYERS, MAX_FILE_STEPS, Budget, FileBudgetSpent
 from cnnstat.spec.positions import SourceMap
 from cnnstat.spec.reading import read_file
 from cnnstat.spec.source import MAX_BYTES

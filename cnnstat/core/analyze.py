@@ -36,7 +36,7 @@ class _Walked:
 class Memo:
     """Walks of subtrees (composites and named blocks), kept across the configurations of one
     spec (a sweep), where the expander hands back the same subtree object for an unchanged block
-    call (:class:`cnnstat.spec.expand.Memo`).  A walk is reused for the same subtree object, input
+    call (:class:`cnnstat.spec.memo.Memo`).  A walk is reused for the same subtree object, input
     shape and training mode, and only when it read no tensor written outside the subtree (a
     ``from:`` or ``like:`` to an earlier layer makes it depend on more than its input)."""
 

@@ -28,9 +28,19 @@ from cnnstat.core.ir import (
     ShortcutMode,
     candidates,
 )
-from cnnstat.errors import Diagnostic, Severity, SpecError, SpecPath, spec_error
+from cnnstat.errors import SpecError, SpecPath, spec_error
 from cnnstat.spec.expr import ExprError, evaluate, is_expression, number_text_hint, parameters
+from cnnstat.spec.budget import (
+    MAX_BLOCK_DEPTH,
+    MAX_LAYERS,
+    MAX_NESTING,
+    MAX_REPEAT,
+    MAX_STEPS,
+    Budget,
+    check_size,
+)
 from cnnstat.spec.kinds import kind_hint
+from cnnstat.spec.memo import Memo
 from cnnstat.spec.names import check_name
 from cnnstat.spec.models import (
     COMPOSITE_ARGS,
@@ -49,14 +59,6 @@ from cnnstat.spec.validate import suggest, validate
 
 COMPOSITES = tuple(COMPOSITE_ARGS)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MAX_LAYERS = 50_000
-MAX_REPEAT = 10_000
-MAX_BLOCK_DEPTH = 32
-MAX_NESTING = 100
-MAX_STEPS = 500_000
-MAX_FILE_LAYERS = 100_000  # all configurations of one file together (Budget)
-MAX_FILE_STEPS = 1_000_000
-MAX_SIZE = 2**31 - 1
 REQUIRED = "required"
 PADDING_WORDS = ("same", "valid")
 PADDING_WORD_KINDS = {"conv"}  # as in PyTorch, where only convolutions take padding='same'
@@ -94,94 +96,6 @@ def as_int(raw: object, env: Mapping[str, object], path: SpecPath, what: str) ->
                          hint=number_text_hint(v) or "round explicitly: ceil(...), floor(...), "
                          "round(...) or make_divisible(...)")
     return v
-
-
-def check_size(n: int, path: SpecPath, what: str) -> int:
-    """Refuse sizes no real network has, so every later product stays small and quick."""
-    if n > MAX_SIZE:
-        raise spec_error("E407", f"{what} {n:,} exceeds the largest size cnnstat accepts "
-                         f"({MAX_SIZE:,} = 2**31 - 1)", path,
-                         hint="sizes, channels and counts must fit a 32-bit signed integer")
-    return n
-
-
-class FileBudgetSpent(SpecError):
-    """The layers (or expansion steps) shared by all configurations of one file are spent."""
-
-
-@dataclass
-class Budget:
-    """Expansion work shared by the defaults and variants of one file (``check`` expands them
-    all, so a short file of many variants of a large net would otherwise multiply the work)."""
-
-    layers: int = MAX_FILE_LAYERS
-    steps: int = MAX_FILE_STEPS
-
-    @property
-    def spent(self) -> bool:
-        return self.layers < 0 or self.steps < 0
-
-    def take(self, layers: int, steps: int, path: SpecPath) -> None:
-        self.layers -= layers
-        self.steps -= steps
-        if self.spent:
-            raise FileBudgetSpent(Diagnostic(
-                "E207", Severity.ERROR, f"the file's defaults and variants expand to more than "
-                f"{MAX_FILE_LAYERS:,} layers (or {MAX_FILE_STEPS:,} items) in all", path,
-                "check fewer or smaller variants per file"))
-
-
-@dataclass
-class Memo:
-    """Expansions of named-block calls, kept across the configurations of one spec (``cnnstat
-    sweep``, ``scale``): a call expands to the same subtree whenever its block, its full name,
-    its nesting and the values of every parameter and argument its body can read (through the
-    blocks it calls, too) are the same, so a configuration re-expands only the blocks whose
-    inputs changed.  Only successful expansions are kept; a hit charges the layers and steps the
-    expansion took, so every limit holds as without the memo."""
-
-    calls: dict[tuple[Any, ...], tuple[Node, int, int]] = field(default_factory=dict)
-    reads: dict[str, frozenset[str]] = field(default_factory=dict)
-    validated: dict[tuple[str, int], Args] = field(default_factory=dict)  # as Expander's
-    lint: tuple[Diagnostic, ...] | None = None  # the file's own warnings (unused blocks)
-    # whole graphs by their parameters (a graph does not depend on the input shape), already
-    # checked for unique names: a sweep over input sizes expands each network once
-    graphs: dict[tuple[Any, ...], Seq] = field(default_factory=dict)
-    # the (name, what) sequences that passed the unique-name check (names.check_unique): the
-    # names depend on the structure (a depth), not on every parameter (a width)
-    names: set[tuple[tuple[str, str], ...]] = field(default_factory=set)
-    hits: int = 0
-    limit: int = 200_000
-
-    def names_read(self, spec: SpecModel, block: str) -> frozenset[str]:
-        """Every name an expression in ``block`` (or a block it calls) mentions, and its args."""
-        if block not in self.reads:
-            self.reads[block] = frozenset()  # a recursive block is refused later (E205)
-            found: set[str] = set(spec.blocks[block].args)
-            _mentions(spec, [spec.blocks[block].layers, dict(spec.blocks[block].args)], found,
-                      self)
-            self.reads[block] = frozenset(found)
-        return self.reads[block]
-
-
-def _mentions(spec: SpecModel, data: Any, found: set[str], memo: Memo) -> None:
-    """Collect the identifiers of every expression in ``data`` (over-inclusive: any word of an
-    expression counts, which can only make the memo miss) and of the blocks it calls."""
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            for key, v in item.items():
-                if key in spec.blocks:
-                    found |= memo.names_read(spec, str(key))
-                stack.append(v)
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif is_expression(item):
-            found.update(_WORDS.findall(str(item)))
-
-
-_WORDS = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 
 @dataclass

@@ -16,7 +16,9 @@ from cnnstat.errors import (
     UsageError,
     spec_error,
 )
-from cnnstat.spec.expand import Budget, Memo, as_int, check_size, expand, value
+from cnnstat.spec.budget import Budget, check_size
+from cnnstat.spec.expand import as_int, expand, value
+from cnnstat.spec.memo import Memo
 from cnnstat.spec.lint import unused_blocks
 from cnnstat.spec.models import Figure, Metric, SpecModel, VariantModel
 from cnnstat.spec.names import check_unique

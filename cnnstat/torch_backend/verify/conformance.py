@@ -7,9 +7,6 @@ fire (output shape, parameters, FlopCounterMode FLOPs), and the steps that reach
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,7 +14,6 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnnstat.core.report import Report
-from cnnstat.errors import UsageError
 from cnnstat.torch_backend.verify.matching import Call, Measured, match
 from cnnstat.torch_backend.common.measure import (
     eval_mode,
