@@ -17,7 +17,7 @@ from fractions import Fraction
 from typing import Optional
 
 from cnnstat.core.analyze import analyze
-from cnnstat.core.geometry import Window, adaptive_bounds, adaptive_span, dropped, output_size
+from cnnstat.core.geometry import Window, adaptive_span, dropped, output_size
 from cnnstat.core.ir import Layer, Seq
 from cnnstat.core.report import Row, Shape
 from cnnstat.core.rules.pointwise import ACTIVATIONS
@@ -277,10 +277,17 @@ def explain_pool(layer: Layer, row: Row, flat: Shape | None = None) -> Explanati
                        tuple(steps), tuple(notes))
 
 
+def _adaptive_widths(size: int, out: int) -> tuple[int, int]:
+    """The narrowest and widest of PyTorch's adaptive windows along one axis, in closed form (a
+    huge output size costs nothing): window i is ceil((r + I)/O) wide, r = i*I mod O, which runs
+    over the multiples of gcd(I, O) below O."""
+    return -(-size // out), -(-(size + out - math.gcd(size, out)) // out)
+
+
 def _adaptive_axis(label: str, size: int, out: int) -> Step:
     """The summed widths of PyTorch's adaptive windows along one axis, in closed form."""
-    widths = sorted({b - a for a, b in adaptive_bounds(size, out)})
-    shape = f"all {widths[0]} wide" if len(widths) == 1 else f"{widths[0]} to {widths[-1]} wide"
+    narrow, wide = _adaptive_widths(size, out)
+    shape = f"all {narrow} wide" if narrow == wide else f"{narrow} to {wide} wide"
     return Step(f"window widths ({label})", "I + O - gcd(I, O)",
                 worked(f"{size} + {out} - {math.gcd(size, out)}", adaptive_span(size, out)),
                 adaptive_span(size, out), f"window i of O is [floor(i*I/O), ceil((i+1)*I/O)): "
@@ -298,7 +305,7 @@ def explain_adaptive(layer: Layer, row: Row, flat: Shape | None = None) -> Expla
         axes = [_adaptive_axis("height", h1, h2), _adaptive_axis("width", w1, w2)]
     spans = adaptive_span(h1, h2), adaptive_span(w1, w2)
     (kind, ops), = row.ops.items()
-    widest = [max(b - a for a, b in adaptive_bounds(n, o)) for n, o in ((h1, h2), (w1, w2))]
+    widest = [_adaptive_widths(n, o)[1] for n, o in ((h1, h2), (w1, w2))]
     field = (Step("receptive field", "", "", "global", "every output sees its whole channel")
              if row.global_field else
              Step("receptive field", "widest window", "", f"{widest[0]}x{widest[1]}",
