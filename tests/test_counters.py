@@ -23,7 +23,7 @@ from cnnstat.core.counters import (
     TORCHINFO,
     TORCHSCAN,
 )
-from cnnstat.core.presets import CAUSES
+from cnnstat.core.presets import CAUSES, FVCORE, TORCH
 from cnnstat.core.report import Row
 from cnnstat.core.rules import RULES
 from cnnstat.errors import UsageError
@@ -150,6 +150,29 @@ def test_norms_of_issue_14_per_tool(tmp_path: Path) -> None:
     assert [CALFLOPS.count(r) for r in (ln_ch, gn, inst)] == [5 * n, 5 * n, 4 * n]
     assert [DEEPSPEED.count(r) for r in (ln_ch, gn, inst)] == [5 * n, 5 * n, 4 * n]
     assert PTFLOPS_ATEN.count(ln_ch) == 0
+
+
+def test_adaptive_max_pooling_per_tool(tmp_path: Path) -> None:
+    """nn.AdaptiveMaxPool2d, 16x9x9 -> 16x6x4 (uneven windows) and 16x9x9 -> 16x3x3 (even), as
+    each tool's source counts it (tests/test_counters_live.py runs the tools themselves)."""
+    uneven, even = (cnnstat.analyze(write(tmp_path, "name: t\ninput: [16, 9, 9]\nlayers: "
+                                          f"[{{adaptive_maxpool: {{size: {size}}}}}]\n")).rows[0]
+                    for size in ("[6, 4]", 3))
+    n_in = 16 * 9 * 9
+    # FlopCounterMode counts only convolutions and matmuls; fvcore has no handle for
+    # aten::adaptive_max_pool2d; torchinfo: no parameters; thop: zero_ops; ptflops' aten
+    # backend: not in ATEN_OPS_MAPPING
+    for preset in (TORCH, FVCORE, TORCHINFO, THOP, PTFLOPS_ATEN):
+        assert [preset.count(r) for r in (uneven, even)] == [0, 0], preset.name
+    # ptflops: pool_flops_counter_hook (numel(input)) + the patched F.adaptive_max_pool2d that
+    # nn.AdaptiveMaxPool2d.forward calls (numel(input) again)
+    assert PTFLOPS.parts(uneven) == {"pooling": n_in, "double counting": n_in}
+    # calflops and DeepSpeed: _pool_flops_compute on the patched F.adaptive_max_pool2d
+    assert CALFLOPS.parts(uneven) == DEEPSPEED.parts(uneven) == {"pooling": n_in}
+    # torchscan flops_adaptive_maxpool: out x (prod(k) - 1), adaptive_kernel_size k = I // O
+    # where O divides I, else I % O + 1: (9 % 6 + 1) x (9 % 4 + 1) = 4 x 2, and 3 x 3
+    assert TORCHSCAN.count(uneven) == 16 * 6 * 4 * (4 * 2 - 1)
+    assert TORCHSCAN.count(even) == 16 * 3 * 3 * (3 * 3 - 1)
 
 
 def test_kinds_no_tool_counts(tmp_path: Path) -> None:

@@ -79,6 +79,16 @@ def test_an_adaptive_pool_o_not_dividing_i_is_refused(tmp_path: Path) -> None:
     assert THOP.count(adaptive) == 8 * (2 * 4) * (2 * 4) + 8 * 4 * 4
 
 
+def test_adaptive_max_pooling_is_zero_ops_even_where_o_does_not_divide_i(
+        tmp_path: Path) -> None:
+    """register_hooks: nn.AdaptiveMaxPool2d: zero_ops, in classic thop as in ultralytics-thop:
+    no ratio is taken, so 6 -> 4 is counted (0), not refused as count_adap_avgpool is."""
+    uneven, even = _rows(tmp_path, "[{adaptive_maxpool: {size: 4}}, {adaptive_maxpool: "
+                                   "{size: 2}}]")
+    assert [THOP_CLASSIC.count(r) for r in (uneven, even)] == [0, 0]
+    assert [THOP.count(r) for r in (uneven, even)] == [0, 0]
+
+
 def test_norms(tmp_path: Path) -> None:
     """register_hooks by exact type: nn.LayerNorm and nn.InstanceNorm2d have count_normalization,
     LayerNorm2d (a subclass) and nn.GroupNorm (not registered) have none: 0."""

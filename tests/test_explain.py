@@ -74,6 +74,23 @@ def test_every_worked_line_of_a_spec_equals_the_core(name: str, cli: Callable) -
     assert checked > len(doc["layers"])
 
 
+@pytest.mark.parametrize("kind", ["adaptive_maxpool", "adaptive_avgpool"])
+def test_adaptive_pooling_is_worked_from_its_windows(kind: str, cli: Callable) -> None:
+    """9x9 -> 6x4: six windows 2 wide (9 + 6 - gcd 3 = 12 rows read) and four 3 wide (9 + 4 -
+    gcd 1 = 12 columns); 16 channels: 16*12*12 ops, one per window element per output."""
+    result = cli("explain", kind, "--input", "9x9x16", "--arg", "size=[6, 4]", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    (layer,) = doc["layers"]
+    op = "maxpool" if kind == "adaptive_maxpool" else "avgpool"
+    assert steps(doc, "window widths (height)")["arithmetic"] == "9 + 6 - 3"
+    assert steps(doc, "window widths (width)")["arithmetic"] == "9 + 4 - 1"
+    assert steps(doc, f"element-wise ({op})")["value"] == 16 * (6 * 2) * (4 * 3)
+    assert steps(doc, "receptive field")["value"] == "2x3"  # the widest window per axis
+    assert layer["params"] == layer["macs"] == 0
+    assert _check_steps(layer) == 4  # both widths, the ops and the activations evaluate
+
+
 def test_a_drifted_explanation_is_refused() -> None:
     assert worked("5*5*3 + 1", 76) == "5*5*3 + 1"
     with pytest.raises(DriftError):

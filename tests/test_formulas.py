@@ -58,6 +58,9 @@ CASES = [
     ("[100]", "maxout: {pieces: 3, layer: {linear: {out: 20}}}", (20,), 3 * (100 * 20 + 20),
      3 * 100 * 20),
     ("[16, 4, 4]", "adaptive_avgpool: {size: 2}", (16, 2, 2), 0, 0),
+    # Adaptive max pooling: the output size is given, whatever the input; no parameters.
+    ("[16, 9, 9]", "adaptive_maxpool: {size: [6, 4]}", (16, 6, 4), 0, 0),
+    ("[16, 7, 5]", "adaptive_maxpool: {size: 1}", (16, 1, 1), 0, 0),
     ("[16, 7, 5]", "global_avgpool", (16, 1, 1), 0, 0),
     ("[16, 7, 5]", "flatten", (16 * 7 * 5,), 0, 0),
     ("[3, 227, 227]", "lrn: {size: 5}", (3, 227, 227), 0, 0),
@@ -85,6 +88,26 @@ def test_elementwise_ops_are_counted_by_kind_never_in_macs(tmp_path: Path) -> No
     assert bn.ops == {"bn": 2 * 4 * 6 * 6} and relu.ops == {"relu": 4 * 6 * 6}
     assert pool.ops == {"maxpool": 4 * 3 * 3 * 2 * 2}
     assert report.totals.macs == 0
+
+
+def test_adaptive_max_pooling_counts_one_compare_per_window_element(tmp_path: Path) -> None:
+    """PyTorch's windows [floor(i*I/O), ceil((i+1)*I/O)): 9 -> 6 is six windows 2 wide, [0, 2)
+    [1, 3) [3, 5) [4, 6) [6, 8) [7, 9); 9 -> 4 is four windows 3 wide, [0, 3) [2, 5) [4, 7)
+    [6, 9).  Each output element compares every element of its window, as max pooling counts."""
+    pool = analyze(tmp_path, "[16, 9, 9]", "  - adaptive_maxpool: {size: [6, 4]}\n").rows[0]
+    assert pool.ops == {"maxpool": 16 * (6 * 2) * (4 * 3)}
+    assert 6 * 2 == 9 + 6 - 3 and 4 * 3 == 9 + 4 - 1  # the closed form: I + O - gcd(I, O)
+    assert (pool.params, pool.macs, pool.global_field) == (0, 0, False)
+    whole = analyze(tmp_path, "[16, 7, 5]", "  - adaptive_maxpool: {size: 1}\n").rows[0]
+    assert whole.ops == {"maxpool": 16 * 7 * 5} and whole.global_field
+
+
+def test_adaptive_max_and_average_pooling_read_the_same_windows(tmp_path: Path) -> None:
+    """The same windows, each counted under its own op (compares of a max, adds of a mean)."""
+    mx = analyze(tmp_path, "[8, 13, 10]", "  - adaptive_maxpool: {size: [5, 4]}\n").rows[0]
+    av = analyze(tmp_path, "[8, 13, 10]", "  - adaptive_avgpool: {size: [5, 4]}\n").rows[0]
+    assert mx.ops == {"maxpool": 8 * (13 + 5 - 1) * (10 + 4 - 2)}
+    assert av.ops == {"avgpool": mx.ops["maxpool"]} and av.output_shape == mx.output_shape
 
 
 def test_lecture_alexnet_shapes() -> None:

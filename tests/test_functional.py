@@ -94,6 +94,22 @@ def test_calflops_and_deepspeed_count_the_patched_call(tmp_path: Path) -> None:
         assert preset.parts(f_max) == {"pooling": n}
 
 
+def test_a_functional_adaptive_max_pool_per_tool(tmp_path: Path) -> None:
+    """F.adaptive_max_pool2d (4x9x9 -> 4x6x4): no module for torchinfo, thop or torchscan to
+    hook (0); ptflops, calflops and DeepSpeed count the patched call alone, numel(input) once
+    (the module is ptflops' hook plus the call its forward makes: twice)."""
+    spec = write(tmp_path, "name: t\ninput: [4, 9, 9]\nlayers: [{adaptive_maxpool: {size: [6, 4], "
+                           "functional: true}}]\n")
+    (call,) = cnnstat.analyze(spec).rows
+    module = dataclasses.replace(call, functional=False)
+    n = 4 * 9 * 9
+    assert [p.count(call) for p in (TORCHINFO, THOP, TORCHSCAN)] == [0, 0, 0]
+    assert TORCHSCAN.count(module) == 4 * 6 * 4 * ((9 % 6 + 1) * (9 % 4 + 1) - 1)
+    assert PTFLOPS.parts(call) == {"pooling": n}
+    assert PTFLOPS.parts(module) == {"pooling": n, "double counting": n}
+    assert CALFLOPS.parts(call) == DEEPSPEED.parts(call) == CALFLOPS.parts(module) == {"pooling": n}
+
+
 # the figures tools/verify_counters.py measured on torchvision's own models (README, "--count
 # presets of other counters"): these networks write some layers as functional calls
 MEASURED = {

@@ -179,8 +179,36 @@ layers:
   - relu
 """
 
+
+class MaxPoolHead(nn.Module):
+    """Adaptive max pooling as a module (``nn.AdaptiveMaxPool2d((5, 3))``: uneven windows on a
+    9 x 9 map) and as a call (``F.adaptive_max_pool2d(x, 1)``, a global max) before the
+    classifier."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.pool = nn.AdaptiveMaxPool2d((5, 3))
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = F.adaptive_max_pool2d(self.pool(self.conv(x)), 1)
+        return self.fc(torch.flatten(x, 1))
+
+
+MAXPOOL_HEAD = """name: maxpool-head
+input: [3, 9, 9]
+layers:
+  - conv: {out: 8, kernel: 3, padding: 1, name: conv}
+  - adaptive_maxpool: {size: [5, 3], name: pool}
+  - adaptive_maxpool: {size: 1, functional: true}
+  - flatten: {functional: true}
+  - linear: {out: 4, name: fc}
+"""
+
 CASES = {"basic": (Basic, BASIC), "dense-tail": (DenseTail, DENSE),
-         "inception-mini": (InceptionMini, INCEPTION), "ssd-mini": (SsdMini, SSD)}
+         "inception-mini": (InceptionMini, INCEPTION), "ssd-mini": (SsdMini, SSD),
+         "maxpool-head": (MaxPoolHead, MAXPOOL_HEAD)}
 
 
 @pytest.mark.parametrize("tool", sorted(RUNNERS))

@@ -61,6 +61,8 @@ MODELS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
                              "side:\n      name: aux2", "dropout: {p: 0.7")),
     "ssd_stub": ((3, 15, 15), ("l2norm: {name: l2norm}", "ceil_mode: true", "dilation: 6",
                                "outputs: [l2norm, extra_1_3]")),
+    "maxpooled": ((3, 15, 15), ("adaptive_maxpool: {size: [4, 6]",
+                                "adaptive_maxpool: {size: 1, functional: true")),
 }
 
 
@@ -175,11 +177,12 @@ def test_cli_import_then_verify_module_round_trip(cli: Callable, tmp_path: Path)
 
 
 @pytest.mark.parametrize(("factory", "shape"), [("convnext", "3x32x32"), ("normnet", "3x16x16"),
-                                                ("botnet", "3x16x16")])
+                                                ("botnet", "3x16x16"), ("maxpooled", "3x15x15")])
 def test_cli_round_trip_of_the_norm_and_channels_last_kinds(cli: Callable, tmp_path: Path,
                                                            factory: str, shape: str) -> None:
     """layernorm, linear over the last axis, permute, layer_scale, mean, groupnorm,
-    instancenorm and gelu(tanh): import, check --strict, then verify --module."""
+    instancenorm, gelu(tanh), attention and adaptive_maxpool (module and call): import, check
+    --strict, then verify --module."""
     out = tmp_path / f"{factory}.yaml"
     result = cli("import", f"{NETS}{factory}", "--input", shape, "-o", str(out))
     assert result.exit_code == 0, result.stderr
@@ -289,6 +292,18 @@ def test_unsupported_operations_are_exit_1_naming_op_path_and_count(cli: Callabl
     assert "operator.mul at 'the top level' (once)" in err  # x * 2: a constant factor
     assert "operator.add" not in err  # x.abs() + x.abs(): an add, which a spec has
     assert "Traceback" not in err
+
+
+def test_return_indices_is_refused_with_its_reason(cli: Callable) -> None:
+    """nn.AdaptiveMaxPool2d(return_indices=True) and F.adaptive_max_pool2d(..., return_indices=
+    True) return (values, indices): each is named with that reason, not only the indexing."""
+    result = cli("import", f"{NETS}indexed_pool", "--input", "3x8x8")
+    assert result.exit_code == 1 and result.stdout == ""
+    why = "return_indices=True: a spec adaptive_maxpool returns one tensor, not (values, indices)"
+    assert f"torch.nn.modules.pooling.AdaptiveMaxPool2d at 'pool' (once): {why}" in result.stderr
+    assert "torch.nn.functional.adaptive_max_pool2d_with_indices at 'the top level' (once): " \
+        f"{why}" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_module_returning_a_tuple_is_named(cli: Callable) -> None:

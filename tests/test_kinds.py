@@ -36,6 +36,8 @@ def test_the_layer_table_the_hint_names_exists() -> None:
     ("deconv", "did you mean 'conv_transpose'?"),
     ("ConvTranspose2d", "did you mean 'conv_transpose'?"),
     ("BatchNorm2d", "did you mean 'bn'?"),
+    ("AdaptiveMaxPool2d", "did you mean 'adaptive_maxpool'?"),
+    ("adaptive_maxpol", "did you mean 'adaptive_maxpool'?"),
     ("rleu", "did you mean 'relu'?"),
     ("pad_chanels", "did you mean 'pad_channels'?"),
     ("resdual", "did you mean 'residual'?"),

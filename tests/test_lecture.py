@@ -117,6 +117,18 @@ def test_lecture_tables_leave_out_a_no_op_adaptive_pool(cli: Callable) -> None:
     assert "ADAPTIVE_AVGPOOL1" not in lecture and "[7x7x512] STAGE5.MAX POOL1" in lecture
 
 
+def test_an_adaptive_max_pool_to_its_input_size_is_a_no_op_too(cli: Callable,
+                                                                tmp_path: Path) -> None:
+    spec = tmp_path / "t.yaml"
+    spec.write_text("name: t\ninput: [3, 14, 14]\nlayers:\n  - conv: {out: 8, kernel: 3, "
+                    "padding: 1}\n  - adaptive_maxpool: {size: 14}\n  - adaptive_maxpool: "
+                    "{size: 7}\n", encoding="utf-8")
+    text = cli("summary", str(spec), "--style", "lecture", "--format", "markdown").stdout
+    assert "| ADAPTIVE_MAXPOOL1 |" not in text and "| ADAPTIVE_MAXPOOL2 |" in text
+    assert "ADAPTIVE_MAXPOOL1 (adaptive max pool to 14x14 on a 14x14x8 map: the identity) is " \
+        "not listed" in text
+
+
 def test_memory_table_says_what_the_notes_print(cli: Callable) -> None:
     text = cli("summary", "vgg16", "--style", "memory", "--format", "markdown").stdout
     assert "'TOTAL memory: 24M * 4 bytes" in text and "add up to 15,237,608 (~15.2M)" in text

@@ -282,8 +282,9 @@ def test_field_that_only_grows_into_padding_gets_a_note() -> None:
     assert "7 -> 9" in note.message
 
 
-def test_uneven_adaptive_pooling_is_enclosed_and_flagged() -> None:
-    fields = fields_of(chain(plain("adaptive_avgpool", size=(3, 3)), size=(5, 5)))
+@pytest.mark.parametrize("kind", ["adaptive_avgpool", "adaptive_maxpool"])
+def test_uneven_adaptive_pooling_is_enclosed_and_flagged(kind: str) -> None:
+    fields = fields_of(chain(plain(kind, size=(3, 3)), size=(5, 5)))
     fr = fields.rows[0]
     # PyTorch's windows: [floor(i*5/3), ceil((i+1)*5/3)) = [0, 2), [1, 4), [3, 5)
     assert fr.boxes[0] == ((0, 1), (1, 3), (3, 4))
@@ -293,8 +294,9 @@ def test_uneven_adaptive_pooling_is_enclosed_and_flagged() -> None:
     assert codes(fields) == ["W504", "W504"]
 
 
-def test_even_adaptive_pooling_is_a_plain_window() -> None:
-    fields = fields_of(chain(plain("adaptive_avgpool", size=(3, 3)), size=(6, 6)))
+@pytest.mark.parametrize("kind", ["adaptive_avgpool", "adaptive_maxpool"])
+def test_even_adaptive_pooling_is_a_plain_window(kind: str) -> None:
+    fields = fields_of(chain(plain(kind, size=(3, 3)), size=(6, 6)))
     assert fields.rows[0].fields[0] == AxisField(2, 2, HALF)
     assert codes(fields) == []
 

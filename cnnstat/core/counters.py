@@ -126,7 +126,7 @@ TORCHINFO_RULES: dict[str, Rule] = {
     **dict.fromkeys((
         "relu", "relu6", "leaky_relu", "elu", "sigmoid", "tanh", "silu", "swish", "mish", "gelu",
         "hardswish", "hardsigmoid", "softmax", "maxpool", "avgpool", "adaptive_avgpool",
-        "global_avgpool", "lrn", "dropout", "flatten", "identity", "channel_shuffle",
+        "adaptive_maxpool", "global_avgpool", "lrn", "dropout", "flatten", "identity", "channel_shuffle",
         "pad_channels", "rbf", "upsample", "crop", "pad", "pixel_shuffle", "pixel_unshuffle",
         "layer_scale", "drop_path", "permute", "mean", "add", "mul", "concat"), nothing),
 }
@@ -206,7 +206,9 @@ THOP_RULES: dict[str, Rule] = {
     "attention": _thop_attention,
     **dict.fromkeys((
         "relu", "relu6", "leaky_relu", "elu", "sigmoid", "tanh", "silu", "swish", "mish", "gelu",
-        "hardswish", "hardsigmoid", "maxpool", "subsample", "lrn", "dropout", "flatten",
+        # nn.MaxPool2d and nn.AdaptiveMaxPool2d: zero_ops (a max selects, it adds nothing)
+        "hardswish", "hardsigmoid", "maxpool", "adaptive_maxpool", "subsample", "lrn", "dropout",
+        "flatten",
         "identity", "channel_shuffle", "pad_channels", "rbf", "upsample", "crop", "pad",
         "pixel_shuffle", "pixel_unshuffle", "add", "mul", "concat",
         # no rule: LayerScale (``gamma * x``), StochasticDepth, Permute, Mean (``x.mean``),
@@ -350,6 +352,7 @@ PTFLOPS_RULES: dict[str, Rule] = {
     "softmax": _ptflops_once("activations"),
     "maxpool": _ptflops_twice("pooling", "input"), "avgpool": _ptflops_twice("pooling", "input"),
     "adaptive_avgpool": _ptflops_twice("pooling", "input"),
+    "adaptive_maxpool": _ptflops_twice("pooling", "input"),
     "global_avgpool": _ptflops_twice("pooling", "input"),
     "subsample": lambda row: {"pooling": _inputs(row)},  # its F.avg_pool2d; the scaling is __mul__
     "upsample": _ptflops_once("resampling"),  # F.interpolate to a size: N x C x prod(size)
@@ -370,8 +373,8 @@ PTFLOPS_RULES: dict[str, Rule] = {
 PTFLOPS_FUNCTIONAL: dict[str, Rule] = {
     **dict.fromkeys(("relu", "elu", "gelu", "relu6"), _ptflops_once("activations")),
     "leaky_relu": nothing,
-    **dict.fromkeys(("maxpool", "avgpool", "adaptive_avgpool", "global_avgpool"),
-                    lambda row: {"pooling": _inputs(row)}),
+    **dict.fromkeys(("maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool",
+                     "global_avgpool"), lambda row: {"pooling": _inputs(row)}),
 }
 
 PTFLOPS = Preset(
@@ -472,8 +475,8 @@ CALFLOPS_RULES: dict[str, Rule] = {
     "attention": lambda row: {"factor": row.macs, "products": 2 * row.product_macs},
     **dict.fromkeys(("relu", "prelu", "elu", "leaky_relu", "silu", "swish", "gelu", "softmax"),
                     _numel("activations")),
-    **dict.fromkeys(("maxpool", "avgpool", "adaptive_avgpool", "global_avgpool", "subsample"),
-                    _numel("pooling")),
+    **dict.fromkeys(("maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool",
+                     "global_avgpool", "subsample"), _numel("pooling")),
     **dict.fromkeys((
         "relu6", "sigmoid", "tanh", "mish", "hardswish", "hardsigmoid", "upsample", "dropout",
         "flatten", "identity", "channel_shuffle", "pad_channels", "rbf", "crop", "pad",
@@ -571,12 +574,13 @@ def _scan_window(row: Row) -> Parts:
 
 
 def _scan_adaptive(row: Row) -> Parts:
-    """flops_adaptive_avgpool: out x (prod(k) - 1 + 2), k = I // O per axis where O divides I,
-    else I % O + 1 (_pooling.adaptive_kernel_size)."""
+    """flops_adaptive_avgpool: out x (prod(k) - 1 + 2); flops_adaptive_maxpool: out x (prod(k)
+    - 1); k = I // O per axis where O divides I, else I % O + 1 (_pooling.adaptive_kernel_size:
+    an approximation of the window, not PyTorch's windows)."""
     k = 1
     for i, o in zip(row.input_shape[1:], row.output_shape[1:]):
         k *= i // o if i % o == 0 else i % o + 1
-    return {"pooling": _outputs(row) * (k + 1)}
+    return {"pooling": _outputs(row) * (k - 1 + (0 if row.kind == "adaptive_maxpool" else 2))}
 
 
 def _scan_layer_norm(row: Row) -> Parts:
@@ -602,7 +606,7 @@ TORCHSCAN_RULES: dict[str, Rule] = {
     "sigmoid": _scan_elementwise(4), "leaky_relu": _scan_elementwise(4),
     "elu": _scan_elementwise(6), "tanh": _scan_elementwise(6),
     "maxpool": _scan_window, "avgpool": _scan_window, "adaptive_avgpool": _scan_adaptive,
-    "global_avgpool": _scan_adaptive,
+    "adaptive_maxpool": _scan_adaptive, "global_avgpool": _scan_adaptive,
     "dropout": lambda row: {"other": _inputs(row)},  # flops_dropout: numel when p > 0, even in eval
     "layernorm": _scan_layer_norm, "attention": _scan_attention,
     **dict.fromkeys((

@@ -20,6 +20,7 @@ FUNCTIONALS: dict[str, str] = {
     "softmax": "F.softmax",
     "maxpool": "F.max_pool2d", "avgpool": "F.avg_pool2d",
     "adaptive_avgpool": "F.adaptive_avg_pool2d", "global_avgpool": "F.adaptive_avg_pool2d",
+    "adaptive_maxpool": "F.adaptive_max_pool2d",
     "flatten": "torch.flatten", "dropout": "F.dropout", "upsample": "F.interpolate",
     # the scale a bare parameter of the enclosing module, applied in its forward (torchvision's
     # SSDFeatureExtractorVGG: ``self.scale_weight.view(1, -1, 1, 1) * F.normalize(x)``)

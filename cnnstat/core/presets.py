@@ -11,8 +11,9 @@ convention as arithmetic over the analytic rows, so its totals can be reconciled
   parameters), adaptive average pooling at 1 per *input* element, and upsampling at 1 (nearest)
   or 4 (bilinear) per *output* element; layer, group and instance norm (``aten::layer_norm``,
   ``aten::group_norm``, ``aten::instance_norm``: ``norm_flop_counter``) at 5 per input element
-  with a gamma, 4 without, in either mode.  Other element-wise operators (ReLU, GELU, max/avg
-  pooling, adds, layer scale and other multiplies, ``x.mean([2, 3])`` as ``aten::mean``, bicubic
+  with a gamma, 4 without, in either mode.  Other element-wise operators (ReLU, GELU, max
+  pooling, sliding or adaptive (``aten::adaptive_max_pool2d``), sliding average pooling, adds,
+  layer scale and other multiplies, ``x.mean([2, 3])`` as ``aten::mean``, bicubic
   upsampling, padding, permutes) are skipped by fvcore and count 0 here; stochastic depth is the
   identity in eval mode.  A linear over the last axis of a channels-last map is
   ``aten::linear``: prod(input) x out features, our MACs.  A transposed conv

@@ -238,7 +238,7 @@ class _Special(Protocol):
 
 
 #: Kinds whose field the report's ``Row.windows`` / ``Row.global_field`` cannot describe.
-SPECIAL: dict[str, _Special] = {"adaptive_avgpool": _adaptive}
+SPECIAL: dict[str, _Special] = {"adaptive_avgpool": _adaptive, "adaptive_maxpool": _adaptive}
 
 
 def _hw(shape: tuple[int, ...]) -> tuple[int, ...]:

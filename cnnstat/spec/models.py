@@ -166,6 +166,13 @@ class AdaptiveAvgPoolArgs(FunctionalArgs):
     size: Size = Field(description="output size, int or [h, w]")
 
 
+class AdaptiveMaxPoolArgs(FunctionalArgs):
+    """nn.AdaptiveMaxPool2d(size): the max over each of PyTorch's adaptive windows (one tensor
+    out: return_indices=False)."""
+
+    size: Size = Field(description="output size, int or [h, w]")
+
+
 class BatchNormArgs(Args):
     affine: Flag = True
     frozen: Flag = Field(False, description="frozen (torchvision's FrozenBatchNorm2d): gamma, beta "
@@ -312,6 +319,7 @@ LAYER_ARGS: dict[str, type[Args]] = {
     "maxpool": MaxPoolArgs,
     "avgpool": AvgPoolArgs,
     "adaptive_avgpool": AdaptiveAvgPoolArgs,
+    "adaptive_maxpool": AdaptiveMaxPoolArgs,
     "global_avgpool": FunctionalArgs,
     "flatten": FunctionalArgs,
     "bn": BatchNormArgs,

@@ -10,13 +10,14 @@ lecture writes them (32x32x3); arithmetic uses ``*`` as the lecture's "5*5*3 + 1
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional
 
 from cnnstat.core.analyze import analyze
-from cnnstat.core.geometry import Window, dropped, output_size
+from cnnstat.core.geometry import Window, adaptive_span, dropped, output_size
 from cnnstat.core.ir import Layer, Seq
 from cnnstat.core.report import Row, Shape
 from cnnstat.core.rules.pointwise import ACTIVATIONS
@@ -274,6 +275,50 @@ def explain_pool(layer: Layer, row: Row, flat: Shape | None = None) -> Explanati
     steps += [_window_field(row, ", in its own channel"), _activations(row)]
     return Explanation(f"{layer.kind} '{layer.name}': {row.description}", row.input_shape, row,
                        tuple(steps), tuple(notes))
+
+
+def _adaptive_widths(size: int, out: int) -> tuple[int, int]:
+    """The narrowest and widest of PyTorch's adaptive windows along one axis, in closed form (a
+    huge output size costs nothing): window i is ceil((r + I)/O) wide, r = i*I mod O, which runs
+    over the multiples of gcd(I, O) below O."""
+    return -(-size // out), -(-(size + out - math.gcd(size, out)) // out)
+
+
+def _adaptive_axis(label: str, size: int, out: int) -> Step:
+    """The summed widths of PyTorch's adaptive windows along one axis, in closed form."""
+    narrow, wide = _adaptive_widths(size, out)
+    shape = f"all {narrow} wide" if narrow == wide else f"{narrow} to {wide} wide"
+    return Step(f"window widths ({label})", "I + O - gcd(I, O)",
+                worked(f"{size} + {out} - {math.gcd(size, out)}", adaptive_span(size, out)),
+                adaptive_span(size, out), f"window i of O is [floor(i*I/O), ceil((i+1)*I/O)): "
+                f"{out} windows, {shape}")
+
+
+def explain_adaptive(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
+    """Output H2 x W2 as given, D2 = D1, zero parameters; ops = D2 x the summed window widths
+    per axis (one op per window element per output value)."""
+    c, h1, w1 = row.input_shape
+    h2, w2 = row.output_shape[1:]
+    if (h1, h2) == (w1, w2):
+        axes = [_adaptive_axis("height and width", h1, h2)]
+    else:
+        axes = [_adaptive_axis("height", h1, h2), _adaptive_axis("width", w1, w2)]
+    spans = adaptive_span(h1, h2), adaptive_span(w1, w2)
+    (kind, ops), = row.ops.items()
+    widest = [_adaptive_widths(n, o)[1] for n, o in ((h1, h2), (w1, w2))]
+    field = (Step("receptive field", "", "", "global", "every output sees its whole channel")
+             if row.global_field else
+             Step("receptive field", "widest window", "", f"{widest[0]}x{widest[1]}",
+                  "each output value depends on its own window of this layer's input, in its "
+                  "own channel"))
+    return Explanation(f"{layer.kind} '{layer.name}': {row.description}", row.input_shape, row, (
+        Step("output", "H2 x W2 x D2 (D2 = D1)", "", hwc(row.output_shape),
+             "the output size is given; the windows adapt to the input"), *axes,
+        Step("parameters", "", "", row.params,
+             "a fixed function of the input: pooling introduces zero parameters"), _no_macs(row),
+        Step(f"element-wise ({kind})", "D2*sum(H)*sum(W)",
+             worked(product(c, *spans), ops), ops, "one op per window element per output value"),
+        field, _activations(row)))
 
 
 def explain_linear(layer: Layer, row: Row, flat: Shape | None = None) -> Explanation:
@@ -610,6 +655,7 @@ Explainer = Callable[[Layer, Row, Optional[Shape]], Explanation]
 
 EXPLAINERS: dict[str, Explainer] = {
     "conv": explain_conv, "maxpool": explain_pool, "avgpool": explain_pool,
+    "adaptive_avgpool": explain_adaptive, "adaptive_maxpool": explain_adaptive,
     "linear": explain_linear, "maxout": explain_maxout, "bn": explain_bn, "prelu":
     explain_activation, **{kind: explain_activation for kind in ACTIVATIONS},
     "conv_transpose": explain_conv_transpose,

@@ -28,6 +28,8 @@ from cnnstat.views.explain import hwc, product, worked
 _SIZES = re.compile(r"(\d)X(\d)")
 HIDDEN = {*ACTIVATIONS, "dropout", "flatten", "identity", "softmax"}
 POOL_WORDS = {"maxpool": "MAX POOL", "avgpool": "AVG POOL"}
+#: Adaptive pools: each is the identity when its output size is its input's.
+ADAPTIVE = ("adaptive_avgpool", "adaptive_maxpool")
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def describe(row: Row, classes: int | None, last: bool) -> str:
 def no_op(row: Row) -> bool:
     """An adaptive pool whose output is its input's size: the identity (the lecture has no row
     for it)."""
-    return row.kind == "adaptive_avgpool" and row.output_shape == row.input_shape
+    return row.kind in ADAPTIVE and row.output_shape == row.input_shape
 
 
 def hidden(row: Row) -> bool:

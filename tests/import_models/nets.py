@@ -479,3 +479,40 @@ def ssd_feature_stub(scale: float = 20.0) -> nn.Module:
 
 def normalize_only() -> nn.Module:
     return NormalizeOnly()
+
+
+class MaxPooled(nn.Module):
+    """Adaptive max pooling as people write it: a module (``nn.AdaptiveMaxPool2d((4, 6))``,
+    uneven windows on a 15 x 15 map) and a call before the classifier
+    (``F.adaptive_max_pool2d(x, 1)``, a global max)."""
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(),
+                                      nn.AdaptiveMaxPool2d((4, 6)),
+                                      nn.Conv2d(16, 32, 3, padding=1), nn.ReLU())
+        self.fc = nn.Linear(32, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.adaptive_max_pool2d(self.features(x), 1)
+        return self.fc(torch.flatten(x, 1))
+
+
+def maxpooled() -> nn.Module:
+    return MaxPooled()
+
+
+class IndexedPool(nn.Module):
+    """Adaptive max pooling that also returns the argmax indices (``return_indices=True``), as
+    a module and as a call: a tuple, which no spec layer returns."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveMaxPool2d(2, return_indices=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(x)[0] + F.adaptive_max_pool2d(x, 2, return_indices=True)[0]
+
+
+def indexed_pool() -> nn.Module:
+    return IndexedPool()

@@ -1,8 +1,11 @@
-"""Pooling: max and average (with ceil_mode and padding), adaptive and global average pooling,
-and LeNet-5's trainable subsampling.  Pooling has no parameters except LeNet's S-layers.
+"""Pooling: max and average (with ceil_mode and padding), adaptive max and average pooling,
+global average pooling, and LeNet-5's trainable subsampling.  Pooling has no parameters except
+LeNet's S-layers.
 
 Element-wise convention: one op per window element per output element (the compares of a max,
-the adds of an average)."""
+the adds of an average), counted under the op's name (``maxpool`` or ``avgpool``) whether the
+windows slide or adapt.  An adaptive pool's windows are PyTorch's, [floor(i*W/O),
+ceil((i+1)*W/O)), so its ops are the summed window areas."""
 
 from __future__ import annotations
 
@@ -89,11 +92,12 @@ def subsample(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
                 windows=cost.windows)
 
 
-def _adaptive(layer: Layer, x: Shape, out_hw: tuple[int, int], desc: str) -> Cost:
+def _adaptive(layer: Layer, x: Shape, out_hw: tuple[int, int], desc: str,
+              op: str = "avgpool") -> Cost:
     c, h, w = spatial(layer, x)
     oh, ow = out_hw
     rows, cols = adaptive_span(h, oh), adaptive_span(w, ow)
-    return Cost(output=(c, oh, ow), description=desc, ops={"avgpool": c * rows * cols},
+    return Cost(output=(c, oh, ow), description=desc, ops={op: c * rows * cols},
                 global_field=(oh, ow) == (1, 1))
 
 
@@ -102,6 +106,16 @@ def adaptive_avgpool(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
     """PyTorch's adaptive average pooling to a fixed output size; ops = summed window areas."""
     size = positive_pair(layer, "size")
     return _adaptive(layer, x, size, f"adaptive avg pool to {fmt_pair(size)}")
+
+
+@rule("adaptive_maxpool")
+def adaptive_maxpool(layer: Layer, x: Shape, sink: DiagnosticSink) -> Cost:
+    """PyTorch's adaptive max pooling to a fixed output size: output C x O_h x O_w, no
+    parameters, no MACs; ops (``maxpool``) = one compare per window element per output, the
+    summed window areas C * (H + O_h - gcd(H, O_h)) * (W + O_w - gcd(W, O_w)), as max pooling
+    counts k_h * k_w per output."""
+    size = positive_pair(layer, "size")
+    return _adaptive(layer, x, size, f"adaptive max pool to {fmt_pair(size)}", "maxpool")
 
 
 @rule("global_avgpool")

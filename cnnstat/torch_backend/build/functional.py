@@ -70,7 +70,7 @@ def build_functional(layer: Layer, x: Shape) -> nn.Module:
     """The layer as its functional call (:data:`cnnstat.core.functional.FUNCTIONALS`)."""
     if layer.kind == "l2norm":
         return BareL2Norm(x[0], float(layer.args["scale"]), float(layer.args["eps"]))
-    if layer.kind in ("adaptive_avgpool", "global_avgpool"):
+    if layer.kind in ("adaptive_avgpool", "adaptive_maxpool", "global_avgpool"):
         size = layer.args.get("size") or (1, 1)
         return Functional(FUNCTIONALS[layer.kind], tuple(size))
     return Functional(FUNCTIONALS[layer.kind], **_kwargs(layer))

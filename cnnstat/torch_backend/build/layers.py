@@ -179,6 +179,11 @@ def adaptive_avgpool(layer: Layer, x: Shape) -> nn.Module:
     return nn.AdaptiveAvgPool2d(layer.args["size"])
 
 
+@builds("adaptive_maxpool")
+def adaptive_maxpool(layer: Layer, x: Shape) -> nn.Module:
+    return nn.AdaptiveMaxPool2d(layer.args["size"])
+
+
 @builds("global_avgpool")
 def global_avgpool(layer: Layer, x: Shape) -> nn.Module:
     """As torchvision writes it (so fvcore counts it as adaptive pooling, as its preset says)."""

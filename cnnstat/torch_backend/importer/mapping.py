@@ -196,6 +196,18 @@ def _adaptive(size: Any, o: Shape) -> Result:
     return _one("adaptive_avgpool", size=_size((o[1], o[2])))
 
 
+def _adaptive_max(size: Any, indices: Any, o: Shape) -> Result:
+    """``nn.AdaptiveMaxPool2d`` / ``F.adaptive_max_pool2d``: ``adaptive_maxpool`` to the output's
+    H x W (a 1 x 1 output too: there is no global max pool kind); ``return_indices=True``
+    returns the argmax indices beside the values, which a spec layer does not."""
+    if indices:
+        raise Unsupported("return_indices=True: a spec adaptive_maxpool returns one tensor, "
+                          "not (values, indices)")
+    if o is None or len(o) != 3:
+        raise Unsupported("adaptive pooling of a tensor that is not C x H x W")
+    return _one("adaptive_maxpool", size=_size((o[1], o[2])))
+
+
 def _flatten_check(start: int, end: int, i: Shape) -> Result:
     if start != 1 or end not in (-1, len(i or ())):
         raise Unsupported(f"flattens dims {start}..{end}; a spec flattens all but the batch")
@@ -274,6 +286,7 @@ MODULES: dict[type, ModuleWriter] = {
     nn.BatchNorm2d: _bn, nn.BatchNorm1d: _bn, ours.FrozenBatchNorm2d: _frozen_bn,
     nn.MaxPool2d: _maxpool, nn.AvgPool2d: _avgpool,
     nn.AdaptiveAvgPool2d: lambda m, i, o: _adaptive(m.output_size, o),
+    nn.AdaptiveMaxPool2d: lambda m, i, o: _adaptive_max(m.output_size, m.return_indices, o),
     nn.Flatten: lambda m, i, o: _flatten_check(m.start_dim, m.end_dim, i),
     nn.Dropout: lambda m, i, o: _one("dropout", **_only({"p": m.p}, {"p": 0.5})),
     nn.Dropout2d: lambda m, i, o: _one("dropout", **_only({"p": m.p}, {"p": 0.5})),
@@ -414,6 +427,8 @@ def _f_avgpool(c: Call) -> Result:
 
 FUNCTIONS: dict[Callable[..., Any], CallWriter] = {
     F.max_pool2d: _f_maxpool, F.avg_pool2d: _f_avgpool,
+    # what F.max_pool2d and F.adaptive_max_pool2d trace as with return_indices=True: refused
+    F.max_pool2d_with_indices: _f_maxpool,
     F.relu: _act("relu"), torch.relu: _act("relu"), F.relu6: _act("relu6"),
     torch.sigmoid: _act("sigmoid"), F.sigmoid: _act("sigmoid"), torch.tanh: _act("tanh"),
     F.tanh: _act("tanh"), F.silu: _act("silu"), F.mish: _act("mish"),
@@ -427,6 +442,11 @@ FUNCTIONS: dict[Callable[..., Any], CallWriter] = {
     torch.softmax: lambda c: _softmax_dim(c.arg(0, "dim"), c.in_shape),
     F.dropout: lambda c: _one("dropout", **_only({"p": c.arg(0, "p", 0.5)}, {"p": 0.5})),
     F.adaptive_avg_pool2d: lambda c: _adaptive(c.arg(0, "output_size"), c.out_shape),
+    F.adaptive_max_pool2d: lambda c: _adaptive_max(c.arg(0, "output_size"),
+                                                   c.arg(1, "return_indices", False),
+                                                   c.out_shape),
+    F.adaptive_max_pool2d_with_indices: lambda c: _adaptive_max(
+        c.arg(0, "output_size"), c.arg(1, "return_indices", True), c.out_shape),
     torch.flatten: lambda c: _flatten_check(c.arg(0, "start_dim", 0), c.arg(1, "end_dim", -1),
                                             c.in_shape),
     F.interpolate: _interpolate,

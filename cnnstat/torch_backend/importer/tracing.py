@@ -219,8 +219,11 @@ class _Describer:
             self._problem(node, "no spec kind for this module type")
             return
         if shape is None:
-            return  # not a tensor: a size (x.size(0)) read by the calls that use it, or a
-            # tuple whose elements (getitem) are judged where they are taken
+            # not a tensor: a size (x.size(0)) read by the calls that use it, or a tuple whose
+            # elements (getitem) are judged where they are taken; but a call with a writer is
+            # asked first, so it can name why (a pool with return_indices=True)
+            self._refused_tuple(node, tensors)
+            return
         if any(n.op == "get_attr" for n in tensors):
             if not self._layer_scale(node, tensors, shape):
                 self._problem(node, "uses a parameter or buffer of the module directly")
@@ -259,6 +262,20 @@ class _Describer:
             "inputs": [self._ref(n) for n in tensors[:1]],
             "like": self._ref(tensors[1]) if len(tensors) > 1 else None,
             "module": node.op == "call_module", "shape": shape})
+
+    def _refused_tuple(self, node: fx.Node, tensors: list[fx.Node]) -> None:
+        """A call with a writer whose output is no tensor: the writer's refusal, if it has one
+        (``nn.AdaptiveMaxPool2d(2, return_indices=True)`` returns values and indices)."""
+        known = import_map.module_writer(self.gm.get_submodule(str(node.target))) \
+            if node.op == "call_module" else \
+            import_map.FUNCTIONS.get(node.target) if node.op == "call_function" \
+            and callable(node.target) else None
+        if known is None:
+            return
+        try:
+            self._write(node, tensors)
+        except Unsupported as exc:
+            self._problem(node, str(exc))
 
     def _own_module(self, param: str, path: str) -> bool:
         """Whether the module at ``path`` holds the parameter and nothing else runs in it (no

@@ -1,9 +1,10 @@
 """The receptive field as the framework sees it: where one output unit's input gradient is non-zero.
 
 :func:`positive_surrogate` makes a copy of a module in which no gradient can cancel or vanish:
-every parameter positive, every activation (and LRN, softmax) the identity, max pooling turned into
-average pooling over the same windows, and an element-wise product (squeeze-and-excitation) a sum,
-which depends on the same inputs without squaring magnitudes block after block.  Fed a positive input, every partial derivative along every
+every parameter positive, every activation (and LRN, softmax) the identity, max pooling (sliding
+or adaptive, module or functional call) turned into average pooling over the same windows, and an
+element-wise product (squeeze-and-excitation) a sum, which depends on the same inputs without
+squaring magnitudes block after block.  Fed a positive input, every partial derivative along every
 path is then positive, so the support of the input gradient of one output unit is exactly the set
 of input pixels it depends on: the oracle for :mod:`cnnstat.core.receptive` (a chain's support is
 its analytic field clipped to the input; a branching network's is enclosed by its field).
@@ -89,6 +90,8 @@ def _replace(module: nn.Module) -> None:
     for name, child in module.named_children():
         if isinstance(child, Functional) and child.call == "F.max_pool2d":
             setattr(module, name, _mean_pool(nn.MaxPool2d(*child.args, **child.kwargs)))
+        elif isinstance(child, Functional) and child.call == "F.adaptive_max_pool2d":
+            setattr(module, name, _mean_pool(nn.AdaptiveMaxPool2d(*child.args, **child.kwargs)))
         elif isinstance(child, POINTWISE) or (isinstance(child, Functional)
                                               and child.call in POINTWISE_CALLS):
             setattr(module, name, nn.Identity())

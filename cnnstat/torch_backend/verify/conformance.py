@@ -44,7 +44,8 @@ from cnnstat.torch_backend.verify.results import ConformanceResult, Side
 KINDS: dict[type, tuple[str, ...]] = {
     nn.Conv2d: ("conv",), SparseConv2d: ("conv",), nn.Linear: ("linear",),
     Maxout: ("maxout",), nn.MaxPool2d: ("maxpool",), nn.AvgPool2d: ("avgpool",),
-    nn.AdaptiveAvgPool2d: ("adaptive_avgpool", "global_avgpool"), Subsample: ("subsample",),
+    nn.AdaptiveAvgPool2d: ("adaptive_avgpool", "global_avgpool"),
+    nn.AdaptiveMaxPool2d: ("adaptive_maxpool",), Subsample: ("subsample",),
     nn.Flatten: ("flatten",), nn.BatchNorm1d: ("bn",), nn.BatchNorm2d: ("bn",),
     FrozenBatchNorm2d: ("bn",),
     nn.LocalResponseNorm: ("lrn",), nn.Dropout: ("dropout",), nn.Dropout2d: ("dropout",),
