@@ -174,3 +174,18 @@ def test_damaged_field_sizes_are_computed_again(cache_dir: Path, damage: object)
         cache.put_part(path.stem, "rf", damage)  # a valid entry of the wrong length, or not sizes
     assert analysis.run("resnet18").field_sizes == sizes
     assert cache.get_part(path.stem, "rf") == sizes  # and stored again
+
+
+def test_the_source_map_is_decoded_only_when_used(cache_dir: Path) -> None:
+    """``list`` reads the brief of every entry and nothing more; a source map that does not
+    decode is the loaded spec's own."""
+    fresh = analysis.run("squeezenet1-0")  # a spec with an accepted warning to locate
+    (path,) = entries(cache_dir)
+    hit = analysis.run("squeezenet1-0")
+    assert hit._source is None  # not decoded yet
+    assert hit.source.values == fresh.source.values
+    entry = cache.get(path.stem)
+    assert entry is not None
+    cache.put(cache.Entry(entry.key, entry.brief, b"junk", entry.report))
+    damaged = analysis.run("squeezenet1-0")
+    assert damaged._report is None and damaged.source.values == fresh.source.values

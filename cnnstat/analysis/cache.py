@@ -39,7 +39,6 @@ from cnnstat.analysis import cache_codec, cache_store
 
 if TYPE_CHECKING:
     from cnnstat.core.report import Brief
-    from cnnstat.spec.positions import SourceMap
 
 FORMAT = 2  # bump when the entry layout changes (1: pickles)
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -48,12 +47,13 @@ MAGIC = "cnnstat-cache"
 
 @dataclass(frozen=True)
 class Entry:
-    """A cached analysis: the brief (for ``list`` and the diagnostics), the source map, and
-    the full report kept encoded, decoded only when a command shows more than the brief."""
+    """A cached analysis: the brief (for ``list`` and the diagnostics), and the source map and
+    the full report kept encoded (:mod:`cnnstat.analysis.cache_codec`), decoded only when a
+    command shows more than the brief."""
 
     key: str
     brief: Brief
-    source: SourceMap
+    source: bytes
     report: bytes
 
 
@@ -151,28 +151,26 @@ def key_for(spec: str, input: tuple[int, ...] | None, batch: int,
 def get(key: str) -> Entry | None:
     """The entry stored under ``key``, or None (missing, unreadable, corrupt or mismatched)."""
     from cnnstat.core.report import Brief
-    from cnnstat.spec.positions import SourceMap
 
     parts = _read(key)
     if parts is None or len(parts) != 3:
         return None
     try:
-        brief, source = cache_codec.decode(parts[0]), cache_codec.decode(parts[1])
+        brief = cache_codec.decode(parts[0])
     except ValueError:
         return None
-    if not isinstance(brief, Brief) or not isinstance(source, SourceMap):
+    if not isinstance(brief, Brief):
         return None
-    return Entry(key, brief, source, parts[2])
+    return Entry(key, brief, parts[1], parts[2])
 
 
 def put(entry: Entry) -> None:
     """Store ``entry``; a cache that cannot be written is silently skipped."""
     try:
-        parts = [cache_codec.encode(entry.brief), cache_codec.encode(entry.source),
-                 entry.report]
+        brief = cache_codec.encode(entry.brief)
     except (TypeError, ValueError, RecursionError):
         return
-    _write(entry.key, parts)
+    _write(entry.key, [brief, entry.source, entry.report])
 
 
 def get_part(key: str, part: str) -> object:

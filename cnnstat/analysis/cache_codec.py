@@ -164,7 +164,7 @@ def _from(obj: dict[str, Any], lists: list[bool]) -> Any:
     if tag == "frac" and type(v) is list and len(v) == 2:
         num, den = v
         if type(num) is int and type(den) is int:
-            return Fraction(num, den)
+            return Fraction(num) if den == 1 else Fraction(num, den)  # the fast path: whole
     elif tag == "path" and type(v) is str:
         return Path(v)
     elif type(tag) is str and tag in ENUMS:

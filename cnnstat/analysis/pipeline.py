@@ -27,20 +27,35 @@ SpecArg = Union[str, Path, "Loaded"]
 
 class Analysed:
     """A spec's report, its brief (identity, totals, diagnostics) and the source map that
-    locates the diagnostics in the file.  From the cache, the full report is decoded on first
-    use and the loaded spec itself (parameters, published figures) is loaded on first use.
-    ``key``: the cache key of a built-in spec (None otherwise), under which derived results
-    (the receptive-field sizes) are kept too."""
+    locates the diagnostics in the file.  From the cache, the full report and the source map
+    are decoded on first use (``list`` needs neither) and the loaded spec itself (parameters,
+    published figures) is loaded on first use.  ``key``: the cache key of a built-in spec (None
+    otherwise), under which derived results (the receptive-field sizes) are kept too."""
 
-    def __init__(self, brief: Brief, source: SourceMap, *, report: Report | None = None,
-                 blob: bytes | None = None, loaded: Loaded | None = None,
+    def __init__(self, brief: Brief, source: SourceMap | None, *,
+                 report: Report | None = None, blob: bytes | None = None,
+                 source_blob: bytes | None = None, loaded: Loaded | None = None,
                  spec: SpecArg = "", input: tuple[int, ...] | None = None,
                  set: Mapping[str, object] | None = None, key: str | None = None,
                  batch: int = 1) -> None:
-        self.brief, self.source = brief, source
+        self.brief, self._source, self._source_blob = brief, source, source_blob
         self._report, self._blob, self._loaded = report, blob, loaded
         self._spec, self._input, self._set, self._batch = spec, input, set, batch
         self.key = key
+
+    @property
+    def source(self) -> SourceMap:
+        if self._source is None:
+            from cnnstat.analysis.cache_codec import decode
+            from cnnstat.spec.positions import SourceMap as SourceMapType
+
+            try:
+                source = decode(self._source_blob or b"")
+            except ValueError:
+                source = None
+            # a map that does not decode is the loaded spec's own (no entry is trusted blindly)
+            self._source = source if isinstance(source, SourceMapType) else self.loaded.source
+        return self._source
 
     @cached_property
     def report(self) -> Report:
@@ -62,7 +77,7 @@ class Analysed:
     def _fresh(self) -> Report:
         loaded = self.loaded
         report = analyze_loaded(loaded, self._batch)
-        self.brief, self.source = report.brief, loaded.source
+        self.brief, self._source = report.brief, loaded.source
         return report
 
     @cached_property
@@ -144,8 +159,8 @@ def run(spec: SpecArg, *, input: tuple[int, ...] | None = None, batch: int = 1,
         if isinstance(spec, str) and cache.enabled() else None
     hit = cache.get(key) if key is not None else None
     if hit is not None:
-        return Analysed(hit.brief, hit.source, blob=hit.report, spec=spec, input=input, set=set,
-                        key=key, batch=batch)
+        return Analysed(hit.brief, None, blob=hit.report, source_blob=hit.source, spec=spec,
+                        input=input, set=set, key=key, batch=batch)
     loaded = load(spec, input=input, set=set)
     report = analyze_loaded(loaded, batch)
     if key is not None:
@@ -157,10 +172,10 @@ def _store(key: str, report: Report, source: SourceMap) -> None:
     from cnnstat.analysis.cache_codec import encode
 
     try:
-        blob = encode(report)
+        blobs = encode(source), encode(report)
     except (TypeError, ValueError, RecursionError):
         return  # a report the format cannot hold is not cached
-    cache.put(cache.Entry(key, report.brief, source, blob))
+    cache.put(cache.Entry(key, report.brief, *blobs))
 
 
 def analyze(spec: SpecArg, *, input: tuple[int, ...] | None = None, batch: int = 1,

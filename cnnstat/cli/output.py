@@ -47,7 +47,8 @@ def analysed(spec: str, input_shape: Shape | None = None, batch: int = 1,
     its figures or parameters."""
     result = analysis.run(spec, input=input_shape, batch=batch, set=overrides)
     shown = [d for d in result.brief.diagnostics if notes or d.severity is not Severity.NOTE]
-    report_diagnostics(shown, result.source)
+    if shown:  # the source map (decoded from the cache on first use) only to locate them
+        report_diagnostics(shown, result.source)
     return result
 
 
