@@ -1,11 +1,11 @@
 """The cache of analysed built-in specs: a hit gives exactly what an analysis gives; any change
 of code, spec file or argument is a new key; damaged entries are ignored and rewritten; writes
-are atomic; CNNSTAT_NO_CACHE turns it off."""
+are atomic; CNNSTAT_NO_CACHE turns it off.  (What the cache must never do -- run code, change a
+gate's answer, trust a directory others can write -- is in tests/test_trust_cache.py.)"""
 
 from __future__ import annotations
 
 import os
-import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import pytest
 from click.testing import Result
 
 from cnnstat import analysis
-from cnnstat.analysis import cache
+from cnnstat.analysis import cache, cache_codec
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def entries(where: Path) -> list[Path]:
     """The analysed specs' entries (not the zoo index, not parts derived from an entry)."""
-    return sorted(p for p in where.glob("*.pickle")
+    return sorted(p for p in where.glob("*.json")
                   if not p.name.startswith("zoo-") and "-" not in p.stem)
 
 
@@ -71,27 +71,42 @@ def test_only_built_in_specs_are_cached(cache_dir: Path, tmp_path: Path) -> None
     assert entries(cache_dir) == []
 
 
-@pytest.mark.parametrize("damage", [b"", b"not a pickle", pickle.dumps({"a": 1}),
-                                    pickle.dumps(cache.Entry("another key", None, None, b""))])
-def test_a_damaged_entry_is_ignored_and_rewritten(cache_dir: Path, damage: bytes) -> None:
+def _damages(path: Path) -> list[bytes]:
+    """An empty file, not JSON, a header whose digest does not match the content (one number
+    changed), and another key's entry renamed to this one."""
+    good = path.read_bytes()
+    head, _, body = good.partition(b"\n")
+    changed = body.replace(b'"macs":', b'"macs":1', 1)
+    other = cache.key_for("lenet5", None, 2, None)
+    assert other is not None and changed != body
+    analysis.run("lenet5", batch=2)
+    renamed = (path.parent / f"{other}.json").read_bytes()
+    return [b"", b"not json\n", head + b"\n" + changed, renamed]
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_a_damaged_entry_is_ignored_and_rewritten(cache_dir: Path, which: int) -> None:
     expected = analysis.run("lenet5").report.totals
     (path,) = entries(cache_dir)
-    path.write_bytes(damage)
+    path.write_bytes(_damages(path)[which])
     again = analysis.run("lenet5")
     assert again._report is not None  # analysed afresh
     assert again.report.totals == expected
     assert cache.get(path.stem) is not None  # and stored again
 
 
-def test_a_stored_report_that_is_not_a_report_is_an_error(cache_dir: Path) -> None:
-    analysis.run("lenet5")
+def test_a_stored_report_that_is_not_the_entrys_report_is_analysed_again(cache_dir: Path) -> None:
+    """An entry that verifies but whose report part is not a report of its brief (only someone
+    who can write the directory could make one): the numbers shown are computed afresh."""
+    expected = analysis.run("lenet5").report
     (path,) = entries(cache_dir)
     entry = cache.get(path.stem)
     assert entry is not None
-    path.write_bytes(pickle.dumps(cache.Entry(entry.key, entry.brief, entry.source,
-                                              pickle.dumps("not a report"))))
-    with pytest.raises(TypeError, match="not a Report"):
-        analysis.run("lenet5").report
+    for blob in (cache_codec.encode("not a report"), cache_codec.encode(analysis.analyze("vgg16"))):
+        cache.put(cache.Entry(entry.key, entry.brief, entry.source, blob))
+        hit = analysis.run("lenet5")
+        assert hit._report is None  # served from the cache ...
+        assert hit.report.rows == expected.rows  # ... but its report analysed again
 
 
 def test_writes_are_atomic_and_leave_no_temporary_files(cache_dir: Path,
@@ -138,7 +153,7 @@ def test_receptive_field_sizes_are_kept_beside_the_entry(cache_dir: Path,
     assert sizes == receptive.field_sizes(fresh.report)
     assert sizes[0] is not None and (sizes[0].h, sizes[0].w) == (7, 7)  # the 7x7 stem conv
     (path,) = entries(cache_dir)
-    assert (cache_dir / f"{path.stem}-rf.pickle").exists()
+    assert (cache_dir / f"{path.stem}-rf.json").exists()
 
     def walk(report: object) -> None:
         raise AssertionError("the sizes were computed again")
@@ -148,11 +163,29 @@ def test_receptive_field_sizes_are_kept_beside_the_entry(cache_dir: Path,
     assert analysis.run("resnet18").field_sizes == sizes  # a hit: no walk
 
 
-@pytest.mark.parametrize("damage", [b"junk", pickle.dumps(()), pickle.dumps(("7x7",) * 69)])
-def test_damaged_field_sizes_are_computed_again(cache_dir: Path, damage: bytes) -> None:
+@pytest.mark.parametrize("damage", [None, (), ("7x7",) * 69])
+def test_damaged_field_sizes_are_computed_again(cache_dir: Path, damage: object) -> None:
     sizes = analysis.run("resnet18").field_sizes
     (path,) = entries(cache_dir)
-    part = cache_dir / f"{path.stem}-rf.pickle"
-    part.write_bytes(damage)  # unreadable, the wrong length, or not sizes
+    part = cache_dir / f"{path.stem}-rf.json"
+    if damage is None:
+        part.write_bytes(b"junk")  # unreadable
+    else:
+        cache.put_part(path.stem, "rf", damage)  # a valid entry of the wrong length, or not sizes
     assert analysis.run("resnet18").field_sizes == sizes
-    assert pickle.loads(part.read_bytes()) == sizes  # and stored again
+    assert cache.get_part(path.stem, "rf") == sizes  # and stored again
+
+
+def test_the_source_map_is_decoded_only_when_used(cache_dir: Path) -> None:
+    """``list`` reads the brief of every entry and nothing more; a source map that does not
+    decode is the loaded spec's own."""
+    fresh = analysis.run("squeezenet1-0")  # a spec with an accepted warning to locate
+    (path,) = entries(cache_dir)
+    hit = analysis.run("squeezenet1-0")
+    assert hit._source is None  # not decoded yet
+    assert hit.source.values == fresh.source.values
+    entry = cache.get(path.stem)
+    assert entry is not None
+    cache.put(cache.Entry(entry.key, entry.brief, b"junk", entry.report))
+    damaged = analysis.run("squeezenet1-0")
+    assert damaged._report is None and damaged.source.values == fresh.source.values

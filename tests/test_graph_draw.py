@@ -125,7 +125,7 @@ def test_missing_package_names_the_extra(cli, tmp_path: Path,  # type: ignore[no
     ("net.jpg", "cannot tell the format from the suffix '.jpg'"),
     ("net", "cannot tell the format from a name with no suffix"),
     ("-", "standard output has no suffix"),
-    ("missing/net.dot", "cannot write"),
+    ("missing/net.dot", "no such directory"),
 ])
 def test_cli_usage_errors(cli, tmp_path: Path, target: str,  # type: ignore[no-untyped-def]
                           message: str) -> None:

@@ -6,7 +6,6 @@ or analysed: a built-in spec found in the cache (:mod:`cnnstat.analysis.cache`) 
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import cached_property
@@ -28,29 +27,57 @@ SpecArg = Union[str, Path, "Loaded"]
 
 class Analysed:
     """A spec's report, its brief (identity, totals, diagnostics) and the source map that
-    locates the diagnostics in the file.  From the cache, the full report is unpickled on first
-    use and the loaded spec itself (parameters, published figures) is loaded on first use.
-    ``key``: the cache key of a built-in spec (None otherwise), under which derived results
-    (the receptive-field sizes) are kept too."""
+    locates the diagnostics in the file.  From the cache, the full report and the source map
+    are decoded on first use (``list`` needs neither) and the loaded spec itself (parameters,
+    published figures) is loaded on first use.  ``key``: the cache key of a built-in spec (None
+    otherwise), under which derived results (the receptive-field sizes) are kept too."""
 
-    def __init__(self, brief: Brief, source: SourceMap, *, report: Report | None = None,
-                 blob: bytes | None = None, loaded: Loaded | None = None,
+    def __init__(self, brief: Brief, source: SourceMap | None, *,
+                 report: Report | None = None, blob: bytes | None = None,
+                 source_blob: bytes | None = None, loaded: Loaded | None = None,
                  spec: SpecArg = "", input: tuple[int, ...] | None = None,
-                 set: Mapping[str, object] | None = None, key: str | None = None) -> None:
-        self.brief, self.source = brief, source
+                 set: Mapping[str, object] | None = None, key: str | None = None,
+                 batch: int = 1) -> None:
+        self.brief, self._source, self._source_blob = brief, source, source_blob
         self._report, self._blob, self._loaded = report, blob, loaded
-        self._spec, self._input, self._set = spec, input, set
+        self._spec, self._input, self._set, self._batch = spec, input, set, batch
         self.key = key
+
+    @property
+    def source(self) -> SourceMap:
+        if self._source is None:
+            from cnnstat.analysis.cache_codec import decode
+            from cnnstat.spec.positions import SourceMap as SourceMapType
+
+            try:
+                source = decode(self._source_blob or b"")
+            except ValueError:
+                source = None
+            # a map that does not decode is the loaded spec's own (no entry is trusted blindly)
+            self._source = source if isinstance(source, SourceMapType) else self.loaded.source
+        return self._source
 
     @cached_property
     def report(self) -> Report:
         if self._report is not None:
             return self._report
+        from cnnstat.analysis.cache_codec import decode
         from cnnstat.core.report import Report as ReportType
 
-        report = pickle.loads(self._blob or b"")  # noqa: S301 - our own cache entry
-        if not isinstance(report, ReportType):
-            raise TypeError(f"cache entry holds {type(report).__name__}, not a Report")
+        try:
+            report = decode(self._blob or b"")
+        except ValueError:
+            report = None
+        if not isinstance(report, ReportType) or report.brief != self.brief:
+            # an entry whose report does not decode, or is not the report of its own brief:
+            # the spec is analysed afresh (what is shown never mixes the two)
+            return self._fresh()
+        return report
+
+    def _fresh(self) -> Report:
+        loaded = self.loaded
+        report = analyze_loaded(loaded, self._batch)
+        self.brief, self._source = report.brief, loaded.source
         return report
 
     @cached_property
@@ -65,7 +92,7 @@ class Analysed:
     @cached_property
     def field_sizes(self) -> tuple[FieldSize | None, ...]:
         """Each row's receptive-field size (``core.receptive.field_sizes``), kept in the cache
-        beside a built-in spec's entry: the fields of a deep network cost more than unpickling
+        beside a built-in spec's entry: the fields of a deep network cost more than decoding
         its report.  Read from :attr:`fields` when a view has walked them already, else from
         the walk without per-unit boxes (the same sizes, ``tests/test_receptive_sizes.py``)."""
         from cnnstat.core.receptive import FieldReport, FieldSize, field_sizes
@@ -128,17 +155,27 @@ def run(spec: SpecArg, *, input: tuple[int, ...] | None = None, batch: int = 1,
         set: Mapping[str, object] | None = None) -> Analysed:
     """Load and analyse ``spec``, keeping both (see :class:`Analysed`); a built-in spec is
     served from the cache when an entry for exactly these arguments exists."""
-    key = cache.key_for(spec, input, batch, set) if isinstance(spec, str) else None
+    key = cache.key_for(spec, input, batch, set) \
+        if isinstance(spec, str) and cache.enabled() else None
     hit = cache.get(key) if key is not None else None
     if hit is not None:
-        return Analysed(hit.brief, hit.source, blob=hit.report, spec=spec, input=input, set=set,
-                        key=key)
+        return Analysed(hit.brief, None, blob=hit.report, source_blob=hit.source, spec=spec,
+                        input=input, set=set, key=key, batch=batch)
     loaded = load(spec, input=input, set=set)
     report = analyze_loaded(loaded, batch)
     if key is not None:
-        cache.put(cache.Entry(key, report.brief, loaded.source,
-                              pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)))
+        _store(key, report, loaded.source)
     return Analysed(report.brief, loaded.source, report=report, loaded=loaded, key=key)
+
+
+def _store(key: str, report: Report, source: SourceMap) -> None:
+    from cnnstat.analysis.cache_codec import encode
+
+    try:
+        blobs = encode(source), encode(report)
+    except (TypeError, ValueError, RecursionError):
+        return  # a report the format cannot hold is not cached
+    cache.put(cache.Entry(key, report.brief, *blobs))
 
 
 def analyze(spec: SpecArg, *, input: tuple[int, ...] | None = None, batch: int = 1,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from cnnstat.analysis import atomic
+from cnnstat.analysis import outputs
 from cnnstat.analysis.sweep import Config, Evaluator, Row
 from cnnstat.errors import UsageError
 
@@ -114,21 +114,33 @@ def same_sweep(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 class Stream:
-    """The results file being written: a header, then a line per row, each flushed."""
+    """The results file being written: a header, then a line per row, each flushed.  It is
+    opened without following a symbolic link and locked (``outputs.open_locked``) before it is
+    read or emptied, so a second sweep on the same file is refused instead of mixing lines."""
 
     def __init__(self, path: Path, header: dict[str, Any], resume: bool) -> None:
-        self.path, self.done = path, {}
-        if resume and path.exists():
-            old, rows_, good = read(path)
+        self.path = path
+        self.done: dict[str, Row] = {}
+        self.fh: IO[str] = outputs.open_locked(path, option="--out")
+        try:
+            self._start(header, resume)
+        except BaseException:
+            self.fh.close()
+            raise
+
+    def _start(self, header: dict[str, Any], resume: bool) -> None:
+        size = os.fstat(self.fh.fileno()).st_size
+        if resume and size:
+            old, rows_, good = read(self.path)
             if not same_sweep(old, header) or old.get("shard") != header.get("shard"):
-                raise UsageError(f"{path}: holds a different sweep (its header differs)",
+                raise UsageError(f"{self.path}: holds a different sweep (its header differs)",
                                  "resume with the same spec and options, or write a new --out")
             self.done = {r["key"]: r for r in rows_}
-            if good < path.stat().st_size:  # a line cut short: keep only whole lines
-                atomic.write_bytes(path, path.read_bytes()[:good])
-            self.fh: IO[str] = path.open("a", encoding="utf-8")
+            if good < size:  # a line cut short: keep only whole lines
+                self.fh.truncate(good)
+            self.fh.seek(0, os.SEEK_END)
         else:
-            self.fh = path.open("w", encoding="utf-8")
+            self.fh.truncate(0)
             self.write(header)
 
     def write(self, item: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cnnstat.analysis.atomic import write_text
+from cnnstat.analysis.outputs import write_text
 from cnnstat.check.files import FileResult, Target
 from cnnstat.core import conventions
 from cnnstat.core.report import Report
@@ -58,12 +58,10 @@ def _key(specs: dict[str, Any], target: Target, result: FileResult) -> str:
 
 
 def write(path: str, results: list[FileResult]) -> None:
-    """Write the baseline atomically: a reader, or the next run after a kill, sees the old
-    baseline or the new one, never an empty file."""
-    try:
-        write_text(path, json.dumps(document(results), indent=2) + "\n")
-    except OSError as exc:
-        raise UsageError(f"--write-baseline {path}: cannot write: {exc.strerror or exc}") from None
+    """Write the baseline (:mod:`cnnstat.analysis.outputs`): a file is replaced atomically, so
+    a reader, or the next run after a kill, sees the old baseline or the new one, never an empty
+    file; UsageError when it cannot be written."""
+    write_text(path, json.dumps(document(results), indent=2) + "\n", option="--write-baseline")
 
 
 def _no_constant(name: str) -> Any:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import codecs
 import errno
 import importlib
-import os
 import sys
 import traceback
 from typing import Any
 
 import click
 
+from cnnstat.cli import streams
 from cnnstat.cli.output import echo_err, report_diagnostics
 from cnnstat.errors import ExitStatus, SpecError, UsageError
 from cnnstat.render.escape import escape_controls
@@ -66,6 +66,7 @@ class _Boundary(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
+        streams.guard()
         try:
             status = super().invoke(ctx)
             sys.stdout.flush()  # a reader that went away is seen here, not at exit
@@ -81,10 +82,16 @@ class _Boundary(click.Group):
             echo_err("\ncnnstat: interrupted")
             ctx.exit(ExitStatus.INTERRUPTED)
         except OSError as exc:
-            if exc.errno != errno.EPIPE:
+            if exc.errno == errno.EPIPE:
+                streams.silence()
+                ctx.exit(ExitStatus.BROKEN_PIPE)
+            if not isinstance(exc, streams.StdoutError):
                 _internal(ctx, exc)
-            _silence_stdout()
-            ctx.exit(ExitStatus.BROKEN_PIPE)
+            streams.silence()
+            _usage_error(f"cannot write to standard output: {exc.strerror or exc}",
+                         "redirect it to a file system that has room"
+                         if exc.errno in (errno.ENOSPC, errno.EDQUOT) else None)
+            ctx.exit(ExitStatus.ERROR)
         except UnicodeEncodeError as exc:
             if not _stdout_encoding(exc):
                 _internal(ctx, exc)
@@ -121,16 +128,6 @@ def _stdout_encoding(exc: UnicodeEncodeError) -> bool:
             codecs.lookup(encoding).name == codecs.lookup(exc.encoding).name
     except LookupError:
         return False
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so that the interpreter's last flush cannot fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)
-        pass
 
 
 @click.group(cls=_Boundary, context_settings={"help_option_names": ["-h", "--help"]})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -47,7 +47,8 @@ def analysed(spec: str, input_shape: Shape | None = None, batch: int = 1,
     its figures or parameters."""
     result = analysis.run(spec, input=input_shape, batch=batch, set=overrides)
     shown = [d for d in result.brief.diagnostics if notes or d.severity is not Severity.NOTE]
-    report_diagnostics(shown, result.source)
+    if shown:  # the source map (decoded from the cache on first use) only to locate them
+        report_diagnostics(shown, result.source)
     return result
 
 
@@ -99,6 +100,35 @@ def show_module_output(target: str, stdout: Any, stderr: Any, command: str) -> N
     for stream, output in (("stdout", stdout), ("stderr", stderr)):
         if output:
             echo_err(verify_view.module_output(target, stream, output, command))
+
+
+def check_output(path: str | os.PathLike[str] | None, *, specs: Iterable[str] = (),
+                 files: Iterable[str | os.PathLike[str]] = (), option: str = "-o",
+                 dash: bool = False) -> None:
+    """Before any work: refuse (exit 2) an output path that cannot or must not be written
+    (:func:`cnnstat.analysis.outputs.check`), including one that is an input of the command:
+    the file of a SPEC argument (a built-in name's too) or one of ``files``."""
+    if path is None:
+        return
+    from cnnstat.analysis import outputs
+
+    outputs.check(path, [*spec_files(specs), *files], option=option, dash=dash)
+
+
+def spec_files(specs: Iterable[str]) -> list[str]:
+    """The files SPEC arguments read: a path (without its ``#variant``) or a built-in name's
+    file; standard input and unknown names read none."""
+    from cnnstat import zoo
+
+    out = []
+    for spec in specs:
+        if spec == "-":
+            continue
+        if zoo.names_a_file(spec):
+            out.append(spec if os.path.exists(spec) else spec.rpartition("#")[0] or spec)
+        elif (entry := zoo.find(spec)) is not None:
+            out.append(str(entry.path))
+    return out
 
 
 def use_color(color: str) -> bool:

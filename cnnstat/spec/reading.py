@@ -42,14 +42,19 @@ def read_file(path: str, limit: int) -> bytes:
         raise UsageError(f"{path}: is a directory, not a file") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as stream:
+    try:
         mode = os.fstat(fd).st_mode
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(mode):  # checked before the file object (which refuses a directory)
+        os.close(fd)
         if stat.S_ISDIR(mode):
             raise UsageError(f"{path}: is a directory, not a file")
-        if not stat.S_ISREG(mode):
-            raise UsageError(f"{path}: {_kind(mode)}, not a regular file; cnnstat does not "
-                             "read it by name, since it may never end or never send anything",
-                             f"to read it anyway, use standard input: cnnstat ... - < {path}")
+        raise UsageError(f"{path}: {_kind(mode)}, not a regular file; cnnstat does not "
+                         "read it by name, since it may never end or never send anything",
+                         f"to read it anyway, use standard input: cnnstat ... - < {path}")
+    with os.fdopen(fd, "rb") as stream:
         try:
             return stream.read(limit + 1)
         except OSError as exc:

@@ -13,7 +13,7 @@ from cnnstat.cli.options import (
     input_option,
     set_option,
 )
-from cnnstat.cli.output import analysed, echo_err
+from cnnstat.cli.output import analysed, check_output, echo_err
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
 
@@ -46,6 +46,7 @@ def graph(spec: str, path: str, fmt: str | None, depth: int | None, rf: bool,
     if path == "-" and chosen in ("png", "pdf") and sys.stdout.isatty():
         raise UsageError(f"-o -: not writing {chosen} to a terminal",
                          "redirect standard output to a file, or name one with -o")
+    check_output(path, specs=[spec], dash=True)
     from cnnstat.views import graph as graphs  # loaded by the command that needs it
 
     result = analysed(spec, input_shape, batch, overrides)
@@ -53,16 +54,6 @@ def graph(spec: str, path: str, fmt: str | None, depth: int | None, rf: bool,
         echo_err(f"note: {len(result.report.rows):,} operations: blocks collapsed below depth "
                  f"{auto} (--depth N to choose)")
     data = graphs.diagram(result, chosen, depth=depth, rf=rf)
-    _write(path, data)
+    from cnnstat.analysis import outputs
 
-
-def _write(path: str, data: bytes) -> None:
-    if path == "-":
-        sys.stdout.buffer.write(data)
-        return
-    from cnnstat.analysis.atomic import write_bytes
-
-    try:
-        write_bytes(path, data)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    outputs.write_bytes(path, data, dash=True)

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 import click
 
 from cnnstat.cli.options import kwargs_option, module_timeout_option, parse_input
-from cnnstat.cli.output import echo_err, report_diagnostics, show_module_output, write_text
+from cnnstat.cli.output import (
+    check_output,
+    echo_err,
+    report_diagnostics,
+    show_module_output,
+    write_text,
+)
 from cnnstat.core.report import Shape
 
 if TYPE_CHECKING:
@@ -40,18 +46,36 @@ def import_command(target: str, inputs: tuple[Shape, ...], factory_kwargs: str,
     from cnnstat.torch_backend import require
 
     require("torch", load=False)
+    check_output(output, files=module_files(target))
     imported = _run(target, inputs, factory_kwargs, timeout, output)
     if imported.report.diagnostics:
         report_diagnostics(list(imported.report.diagnostics), imported.loaded.source)
     if output is None:
         write_text(imported.text)
         return
-    from cnnstat.analysis.atomic import write_text as write_file
+    from cnnstat.analysis import outputs
 
-    write_file(output, imported.text)
+    outputs.write_text(output, imported.text)
     t = imported.report.totals
     echo_err(f"cnnstat: import: wrote {output}: {len(imported.report.rows)} operations, "
              f"{t.params:,} params, {t.macs:,} MACs")
+
+
+def module_files(target: str) -> list[str]:
+    """The files that may hold the module of ``MODULE:FACTORY`` (found without importing
+    anything): ``path/to/file.py``, or for ``pkg.mod`` the ``pkg/mod.py`` and
+    ``pkg/mod/__init__.py`` under the working directory and every ``sys.path`` entry."""
+    import os
+    import sys
+
+    where = target.rpartition(":")[0]
+    if not where:
+        return []
+    if where.endswith(".py") or "/" in where or os.sep in where:
+        return [where]
+    relative = where.replace(".", os.sep)
+    return [os.path.join(base or os.curdir, name) for base in (os.curdir, *sys.path)
+            for name in (relative + ".py", os.path.join(relative, "__init__.py"))]
 
 
 def _run(target: str, inputs: tuple[Shape, ...], kwargs: str, timeout: float | None,

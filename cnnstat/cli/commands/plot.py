@@ -7,7 +7,7 @@ any spec is read.  ``rf --effective`` needs the ``torch`` extra as well.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -15,7 +15,7 @@ import click
 from cnnstat import zoo
 from cnnstat.analysis import Analysed
 from cnnstat.cli.options import dtype_option, input_option, output_option, set_option
-from cnnstat.cli.output import analysed, echo_err
+from cnnstat.cli.output import analysed, check_output, echo_err
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
 from cnnstat.render import figure
@@ -23,21 +23,20 @@ from cnnstat.render import figure
 OUTPUT = "The figure's file: .svg, .png or .pdf."
 
 
-def _start(path: str) -> None:
-    """Before reading anything: the format must be known and matplotlib installed."""
+def _start(path: str, specs: Sequence[str] = (), files: Sequence[str] = ()) -> None:
+    """Before reading anything: the format must be known, matplotlib installed, and the output
+    a file that may be written and is none of the inputs (``specs``, ``files``)."""
     figure.format_of(path)
     figure.require()
+    check_output(path, specs=specs, files=files)
 
 
 def _write(path: str, draw: Callable[[str], bytes]) -> None:
-    """Draw in the format the suffix names and write the file atomically."""
-    from cnnstat.analysis.atomic import write_bytes
+    """Draw in the format the suffix names and write the file (cnnstat.analysis.outputs)."""
+    from cnnstat.analysis import outputs
 
     data = draw(figure.format_of(path))
-    try:
-        write_bytes(path, data)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    outputs.write_bytes(path, data)
     echo_err(f"wrote {path} ({len(data):,} bytes)")
 
 
@@ -73,7 +72,7 @@ def complexity(specs: tuple[str, ...], output: str) -> None:
     from cnnstat.render.charts import complexity as draw
     from cnnstat.views import plots
 
-    _start(output)
+    _start(output, specs)
     view = plots.complexity(complexity_items(specs))
     for name in view.left_out if specs else ():  # the zoo: only those that publish one
         echo_err(f"cnnstat: {name}: no published top-1 (reference: top1); not drawn")
@@ -96,7 +95,7 @@ def layers(spec: str, output: str, input_shape: Shape | None, overrides: dict[st
     from cnnstat.render.charts import layers as draw
     from cnnstat.views import plots
 
-    _start(output)
+    _start(output, [spec])
     report = analysed(spec, input_shape, batch, overrides).report
     _write(output, lambda fmt: draw(plots.layer_bars(report), plots.layers_title(report),
                                     plots.LAYER_LABELS, fmt))
@@ -116,7 +115,7 @@ def memory(spec: str, output: str, input_shape: Shape | None, overrides: dict[st
     from cnnstat.render.charts import memory as draw
     from cnnstat.views import plots
 
-    _start(output)
+    _start(output, [spec])
     view = plots.live_memory(analysed(spec, input_shape, batch, overrides).report, dtype)
     _write(output, lambda fmt: draw(view.names, view.live_bytes, view.peak, view.title,
                                     view.ylabel, fmt))
@@ -148,7 +147,7 @@ def roofline(bench_json: str, output: str, spec: str | None, batch: int | None) 
     from cnnstat.render.timing_charts import roofline as draw
     from cnnstat.views import bench_plots
 
-    _start(output)
+    _start(output, files=[bench_json])
     view = bench_plots.roofline(read_bench(bench_json), bench_json, spec, batch)
     _write(output, lambda fmt: draw(view.points, view.peak_flops_per_s, view.bytes_per_s,
                                     view.title, view.footnote, fmt))
@@ -163,7 +162,7 @@ def bench(bench_json: str, output: str) -> None:
     from cnnstat.render.timing_charts import bench as draw
     from cnnstat.views import bench_plots
 
-    _start(output)
+    _start(output, files=[bench_json])
     view = bench_plots.sweep(read_bench(bench_json), bench_json)
     _write(output, lambda fmt: draw(view.series, view.title, view.footnote, fmt))
 
@@ -187,7 +186,7 @@ def rf(spec: str, output: str, input_shape: Shape | None, overrides: dict[str, o
     from cnnstat.views import plots
     from cnnstat.views.receptive import chosen_layer
 
-    _start(output)
+    _start(output, [spec])
     if effective:
         from cnnstat.torch_backend import require
 

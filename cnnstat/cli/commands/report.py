@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from cnnstat.cli.options import input_option, output_option, set_option
-from cnnstat.cli.output import analysed, echo_err
+from cnnstat.cli.output import analysed, check_output, echo_err
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
 from cnnstat.render import figure
@@ -34,16 +34,14 @@ def report(specs: tuple[str, ...], output: str, input_shape: Shape | None,
     cnnstat report resnet50 -o resnet50.html
     cnnstat report resnet18 mobilenet-v2 efficientnet-b0 -o compare.html
     """
-    from cnnstat.analysis.atomic import write_text
+    from cnnstat.analysis import outputs
     from cnnstat.views import report as report_view
 
     if not output.lower().endswith((".html", ".htm")):
         raise UsageError(f"-o {output!r}: the report is HTML", "end the file name in .html")
     figure.require()
+    check_output(output, specs=specs)
     items = [analysed(s, input_shape, batch, overrides) for s in specs]
     page = report_view.page(specs, items, report_view.Options(not no_verify, depth))
-    try:
-        write_text(output, page)
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    outputs.write_text(output, page)
     echo_err(f"wrote {output} ({len(page.encode('utf-8')):,} bytes)")

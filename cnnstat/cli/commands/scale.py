@@ -19,7 +19,7 @@ from cnnstat.cli.options import (
     no_rf_option,
     parse_target,
 )
-from cnnstat.cli.output import echo_err, emit, progress
+from cnnstat.cli.output import check_output, echo_err, emit, progress
 from cnnstat.core.memory import DTYPE_BYTES
 from cnnstat.errors import ExitStatus, UsageError
 
@@ -69,14 +69,14 @@ def _phis(text: str) -> list[Fraction]:
 @dtype_option("Bytes per element of memory budgets.")
 @no_rf_option
 @jobs_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", metavar="FILE",
               help="Write the scaled spec (one phi, or the --target answer) to this YAML file.")
 @format_option()
 @color_option
 def scale(spec: str, phi_text: str | None, published: bool, target_text: str | None,
           alpha: str, beta: str, gamma: str, search: bool, step: str, tolerance: str,
           accuracy_file: Path | None, dtype: str, no_rf: bool, jobs: int | None,
-          output: Path | None, fmt: str, color: str) -> ExitStatus:
+          output: str | None, fmt: str, color: str) -> ExitStatus:
     """Compound scaling of SPEC (its 'scaling:' knobs): d = alpha^phi, w = beta^phi,
     r = gamma^phi.
 
@@ -98,6 +98,7 @@ def scale(spec: str, phi_text: str | None, published: bool, target_text: str | N
         raise UsageError("--alpha, --beta and --gamma must be positive")
     if output is not None and (published or search):
         raise UsageError("-o writes one scaled spec: give it with --phi or --target")
+    check_output(output, specs=[spec], files=[accuracy_file] if accuracy_file else [])
     scaler = Scaler(spec, coefficients, rf=not no_rf)
     if search:
         return _search(spec, scaler, step, tolerance, accuracy_file, jobs, fmt, color)
@@ -113,7 +114,7 @@ def scale(spec: str, phi_text: str | None, published: bool, target_text: str | N
     return _show_phis(spec, scaler, phis, output, fmt, color)
 
 
-def _show_phis(spec: str, scaler: Any, phis: list[Fraction], output: Path | None, fmt: str,
+def _show_phis(spec: str, scaler: Any, phis: list[Fraction], output: str | None, fmt: str,
                color: str) -> ExitStatus:
     from cnnstat.views import scale as view
 
@@ -129,21 +130,18 @@ def _show_phis(spec: str, scaler: Any, phis: list[Fraction], output: Path | None
     return ExitStatus.OK
 
 
-def _write(scaler: Any, scaled: Any, output: Path) -> None:
-    from cnnstat.analysis import atomic
+def _write(scaler: Any, scaled: Any, output: str) -> None:
+    from cnnstat.analysis import outputs
     from cnnstat.analysis.scaling import scaled_spec
 
     coef = f"alpha={float(scaler.alpha):g}, beta={float(scaler.beta):g}, " \
            f"gamma={float(scaler.gamma):g}"
     text = scaled_spec(scaler.evaluate.parsed, scaler.evaluate.variant, scaled, coef)
-    try:
-        atomic.write_bytes(output, text.encode("utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{output}: cannot write ({exc.strerror})") from None
+    outputs.write_text(output, text)
     echo_err(f"cnnstat: wrote {output} (phi = {float(scaled.phi):g})")
 
 
-def _target(spec: str, scaler: Any, target_text: str, dtype: str, output: Path | None,
+def _target(spec: str, scaler: Any, target_text: str, dtype: str, output: str | None,
             fmt: str, color: str) -> ExitStatus:
     from cnnstat.views import scale as view
 

@@ -27,7 +27,7 @@ from cnnstat.cli.options import (
     parse_vary,
     set_option,
 )
-from cnnstat.cli.output import echo_err, emit, progress
+from cnnstat.cli.output import check_output, echo_err, emit, progress
 from cnnstat.core.memory import DTYPE_BYTES
 from cnnstat.errors import ExitStatus, UsageError
 
@@ -91,8 +91,8 @@ def _show(fmt: str, color: str, head: dict[str, Any], rows: list[Row], budgets: 
 @dtype_option("Bytes per element of the memory column.")
 @no_rf_option
 @jobs_option
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Stream rows to this JSON-lines file as they finish.")
+@click.option("--out", "out_text", metavar="FILE",
+              help="Stream rows to this JSON-lines file as they finish (locked while it runs).")
 @click.option("--resume", is_flag=True, help="Skip the configurations already in --out.")
 @click.option("--shard", "shard_text", metavar="I/N", help="Run shard I of N (0-based).")
 @click.option("--bench", "bench_front", is_flag=True, help="Also time the Pareto front.")
@@ -105,7 +105,7 @@ def _show(fmt: str, color: str, head: dict[str, Any], rows: list[Row], budgets: 
 def sweep(spec: str, vary_texts: tuple[str, ...], input_texts: tuple[str, ...],
           random_n: int | None, seed: int, budget_texts: tuple[str, ...],
           objective_texts: tuple[str, ...], batch: int, dtype: str, no_rf: bool,
-          jobs: int | None, out: Path | None, resume: bool, shard_text: str | None,
+          jobs: int | None, out_text: str | None, resume: bool, shard_text: str | None,
           bench_front: bool, bench_all: bool, device: str, overrides: dict[str, object],
           fmt: str, color: str) -> ExitStatus:
     """Analyse every configuration of SPEC: the product of the --vary values and --input sizes.
@@ -117,8 +117,10 @@ def sweep(spec: str, vary_texts: tuple[str, ...], input_texts: tuple[str, ...],
     """
     from cnnstat.analysis import sweep_run
 
-    if resume and out is None:
+    if resume and out_text is None:
         raise UsageError("--resume continues a results file", "give it with --out FILE")
+    check_output(out_text, specs=[spec], option="--out")
+    out = Path(out_text) if out_text is not None else None
     vary = [parse_vary(t) for t in vary_texts]
     if len({n for n, _ in vary}) != len(vary):
         raise UsageError("--vary: a parameter is varied twice", "give each parameter once")

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from cnnstat import zoo
+from cnnstat.analysis import cache
 from cnnstat.cli.options import data_options, kwargs_option, seconds_option
 from cnnstat.cli.output import analysed, echo_err, emit, progress
 from cnnstat.core.counters import TOOLS
@@ -64,14 +65,15 @@ def verify(specs: tuple[str, ...], impl: str | None, factory_kwargs: str, count:
         raise UsageError("--timeout applies to --module (the user's code runs in a child "
                          "process with a time limit)", "add --module MODULE:FACTORY, or drop "
                          "--timeout")
-    if impl is not None:
-        require("torch", load=False)
-        ok = _conformance(specs, impl, factory_kwargs, timeout, fmt, color, input_shape, batch,
-                          overrides)
-    else:
-        require("torch", *(["fvcore"] if "fvcore" in counters else []),
-                *(TOOL_MODULES[c] for c in counters if c in TOOL_MODULES))
-        ok = _verify(specs, counters, device, fmt, color, input_shape, batch, overrides, rf)
+    with cache.bypassed():  # a gate: every figure it judges is computed here, none read back
+        if impl is not None:
+            require("torch", load=False)
+            ok = _conformance(specs, impl, factory_kwargs, timeout, fmt, color, input_shape,
+                              batch, overrides)
+        else:
+            require("torch", *(["fvcore"] if "fvcore" in counters else []),
+                    *(TOOL_MODULES[c] for c in counters if c in TOOL_MODULES))
+            ok = _verify(specs, counters, device, fmt, color, input_shape, batch, overrides, rf)
     return ExitStatus.OK if ok else ExitStatus.REJECTED
 
 
