@@ -231,10 +231,11 @@ def merge(files: tuple[Path, ...], budget_texts: tuple[str, ...],
     """
     from cnnstat.analysis import sweep_run
 
+    budgets, objectives = budgets_of(budget_texts), objectives_of(objective_texts)
     head, rows = sweep_run.merge(list(files))
     missing = int(head.get("total", len(rows))) - len(rows)
     if missing:
         echo_err(f"cnnstat: merge: {missing} of {head.get('total')} configurations are in no "
                  "file (a shard missing or unfinished)")
-    _show(fmt, color, head, rows, budgets_of(budget_texts), objectives_of(objective_texts))
+    _show(fmt, color, head, rows, budgets, objectives)
     return ExitStatus.OK
