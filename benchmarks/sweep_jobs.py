@@ -5,8 +5,9 @@ ResNet-50 configurations (widths x depths x input sizes, receptive fields on, as
 sweep`` runs by default) in sweeps of growing size, each run three ways in one process:
 
 * one: every configuration in this process (the rule's threshold set to infinity);
-* two: two workers from the start (the threshold set to 0), as before the rule;
-* auto: the rule as shipped, with --jobs 2.
+* two: two workers from the start (the threshold set to 0, the load ignored), as before the
+  rule;
+* auto: the rule as shipped, with --jobs 2 (which counts the cores the load average leaves idle).
 
 Each figure is the median of REPEATS runs (wall seconds, worker start-up included).  The
 crossover is the smallest sweep whose "two" beats "one"; the rule's PARALLEL_S should sit
@@ -35,7 +36,7 @@ from cnnstat.analysis.sweep import Config, Evaluator, grid  # noqa: E402
 WIDTHS = [float(Fraction(1, 4) + i * Fraction(1, 8)) for i in range(10)]
 DEPTHS = [float(Fraction(1, 2) + i * Fraction(1, 10)) for i in range(25)]
 INPUTS = [(3, s, s) for s in (128, 160, 192, 224)]
-SIZES = (2, 25, 50, 100, 200, 400, 800)
+SIZES = (2, 50, 100, 200, 400, 800, 1200, 1600)
 
 
 def spread(n: int) -> list[Config]:
@@ -45,10 +46,11 @@ def spread(n: int) -> list[Config]:
 
 
 def timed(items: list[Config], jobs: int, parallel_s: float, repeats: int) -> float:
-    saved = sweep_run.PROBE_S, sweep_run.PARALLEL_S, sweep_run.WORKER_S
+    saved = sweep_run.PROBE_S, sweep_run.PARALLEL_S, sweep_run.WORKER_S, sweep_run.idle_cores
     sweep_run.PARALLEL_S = parallel_s
     if parallel_s == 0:  # workers from the start, as before the rule
         sweep_run.PROBE_S, sweep_run.WORKER_S = 0.0, 1e-12
+        sweep_run.idle_cores = lambda: float(jobs)
     try:
         times = []
         for _ in range(repeats):
@@ -58,7 +60,8 @@ def timed(items: list[Config], jobs: int, parallel_s: float, repeats: int) -> fl
             assert len(rows) == len(items)
         return statistics.median(times)
     finally:
-        sweep_run.PROBE_S, sweep_run.PARALLEL_S, sweep_run.WORKER_S = saved
+        (sweep_run.PROBE_S, sweep_run.PARALLEL_S, sweep_run.WORKER_S,
+         sweep_run.idle_cores) = saved
 
 
 def main() -> None:
@@ -86,7 +89,8 @@ def main() -> None:
              f"The rule (sweep_run.workers_for): this process analyses for "
              f"{sweep_run.PROBE_S} s, then starts workers only when the rest is estimated at "
              f"more than {sweep_run.PARALLEL_S} s on one core, one per {sweep_run.WORKER_S} s of "
-             "work at most, never more than the configurations left or --jobs.", "",
+             "work at most, never more than the configurations left, --jobs, or the cores the "
+             "load average leaves idle.", "",
              "| configurations | one process | two workers from the start | the rule, --jobs 2 |",
              "|---:|---:|---:|---:|"]
     lines += [f"| {n:,} | {one:.2f} | {two:.2f} | {auto:.2f} |" for n, one, two, auto in rows]

@@ -282,13 +282,15 @@ def test_a_grid_is_lazy_and_a_shard_of_it_is_taken_by_index() -> None:
 
 # -- section 4: --jobs never starts more workers than pay ---------------------------------------
 
-def test_workers_never_outnumber_configurations_or_the_work() -> None:
-    parallel, each = sweep_run.PARALLEL_S, sweep_run.WORKER_S
-    assert sweep_run.workers_for(2, 1000.0, 64) == 2  # never more than the configurations
-    assert sweep_run.workers_for(1, 1000.0, 64) == 1
-    assert sweep_run.workers_for(200, parallel / 2, 2) == 1  # too little work to pay
-    assert sweep_run.workers_for(10_000, parallel * 2, 64) == int(parallel * 2 / each)
-    assert sweep_run.workers_for(10_000, 1000.0, 3) == 3  # never more than --jobs
+def test_workers_never_outnumber_configurations_cores_or_the_work() -> None:
+    parallel, each, idle = sweep_run.PARALLEL_S, sweep_run.WORKER_S, 64.0
+    assert sweep_run.workers_for(2, 1000.0, 64, idle) == 2  # never more than the configurations
+    assert sweep_run.workers_for(1, 1000.0, 64, idle) == 1
+    assert sweep_run.workers_for(200, parallel / 2, 2, idle) == 1  # too little work to pay
+    assert sweep_run.workers_for(10_000, parallel * 2, 64, idle) == int(parallel * 2 / each)
+    assert sweep_run.workers_for(10_000, 1000.0, 3, idle) == 3  # never more than --jobs
+    assert sweep_run.workers_for(10_000, 1000.0, 64, 2.6) == 3  # nor than the idle cores
+    assert sweep_run.workers_for(10_000, 1000.0, 64, -3.0) == 1  # a busy machine: one
 
 
 def test_a_small_sweep_with_many_jobs_starts_no_process(cli, tmp_path: Path,
@@ -319,6 +321,15 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+# The sweep with workers from its start, whatever the machine's load (the rule is tested above).
+WORKERS_NOW = ("import sys\n"
+               "from cnnstat.analysis import sweep_run\n"
+               "sweep_run.PROBE_S, sweep_run.PARALLEL_S, sweep_run.WORKER_S = 0.0, 0.0, 1e-9\n"
+               "sweep_run.idle_cores = lambda: 2.0\n"
+               "from cnnstat.cli.main import main\n"
+               "main(sys.argv[1:])\n")
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_workers_of_a_killed_sweep_end_quietly(tmp_path: Path) -> None:
     widths = ",".join(str(0.25 + 0.125 * i) for i in range(20))
@@ -326,19 +337,17 @@ def test_workers_of_a_killed_sweep_end_quietly(tmp_path: Path) -> None:
     errors = tmp_path / "stderr"
     with open(errors, "w") as err:
         sweep = subprocess.Popen(
-            [sys.executable, "-m", "cnnstat", "sweep", "resnet50", "--vary", f"width={widths}",
-             "--vary", f"depth={depths}", "--input", "3x224x224", "--input", "3x320x320",
-             "-j", "2", "--out", str(tmp_path / "run.jsonl")],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=err,
-            env={**os.environ, "CNNSTAT_NO_CACHE": "1"})
+            [sys.executable, "-c", WORKERS_NOW, "sweep", "resnet50", "--vary", f"width={widths}",
+             "--vary", f"depth={depths}", "--input", "3x224x224", "-j", "2",
+             "--out", str(tmp_path / "run.jsonl")],
+            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=err,
+            env={**os.environ, "CNNSTAT_NO_CACHE": "1", "PYTHONPATH": str(REPO)})
     try:
         deadline = time.monotonic() + 60
-        while not (workers := _children(sweep.pid)) and sweep.poll() is None \
+        while len(workers := _children(sweep.pid)) < 2 and sweep.poll() is None \
                 and time.monotonic() < deadline:
             time.sleep(0.02)
-        if not workers:
-            pytest.skip("the sweep finished without workers (a machine this fast needs a "
-                        "larger grid)")
+        assert len(workers) == 2, "the sweep started no workers"
         time.sleep(0.3)  # the workers mid-task
     finally:
         sweep.send_signal(signal.SIGKILL)

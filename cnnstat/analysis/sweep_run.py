@@ -64,16 +64,32 @@ def _work(config: Config) -> Row:
     return _WORKER(config)
 
 
-def workers_for(left: int, seconds: float, jobs: int) -> int:
+def workers_for(left: int, seconds: float, jobs: int, idle: float | None = None) -> int:
     """How many processes analyse ``left`` configurations estimated at ``seconds`` on one core:
-    one (this process) unless the work is more than :data:`PARALLEL_S`, else at most ``jobs``,
-    never more than the configurations, and no more than one per :data:`WORKER_S` of work.
-    Measured on a 2-core machine (README, "Sweeps"): starting a worker costs 0.1-0.3 s and
-    each worker warms its own caches of block expansions, so 2 workers were slower than one
-    below about 2 s of work (200 EfficientNet widths: 0.6 s in one process, 1.0 s in two)."""
+    one (this process) unless the work is more than :data:`PARALLEL_S`; else at most ``jobs``,
+    never more than the configurations, no more than one per :data:`WORKER_S` of work, and no
+    more than the cores that are idle (``idle``: the usable cores less the load average).
+    Measured on a shared 2-core machine (benchmarks/sweep_jobs.md): starting a worker costs 0.1
+    to 0.3 s and each warms its own caches of block expansions, so two workers were slower than
+    one below about 2 s of work, and slower at any size while other work kept the cores busy
+    (200 EfficientNet widths: 0.6 s in one process, 1.0 s in two, at a load of 4.6)."""
     if left <= 1 or seconds < PARALLEL_S:
         return 1
-    return max(1, min(jobs, left, int(seconds / WORKER_S)))
+    cores = max(1, int((idle_cores() if idle is None else idle) + 0.5))
+    return max(1, min(jobs, left, int(seconds / WORKER_S), cores))
+
+
+def idle_cores() -> float:
+    """The cores this process may use less the 1-minute load average (all of them where the
+    system has no load average)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 1
+    try:
+        return usable - os.getloadavg()[0]
+    except OSError:  # no load average (Windows)
+        return float(usable)
 
 
 def rows(evaluate: Evaluator, configs: Sequence[Config], *, jobs: int,
