@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from cnnstat.analysis import sweep_run
-from cnnstat.analysis.sweep import MAX_CONFIGS, grid, shard
+from cnnstat.analysis.sweep import MAX_CONFIGS, grid, sample, shard, shard_size, size_of
 from cnnstat.analysis.sweep_file import FORMAT, MAX_BYTES
 from tests.trust_cli import REPO, run, run_many
 
@@ -254,6 +254,10 @@ def test_three_vary_of_a_thousand_values_are_refused_up_front(tmp_path: Path) ->
     drawn = run(tmp_path, "sweep", name, *vary, "--random", "1000000000", timeout=20)
     assert drawn.returncode == 2
     assert f"--random 1,000,000,000: more than {MAX_CONFIGS:,} configurations" in drawn.stderr
+    ten = [a for n in "abcdefghij" for a in ("--vary", f"{n}={THOUSAND}")]  # past sys.maxsize
+    proc = run(tmp_path, "sweep", name, *ten, timeout=20)
+    assert proc.returncode == 2
+    assert f"the sweep has {1000 ** 10:,} configurations" in proc.stderr
 
 
 def test_random_beyond_a_small_grid_draws_the_grid(tmp_path: Path) -> None:
@@ -278,6 +282,13 @@ def test_a_grid_is_lazy_and_a_shard_of_it_is_taken_by_index() -> None:
     part = shard(big, 7, 1000 ** 3 // 4)  # 8 configurations, never the whole grid
     assert time.perf_counter() - start < 1
     assert [c.index for c in part] == [7 + k * (1000 ** 3 // 4) for k in range(8)]
+    huge = grid([(name, values) for name in "abcdefghij"])  # 10^30: more than len() can say
+    assert huge.size == 1000 ** 10 and size_of(huge) == 1000 ** 10
+    assert [c.index for c in shard(huge, 1, 1000 ** 10 // 3)] == [1 + k * (1000 ** 10 // 3)
+                                                                   for k in range(3)]
+    drawn = sample([(name, values) for name in "abcdefghij"], [None], 5, seed=3)
+    assert len({c.key() for c in drawn}) == 5
+    assert shard_size(1000 ** 10, 1, 1000 ** 10 // 3) == 3
 
 
 # -- section 4: --jobs never starts more workers than pay ---------------------------------------

@@ -19,6 +19,7 @@ import itertools
 import json
 import math
 import random
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
@@ -68,7 +69,7 @@ class Grid(Sequence[Config]):
         self.size = math.prod(len(vs) for vs in self.values) * len(self.inputs)
 
     def __len__(self) -> int:
-        return self.size
+        return self.size  # OverflowError past sys.maxsize: callers that may meet one read .size
 
     @overload
     def __getitem__(self, index: int) -> Config: ...
@@ -110,7 +111,7 @@ def sample(vary: Sequence[tuple[str, Sequence[object]]], inputs: Sequence[Shape 
     at most :data:`MAX_CONFIGS` (the caller refuses more, with the count)."""
     sizes = [len(vs) for _, vs in vary] + [len(inputs)]
     total = math.prod(sizes)
-    picks = random.Random(seed).sample(range(total), min(n, total))
+    picks = _draw(random.Random(seed), total, min(n, total))
     out = []
     for i, flat in enumerate(picks):
         digits = []
@@ -123,16 +124,33 @@ def sample(vary: Sequence[tuple[str, Sequence[object]]], inputs: Sequence[Shape 
     return out
 
 
+def _draw(rng: random.Random, total: int, n: int) -> list[int]:
+    """``n`` distinct integers below ``total``: ``Random.sample`` (the same draw as ever for a
+    given seed), or, past what a range can measure (10 ``--vary`` of 1,000 values), distinct
+    ``randrange`` draws -- ``n`` is tiny beside such a ``total``."""
+    if total <= sys.maxsize:
+        return rng.sample(range(total), n)
+    picks: dict[int, None] = {}  # in the order drawn
+    while len(picks) < n:
+        picks.setdefault(rng.randrange(total))
+    return list(picks)
+
+
+def size_of(configs: Sequence[Config]) -> int:
+    """How many configurations: a :class:`Grid` may hold more than ``len`` can say."""
+    return configs.size if isinstance(configs, Grid) else len(configs)
+
+
 def shard_size(total: int, i: int, n: int) -> int:
     """How many of ``total`` configurations shard ``i`` of ``n`` holds."""
-    return len(range(i, total, n))
+    return max(0, -(-(total - i) // n))
 
 
 def shard(configs: Sequence[Config], i: int, n: int) -> list[Config]:
     """Shard ``i`` of ``n`` (0-based): every n-th configuration from the i-th, so each shard gets
     a fair share of large and small ones and the shards together are the sweep.  Taken by
     index: a shard of a lazy :class:`Grid` enumerates only its own configurations."""
-    return [configs[k] for k in range(i, len(configs), n)]
+    return [configs[k] for k in range(i, size_of(configs), n)]
 
 
 def memory_bytes(row: Row, batch: int, dtype_bytes: int) -> int:

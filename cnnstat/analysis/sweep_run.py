@@ -72,7 +72,7 @@ def workers_for(left: int, seconds: float, jobs: int, idle: float | None = None)
     Measured on a shared 2-core machine (benchmarks/sweep_jobs.md): starting a worker costs 0.1
     to 0.3 s and each warms its own caches of block expansions, so two workers were slower than
     one below about 2 s of work, and slower at any size while other work kept the cores busy
-    (200 EfficientNet widths: 0.6 s in one process, 1.0 s in two, at a load of 4.6)."""
+    (200 EfficientNet widths: 0.6 s in one process, 1.0 s in two, at a load of 2.2)."""
     if left <= 1 or seconds < PARALLEL_S:
         return 1
     cores = max(1, int((idle_cores() if idle is None else idle) + 0.5))
@@ -110,7 +110,7 @@ def rows(evaluate: Evaluator, configs: Sequence[Config], *, jobs: int,
     left = len(configs) - done
     spent = time.perf_counter() - start
     pace = (spent - first) / (done - 1) if done > 1 else spent
-    workers = workers_for(left, pace * left, jobs) if left else 1
+    workers = workers_for(left, pace * left, jobs)
     if workers <= 1:
         yield from (evaluate(c) for c in configs[done:])
         return

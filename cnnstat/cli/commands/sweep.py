@@ -140,7 +140,7 @@ def sweep(spec: str, vary_texts: tuple[str, ...], input_texts: tuple[str, ...],
     parts = parse_shard(shard_text) if shard_text is not None else None
     budgets, objectives = budgets_of(budget_texts), objectives_of(objective_texts)
     space = grid(vary, inputs)
-    total = bounded(len(space), random_n, parts)
+    total = bounded(space.size, random_n, parts)
     chosen = sample(vary, inputs, random_n, seed) if random_n else space
     fixed = tuple(overrides.items())
     configs = [type(c)(c.index, fixed + c.set, c.input)
