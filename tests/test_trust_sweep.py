@@ -158,6 +158,8 @@ CORRUPT = [
      "nested too deeply"),
     ("NaN", lambda ls: [*ls[:2], ls[2].replace('"macs": ', '"macs": NaN, "x": '), *ls[3:]], 3,
      "NaN is not a number JSON allows"),
+    ("a row again, other figures", lambda ls: [*ls, _row(ls, 2, macs=7)], 6,
+     "again, with other figures"),
 ]
 
 

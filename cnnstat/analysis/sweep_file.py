@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from cnnstat.analysis.sweep import Row
+from cnnstat.analysis.sweep import MAX_CONFIGS, Row
 from cnnstat.core.memory import DTYPE_BYTES
 from cnnstat.errors import UsageError
 from cnnstat.spec.reading import open_file, read_lines
@@ -74,7 +74,7 @@ def read(path: Path) -> tuple[dict[str, Any], list[Row], int]:
     short by an interruption is left out.  UsageError, located, for anything else that is not
     a header or a row of one."""
     header: dict[str, Any] | None = None
-    rows: list[Row] = []
+    rows: dict[str, Row] = {}
     good = 0
     with open_file(str(path), MAX_BYTES, "a sweep's results") as stream:
         for number, line in read_lines(stream, str(path), LONGEST_LINE):
@@ -85,11 +85,20 @@ def read(path: Path) -> tuple[dict[str, Any], list[Row], int]:
             if header is None:
                 header = _header(item, where)
             else:
-                rows.append(_row(item, where, header["total"]))
+                _add(rows, _row(item, where, header["total"]), where)
             good += len(line)
     if header is None:
         raise UsageError(f"{path}: no header line (an empty file)", HINT)
-    return header, rows, good
+    return header, list(rows.values()), good
+
+
+def _add(rows: dict[str, Row], row: Row, where: str) -> None:
+    """One row more, by its configuration: the same one twice is kept once, two that disagree
+    are refused, and a file holds no more than one run may."""
+    if rows.setdefault(row["key"], row) != row:
+        raise UsageError(f"{where}: configuration {row['key']} again, with other figures", HINT)
+    if len(rows) > MAX_CONFIGS:
+        raise UsageError(f"{where}: more than {MAX_CONFIGS:,} rows", HINT)
 
 
 def _reject(name: str) -> Any:
