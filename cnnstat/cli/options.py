@@ -499,4 +499,6 @@ def no_rf_option(fn: F) -> F:
 
 def jobs_option(fn: F) -> F:
     return click.option("--jobs", "-j", type=click.IntRange(1, MAX_THREADS),
-                        help="Worker processes  [default: all cores]")(fn)
+                        help="Worker processes at most: none are started for less than 2 s "
+                        "of work, nor more than the configurations or the idle cores  "
+                        "[default: all cores]")(fn)
