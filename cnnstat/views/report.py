@@ -30,7 +30,10 @@ class Options:
 
 
 def _anchor(name: str) -> str:
-    return "spec-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    """The page's id of a spec: letters, digits and '-' as they are, every other character as
+    ``_`` + its code point in hex + ``_``, so two names never share an id (``a.b`` is
+    ``spec-a_2e_b``, ``a_b`` is ``spec-a_5f_b``)."""
+    return "spec-" + "".join(c if c.isalnum() or c == "-" else f"_{ord(c):x}_" for c in name)
 
 
 def diagram(item: Analysed, depth: int | None) -> str:

@@ -76,15 +76,16 @@ def schema_ref(output: str | None) -> str:
 
 def run_import(target: str, inputs: tuple[tuple[int, ...], ...], kwargs: str = "{}",
                timeout: float = isolation.DEFAULT_TIMEOUT, output: str | None = None,
-               batch: int = 1) -> Imported:
-    """Import ``target`` (``pkg.mod:factory`` or ``file.py:factory``) traced at ``inputs``."""
+               batch: int = 1, memory: int | None = isolation.DEFAULT_MEMORY) -> Imported:
+    """Import ``target`` (``pkg.mod:factory`` or ``file.py:factory``) traced at ``inputs``, in a
+    child process of at most ``memory`` bytes of address space (None: no limit)."""
     if not inputs:
         raise UsageError("import needs the input shape: --input CxHxW (one per input of "
                          "forward())", "e.g. --input 3x224x224")
     ready = threading.Thread(target=_preload, daemon=True)
     ready.start()  # the parent's own start-up overlaps the child's run
     doc, error, out, err = isolation.run_child(target, timeout, TASK, kwargs=kwargs,
-                                               inputs=inputs)
+                                               inputs=inputs, memory=memory)
     ready.join()
     try:
         if doc is None:
