@@ -221,7 +221,8 @@ def test_generated_specs_raise_only_cnnstat_errors(spec: dict[str, object]) -> N
 
 # -- the command line, in a child process under time and memory bounds -------------------------
 
-# CNNSTAT_FUZZ_EXAMPLES raises the number of batches for a longer run on demand (README, Tests)
+# CNNSTAT_FUZZ_EXAMPLES raises the number of batches for a longer run on demand
+# (CONTRIBUTING.md, Tests)
 CLI_BATCHES = int(os.environ.get("CNNSTAT_FUZZ_EXAMPLES", "4"))
 CLI_BATCH = 12  # mutated files per child process; four commands each
 MEMORY = 3 << 29  # 1.5 GiB of address space for the child (RLIMIT_AS)

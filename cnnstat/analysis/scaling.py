@@ -86,7 +86,7 @@ class Scaler:
         if scaling is None:
             raise UsageError(f"{spec}: the spec declares no scaling knobs",
                              "add a 'scaling:' section naming its width, depth and resolution "
-                             "parameters (see README, 'Design-space exploration')")
+                             "parameters (see docs/design-space.md, 'Scaling knobs')")
         base = build(parsed, variant)
         self.alpha, self.beta, self.gamma = coefficients
         names = [n for n in (scaling.width, scaling.depth, scaling.resolution) if n]
