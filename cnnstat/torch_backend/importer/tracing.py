@@ -104,7 +104,7 @@ def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str,
     except fx.proxy.TraceError as exc:
         return {"rejected": [{"op": "control flow", "path": _tracing_at(tracer), "count": 1,
                               "code": "E702", "why": "forward() has data-dependent control "
-                              "flow, or iterates a traced tensor, which torch.fx cannot trace: "
+                              "flow, which torch.fx cannot trace: "
                               f"{str(exc).splitlines()[0]}"}]}
     gm = fx.GraphModule(model, graph)
     placeholders = [n for n in graph.nodes if n.op == "placeholder"]
