@@ -152,8 +152,8 @@ def test_an_operation_the_spec_leaves_out_fails_located(
     assert ops.first == category and ops.module_path == path
     spec_n, module_n = next((a, b) for c, a, b in ops.counts if c == category)
     assert (spec_n, module_n) == (0, 1)
-    assert ops.difference() == f"{category} operations: the spec 0, the module 1; first at " \
-        f"module path '{path}'"
+    where = f"first at module path '{path}'" if path else "first in the top-level forward()"
+    assert ops.difference() == f"{category} operations: the spec 0, the module 1; {where}"
 
 
 def test_an_operation_the_module_leaves_out_names_the_spec_layer(tmp_path: Path) -> None:
@@ -177,6 +177,19 @@ def test_the_issues_example_without_its_relu_fails(tmp_path: Path) -> None:
     with_relu = conform(report(tmp_path, spec.replace("  - bn\n", "  - bn\n  - relu\n")),
                         batchnorm_act(), "timm_like")
     assert with_relu.ok, with_relu.operations.difference()
+
+
+def test_tf_same_padding_in_forward_is_a_pad(tmp_path: Path) -> None:
+    """timm's Conv2dSame at stride 2 over 8 x 8 pads 0 above and 1 below: a spec conv padded 1
+    on both sides gives the same shape, but not the same operations."""
+    from tests.import_models.timm_like import conv2d_same
+
+    same = "  - conv: {out: 8, kernel: 3, stride: 2, padding: same}\n  - relu\n"
+    assert conform(report(tmp_path, same), conv2d_same(), "m").ok
+    padded = same.replace("padding: same", "padding: 1")
+    result = conform(report(tmp_path, padded), conv2d_same(), "m")
+    assert result.divergence is None and result.operations.first == "pad"
+    assert result.operations.module_path == "0"
 
 
 # -- accepted forms --------------------------------------------------------------------------------

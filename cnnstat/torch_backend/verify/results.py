@@ -132,9 +132,14 @@ class Operations:
         if self.first is None:
             return ""
         spec, module = next((a, b) for c, a, b in self.counts if c == self.first)
-        where = f"; first at module path '{self.module_path}'" if self.module_path is not None \
-            else f"; spec layer '{self.spec_row}' has none in the module" \
-            if self.spec_row is not None else ""
+        if self.module_path:
+            where = f"; first at module path '{self.module_path}'"
+        elif self.module_path is not None:
+            where = "; first in the top-level forward()"
+        elif self.spec_row is not None:
+            where = f"; spec layer '{self.spec_row}' has none in the module"
+        else:
+            where = ""
         return (f"{self.first} operations: the spec {spec:,}, the module {module:,}{where}")
 
     def to_json(self) -> dict[str, Any]:
