@@ -3,7 +3,14 @@
 Expansion evaluates every expression, calls named blocks with their arguments, unrolls
 ``repeat``, turns the composition keywords into :class:`~cnnstat.core.ir.Parallel` nodes and gives
 every layer a stable hierarchical name (``stage2.bottleneck1.conv2``): the item's ``name`` when
-given, else its kind (or block name) numbered within its scope.
+given (a template: ``"branch$j"``), else its kind (or block name) numbered within its scope.  An
+item with ``if:`` is written only where its condition holds.
+
+A block may call itself: each call goes one level deeper, and past :data:`MAX_BLOCK_DEPTH` the call
+is an error (E205: a recursion needs a base case, an ``if:`` that stops it).  A block whose layers
+read its input's sizes (``$in.channels``) cannot be written before the shapes are known: its call
+becomes a :class:`~cnnstat.core.ir.Deferred` node that the analysis expands when its walk reaches
+it, with the input's shape bound (:meth:`Expander.later`); every other block is expanded here.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from cnnstat.core.functional import FUNCTIONALS
 from cnnstat.core.ir import (
     AutoShortcut,
     Branch,
+    Deferred,
     Join,
     JoinMerge,
     Layer,
@@ -29,7 +37,16 @@ from cnnstat.core.ir import (
     candidates,
 )
 from cnnstat.errors import SpecError, SpecPath, spec_error
-from cnnstat.spec.expr import ExprError, evaluate, is_expression, number_text_hint, parameters
+from cnnstat.spec.expr import (
+    INPUT,
+    ExprError,
+    TensorRef,
+    evaluate,
+    is_expression,
+    is_template,
+    number_text_hint,
+    parameters,
+)
 from cnnstat.spec.budget import (
     MAX_BLOCK_DEPTH,
     MAX_LAYERS,
@@ -41,7 +58,17 @@ from cnnstat.spec.budget import (
 )
 from cnnstat.spec.kinds import kind_hint
 from cnnstat.spec.memo import Memo
-from cnnstat.spec.names import check_name
+from cnnstat.spec.names import check_name, check_unique
+from cnnstat.spec.refs import (
+    bind,
+    block_input,
+    entry_name,
+    reference,
+    references,
+    scan,
+    template,
+    tensor_value,
+)
 from cnnstat.spec.models import (
     COMPOSITE_ARGS,
     FLAG,
@@ -62,6 +89,8 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 REQUIRED = "required"
 PADDING_WORDS = ("same", "valid")
 PADDING_WORD_KINDS = {"conv"}  # as in PyTorch, where only convolutions take padding='same'
+CALL_KEYS = ("name", "from", "if")  # what a block call takes besides the block's arguments
+RESERVED_ARGS = (*CALL_KEYS, INPUT)
 SHORTCUT_MODES: dict[str, ShortcutMode] = {
     "auto": "projection", "projection": "projection", "pad": "pad",
     "identity-if-same": "optional"}  # and "identity": no shortcut layers at all
@@ -90,12 +119,33 @@ def as_int(raw: object, env: Mapping[str, object], path: SpecPath, what: str) ->
     if isinstance(v, bool) or not isinstance(v, int):
         if hasattr(v, "denominator") and getattr(v, "denominator") == 1:
             return int(cast("bool | Fraction", v))  # what value() yields with a denominator
-        shown = str(v) if hasattr(v, "denominator") else repr(v)
-        raise spec_error("E303", f"{what} must be a whole number, got {shown}" +
+        raise spec_error("E303", f"{what} must be a whole number, got {shown_value(v)}" +
                          (f" (from '{raw}')" if is_expression(raw) else ""), path,
-                         hint=number_text_hint(v) or "round explicitly: ceil(...), floor(...), "
-                         "round(...) or make_divisible(...)")
+                         hint=number_text_hint(v) or tensor_hint(v) or "round explicitly: "
+                         "ceil(...), floor(...), round(...) or make_divisible(...)")
     return v
+
+
+def shown_value(v: object) -> str:
+    """A value as an error shows it: a tensor by its name, a fraction as a/b, else repr."""
+    if isinstance(v, TensorRef):
+        return f"the tensor '{v.text}'"
+    return str(v) if hasattr(v, "denominator") else repr(v)
+
+
+def tensor_hint(v: object) -> str | None:
+    if isinstance(v, TensorRef):
+        return "a tensor is not a number: its sizes are $in.channels, $in.h and $in.w (of a " \
+               "block's input)"
+    return None
+
+
+def repeat_count(raw: object, env: Mapping[str, object], path: SpecPath) -> int:
+    """A ``repeat`` count: a whole number in 0..MAX_REPEAT (E207 outside)."""
+    n = as_int(raw, env, path, "repeat")
+    if not 0 <= n <= MAX_REPEAT:
+        raise spec_error("E207", f"repeat count {n} is outside 0..{MAX_REPEAT:,}", path)
+    return n
 
 
 @dataclass
@@ -144,6 +194,9 @@ class Expander:
         self.validated: dict[tuple[str, int], Args] = memo.validated if memo else {}
         # per block call being expanded: its name and where each argument was passed
         self.sites: list[tuple[str, dict[str, SpecPath], Mapping[str, object]]] = []
+        # per block: (its layers read $in, they read its sizes), from the written text
+        self.inputs: dict[str, tuple[bool, bool]] = memo.inputs if memo else {}
+        self.eager = (0, 0)  # layers and steps when expansion ended (before any deferred block)
 
     def step(self, path: SpecPath) -> None:
         """Count expansion work, so nested repeats of empty lists cannot run for ever."""
@@ -181,13 +234,34 @@ class Expander:
         if isinstance(item, str):
             return [self.keyed(item, None, path, scope, env, inline)]
         if isinstance(item, dict) and "repeat" in item:
+            if "if" in item and not self.holds(item["if"], (*path, "if"), env):
+                return []
             return self.repeat(item, path, scope, env)
         if not isinstance(item, dict) or len(item) != 1:
             raise spec_error("E202", "a layer is a kind name ('relu') or a one-key mapping "
                              "('conv: {out: 64, kernel: 3}')", path,
                              hint="check the indentation of this item's arguments")
         (key, args), = item.items()
+        if isinstance(args, dict) and "if" in args and \
+                not self.holds(args["if"], (*path, key, "if"), env):
+            return []
         return [self.keyed(str(key), args, (*path, key), scope, env, inline)]
+
+    @staticmethod
+    def holds(raw: object, path: SpecPath, env: Mapping[str, object]) -> bool:
+        """An item's ``if:``: true or false, or a condition that evaluates to one."""
+        v = value(raw, env, path)
+        if not isinstance(v, bool):
+            raise spec_error("E303", f"if must be true or false, got {shown_value(v)}" +
+                             (f" (from '{raw}')" if is_expression(raw) else ""), path,
+                             hint="a condition compares numbers: $levels > 1, $i == $j, "
+                             "$in.channels != $out")
+        return v
+
+    @staticmethod
+    def named(raw: object, path: SpecPath, env: Mapping[str, object]) -> object:
+        """An item's ``name`` as written, its template filled in (None when absent)."""
+        return None if raw is None else template(raw, env, path)
 
     def keyed(self, key: str, args: Any, path: SpecPath, scope: Scope,
               env: Mapping[str, object], inline: bool) -> Node:
@@ -195,7 +269,10 @@ class Expander:
             return self.layer(key, args, path, scope, env)
         if key in COMPOSITES:
             composite: Callable[..., Node] = getattr(self, key)
-            return composite(args, path, scope, env, inline)
+            node = composite(args, path, scope, env, inline)
+            if key in JOINS or not isinstance(args, dict) or args.get("from") is None:
+                return node  # a join's or a concat's 'from' is its own (see concat)
+            return self.sourced(node, args["from"], (*path, "from"), scope, env)
         if key in self.spec.blocks:
             return self.call(key, args, path, scope, env)
         raise spec_error("E204", f"unknown layer kind or block '{key}'", path,
@@ -204,23 +281,41 @@ class Expander:
 
     def repeat(self, item: dict[str, Any], path: SpecPath, scope: Scope,
                env: Mapping[str, object]) -> list[Node]:
-        extra = set(item) - {"repeat", "layers", "index"}
+        extra = set(item) - {"repeat", "layers", "index", "name", "from", "if"}
         if extra or "layers" not in item:
             bad = sorted(extra)[0] if extra else "layers"
             raise spec_error("E201" if extra else "E203",
                              f"repeat: {'unknown key ' + repr(bad) if extra else 'missing layers'}",
                              (*path, bad) if extra else path, hint="write 'repeat: N', "
-                             "'layers: [...]' and optionally 'index: i' in one mapping")
-        n = as_int(item["repeat"], env, (*path, "repeat"), "repeat")
-        if not 0 <= n <= MAX_REPEAT:
-            raise spec_error("E207", f"repeat count {n} is outside 0..{MAX_REPEAT:,}",
-                             (*path, "repeat"))
+                             "'layers: [...]' and optionally 'index: i', 'name: ...', "
+                             "'from: ...' and 'if: ...' in one mapping")
+        n = repeat_count(item["repeat"], env, (*path, "repeat"))
         index = self.index_name(item.get("index"), (*path, "index"), env)
         nodes: list[Node] = []
         for i in range(n):
             inner = env if index is None else {**env, index: i}
-            nodes.extend(self.seq(item["layers"], (*path, "layers"), scope, inner).items)
+            nodes.extend(self.copy(item, path, scope, inner))
         return nodes
+
+    def copy(self, item: dict[str, Any], path: SpecPath, scope: Scope,
+             env: Mapping[str, object]) -> list[Node]:
+        """One copy of a repeat: inlined, or (with ``name``) a scope of its own whose output is
+        the tensor of that name; with ``from``, reading that tensor."""
+        source = reference(item["from"], (*path, "from"), scope.prefix, env) \
+            if item.get("from") is not None else None
+        name = ""
+        if item.get("name") is not None:
+            name = scope.claim("repeat", self.named(item["name"], (*path, "name"), env), path)
+            scope = Scope(name)
+        items = self.seq(item["layers"], (*path, "layers"), scope, env).items
+        if not name and source is None:
+            return list(items)
+        return [Seq(items, name, source, path=(*path, "from"))]
+
+    def sourced(self, node: Node, raw: object, path: SpecPath, scope: Scope,
+                env: Mapping[str, object]) -> Seq:
+        """``node`` reading the tensor ``raw`` names instead of its predecessor's output."""
+        return Seq((node,), source=reference(raw, path, scope.prefix, env), path=path)
 
     @staticmethod
     def index_name(raw: object, path: SpecPath, env: Mapping[str, object]) -> str | None:
@@ -257,7 +352,7 @@ class Expander:
         concrete: dict[str, Any] = {}
         arg_paths: dict[str, SpecPath] = {}
         for fname, finfo in model.model_fields.items():
-            if fname in ("name", "from_", "like"):
+            if fname in ("name", "from_", "like", "if_"):
                 continue
             raw = getattr(parsed, fname)
             fpath = (*path, fname)
@@ -269,18 +364,19 @@ class Expander:
                 raise self.passed_here(exc, kind, fname, raw) from None
         if not concrete.get("functional"):  # the flag is carried only where it is true
             concrete.pop("functional", None)
-        name = scope.claim(kind, parsed.name, path)
+        name = scope.claim(kind, self.named(parsed.name, (*path, "name"), env), path)
         if kind == "maxout":
             concrete["layer"] = self.wrapped(args["layer"], (*path, "layer"), name, env)
         inputs: tuple[Ref, ...] = ()
         if parsed.from_ is not None:
-            inputs = (candidates(scope.prefix, parsed.from_),)
             arg_paths["from"] = (*path, "from")
+            inputs = (reference(parsed.from_, arg_paths["from"], scope.prefix, env),)
         like = getattr(parsed, "like", None)
         if like is not None:
             arg_paths["like"] = (*path, "like")
         return Layer(name, kind, concrete, path, arg_paths, inputs,
-                     candidates(scope.prefix, like) if like is not None else None)
+                     reference(like, arg_paths["like"], scope.prefix, env)
+                     if like is not None else None)
 
     def wrapped(self, item: Any, path: SpecPath, name: str, env: Mapping[str, object]) -> Layer:
         nodes = self.item(item, path, Scope(name), env)
@@ -302,13 +398,15 @@ class Expander:
             v = value(raw, env, path)
             if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(
                     v, "denominator"):
-                raise spec_error("E303", f"{kind} {fname} must be a number, got {v!r}", path,
-                                 hint=number_text_hint(v))
+                raise spec_error("E303", f"{kind} {fname} must be a number, got "
+                                 f"{shown_value(v)}", path,
+                                 hint=number_text_hint(v) or tensor_hint(v))
             return float(cast("float | Fraction", v))  # an int, a float or a Fraction
         if FLAG in meta:
             v = value(raw, env, path)
             if not isinstance(v, bool):
-                raise spec_error("E303", f"{kind} {fname} must be true or false, got {v!r}", path)
+                raise spec_error("E303", f"{kind} {fname} must be true or false, got "
+                                 f"{shown_value(v)}", path)
             return v
         return raw
 
@@ -326,6 +424,8 @@ class Expander:
                              for i, v in enumerate(raw))
             return tuple(self.whole(kind, fname, v, (*path, i), env) for i, v in enumerate(raw))
         v = value(raw, env, path)
+        if isinstance(v, TensorRef):  # text passed to a block: 'same' or 'valid'
+            v = v.text
         if isinstance(v, tuple):  # a pair from a parameter or an expression
             if len(v) != 2:
                 raise spec_error("E202", f"{kind} {fname}: a size is an int or an [h, w] pair, "
@@ -384,22 +484,76 @@ class Expander:
     def call(self, block: str, args: Any, path: SpecPath, scope: Scope,
              env: Mapping[str, object]) -> Node:
         model: BlockModel = self.spec.blocks[block]
-        if block in self.stack:
-            chain = " -> ".join([*self.stack, block])
-            raise spec_error("E205", f"block '{block}' uses itself ({chain})", path,
-                             hint="blocks cannot be recursive; use repeat")
         if len(self.stack) >= MAX_BLOCK_DEPTH:
-            raise spec_error("E205", f"blocks nested more than {MAX_BLOCK_DEPTH} deep", path)
+            raise self.too_deep(block, path)
         args = {} if args is None else args
         if not isinstance(args, dict):
             raise spec_error("E202", f"block '{block}': arguments must be a mapping", path)
-        local = self.block_env(block, model, args, path, env)
-        name = scope.claim(block, args.get("name"), path)
+        passed = self.passed(block, model, args, path, scope, env)
+        name = scope.claim(block, self.named(args.get("name"), (*path, "name"), env), path)
+        if self.reads_input(block)[1]:
+            node: Node = self.deferred(block, model, path, name, passed)
+        else:
+            node = self.expanded(block, model, path, name, passed, block_input(name))
+        if args.get("from") is None:
+            return node
+        return self.sourced(node, args["from"], (*path, "from"), scope, env)
+
+    def too_deep(self, block: str, path: SpecPath) -> SpecError:
+        """E205: blocks nested past the limit -- a recursion without a base case, usually."""
+        if block not in self.stack:
+            return spec_error("E205", f"blocks nested more than {MAX_BLOCK_DEPTH} deep", path)
+        last = len(self.stack) - 1 - self.stack[::-1].index(block)
+        cycle = " -> ".join([*self.stack[last:], block])
+        return spec_error("E205", f"block '{block}' calls itself ({cycle}) more than "
+                          f"{MAX_BLOCK_DEPTH} blocks deep: the recursion has no base case, or "
+                          "does not reach it in time",
+                          path, hint="a recursive call needs a condition that stops it: "
+                          "if: $levels > 1, with levels: $levels - 1 passed on")
+
+    def reads_input(self, block: str) -> tuple[bool, bool]:
+        """Whether ``block``'s layers read ``$in``, and whether they read its sizes."""
+        found = self.inputs.get(block)
+        if found is None:
+            model = self.spec.blocks[block]
+            found = self.inputs[block] = scan([model.layers, dict(model.args)])
+        return found
+
+    def expanded(self, block: str, model: BlockModel, path: SpecPath, name: str,
+                 passed: dict[str, object], entry: TensorRef) -> Node:
+        """The call's subtree (from the memo when the same call was expanded before)."""
+        local = self.block_env(block, model, passed, entry, name)
         key = self.memo_key(block, name, path, local)
         if key is not None:
             return self.remembered(key, path) or self.remember(
-                key, lambda: self.expand_call(block, model, args, path, name, local))
-        return self.expand_call(block, model, args, path, name, local)
+                key, lambda: self.expand_call(block, model, path, name, local, passed))
+        return self.expand_call(block, model, path, name, local, passed)
+
+    def deferred(self, block: str, model: BlockModel, path: SpecPath, name: str,
+                 passed: dict[str, object]) -> Deferred:
+        """The call of a block that reads its input's sizes, expanded by the analysis."""
+        frame = (tuple(self.stack), tuple(self.sites), self.depth)
+
+        def expand(shape: tuple[int, ...], work: dict[str, int]) -> Node:
+            return self.later(block, model, path, name, passed, frame, shape, work)
+        return Deferred(name, expand, path)
+
+    def later(self, block: str, model: BlockModel, path: SpecPath, name: str,
+              passed: dict[str, object], frame: tuple[tuple[Any, ...], tuple[Any, ...], int],
+              shape: tuple[int, ...], work: dict[str, int]) -> Node:
+        """A deferred call expanded for an input of ``shape`` (by the analysis): the nesting it
+        was called in is restored, and the work of one analysis (``work``) counts towards the
+        limits of expansion, as if it had been expanded with the rest."""
+        saved = self.stack, self.sites, self.depth
+        self.stack, self.sites, self.depth = list(frame[0]), list(frame[1]), frame[2]
+        self.count, self.steps = work.get("layers", self.eager[0]), work.get("steps", self.eager[1])
+        try:
+            node = self.expanded(block, model, path, name, passed, block_input(name, shape))
+            check_unique(Seq((node,)), self.memo.names if self.memo is not None else None)
+            return node
+        finally:
+            work["layers"], work["steps"] = self.count, self.steps
+            self.stack, self.sites, self.depth = saved
 
     def memo_key(self, block: str, name: str, path: SpecPath,
                  local: Mapping[str, object]) -> tuple[Any, ...] | None:
@@ -439,18 +593,21 @@ class Expander:
         self.memo.calls[key] = (node, self.count - layers, self.steps - steps)
         return node
 
-    def expand_call(self, block: str, model: BlockModel, args: dict[str, Any], path: SpecPath,
-                    name: str, local: dict[str, object]) -> Node:
+    def expand_call(self, block: str, model: BlockModel, path: SpecPath, name: str,
+                    local: dict[str, object], passed: Mapping[str, object]) -> Node:
         self.stack.append(block)
-        self.sites.append((block, {k: (*path, k) for k in args if k != "name"}, local))
+        self.sites.append((block, {k: (*path, k) for k in passed}, local))
         try:
             body_path = ("blocks", block, "layers")
             inner = Scope(name)
             body = model.layers
+            entry = entry_name(name) if self.reads_input(block)[0] else ""
             if len(body) == 1 and _is_composite(body[0]):
-                nodes = self.item(body[0], (*body_path, 0), inner, local, inline=True)
-                return nodes[0]
-            return Seq(self.seq(body, body_path, inner, local).items, name)
+                node = self.item(body[0], (*body_path, 0), inner, local, inline=True)
+                if len(node) == 1 and not entry:
+                    return node[0]
+                return Seq(tuple(node), "" if len(node) == 1 else name, entry=entry)
+            return Seq(self.seq(body, body_path, inner, local).items, name, entry=entry)
         finally:
             self.stack.pop()
             self.sites.pop()
@@ -471,31 +628,61 @@ class Expander:
                                   "(kernel, stride, padding, dilation)")
         return exc
 
-    def block_env(self, block: str, model: BlockModel, args: dict[str, Any], path: SpecPath,
-                  env: Mapping[str, object]) -> dict[str, object]:
-        local: dict[str, object] = dict(self.globals)
+    def passed(self, block: str, model: BlockModel, args: dict[str, Any], path: SpecPath,
+               scope: Scope, env: Mapping[str, object]) -> dict[str, object]:
+        """The arguments written at the call, evaluated where the call is: text names a tensor
+        from the call's scope (:func:`~cnnstat.spec.refs.bind`)."""
         for key in args:
-            if key != "name" and key not in model.args:
+            if key not in CALL_KEYS and key not in model.args:
                 raise spec_error("E206", f"block '{block}' has no argument '{key}'",
                                  (*path, key), hint=suggest(key, model.args) or
                                  "arguments: " + ", ".join(model.args))
+        out: dict[str, object] = {}
         for key, default in model.args.items():
+            if key in RESERVED_ARGS:
+                raise spec_error("E206", f"block '{block}': '{key}' cannot be an argument name",
+                                 ("blocks", block, "args", key), hint="'name', 'from' and 'if' "
+                                 "belong to every call, and '$in' is the block's input")
             if key in args:
-                local[key] = value(args[key], env, (*path, key))
+                out[key] = bind(self.argument(args[key], env, (*path, key)), scope.prefix)
             elif default == REQUIRED:
                 raise spec_error("E206", f"block '{block}' needs argument '{key}'", path)
+        return out
+
+    def block_env(self, block: str, model: BlockModel, passed: Mapping[str, object],
+                  entry: TensorRef, name: str) -> dict[str, object]:
+        """The parameters the block's layers see: the spec's, ``$in``, the arguments passed,
+        and the defaults of the others (evaluated in order, so a default may use the arguments
+        before it, and ``$in``)."""
+        local: dict[str, object] = dict(self.globals)
+        local[INPUT] = entry
+        for key, default in model.args.items():
+            if key in passed:
+                local[key] = passed[key]
             else:
-                local[key] = value(default, local, ("blocks", block, "args", key))
+                local[key] = bind(self.argument(default, local, ("blocks", block, "args", key)),
+                                  name)
         return local
+
+    def argument(self, raw: object, env: Mapping[str, object], path: SpecPath) -> object:
+        """A block argument's value: a list element-wise, a template's text, a tensor (or list
+        of tensors) passed on as it is, else :func:`value`."""
+        if isinstance(raw, list):
+            return tuple(self.argument(v, env, (*path, i)) for i, v in enumerate(raw))
+        if is_template(raw):
+            return template(raw, env, path)
+        passed_on = tensor_value(raw, env)
+        return passed_on if passed_on is not None else value(raw, env, path)
 
     # -- composition ----------------------------------------------------------------------------
     def composite_scope(self, kind: str, args: Any, path: SpecPath, scope: Scope,
-                        inline: bool) -> tuple[Scope, dict[str, Any]]:
+                        env: Mapping[str, object], inline: bool) -> tuple[Scope, dict[str, Any]]:
         if not isinstance(args, dict):
             raise spec_error("E202", f"{kind}: expected a mapping of its parts", path)
         if inline and args.get("name") is None:
             return scope, args
-        return Scope(scope.claim(kind, args.get("name"), path)), args
+        return Scope(scope.claim(kind, self.named(args.get("name"), (*path, "name"), env),
+                                 path)), args
 
     def check_keys(self, kind: str, args: dict[str, Any], path: SpecPath) -> None:
         """The keys of ``kind``'s arguments model (:data:`COMPOSITE_ARGS`), nothing else."""
@@ -512,7 +699,7 @@ class Expander:
 
     def residual(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
                  inline: bool) -> Node:
-        inner, args = self.composite_scope("residual", args, path, scope, inline)
+        inner, args = self.composite_scope("residual", args, path, scope, env, inline)
         self.check_keys("residual", args, path)
         first = value(args.get("shortcut_first", False), env, (*path, "shortcut_first"))
         if not isinstance(first, bool):
@@ -557,8 +744,8 @@ class Expander:
         else:
             raise spec_error("E202", f"{kind}: branches are a list of layer lists or a mapping "
                              "of named layer lists", path)
-        if len(named) < 2:
-            raise spec_error("E202", f"{kind}: needs at least two branches", path)
+        if not named:
+            raise spec_error("E202", f"{kind}: needs at least one branch", path)
         out = []
         for i, (bname, items) in enumerate(named):
             bpath = (*path, bname if isinstance(raw, dict) else i)
@@ -569,20 +756,27 @@ class Expander:
 
     def concat(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
                inline: bool, split: bool = False) -> Node:
+        """``branches`` fed the current input (or, with ``from: x``, the tensor x), their outputs
+        concatenated; without branches, ``from`` lists earlier tensors, as ``add``'s does."""
         kind = "split" if split else "concat"
         if isinstance(args, list):
             args = {"branches": args}
-        if not split and isinstance(args, dict) and "from" in args:
-            if "branches" in args:
-                raise spec_error("E202", "concat: give either 'branches' (fed the current input) "
-                                 "or 'from' (earlier tensors), not both", (*path, "from"))
-            return self.join("concat", args, path, scope)
-        inner, args = self.composite_scope(kind, args, path, scope, inline)
+        if not split and isinstance(args, dict) and args.get("from") is not None:
+            if args.get("branches") is None:
+                return self.join("concat", args, path, scope, env)
+            if not isinstance(args["from"], str):
+                raise spec_error("E202", "concat: with 'branches', 'from' names the one tensor "
+                                 "fed to them; to concatenate earlier tensors, leave out "
+                                 "'branches'", (*path, "from"))
+        inner, args = self.composite_scope(kind, args, path, scope, env, inline)
         self.check_keys(kind, args, path)
         if args.get("branches") is None:
             raise spec_error("E203", f"{kind}: missing required key 'branches'", path)
         branches = self.branches(kind, args["branches"], (*path, "branches"), inner, env)
-        return Parallel(inner.prefix, "concat", branches, split, path)
+        par = Parallel(inner.prefix, "concat", branches, split, path)
+        if split or args.get("from") is None:
+            return par
+        return self.sourced(par, args["from"], (*path, "from"), scope, env)
 
     def split(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
               inline: bool) -> Node:
@@ -592,7 +786,7 @@ class Expander:
               inline: bool) -> Node:
         if isinstance(args, list):
             args = {"body": args}
-        inner, args = self.composite_scope("scale", args, path, scope, inline)
+        inner, args = self.composite_scope("scale", args, path, scope, env, inline)
         self.check_keys("scale", args, path)
         gate = self.seq(args["body"], (*path, "body"), inner, env)
         return Parallel(inner.prefix, "mul", (Branch("input", Seq(())), Branch("", gate)),
@@ -603,7 +797,7 @@ class Expander:
         """A side output (auxiliary classifier): computed from here, not fed to the trunk."""
         if isinstance(args, list):
             args = {"body": args}
-        inner, args = self.composite_scope("side", args, path, scope, inline)
+        inner, args = self.composite_scope("side", args, path, scope, env, inline)
         self.check_keys("side", args, path)
         training = value(args.get("training", False), env, (*path, "training"))
         if not isinstance(training, bool):
@@ -615,7 +809,7 @@ class Expander:
 
     def dense(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
               inline: bool) -> Node:
-        inner, args = self.composite_scope("dense", args, path, scope, inline)
+        inner, args = self.composite_scope("dense", args, path, scope, env, inline)
         self.check_keys("dense", args, path)
         n = as_int(args["count"], env, (*path, "count"), "dense count")
         if not 1 <= n <= MAX_REPEAT:
@@ -630,23 +824,31 @@ class Expander:
         return Seq(tuple(units), inner.prefix)
 
 
-    def join(self, kind: JoinMerge, args: Any, path: SpecPath, scope: Scope) -> Join:
-        """``add`` / ``mul`` / ``concat`` of earlier tensors named in ``from``."""
+    def join(self, kind: JoinMerge, args: Any, path: SpecPath, scope: Scope,
+             env: Mapping[str, object]) -> Join:
+        """``add`` / ``mul`` / ``concat`` of earlier tensors named in ``from`` (one tensor: that
+        tensor, a merge of nothing else)."""
         if not isinstance(args, dict):
             raise spec_error("E202", f"{kind}: expected a mapping with 'from: [a, b, ...]'", path)
         self.step(path)
         parsed = validate(JoinArgs, {k: v for k, v in args.items()}, path, kind)
-        name = scope.claim(kind, parsed.name, path)
-        refs = tuple(candidates(scope.prefix, ref) for ref in parsed.from_)
-        return Join(name, kind, refs, path)
+        name = scope.claim(kind, self.named(parsed.name, (*path, "name"), env), path)
+        refs = references(args["from"], (*path, "from"), scope.prefix, env, repeat_count)
+        if not refs:
+            raise spec_error("E202", f"{kind}: 'from' names no tensor", (*path, "from"),
+                             hint="a merge needs at least one tensor (a repeat of 0 names none)")
+        return Join(name, kind, tuple(refs), path)
 
     def add(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
             inline: bool) -> Node:
-        return self.join("add", args, path, scope)
+        return self.join("add", args, path, scope, env)
 
     def mul(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
             inline: bool) -> Node:
-        return self.join("mul", args, path, scope)
+        return self.join("mul", args, path, scope, env)
+
+
+JOINS = ("add", "mul", "concat")  # composites whose 'from' is their own (a list, for a join)
 
 
 def _is_composite(item: Any) -> bool:
@@ -658,4 +860,7 @@ def expand(spec: SpecModel, env: dict[str, object], budget: Budget | None = None
     """The graph of ``spec`` with parameters ``env`` (already evaluated); ``budget``, when
     given, is charged for the work and shared with the file's other configurations; ``memo``
     reuses block expansions across configurations of the same spec (:class:`Memo`)."""
-    return Expander(spec, env, budget, memo).seq(spec.layers, ("layers",), Scope(""), env)
+    expander = Expander(spec, env, budget, memo)
+    graph = expander.seq(spec.layers, ("layers",), Scope(""), env)
+    expander.eager = (expander.count, expander.steps)
+    return graph

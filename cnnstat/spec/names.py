@@ -13,11 +13,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 
-from cnnstat.core.ir import AutoShortcut, Join, Layer, Node, Parallel, Seq
+from cnnstat.core.ir import AutoShortcut, Deferred, Join, Layer, Node, Parallel, Seq
 from cnnstat.errors import SpecError, SpecPath, spec_error
 
 FORBIDDEN = {".": "'.', which joins the names of nested scopes", "/": "'/'"}
 HINT = "use letters, digits, '_' and '-' (e.g. conv_a)"
+SCOPES = {"shortcut": "the shortcut's layers", "block": "the block's layers"}  # names, not layers
 
 
 def _bad_char(name: str) -> str | None:
@@ -53,6 +54,8 @@ def _named(node: Node) -> Iterator[tuple[str, SpecPath, str]]:
         yield node.name, (*node.path, "name"), "layer"
     elif isinstance(node, AutoShortcut):
         yield node.name, node.path, "shortcut"  # its conv, bn or pad is named under it
+    elif isinstance(node, Deferred):
+        yield node.name, node.path, "block"  # its layers, written later, are named under it
     elif isinstance(node, Parallel):
         for branch in node.branches:
             for item in branch.body.items:
@@ -83,7 +86,7 @@ def _check(named: list[tuple[str, SpecPath, str]]) -> None:
     leaves: dict[str, tuple[SpecPath, str]] = {}
     scopes: dict[str, str] = {}  # scope -> what is inside it
     for name, path, what in named:
-        if what != "shortcut":
+        if what not in SCOPES:
             clash = leaves.get(name)
             if clash is not None:
                 raise _clash(f"duplicate layer name '{name}'", (path, what), clash)
@@ -91,9 +94,9 @@ def _check(named: list[tuple[str, SpecPath, str]]) -> None:
                 raise _clash(f"'{name}' is both a layer and the scope of {scopes[name]}",
                              (path, what), (path, what))
             leaves[name] = (path, what)
-        inner = f"'{name}.*' (the shortcut's layers)" if what == "shortcut" else f"'{name}'"
+        inner = f"'{name}.*' ({SCOPES[what]})" if what in SCOPES else f"'{name}'"
         parts = name.split(".")
-        for end in range(1, len(parts) + (what == "shortcut")):
+        for end in range(1, len(parts) + (what in SCOPES)):
             scope = ".".join(parts[:end])
             if scope in leaves:
                 raise _clash(f"'{scope}' is both a layer and the scope of {inner}",
