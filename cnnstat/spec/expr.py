@@ -200,8 +200,8 @@ def _parse(text: str) -> ast.expr:
     joined = _JOINED.search(body)
     if joined is not None:
         raise ExprError("E301", f"'{_short(text)}' joins text and a parameter: an expression "
-                        "is arithmetic", "a generated name passed to a block is a template "
-                        "in braces: 'b${$j}' (name: and from: take 'b$j' as written)")
+                        "is arithmetic", "write 2 * $k for a product; a name made of text and "
+                        "numbers ('b$j') belongs in name:, from: or a block argument")
     source = _PARAM.sub(lambda m: _mangle(m.group(1)), body)
     if "$" in source:
         raise ExprError("E301", "'$' must be followed by a parameter name", "write $name")
@@ -481,8 +481,9 @@ _TEMPLATE = re.compile(r"\$\{([^{}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def is_template(value: object) -> bool:
-    """A string holding ``${...}``: a name template wherever it is written (never arithmetic)."""
-    return isinstance(value, str) and "${" in value
+    """A string holding ``${...}``, or text joined to a parameter (``b$j``): a name template
+    wherever it is written, never arithmetic."""
+    return isinstance(value, str) and ("${" in value or _JOINED.search(value) is not None)
 
 
 def substitute(text: str, env: Mapping[str, object]) -> str:
