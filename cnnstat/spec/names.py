@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from cnnstat.core.ir import AutoShortcut, Deferred, Join, Layer, Node, Parallel, Seq
 from cnnstat.errors import SpecError, SpecPath, spec_error
@@ -109,3 +110,38 @@ def _clash(message: str, *sides: tuple[SpecPath, str]) -> SpecError:
     return spec_error("E208", message, path, hint="rename the layer: names in one scope are "
                       "distinct, and 'add', 'concat', 'mul' and 'shortcut' name a block's merge "
                       "and shortcut")
+
+
+@dataclass
+class Scope:
+    """The names given in one scope (a block call, a composite, a repeat copy): a written name
+    is claimed once (E208 on a second claim), a generated one is its base numbered on (conv1,
+    conv2, ...), skipping the numbers written names took."""
+
+    prefix: str
+    used: set[str] = field(default_factory=set)
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def full(self, local: str) -> str:
+        return f"{self.prefix}.{local}" if self.prefix else local
+
+    def claim(self, base: str, explicit: object, path: SpecPath) -> str:
+        if explicit is not None:
+            explicit = check_name(explicit, (*path, "name"))
+            if explicit in self.used:
+                raise spec_error("E208", f"duplicate layer name '{self.full(explicit)}'",
+                                 (*path, "name"),
+                                 hint="give each layer in a scope a distinct name")
+            self.used.add(explicit)
+            return self.full(explicit)
+        n = self.counters.get(base, 0)
+        while True:
+            n += 1
+            if f"{base}{n}" not in self.used:
+                break
+        self.counters[base] = n
+        self.used.add(f"{base}{n}")
+        return self.full(f"{base}{n}")
+
+    def child(self, local_full: str) -> Scope:
+        return Scope(local_full)
