@@ -321,6 +321,7 @@ def test_the_e207_limits_in_messages_match_the_docs() -> None:
                   budget.MAX_REPEAT):
         assert f"{limit:,}" in readme, limit
     assert f"nested more than {budget.MAX_NESTING} deep" in readme
+    assert f"more than {budget.MAX_BLOCK_DEPTH} blocks deep" in readme  # E205, recursion too
     assert f"outside 0..{budget.MAX_REPEAT:,}" in readme
 
 

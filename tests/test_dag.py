@@ -118,7 +118,7 @@ layers:
      ("layers", 1, "add", "from", 2)),
     ("  - conv: {out: 2, kernel: 1, name: a}\n  - add: {from: [a, input]}\n", "E404",
      ("layers", 1, "add")),
-    ("  - concat: {from: [input], name: x}\n", "E202", ("layers", 0, "concat", "from")),
+    ("  - concat: {from: [], name: x}\n", "E202", ("layers", 0, "concat", "from")),
     ("  - concat: {from: [input, input], branches: [[relu], [relu]]}\n", "E202",
      ("layers", 0, "concat", "from")),
 ])

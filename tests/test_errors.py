@@ -34,9 +34,11 @@ CASES = [
      ":4:5: error[E204]: unknown layer kind or block 'rleu'\n"
      "      - rleu\n        ^\n    hint: did you mean 'relu'?\n"),
     ("E205", HEAD + "blocks:\n  a: {layers: [b]}\n  b: {layers: [a]}\nlayers: [a]\n",
-     ":5:16: error[E205]: block 'a' uses itself (a -> b -> a)\n"
+     ":5:16: error[E205]: block 'a' calls itself (a -> b -> a) more than 32 blocks deep: the "
+     "recursion has no base case, or does not reach it in time\n"
      "      b: {layers: [a]}\n                   ^\n"
-     "    hint: blocks cannot be recursive; use repeat\n"),
+     "    hint: a recursive call needs a condition that stops it: if: $levels > 1, with levels: "
+     "$levels - 1 passed on\n"),
     ("E206", HEAD + "blocks:\n  unit: {args: {width: required}, layers: [conv: {out: $width, kernel: 1}]}\n"
      "layers:\n  - unit: {widht: 4}\n",
      ":6:12: error[E206]: block 'unit' has no argument 'widht'\n"

@@ -28,7 +28,7 @@ def test_evaluates_exactly(text: str, env: dict[str, object], expected: object) 
     ("=().__class__", "E301"),
     ("={1: 2}", "E301"),  # a list is a pair value now (test_pairs.py); a mapping is not
     ("=lambda: 1", "E301"),
-    ("=1 if 1 else 2", "E301"),
+    ("=1 if 1 else 2", "E303"),  # a condition is a flag (a comparison), never a number
     ("=open('x')", "E301"),
     ("$missing + 1", "E302"),
     ("=1 / 0", "E304"),

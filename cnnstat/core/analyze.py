@@ -3,7 +3,9 @@
 Merges are rows of their own (``concat``, ``add``, ``mul``) so that element-wise work of residual
 additions and squeeze-and-excitation scaling is visible and never hidden in MACs.  Automatic
 residual shortcuts are resolved here, where the shapes are known, and the resolved graph is
-returned with the report (it is what the torch builder builds).
+returned with the report (it is what the torch builder builds).  So are the blocks whose layers
+depend on their input's shape (:class:`~cnnstat.core.ir.Deferred`): each is expanded when the walk
+reaches it, from the shape that arrives there.
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import cast
 
-from cnnstat.core.ir import AutoShortcut, Branch, Join, Layer, Node, Parallel, Ref, Seq
+from cnnstat.core.ir import (
+    AutoShortcut,
+    Branch,
+    Deferred,
+    Join,
+    Layer,
+    Node,
+    Parallel,
+    Ref,
+    Seq,
+)
 from cnnstat.core.report import Report, Row, Shape, fmt_shape
 from cnnstat.core.rules import RULES
 from cnnstat.errors import Diagnostic, DiagnosticSink, SpecPath, spec_error
@@ -55,6 +67,7 @@ class _Walker:
         self.log: list[tuple[str, Shape]] = []  # every tensor written, in order
         self.born: dict[str, int] = {}  # tensor -> its position in the log (inputs: absent)
         self.frames: list[list[int]] = []  # per subtree being remembered: [log start, pure]
+        self.work: dict[str, int] = {}  # the expander's own count of this walk's deferred blocks
 
     def add(self, row: Row) -> None:
         self.rows.append(replace(row, training=True) if self.training else row)
@@ -67,7 +80,7 @@ class _Walker:
     def node(self, node: Node, x: Shape) -> tuple[Node, Shape]:
         if isinstance(node, Layer):
             return self.layer(node, x)
-        if self.memo is not None and (isinstance(node, Parallel) or
+        if self.memo is not None and (isinstance(node, (Parallel, Deferred)) or
                                       isinstance(node, Seq) and node.name):
             return self.remembered(node, x)
         return self.composite(node, x)
@@ -111,16 +124,24 @@ class _Walker:
             return resolved, out
         if isinstance(node, Join):
             return self.join(node)
+        if isinstance(node, Deferred):  # its layers, written now that its input's shape is known
+            return self.composite(node.expand(x, self.work), x)
         raise TypeError(f"unresolved node {node!r}")  # AutoShortcut only appears in branches
 
     def seq(self, seq: Seq, x: Shape) -> tuple[Seq, Shape]:
+        source: Ref | None = None
+        if seq.source:
+            name = self.resolve(seq.source, _owner(seq), seq.path)
+            x, source = self.tensors[name], (name,)
+        if seq.entry:
+            self.write(seq.entry, x)
         items = []
         for item in seq.items:
             resolved, x = self.node(item, x)
             items.append(resolved)
         if seq.name:
             self.write(seq.name, x)
-        return Seq(tuple(items), seq.name), x
+        return Seq(tuple(items), seq.name, source, seq.entry, seq.path), x
 
     def resolve(self, ref: Ref, owner: str, path: SpecPath) -> str:
         """The first candidate of ``ref`` that names an earlier tensor (E409 if none does)."""
@@ -231,10 +252,17 @@ class _Walker:
         return out
 
 
+def _owner(seq: Seq) -> str:
+    """The name an error about a sequence's ``from`` names: its own, or its first item's."""
+    first = seq.items[0] if seq.items else None
+    return seq.name or (getattr(first, "name", "") if first is not None else "") or "sequence"
+
+
 def merged(merge: str, name: str, path: SpecPath, outs: list[Shape],
            labels: list[str]) -> tuple[Shape, int]:
     """The output shape of a merge and its element-wise operations (one per element per extra
-    operand for add and mul; concat moves data only)."""
+    operand for add and mul; concat moves data only).  A merge of one tensor is that tensor:
+    no operation."""
     if merge == "concat":
         return _concat(name, path, outs, labels), 0
     if merge == "add":

@@ -7,18 +7,25 @@ branch outputs by ``concat``, ``add`` or ``mul``.  Residual blocks, dense layers
 squeeze-and-excitation are all :class:`Parallel` nodes; an empty branch is the identity.
 
 The tree is a DAG once references are followed: every named output (a layer, a merge, a named
-block or composite, a network input) is a *tensor* that a later :class:`Layer` may read instead of
-its predecessor's output (``inputs``), and a :class:`Join` merges any earlier tensors.  A reference
+block or composite, a network input) is a *tensor* that a later :class:`Layer` (or :class:`Seq`)
+may read instead of its predecessor's output (``inputs``, ``source``), and a :class:`Join` merges
+any earlier tensors.  A :class:`Seq` may also record its own input under a name (``entry``: a
+block's ``$in``), another name of a tensor already written.  A reference
 is a :data:`Ref`: the candidate full names of what was written, innermost scope first
 (``dec.up1.enc1``, ``dec.enc1``, ``enc1``); the analysis resolves each to the first candidate that
 names an earlier tensor, and the resolved graph it returns holds one candidate per reference.
 A layer's ``like`` (upsample or crop to match another tensor) is a reference resolved the same
 way; the layer reads only that tensor's size, so it is a dependency for memory and for the built
 network, not for receptive fields.
+
+A :class:`Deferred` node is a named block whose layers depend on the shape of its input
+(``$in.channels``): the expander cannot write them before the shapes are known, so the analysis
+expands it when its walk reaches it, and the resolved graph it returns holds the expansion.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
@@ -52,6 +59,9 @@ class Layer:
 class Seq:
     items: tuple[Node, ...]
     name: str = ""  # a named block's body: its output is the tensor of that name
+    source: Ref | None = None  # a tensor it reads instead of its predecessor's output (``from``)
+    entry: str = ""  # the name its input is also known by (a block's ``$in``), when read
+    path: SpecPath = ()  # where ``from`` was written, for located errors
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,22 @@ class Parallel:
     training: bool = False  # a side output that runs only in training mode
 
 
-Node = Union[Layer, Seq, Parallel, AutoShortcut, Join]
+@dataclass(frozen=True, eq=False)
+class Deferred:
+    """A named block expanded once its input's shape is known (it reads ``$in.channels``).
+
+    ``expand(shape, work)`` returns the block's subtree for an input of ``shape``; ``work`` is a
+    dict the walk owns, in which the expander keeps the expansion work done during that walk (so
+    its limits hold per analysis).  Only the analysis meets this node: its resolved graph holds
+    the expansion instead.
+    """
+
+    name: str
+    expand: Callable[[tuple[int, ...], dict[str, int]], "Node"]
+    path: SpecPath = ()
+
+
+Node = Union[Layer, Seq, Parallel, AutoShortcut, Join, Deferred]
 
 
 def iter_layers(node: Node) -> list[Layer]:

@@ -103,6 +103,10 @@ class _Trace:
             like = (self.tensors[node.like[0]],) if node.like else ()
             out = self.write(node.name, (src, *like))
         elif isinstance(node, Seq):
+            if node.source:
+                x = self.tensors[node.source[0]]
+            if node.entry:  # another name of the same tensor: nothing is written
+                self.tensors[node.entry] = x
             for item in node.items:
                 x = self.node(item, x)
             out = x

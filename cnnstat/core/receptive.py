@@ -461,6 +461,10 @@ class _Walk(Generic[E]):
             row = self.pending[node.name].popleft()
             out = self.record(row, transfer(row, flow, self.sink, self.tracking), main)
         elif isinstance(node, Seq):
+            if node.source:
+                flow = self.tensors[node.source[0]]
+            if node.entry:
+                self.tensors[node.entry] = flow
             for item in node.items:
                 flow = self.node(item, flow, main)
             out = flow

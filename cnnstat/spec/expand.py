@@ -3,14 +3,17 @@
 Expansion evaluates every expression, calls named blocks with their arguments, unrolls
 ``repeat``, turns the composition keywords into :class:`~cnnstat.core.ir.Parallel` nodes and gives
 every layer a stable hierarchical name (``stage2.bottleneck1.conv2``): the item's ``name`` when
-given, else its kind (or block name) numbered within its scope.
+given (a template: ``"branch$j"``), else its kind (or block name) numbered within its scope.  An
+item with ``if:`` is written only where its condition holds.
+
+Calls of named blocks (arguments, ``$in``, recursion, and the blocks expanded only once their
+input's shape is known) are :class:`~cnnstat.spec.calls.BlockCalls`, which the expander extends.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, cast
 
@@ -26,22 +29,13 @@ from cnnstat.core.ir import (
     Ref,
     Seq,
     ShortcutMode,
-    candidates,
 )
 from cnnstat.errors import SpecError, SpecPath, spec_error
-from cnnstat.spec.expr import ExprError, evaluate, is_expression, number_text_hint, parameters
-from cnnstat.spec.budget import (
-    MAX_BLOCK_DEPTH,
-    MAX_LAYERS,
-    MAX_NESTING,
-    MAX_REPEAT,
-    MAX_STEPS,
-    Budget,
-    check_size,
-)
+from cnnstat.spec.budget import MAX_LAYERS, MAX_NESTING, MAX_REPEAT, MAX_STEPS, Budget, check_size
+from cnnstat.spec.calls import BlockCalls
+from cnnstat.spec.expr import TensorRef, is_expression, number_text_hint
 from cnnstat.spec.kinds import kind_hint
 from cnnstat.spec.memo import Memo
-from cnnstat.spec.names import check_name
 from cnnstat.spec.models import (
     COMPOSITE_ARGS,
     FLAG,
@@ -51,15 +45,16 @@ from cnnstat.spec.models import (
     SIDES,
     SIZE,
     Args,
-    BlockModel,
     JoinArgs,
     SpecModel,
 )
+from cnnstat.spec.names import Scope, check_name
+from cnnstat.spec.refs import reference, references
 from cnnstat.spec.validate import suggest, validate
+from cnnstat.spec.values import as_int, repeat_count, shown_value, tensor_hint, value
 
 COMPOSITES = tuple(COMPOSITE_ARGS)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-REQUIRED = "required"
 PADDING_WORDS = ("same", "valid")
 PADDING_WORD_KINDS = {"conv"}  # as in PyTorch, where only convolutions take padding='same'
 SHORTCUT_MODES: dict[str, ShortcutMode] = {
@@ -67,69 +62,7 @@ SHORTCUT_MODES: dict[str, ShortcutMode] = {
     "identity-if-same": "optional"}  # and "identity": no shortcut layers at all
 
 
-def value(raw: object, env: Mapping[str, object], path: SpecPath) -> object:
-    """Evaluate ``raw`` if it is an expression (each element of a list: a pair value is a
-    tuple); errors are located at ``path``."""
-    if isinstance(raw, list):
-        return tuple(value(v, env, (*path, i)) for i, v in enumerate(raw))
-    if not is_expression(raw):
-        return raw
-    try:
-        return evaluate(str(raw), env)
-    except ExprError as exc:
-        raise spec_error(exc.code, str(exc), path, hint=exc.hint) from None
-
-
-def as_int(raw: object, env: Mapping[str, object], path: SpecPath, what: str) -> int:
-    v = value(raw, env, path)
-    if isinstance(v, tuple):
-        raise spec_error("E303", f"{what} takes one whole number, got the list "
-                         f"[{', '.join(map(str, v))}]" +
-                         (f" (from '{raw}')" if is_expression(raw) else ""), path,
-                         hint="pairs [h, w] go to sizes: kernel, stride, padding, dilation")
-    if isinstance(v, bool) or not isinstance(v, int):
-        if hasattr(v, "denominator") and getattr(v, "denominator") == 1:
-            return int(cast("bool | Fraction", v))  # what value() yields with a denominator
-        shown = str(v) if hasattr(v, "denominator") else repr(v)
-        raise spec_error("E303", f"{what} must be a whole number, got {shown}" +
-                         (f" (from '{raw}')" if is_expression(raw) else ""), path,
-                         hint=number_text_hint(v) or "round explicitly: ceil(...), floor(...), "
-                         "round(...) or make_divisible(...)")
-    return v
-
-
-@dataclass
-class Scope:
-    prefix: str
-    used: set[str] = field(default_factory=set)
-    counters: dict[str, int] = field(default_factory=dict)
-
-    def full(self, local: str) -> str:
-        return f"{self.prefix}.{local}" if self.prefix else local
-
-    def claim(self, base: str, explicit: object, path: SpecPath) -> str:
-        if explicit is not None:
-            explicit = check_name(explicit, (*path, "name"))
-            if explicit in self.used:
-                raise spec_error("E208", f"duplicate layer name '{self.full(explicit)}'",
-                                 (*path, "name"),
-                                 hint="give each layer in a scope a distinct name")
-            self.used.add(explicit)
-            return self.full(explicit)
-        n = self.counters.get(base, 0)
-        while True:
-            n += 1
-            if f"{base}{n}" not in self.used:
-                break
-        self.counters[base] = n
-        self.used.add(f"{base}{n}")
-        return self.full(f"{base}{n}")
-
-    def child(self, local_full: str) -> Scope:
-        return Scope(local_full)
-
-
-class Expander:
+class Expander(BlockCalls):
     def __init__(self, spec: SpecModel, env: dict[str, object],
                  budget: Budget | None = None, memo: Memo | None = None) -> None:
         self.spec = spec
@@ -144,6 +77,9 @@ class Expander:
         self.validated: dict[tuple[str, int], Args] = memo.validated if memo else {}
         # per block call being expanded: its name and where each argument was passed
         self.sites: list[tuple[str, dict[str, SpecPath], Mapping[str, object]]] = []
+        # per block: (its layers read $in, they read its sizes), from the written text
+        self.inputs: dict[str, tuple[bool, bool]] = memo.inputs if memo else {}
+        self.eager = (0, 0)  # layers and steps when expansion ended (before any deferred block)
 
     def step(self, path: SpecPath) -> None:
         """Count expansion work, so nested repeats of empty lists cannot run for ever."""
@@ -181,13 +117,29 @@ class Expander:
         if isinstance(item, str):
             return [self.keyed(item, None, path, scope, env, inline)]
         if isinstance(item, dict) and "repeat" in item:
+            if "if" in item and not self.holds(item["if"], (*path, "if"), env):
+                return []
             return self.repeat(item, path, scope, env)
         if not isinstance(item, dict) or len(item) != 1:
             raise spec_error("E202", "a layer is a kind name ('relu') or a one-key mapping "
                              "('conv: {out: 64, kernel: 3}')", path,
                              hint="check the indentation of this item's arguments")
         (key, args), = item.items()
+        if isinstance(args, dict) and "if" in args and \
+                not self.holds(args["if"], (*path, key, "if"), env):
+            return []
         return [self.keyed(str(key), args, (*path, key), scope, env, inline)]
+
+    @staticmethod
+    def holds(raw: object, path: SpecPath, env: Mapping[str, object]) -> bool:
+        """An item's ``if:``: true or false, or a condition that evaluates to one."""
+        v = value(raw, env, path)
+        if not isinstance(v, bool):
+            raise spec_error("E303", f"if must be true or false, got {shown_value(v)}" +
+                             (f" (from '{raw}')" if is_expression(raw) else ""), path,
+                             hint="a condition compares numbers: $levels > 1, $i == $j, "
+                             "$in.channels != $out")
+        return v
 
     def keyed(self, key: str, args: Any, path: SpecPath, scope: Scope,
               env: Mapping[str, object], inline: bool) -> Node:
@@ -195,7 +147,10 @@ class Expander:
             return self.layer(key, args, path, scope, env)
         if key in COMPOSITES:
             composite: Callable[..., Node] = getattr(self, key)
-            return composite(args, path, scope, env, inline)
+            node = composite(args, path, scope, env, inline)
+            if key in JOINS or not isinstance(args, dict) or args.get("from") is None:
+                return node  # a join's or a concat's 'from' is its own (see concat)
+            return self.sourced(node, args["from"], (*path, "from"), scope, env)
         if key in self.spec.blocks:
             return self.call(key, args, path, scope, env)
         raise spec_error("E204", f"unknown layer kind or block '{key}'", path,
@@ -204,23 +159,36 @@ class Expander:
 
     def repeat(self, item: dict[str, Any], path: SpecPath, scope: Scope,
                env: Mapping[str, object]) -> list[Node]:
-        extra = set(item) - {"repeat", "layers", "index"}
+        extra = set(item) - {"repeat", "layers", "index", "name", "from", "if"}
         if extra or "layers" not in item:
             bad = sorted(extra)[0] if extra else "layers"
             raise spec_error("E201" if extra else "E203",
                              f"repeat: {'unknown key ' + repr(bad) if extra else 'missing layers'}",
                              (*path, bad) if extra else path, hint="write 'repeat: N', "
-                             "'layers: [...]' and optionally 'index: i' in one mapping")
-        n = as_int(item["repeat"], env, (*path, "repeat"), "repeat")
-        if not 0 <= n <= MAX_REPEAT:
-            raise spec_error("E207", f"repeat count {n} is outside 0..{MAX_REPEAT:,}",
-                             (*path, "repeat"))
+                             "'layers: [...]' and optionally 'index: i', 'name: ...', "
+                             "'from: ...' and 'if: ...' in one mapping")
+        n = repeat_count(item["repeat"], env, (*path, "repeat"))
         index = self.index_name(item.get("index"), (*path, "index"), env)
         nodes: list[Node] = []
         for i in range(n):
             inner = env if index is None else {**env, index: i}
-            nodes.extend(self.seq(item["layers"], (*path, "layers"), scope, inner).items)
+            nodes.extend(self.copy(item, path, scope, inner))
         return nodes
+
+    def copy(self, item: dict[str, Any], path: SpecPath, scope: Scope,
+             env: Mapping[str, object]) -> list[Node]:
+        """One copy of a repeat: inlined, or (with ``name``) a scope of its own whose output is
+        the tensor of that name; with ``from``, reading that tensor."""
+        source = reference(item["from"], (*path, "from"), scope.prefix, env) \
+            if item.get("from") is not None else None
+        name = ""
+        if item.get("name") is not None:
+            name = scope.claim("repeat", self.named(item["name"], (*path, "name"), env), path)
+            scope = Scope(name)
+        items = self.seq(item["layers"], (*path, "layers"), scope, env).items
+        if not name and source is None:
+            return list(items)
+        return [Seq(items, name, source, path=(*path, "from"))]
 
     @staticmethod
     def index_name(raw: object, path: SpecPath, env: Mapping[str, object]) -> str | None:
@@ -257,7 +225,7 @@ class Expander:
         concrete: dict[str, Any] = {}
         arg_paths: dict[str, SpecPath] = {}
         for fname, finfo in model.model_fields.items():
-            if fname in ("name", "from_", "like"):
+            if fname in ("name", "from_", "like", "if_"):
                 continue
             raw = getattr(parsed, fname)
             fpath = (*path, fname)
@@ -269,18 +237,19 @@ class Expander:
                 raise self.passed_here(exc, kind, fname, raw) from None
         if not concrete.get("functional"):  # the flag is carried only where it is true
             concrete.pop("functional", None)
-        name = scope.claim(kind, parsed.name, path)
+        name = scope.claim(kind, self.named(parsed.name, (*path, "name"), env), path)
         if kind == "maxout":
             concrete["layer"] = self.wrapped(args["layer"], (*path, "layer"), name, env)
         inputs: tuple[Ref, ...] = ()
         if parsed.from_ is not None:
-            inputs = (candidates(scope.prefix, parsed.from_),)
             arg_paths["from"] = (*path, "from")
+            inputs = (reference(parsed.from_, arg_paths["from"], scope.prefix, env),)
         like = getattr(parsed, "like", None)
         if like is not None:
             arg_paths["like"] = (*path, "like")
         return Layer(name, kind, concrete, path, arg_paths, inputs,
-                     candidates(scope.prefix, like) if like is not None else None)
+                     reference(like, arg_paths["like"], scope.prefix, env)
+                     if like is not None else None)
 
     def wrapped(self, item: Any, path: SpecPath, name: str, env: Mapping[str, object]) -> Layer:
         nodes = self.item(item, path, Scope(name), env)
@@ -302,13 +271,15 @@ class Expander:
             v = value(raw, env, path)
             if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(
                     v, "denominator"):
-                raise spec_error("E303", f"{kind} {fname} must be a number, got {v!r}", path,
-                                 hint=number_text_hint(v))
+                raise spec_error("E303", f"{kind} {fname} must be a number, got "
+                                 f"{shown_value(v)}", path,
+                                 hint=number_text_hint(v) or tensor_hint(v))
             return float(cast("float | Fraction", v))  # an int, a float or a Fraction
         if FLAG in meta:
             v = value(raw, env, path)
             if not isinstance(v, bool):
-                raise spec_error("E303", f"{kind} {fname} must be true or false, got {v!r}", path)
+                raise spec_error("E303", f"{kind} {fname} must be true or false, got "
+                                 f"{shown_value(v)}", path)
             return v
         return raw
 
@@ -326,6 +297,8 @@ class Expander:
                              for i, v in enumerate(raw))
             return tuple(self.whole(kind, fname, v, (*path, i), env) for i, v in enumerate(raw))
         v = value(raw, env, path)
+        if isinstance(v, TensorRef):  # text passed to a block: 'same' or 'valid'
+            v = v.text
         if isinstance(v, tuple):  # a pair from a parameter or an expression
             if len(v) != 2:
                 raise spec_error("E202", f"{kind} {fname}: a size is an int or an [h, w] pair, "
@@ -380,122 +353,15 @@ class Expander:
                              hint="give the padding as a number or an [h, w] pair")
         return str(word)
 
-    # -- named blocks ---------------------------------------------------------------------------
-    def call(self, block: str, args: Any, path: SpecPath, scope: Scope,
-             env: Mapping[str, object]) -> Node:
-        model: BlockModel = self.spec.blocks[block]
-        if block in self.stack:
-            chain = " -> ".join([*self.stack, block])
-            raise spec_error("E205", f"block '{block}' uses itself ({chain})", path,
-                             hint="blocks cannot be recursive; use repeat")
-        if len(self.stack) >= MAX_BLOCK_DEPTH:
-            raise spec_error("E205", f"blocks nested more than {MAX_BLOCK_DEPTH} deep", path)
-        args = {} if args is None else args
-        if not isinstance(args, dict):
-            raise spec_error("E202", f"block '{block}': arguments must be a mapping", path)
-        local = self.block_env(block, model, args, path, env)
-        name = scope.claim(block, args.get("name"), path)
-        key = self.memo_key(block, name, path, local)
-        if key is not None:
-            return self.remembered(key, path) or self.remember(
-                key, lambda: self.expand_call(block, model, args, path, name, local))
-        return self.expand_call(block, model, args, path, name, local)
-
-    def memo_key(self, block: str, name: str, path: SpecPath,
-                 local: Mapping[str, object]) -> tuple[Any, ...] | None:
-        if self.memo is None:
-            return None
-        read = self.memo.names_read(self.spec, block)
-        key = (block, name, path, self.depth, tuple(self.stack),
-               tuple(sorted((k, v) for k, v in local.items() if k in read)))
-        try:
-            hash(key)
-        except TypeError:  # an unhashable value: expand as usual
-            return None
-        return key
-
-    def remembered(self, key: tuple[Any, ...], path: SpecPath) -> Node | None:
-        assert self.memo is not None
-        hit = self.memo.calls.get(key)
-        if hit is None:
-            return None
-        node, layers, steps = hit
-        self.memo.hits += 1
-        self.count += layers
-        self.steps += steps
-        if self.budget is not None:
-            self.budget.take(layers, steps, path)
-        if self.count > MAX_LAYERS or self.steps > MAX_STEPS:
-            raise spec_error("E207", f"the spec expands to more than {MAX_LAYERS:,} layers "
-                             f"(or {MAX_STEPS:,} items)", path)
-        return node
-
-    def remember(self, key: tuple[Any, ...], expand_: Callable[[], Node]) -> Node:
-        assert self.memo is not None
-        layers, steps = self.count, self.steps
-        node = expand_()
-        if len(self.memo.calls) >= self.memo.limit:
-            self.memo.calls.clear()
-        self.memo.calls[key] = (node, self.count - layers, self.steps - steps)
-        return node
-
-    def expand_call(self, block: str, model: BlockModel, args: dict[str, Any], path: SpecPath,
-                    name: str, local: dict[str, object]) -> Node:
-        self.stack.append(block)
-        self.sites.append((block, {k: (*path, k) for k in args if k != "name"}, local))
-        try:
-            body_path = ("blocks", block, "layers")
-            inner = Scope(name)
-            body = model.layers
-            if len(body) == 1 and _is_composite(body[0]):
-                nodes = self.item(body[0], (*body_path, 0), inner, local, inline=True)
-                return nodes[0]
-            return Seq(self.seq(body, body_path, inner, local).items, name)
-        finally:
-            self.stack.pop()
-            self.sites.pop()
-
-    def passed_here(self, exc: SpecError, kind: str, fname: str, raw: object) -> SpecError:
-        """A list passed to a block and used where one number is needed: the error names the
-        argument and points at the call that passed it (else ``exc`` unchanged)."""
-        if not self.sites or exc.diagnostics[0].code != "E303" or not is_expression(raw):
-            return exc
-        block, passed, local = self.sites[-1]
-        for arg in parameters(str(raw)):
-            if arg in passed and isinstance(local.get(arg), tuple):
-                shown = ", ".join(map(str, cast("tuple[object, ...]", local[arg])))
-                return spec_error("E303", f"block '{block}' argument '{arg}' is the list "
-                                  f"[{shown}], but {kind} {fname} takes one whole number "
-                                  f"(from '{raw}')", passed[arg],
-                                  hint="pass a number here, or use the argument only for sizes "
-                                  "(kernel, stride, padding, dilation)")
-        return exc
-
-    def block_env(self, block: str, model: BlockModel, args: dict[str, Any], path: SpecPath,
-                  env: Mapping[str, object]) -> dict[str, object]:
-        local: dict[str, object] = dict(self.globals)
-        for key in args:
-            if key != "name" and key not in model.args:
-                raise spec_error("E206", f"block '{block}' has no argument '{key}'",
-                                 (*path, key), hint=suggest(key, model.args) or
-                                 "arguments: " + ", ".join(model.args))
-        for key, default in model.args.items():
-            if key in args:
-                local[key] = value(args[key], env, (*path, key))
-            elif default == REQUIRED:
-                raise spec_error("E206", f"block '{block}' needs argument '{key}'", path)
-            else:
-                local[key] = value(default, local, ("blocks", block, "args", key))
-        return local
-
     # -- composition ----------------------------------------------------------------------------
     def composite_scope(self, kind: str, args: Any, path: SpecPath, scope: Scope,
-                        inline: bool) -> tuple[Scope, dict[str, Any]]:
+                        env: Mapping[str, object], inline: bool) -> tuple[Scope, dict[str, Any]]:
         if not isinstance(args, dict):
             raise spec_error("E202", f"{kind}: expected a mapping of its parts", path)
         if inline and args.get("name") is None:
             return scope, args
-        return Scope(scope.claim(kind, args.get("name"), path)), args
+        return Scope(scope.claim(kind, self.named(args.get("name"), (*path, "name"), env),
+                                 path)), args
 
     def check_keys(self, kind: str, args: dict[str, Any], path: SpecPath) -> None:
         """The keys of ``kind``'s arguments model (:data:`COMPOSITE_ARGS`), nothing else."""
@@ -512,7 +378,7 @@ class Expander:
 
     def residual(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
                  inline: bool) -> Node:
-        inner, args = self.composite_scope("residual", args, path, scope, inline)
+        inner, args = self.composite_scope("residual", args, path, scope, env, inline)
         self.check_keys("residual", args, path)
         first = value(args.get("shortcut_first", False), env, (*path, "shortcut_first"))
         if not isinstance(first, bool):
@@ -557,8 +423,8 @@ class Expander:
         else:
             raise spec_error("E202", f"{kind}: branches are a list of layer lists or a mapping "
                              "of named layer lists", path)
-        if len(named) < 2:
-            raise spec_error("E202", f"{kind}: needs at least two branches", path)
+        if not named:
+            raise spec_error("E202", f"{kind}: needs at least one branch", path)
         out = []
         for i, (bname, items) in enumerate(named):
             bpath = (*path, bname if isinstance(raw, dict) else i)
@@ -569,20 +435,27 @@ class Expander:
 
     def concat(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
                inline: bool, split: bool = False) -> Node:
+        """``branches`` fed the current input (or, with ``from: x``, the tensor x), their outputs
+        concatenated; without branches, ``from`` lists earlier tensors, as ``add``'s does."""
         kind = "split" if split else "concat"
         if isinstance(args, list):
             args = {"branches": args}
-        if not split and isinstance(args, dict) and "from" in args:
-            if "branches" in args:
-                raise spec_error("E202", "concat: give either 'branches' (fed the current input) "
-                                 "or 'from' (earlier tensors), not both", (*path, "from"))
-            return self.join("concat", args, path, scope)
-        inner, args = self.composite_scope(kind, args, path, scope, inline)
+        if not split and isinstance(args, dict) and args.get("from") is not None:
+            if args.get("branches") is None:
+                return self.join("concat", args, path, scope, env)
+            if not isinstance(args["from"], str):
+                raise spec_error("E202", "concat: with 'branches', 'from' names the one tensor "
+                                 "fed to them; to concatenate earlier tensors, leave out "
+                                 "'branches'", (*path, "from"))
+        inner, args = self.composite_scope(kind, args, path, scope, env, inline)
         self.check_keys(kind, args, path)
         if args.get("branches") is None:
             raise spec_error("E203", f"{kind}: missing required key 'branches'", path)
         branches = self.branches(kind, args["branches"], (*path, "branches"), inner, env)
-        return Parallel(inner.prefix, "concat", branches, split, path)
+        par = Parallel(inner.prefix, "concat", branches, split, path)
+        if split or args.get("from") is None:
+            return par
+        return self.sourced(par, args["from"], (*path, "from"), scope, env)
 
     def split(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
               inline: bool) -> Node:
@@ -592,7 +465,7 @@ class Expander:
               inline: bool) -> Node:
         if isinstance(args, list):
             args = {"body": args}
-        inner, args = self.composite_scope("scale", args, path, scope, inline)
+        inner, args = self.composite_scope("scale", args, path, scope, env, inline)
         self.check_keys("scale", args, path)
         gate = self.seq(args["body"], (*path, "body"), inner, env)
         return Parallel(inner.prefix, "mul", (Branch("input", Seq(())), Branch("", gate)),
@@ -603,7 +476,7 @@ class Expander:
         """A side output (auxiliary classifier): computed from here, not fed to the trunk."""
         if isinstance(args, list):
             args = {"body": args}
-        inner, args = self.composite_scope("side", args, path, scope, inline)
+        inner, args = self.composite_scope("side", args, path, scope, env, inline)
         self.check_keys("side", args, path)
         training = value(args.get("training", False), env, (*path, "training"))
         if not isinstance(training, bool):
@@ -615,7 +488,7 @@ class Expander:
 
     def dense(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
               inline: bool) -> Node:
-        inner, args = self.composite_scope("dense", args, path, scope, inline)
+        inner, args = self.composite_scope("dense", args, path, scope, env, inline)
         self.check_keys("dense", args, path)
         n = as_int(args["count"], env, (*path, "count"), "dense count")
         if not 1 <= n <= MAX_REPEAT:
@@ -630,27 +503,31 @@ class Expander:
         return Seq(tuple(units), inner.prefix)
 
 
-    def join(self, kind: JoinMerge, args: Any, path: SpecPath, scope: Scope) -> Join:
-        """``add`` / ``mul`` / ``concat`` of earlier tensors named in ``from``."""
+    def join(self, kind: JoinMerge, args: Any, path: SpecPath, scope: Scope,
+             env: Mapping[str, object]) -> Join:
+        """``add`` / ``mul`` / ``concat`` of earlier tensors named in ``from`` (one tensor: that
+        tensor, a merge of nothing else)."""
         if not isinstance(args, dict):
             raise spec_error("E202", f"{kind}: expected a mapping with 'from: [a, b, ...]'", path)
         self.step(path)
         parsed = validate(JoinArgs, {k: v for k, v in args.items()}, path, kind)
-        name = scope.claim(kind, parsed.name, path)
-        refs = tuple(candidates(scope.prefix, ref) for ref in parsed.from_)
-        return Join(name, kind, refs, path)
+        name = scope.claim(kind, self.named(parsed.name, (*path, "name"), env), path)
+        refs = references(args["from"], (*path, "from"), scope.prefix, env, repeat_count)
+        if not refs:
+            raise spec_error("E202", f"{kind}: 'from' names no tensor", (*path, "from"),
+                             hint="a merge needs at least one tensor (a repeat of 0 names none)")
+        return Join(name, kind, tuple(refs), path)
 
     def add(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
             inline: bool) -> Node:
-        return self.join("add", args, path, scope)
+        return self.join("add", args, path, scope, env)
 
     def mul(self, args: Any, path: SpecPath, scope: Scope, env: Mapping[str, object],
             inline: bool) -> Node:
-        return self.join("mul", args, path, scope)
+        return self.join("mul", args, path, scope, env)
 
 
-def _is_composite(item: Any) -> bool:
-    return isinstance(item, dict) and len(item) == 1 and next(iter(item)) in COMPOSITES
+JOINS = ("add", "mul", "concat")  # composites whose 'from' is their own (a list, for a join)
 
 
 def expand(spec: SpecModel, env: dict[str, object], budget: Budget | None = None,
@@ -658,4 +535,7 @@ def expand(spec: SpecModel, env: dict[str, object], budget: Budget | None = None
     """The graph of ``spec`` with parameters ``env`` (already evaluated); ``budget``, when
     given, is charged for the work and shared with the file's other configurations; ``memo``
     reuses block expansions across configurations of the same spec (:class:`Memo`)."""
-    return Expander(spec, env, budget, memo).seq(spec.layers, ("layers",), Scope(""), env)
+    expander = Expander(spec, env, budget, memo)
+    graph = expander.seq(spec.layers, ("layers",), Scope(""), env)
+    expander.eager = (expander.count, expander.steps)
+    return graph

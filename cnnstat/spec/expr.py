@@ -2,9 +2,16 @@
 
 A string value is an expression when it mentions a parameter (``$name``) or starts with ``=``.
 It is parsed with :mod:`ast` (parsing executes nothing) and evaluated by walking a whitelist of
-node types: numbers, parameters, ``+ - * / // % **``, unary minus, parentheses, comparisons
-are *not* allowed, and calls to the functions in :data:`FUNCTIONS`.  Arithmetic is exact: ``/``
-yields a :class:`~fractions.Fraction`, never a float.
+node types: numbers, parameters, ``+ - * / // % **``, unary minus, parentheses, and calls to the
+functions in :data:`FUNCTIONS`.  Arithmetic is exact: ``/`` yields a
+:class:`~fractions.Fraction`, never a float.  Conditions (an item's ``if:``) compare numbers
+(``== != < <= > >=``, chained as in Python) and combine flags (``and``, ``or``, ``not``); ``a if
+c else b`` evaluates only the branch chosen.  Inside a block, ``$in`` is the block's input:
+``$in.channels``, ``$in.h`` and ``$in.w`` are its sizes where they are known
+(:class:`TensorRef`).
+
+A *name template* (a ``name:`` or a tensor reference) is text in which ``$name`` and ``${expr}``
+are replaced by their values (:func:`substitute`): ``"branch$j"``, ``"s${$i + 1}"``.
 
 A value may also be a *pair* (or a short list): a parameter given as ``[1, 7]``, or a list
 written in the expression (``=[$k, 1]``).  Arithmetic is element-wise: pair op pair of the same
@@ -20,9 +27,11 @@ from __future__ import annotations
 
 import ast
 import functools
+import keyword
 import math
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import cast
 
@@ -39,6 +48,25 @@ MAX_MAGNITUDE = 10**15
 MAX_BITS = 256  # of a value's numerator and of its denominator: bounds the work of every step
 MAX_DEPTH = 100  # nested operations; the evaluator recurses once per level
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_JOINED = re.compile(r"[A-Za-z0-9_]\$[A-Za-z_]")  # 'b$j': a name template, not arithmetic
+_KEYWORD = "_kw_"  # a parameter named like a Python keyword ($in) is parsed as _kw_in
+INPUT = "in"  # $in: the input of the block being expanded
+SIZES = {"channels": 0, "h": 1, "w": 2}  # $in.channels, $in.h, $in.w: axes of C x H x W
+
+
+@dataclass(frozen=True)
+class TensorRef:
+    """A tensor named in a block: a block argument that names one (``src: enc1``, resolved in the
+    scope of the call that passed it) or the block's own input, ``$in``.  ``ref`` holds the
+    candidate full names, innermost scope first; ``shape`` is known only for ``$in`` in a block
+    expanded once its input's shape is known (it reads ``$in.channels``)."""
+
+    text: str
+    ref: tuple[str, ...]
+    shape: tuple[int, ...] | None = None
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class ExprError(Exception):
@@ -92,6 +120,15 @@ USAGE = {
                      "1..1,000, w0 a positive multiple of 8, wa >= 0, wm > 1",
     "regnet_depths": "regnet_depths(depth, w0, wa, wm): depth 1..1,000, w0 a positive multiple "
                      "of 8, wa >= 0, wm > 1",
+}
+
+_COMPARE: dict[type[ast.cmpop], Callable[[Number, Number], bool]] = {
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
 }
 
 _BINOPS: dict[type[ast.operator], Callable[[Number, Number], Number]] = {
@@ -160,7 +197,12 @@ def _parse(text: str) -> ast.expr:
     """The checked syntax tree of an expression, parsed once per text (a spec evaluates the
     same expressions for every repeat and every configuration; the tree is only read)."""
     body = text[1:] if text.startswith("=") else text
-    source = _PARAM.sub(lambda m: m.group(1), body)
+    joined = _JOINED.search(body)
+    if joined is not None:
+        raise ExprError("E301", f"'{_short(text)}' joins text and a parameter: an expression "
+                        "is arithmetic", "write 2 * $k for a product; a name made of text and "
+                        "numbers ('b$j') belongs in name:, from: or a block argument")
+    source = _PARAM.sub(lambda m: _mangle(m.group(1)), body)
     if "$" in source:
         raise ExprError("E301", "'$' must be followed by a parameter name", "write $name")
     try:
@@ -173,6 +215,15 @@ def _parse(text: str) -> ast.expr:
         raise ExprError("E301", f"expression nested more than {MAX_DEPTH} levels deep",
                         "simplify it: a chain of signs or parentheses this long is a typo")
     return tree.body
+
+
+def _mangle(name: str) -> str:
+    """A parameter's name as Python parses it: $in (a keyword) becomes _kw_in."""
+    return _KEYWORD + name if keyword.iskeyword(name) or name.startswith(_KEYWORD) else name
+
+
+def _unmangle(name: str) -> str:
+    return name[len(_KEYWORD):] if name.startswith(_KEYWORD) else name
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -237,13 +288,72 @@ class _Evaluator:
         return _exact(value, f"'{ast.unparse(node)}'")
 
     def visit_Name(self, node: ast.Name) -> object:
-        if node.id not in self.env:
-            known = ", ".join("$" + k for k in sorted(self.env)) or "none"
-            raise ExprError("E302", f"unknown parameter '${node.id}'", f"known: {known}")
-        raw = self.env[node.id]
+        name = _unmangle(node.id)
+        if name not in self.env:
+            if name == INPUT:
+                raise ExprError("E302", "'$in' is the input of a block: it is known only in a "
+                                "block's layers and arguments", "inside a block write "
+                                "$in.channels (or $in.h, $in.w); here, give the number")
+            known = ", ".join("$" + k for k in sorted(self.env)
+                              if not isinstance(self.env[k], TensorRef)) or "none"
+            raise ExprError("E302", f"unknown parameter '${name}'", f"known: {known}")
+        raw = self.env[name]
         if isinstance(raw, (list, tuple)):
-            return self._items([_exact(v, f"${node.id}") for v in raw], f"${node.id}")
-        return _exact(raw, f"${node.id}")
+            return self._items([_exact(v, f"${name}") for v in raw], f"${name}")
+        return _exact(raw, f"${name}")
+
+    def visit_Attribute(self, node: ast.Attribute) -> object:
+        """``$in.channels``, ``$in.h``, ``$in.w``: a size of the block's input."""
+        if not isinstance(node.value, ast.Name) or node.attr not in SIZES:
+            raise ExprError("E301", f"'{_short(ast.unparse(node))}' is not allowed in an "
+                            "expression", "only the block's input has sizes: $in.channels, "
+                            "$in.h, $in.w")
+        tensor = self.visit(node.value)
+        what = "$" + _unmangle(node.value.id)
+        if not isinstance(tensor, TensorRef):
+            raise ExprError("E303", f"'{what}' is not a tensor: '{what}.{node.attr}' has no "
+                            "value", "sizes are read from the block's input: $in.channels")
+        if tensor.shape is None:
+            raise ExprError("E303", f"the shape of '{what}' is not known here",
+                            "only the block's own input has known sizes: $in.channels")
+        axis = SIZES[node.attr]
+        if axis >= len(tensor.shape):
+            raise ExprError("E303", f"'{what}' is a flat tensor of {tensor.shape[0]} features: "
+                            f"it has no '{node.attr}'", "use $in.channels (its features)")
+        return tensor.shape[axis]
+
+    def visit_Compare(self, node: ast.Compare) -> object:
+        """``a < b <= c``: numbers compared, chained as in Python; the result is a flag."""
+        left = self._number(node.left)
+        for op, right_node in zip(node.ops, node.comparators):
+            fn = _COMPARE.get(type(op))
+            if fn is None:
+                raise ExprError("E301", f"operator in '{_short(ast.unparse(node))}' is not "
+                                "allowed", "compare with == != < <= > >=")
+            right = self._number(right_node)
+            if not fn(left, right):
+                return False
+            left = right
+        return True
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> object:
+        """``a and b``, ``a or b`` of flags, evaluated left to right as far as needed."""
+        want = isinstance(node.op, ast.Or)  # the value that decides the result
+        for operand in node.values:
+            if self._flag(operand) is want:
+                return want
+        return not want
+
+    def visit_IfExp(self, node: ast.IfExp) -> object:
+        """``a if c else b``: only the branch chosen is evaluated."""
+        return self.visit(node.body if self._flag(node.test) else node.orelse)
+
+    def _flag(self, node: ast.AST) -> bool:
+        value = self.visit(node)
+        if not isinstance(value, bool):
+            raise ExprError("E303", f"'{_short(ast.unparse(node))}' is {value}, not true or "
+                            "false", "a condition compares numbers: $levels > 1, $i == $j")
+        return value
 
     def visit_List(self, node: ast.List) -> object:
         return self._items([self._number(e) for e in node.elts], ast.unparse(node))
@@ -262,6 +372,8 @@ class _Evaluator:
         return tuple(cast(Number, v) for v in values)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> object:
+        if isinstance(node.op, ast.Not):
+            return not self._flag(node.operand)
         operand = self._value(node.operand)
         if isinstance(node.op, ast.USub):
             return _each(operand, lambda a: -a)
@@ -363,3 +475,37 @@ def _pairwise(left: Value, right: Value, fn: Callable[[Number, Number], Number],
     if isinstance(right, tuple):
         return tuple(fn(left, b) for b in right)
     return fn(left, right)
+
+
+_TEMPLATE = re.compile(r"\$\{([^{}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def is_template(value: object) -> bool:
+    """A string holding ``${...}``, or text joined to a parameter (``b$j``): a name template
+    wherever it is written, never arithmetic."""
+    return isinstance(value, str) and ("${" in value or _JOINED.search(value) is not None)
+
+
+def substitute(text: str, env: Mapping[str, object]) -> str:
+    """The name template ``text`` with each ``${expr}`` and ``$name`` replaced by its value: a
+    whole number, or text (a parameter or block argument that is a name)."""
+    def one(match: re.Match[str]) -> str:
+        expr = match[1] if match[1] is not None else "$" + match[2]
+        if not expr.strip():
+            raise ExprError("E301", f"empty '${{}}' in name '{_short(text)}'",
+                            "write ${$i + 1} or $i")
+        v = env[match[2]] if match[2] is not None and match[2] in env else evaluate(expr, env)
+        if isinstance(v, Fraction) and v.denominator == 1:
+            v = int(v)
+        if isinstance(v, (str, TensorRef)):
+            return str(v)
+        if isinstance(v, int) and not isinstance(v, bool):
+            return str(v)
+        raise ExprError("E303", f"'{match[0]}' in name '{_short(text)}' is {v!r}: a name "
+                        "takes whole numbers and names", "round it: ${floor($x)}")
+    if "$" not in text:
+        return text
+    if "$" in _TEMPLATE.sub("", text):
+        raise ExprError("E301", f"'$' in name '{_short(text)}' must be followed by a parameter "
+                        "name or '{...}'", "write b$i or b${$i + 1}")
+    return _TEMPLATE.sub(one, text)

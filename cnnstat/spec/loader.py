@@ -17,7 +17,8 @@ from cnnstat.errors import (
     spec_error,
 )
 from cnnstat.spec.budget import Budget, check_size
-from cnnstat.spec.expand import as_int, expand, value
+from cnnstat.spec.expand import expand
+from cnnstat.spec.values import as_int, value
 from cnnstat.spec.memo import Memo
 from cnnstat.spec.lint import unused_blocks
 from cnnstat.spec.models import Figure, Metric, SpecModel, VariantModel

@@ -32,33 +32,51 @@ class Memo:
     # the (name, what) sequences that passed the unique-name check (names.check_unique): the
     # names depend on the structure (a depth), not on every parameter (a width)
     names: set[tuple[tuple[str, str], ...]] = field(default_factory=set)
+    inputs: dict[str, tuple[bool, bool]] = field(default_factory=dict)  # as Expander's
     hits: int = 0
     limit: int = 200_000
 
     def names_read(self, spec: SpecModel, block: str) -> frozenset[str]:
-        """Every name an expression in ``block`` (or a block it calls) mentions, and its args."""
-        if block not in self.reads:
-            self.reads[block] = frozenset()  # a recursive block is refused later (E205)
-            found: set[str] = set(spec.blocks[block].args)
-            _mentions(spec, [spec.blocks[block].layers, dict(spec.blocks[block].args)], found,
-                      self)
-            self.reads[block] = frozenset(found)
+        """Every name an expression in ``block`` (or a block it calls, recursively) mentions,
+        and its args."""
+        if not self.reads:
+            self.reads.update(_closure(spec))
         return self.reads[block]
 
 
-def _mentions(spec: SpecModel, data: Any, found: set[str], memo: Memo) -> None:
+def _closure(spec: SpecModel) -> dict[str, frozenset[str]]:
+    """Per block, the names its own expressions mention, with those of every block it reaches
+    (blocks may call each other recursively: the union is taken until nothing changes)."""
+    own: dict[str, set[str]] = {}
+    calls: dict[str, set[str]] = {}
+    for name, block in spec.blocks.items():
+        own[name], calls[name] = set(block.args), set()
+        _mentions(spec, [block.layers, dict(block.args)], own[name], calls[name])
+    changed = True
+    while changed:
+        changed = False
+        for name in spec.blocks:
+            before = len(own[name])
+            for callee in calls[name]:
+                own[name] |= own[callee]
+            changed = changed or len(own[name]) != before
+    return {name: frozenset(found) for name, found in own.items()}
+
+
+def _mentions(spec: SpecModel, data: Any, found: set[str], calls: set[str]) -> None:
     """Collect the identifiers of every expression in ``data`` (over-inclusive: any word of an
-    expression counts, which can only make the memo miss) and of the blocks it calls."""
+    expression counts, which can only make the memo miss) and the blocks it calls."""
     stack = [data]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
             for key, v in item.items():
                 if key in spec.blocks:
-                    found |= memo.names_read(spec, str(key))
+                    calls.add(str(key))
                 stack.append(v)
         elif isinstance(item, list):
             stack.extend(item)
+            calls.update(x for x in item if isinstance(x, str) and x in spec.blocks)
         elif is_expression(item):
             found.update(_WORDS.findall(str(item)))
 

@@ -53,15 +53,23 @@ is: see :mod:`cnnstat.spec.schema`)."""
 Ref = Annotated[str, Field(min_length=1)]
 
 
+NAME = Field(None, description="the name (generated when absent); a template: '$i' and "
+             "'${expr}' are replaced by their values ('branch$j')")
+IF = Field(None, alias="if", description="a condition ('$levels > 1'): the item is written only "
+           "where it holds (a recursive block's base case)")
+FROM = Field(None, alias="from", description="the tensor read instead of the previous layer's "
+             "output: any earlier layer, block, merge or input, by name (looked up in the "
+             "enclosing scopes, innermost first, then as a full name), '$in' (the block's input) "
+             "or a block argument naming a tensor ('$src'); a template ('b$j')")
+
+
 class Args(BaseModel):
     """Arguments common to every layer kind."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    name: str | None = Field(None, description="the layer's name (generated when absent)")
-    from_: Ref | None = Field(
-        None, alias="from", description="the tensor this layer reads instead of the previous "
-        "layer's output: any earlier layer, block, merge or input, by name (looked up in the "
-        "enclosing scopes, innermost first, then as a full name)")
+    name: str | None = NAME
+    from_: Ref | None = FROM
+    if_: Flag | None = IF
 
 
 class FunctionalArgs(Args):
@@ -361,7 +369,26 @@ class CompositeArgs(BaseModel):
     """Arguments common to the composition keywords."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    name: str | None = Field(None, description="the scope's name (generated when absent)")
+    name: str | None = NAME
+    from_: Ref | None = FROM
+    if_: Flag | None = IF
+
+
+class RefRepeat(BaseModel):
+    """In a ``from:`` list, ``N`` names at once: the template ``from`` with ``$index`` bound to 0,
+    1, ..., N - 1 (``{repeat: $n, index: j, from: "p$j"}`` is p0, p1, ...)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    repeat: Int
+    index: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                       description="the parameter bound to each name's number, from 0")
+    from_: Ref = Field(alias="from", description="the name template, e.g. 'p$j'")
+
+
+FromList = list[Ref | RefRepeat] | Ref | RefRepeat
+FROM_LIST = ("the tensors, by name: a list of names (each a template, '$in', or '$arg' naming "
+             "one tensor or a list of them) and {repeat, index, from} generators; one name is a "
+             "merge of one tensor, that tensor")
 
 
 class ResidualArgs(CompositeArgs):
@@ -381,15 +408,14 @@ class BranchesArgs(CompositeArgs):
     equal share of the input channels)."""
 
     branches: list[Layers | None] | dict[str, Layers | None] = Field(
-        description="a list of layer lists, or a mapping of named layer lists (two or more)")
+        description="a list of layer lists, or a mapping of named layer lists (one or more)")
 
 
 class JoinArgs(CompositeArgs):
     """A merge of earlier tensors named in ``from`` (``add``: element-wise sum of equal shapes;
     ``mul``: element-wise product, broadcasting size-1 axes; ``concat``: channels)."""
 
-    from_: list[Ref] = Field(alias="from", min_length=2,
-                             description="the tensors to merge, by name (two or more)")
+    from_: FromList = Field(alias="from", description=FROM_LIST)  # type: ignore[assignment]
 
 
 class ConcatArgs(CompositeArgs):
@@ -397,9 +423,11 @@ class ConcatArgs(CompositeArgs):
     tensors named in ``from``."""
 
     branches: list[Layers | None] | dict[str, Layers | None] | None = Field(
-        None, description="a list of layer lists, or a mapping of named layer lists (two or more)")
-    from_: list[Ref] | None = Field(None, alias="from", min_length=2,
-                                    description="earlier tensors to concatenate, by name")
+        None, description="a list of layer lists, or a mapping of named layer lists (one or "
+        "more)")
+    from_: FromList | None = Field(  # type: ignore[assignment]
+        None, alias="from", description="without branches, " + FROM_LIST + "; with branches, "
+        "the one tensor fed to them")
 
 
 class BodyArgs(CompositeArgs):
@@ -426,13 +454,19 @@ class DenseArgs(CompositeArgs):
 
 class RepeatItem(BaseModel):
     """``repeat: N`` with ``layers: [...]``: the layers N times, inlined (N may be 0); with
-    ``index: i``, ``$i`` is 0, 1, ..., N - 1 in the copies (a stage's entry in a list)."""
+    ``index: i``, ``$i`` is 0, 1, ..., N - 1 in the copies (a stage's entry in a list); with
+    ``name``, each copy is a scope of that name (a template: ``"branch$i"``) whose output is the
+    tensor of that name; with ``from``, each copy reads that tensor."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     repeat: Int
     layers: Layers
     index: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
                               description="a parameter name bound to the copy's number, from 0")
+    name: str | None = Field(None, description="each copy's scope, a template ('branch$i'): "
+                             "its layers are named inside it and its output is that tensor")
+    from_: Ref | None = FROM
+    if_: Flag | None = IF
 
 
 COMPOSITE_ARGS: dict[str, type[CompositeArgs]] = {

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
-from cnnstat.core.ir import AutoShortcut, Join, Layer, Node, Parallel, Seq
+from cnnstat.core.ir import AutoShortcut, Deferred, Join, Layer, Node, Parallel, Seq
 from cnnstat.errors import SpecError, SpecPath, spec_error
 
 FORBIDDEN = {".": "'.', which joins the names of nested scopes", "/": "'/'"}
 HINT = "use letters, digits, '_' and '-' (e.g. conv_a)"
+SCOPES = {"shortcut": "the shortcut's layers", "block": "the block's layers"}  # names, not layers
 
 
 def _bad_char(name: str) -> str | None:
@@ -53,6 +55,8 @@ def _named(node: Node) -> Iterator[tuple[str, SpecPath, str]]:
         yield node.name, (*node.path, "name"), "layer"
     elif isinstance(node, AutoShortcut):
         yield node.name, node.path, "shortcut"  # its conv, bn or pad is named under it
+    elif isinstance(node, Deferred):
+        yield node.name, node.path, "block"  # its layers, written later, are named under it
     elif isinstance(node, Parallel):
         for branch in node.branches:
             for item in branch.body.items:
@@ -83,7 +87,7 @@ def _check(named: list[tuple[str, SpecPath, str]]) -> None:
     leaves: dict[str, tuple[SpecPath, str]] = {}
     scopes: dict[str, str] = {}  # scope -> what is inside it
     for name, path, what in named:
-        if what != "shortcut":
+        if what not in SCOPES:
             clash = leaves.get(name)
             if clash is not None:
                 raise _clash(f"duplicate layer name '{name}'", (path, what), clash)
@@ -91,9 +95,9 @@ def _check(named: list[tuple[str, SpecPath, str]]) -> None:
                 raise _clash(f"'{name}' is both a layer and the scope of {scopes[name]}",
                              (path, what), (path, what))
             leaves[name] = (path, what)
-        inner = f"'{name}.*' (the shortcut's layers)" if what == "shortcut" else f"'{name}'"
+        inner = f"'{name}.*' ({SCOPES[what]})" if what in SCOPES else f"'{name}'"
         parts = name.split(".")
-        for end in range(1, len(parts) + (what == "shortcut")):
+        for end in range(1, len(parts) + (what in SCOPES)):
             scope = ".".join(parts[:end])
             if scope in leaves:
                 raise _clash(f"'{scope}' is both a layer and the scope of {inner}",
@@ -106,3 +110,38 @@ def _clash(message: str, *sides: tuple[SpecPath, str]) -> SpecError:
     return spec_error("E208", message, path, hint="rename the layer: names in one scope are "
                       "distinct, and 'add', 'concat', 'mul' and 'shortcut' name a block's merge "
                       "and shortcut")
+
+
+@dataclass
+class Scope:
+    """The names given in one scope (a block call, a composite, a repeat copy): a written name
+    is claimed once (E208 on a second claim), a generated one is its base numbered on (conv1,
+    conv2, ...), skipping the numbers written names took."""
+
+    prefix: str
+    used: set[str] = field(default_factory=set)
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def full(self, local: str) -> str:
+        return f"{self.prefix}.{local}" if self.prefix else local
+
+    def claim(self, base: str, explicit: object, path: SpecPath) -> str:
+        if explicit is not None:
+            explicit = check_name(explicit, (*path, "name"))
+            if explicit in self.used:
+                raise spec_error("E208", f"duplicate layer name '{self.full(explicit)}'",
+                                 (*path, "name"),
+                                 hint="give each layer in a scope a distinct name")
+            self.used.add(explicit)
+            return self.full(explicit)
+        n = self.counters.get(base, 0)
+        while True:
+            n += 1
+            if f"{base}{n}" not in self.used:
+                break
+        self.counters[base] = n
+        self.used.add(f"{base}{n}")
+        return self.full(f"{base}{n}")
+
+    def child(self, local_full: str) -> Scope:
+        return Scope(local_full)

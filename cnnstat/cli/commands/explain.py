@@ -66,7 +66,7 @@ def _given(opts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_args(kind: str, args: dict[str, Any]) -> None:
-    fields = {k: f for k, f in LAYER_ARGS[kind].model_fields.items() if k != "name"}
+    fields = {k: f for k, f in LAYER_ARGS[kind].model_fields.items() if k not in ("name", "if_")}
     names = {arg: FLAGS[opt] for opt, arg in OPTIONS.items()}
     for arg in args:
         if arg not in fields:

@@ -120,6 +120,10 @@ class SpecNet(nn.Module):
         elif isinstance(node, Join):
             out = self.get_submodule(node.name)(*(tensors[ref[0]] for ref in node.inputs))
         elif isinstance(node, Seq):
+            if node.source:
+                x = tensors[node.source[0]]
+            if node.entry:
+                tensors[node.entry] = x
             for item in node.items:
                 x = self._run(item, x, sides, tensors)
             out = x

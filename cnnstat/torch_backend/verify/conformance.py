@@ -61,6 +61,7 @@ KINDS: dict[type, tuple[str, ...]] = {
     nn.GroupNorm: ("groupnorm",), nn.InstanceNorm2d: ("instancenorm",),
     LayerScale: ("layer_scale",), StochasticDepth: ("drop_path",), Permute: ("permute",),
     Mean: ("mean",), SelfAttention2d: ("attention",), L2Norm: ("l2norm",),
+    nn.Upsample: ("upsample",),
 }
 # Modules with children that are one spec layer all the same (cnnstat's own composites).
 ATOMIC = (Maxout, SparseConv2d, SelfAttention2d)
