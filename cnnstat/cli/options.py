@@ -266,9 +266,38 @@ def batch_option(fn: F) -> F:
                         help="Batch size for MACs, FLOPs and activations.")(fn)
 
 
+def parse_columns(text: str) -> list[str]:
+    """'name,output,macs' -> ['name', 'output', 'macs']: column keys, checked against the
+    tables when they are drawn (each table's keys differ)."""
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    if not keys:
+        raise UsageError(f"--columns {text!r}: expected column keys, e.g. name,output,params,macs")
+    return keys
+
+
+COLUMNS_META = "cnnstat.columns"  # where --columns leaves its keys (click's context meta)
+
+
+def _columns_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[COLUMNS_META] = parse_columns(value)
+
+
+def columns_option(fn: F) -> F:
+    """--columns KEY,...: the columns of every table a command prints (table, csv and markdown
+    output), kept in ``ctx.meta`` for :func:`cnnstat.cli.output.emit`, so that commands need no
+    parameter of their own for it."""
+    return click.option("--columns", metavar="KEY,...", callback=_columns_callback,
+                        expose_value=False, is_eager=False,
+                        help="Show these columns (keys as in --format csv's header; the row "
+                        "names always come first); a chosen column is never left out to fit "
+                        "the terminal.")(fn)
+
+
 def data_options(fn: F) -> F:
-    """--format, --input, --batch, --set and --color, shared by every data command."""
-    for option in (color_option, set_option, batch_option, input_option, format_option()):
+    """--format, --input, --batch, --set, --color and --columns, shared by every data command."""
+    for option in (columns_option, color_option, set_option, batch_option, input_option,
+                   format_option()):
         fn = option(fn)
     return fn
 

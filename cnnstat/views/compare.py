@@ -16,7 +16,6 @@ from cnnstat.render.jsonfmt import header
 from cnnstat.render.table import Column, Table
 from cnnstat.views import compare_align as compare
 from cnnstat.views.common import spec_info
-from cnnstat.views.explain import hwc
 
 
 @dataclass(frozen=True)
@@ -52,12 +51,14 @@ def _batch_note(items: Sequence[Compared]) -> str:
 
 def totals_table(items: Sequence[Compared]) -> Table:
     base = items[0]
-    cols = [Column("spec", "spec"), Column("input", "input (HxWxC)"),
-            Column("output", "output (HxWxC)"), Column("weights", "weights", "count"),
-            Column("bias", "biases", "count"), Column("params", "params", "count"),
-            Column("macs", "MACs", "count"), Column("activations", "activations", "count"),
-            Column("rf", "receptive field"), Column("params_ratio", f"params vs {base.name}"),
-            Column("macs_ratio", f"MACs vs {base.name}")]
+    cols = [Column("spec", "spec"), Column("input", "input", "shape", 4),
+            Column("output", "output", "shape", 2), Column("weights", "weights", "count", 6),
+            Column("bias", "biases", "count", 6), Column("params", "params", "count", 1),
+            Column("macs", "MACs", "count", 1),
+            Column("activations", "activations", "count", 5),
+            Column("rf", "receptive field", priority=3),
+            Column("params_ratio", f"params vs {base.name}", priority=2),
+            Column("macs_ratio", f"MACs vs {base.name}", priority=1)]
     rows = [_totals_row(c, base) for c in items]
     names = " vs ".join(c.name for c in items)
     notes = [f"{c.name}: {c.report.title}" for c in items]
@@ -71,8 +72,8 @@ def totals_table(items: Sequence[Compared]) -> Table:
 
 def _totals_row(c: Compared, base: Compared) -> dict[str, Any]:
     t, b = c.report.totals, base.report.totals
-    return {"spec": c.name, "input": hwc(c.report.input_shape),
-            "output": hwc(c.report.output_shape), "weights": t.weights,
+    return {"spec": c.name, "input": c.report.input_shape,
+            "output": c.report.output_shape, "weights": t.weights,
             "bias": t.bias, "params": t.params, "macs": t.macs, "activations": t.activations,
             "rf": compare.receptive_field(c.report),
             "params_ratio": fmt_ratio(ratio(t.params, b.params)),
@@ -85,11 +86,11 @@ def _side_by_side(items: Sequence[Compared], slots: list[compare.Slot], title: s
     then the MACs ratio of each spec to the first."""
     base = items[0].name
     cols = [Column("name", "layer" if ops else "block")]
-    for c in items:
-        cols.append(Column(f"{c.name}:op", c.name) if ops else
-                    Column(f"{c.name}:params", f"{c.name} params", "count"))
-        cols.append(Column(f"{c.name}:macs", f"{c.name} MACs", "count"))
-    cols += [Column(f"{c.name}:ratio", f"{c.name} / {base}") for c in items[1:]]
+    for c in items:  # a narrow terminal keeps each spec's MACs and ratio, then params, then ops
+        cols.append(Column(f"{c.name}:op", c.name, priority=3) if ops else
+                    Column(f"{c.name}:params", f"{c.name} params", "count", 2))
+        cols.append(Column(f"{c.name}:macs", f"{c.name} MACs", "count", 1))
+    cols += [Column(f"{c.name}:ratio", f"{c.name} / {base}", priority=1) for c in items[1:]]
     layer_maps = [c.layers() for c in items]
     rows = [_slot_row(items, slot, layer_maps, ops) for slot in slots]
     return Table(title, cols, rows, _total_row(items))
@@ -155,9 +156,9 @@ def figures_table(items: Sequence[Compared]) -> Table | None:
     if not rows:
         return None
     cols = [Column("spec", "spec"), Column("metric", "metric"),
-            Column("computed", "computed (cnnstat)", "count"),
-            Column("published", "published figure"), Column("source", "source"),
-            Column("status", "status")]
+            Column("computed", "computed (cnnstat)", "count", 1),
+            Column("published", "published figure", priority=1),
+            Column("source", "source", priority=3), Column("status", "status", priority=2)]
     notes = [figure_line(c, ch) for c in items for ch in c.checks]
     return Table("published figures (quoted, not computed) against the computed totals", cols,
                  rows, None, notes)

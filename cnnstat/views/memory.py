@@ -39,10 +39,11 @@ class MemoryView:
 def schedule_table(view: MemoryView) -> Table:
     b, size = view.report.batch, view.size
     peak = view.schedule.peak
-    cols = [Column("name", "name"), Column("layer", "layer"), Column("output", "output", "shape"),
-            Column("activations", "output elements", "count"),
-            Column("alive", "live elements", "count"), Column("bytes", "live bytes", "count"),
-            Column("peak", "")]
+    cols = [Column("name", "name"), Column("layer", "layer", priority=5),
+            Column("output", "output", "shape", 2),
+            Column("activations", "output elements", "count", 3),
+            Column("alive", "live elements", "count", 1), Column("bytes", "live bytes", "count", 1),
+            Column("peak", "peak", priority=1)]
     rows = [{"name": s.row.name, "layer": s.row.description, "output": s.row.output_shape,
              "activations": s.row.activations * b, "alive": s.alive * b,
              "bytes": s.alive * b * size, "peak": "<- peak" if s is peak else ""}
@@ -76,8 +77,8 @@ def breakdown_table(view: MemoryView) -> Table:
             rows.append(_bytes_row(view, mode, label, n))
         rows.append(_bytes_row(view, mode, "total", bd.total))
     cols = [Column("mode", "mode"), Column("part", "part"),
-            Column("elements", "elements", "count"), Column("bytes", "bytes", "count"),
-            Column("readable", "")]
+            Column("elements", "elements", "count", 2), Column("bytes", "bytes", "count", 1),
+            Column("readable", "size", priority=1)]
     return Table(f"{view.report.name}: memory at {view.dtype} ({view.size} byte"
                  f"{'s' if view.size > 1 else ''} per element), {_batch(view)}", cols, rows,
                  None, [memory.TRAINING, *_scratch_note(view)])
@@ -97,10 +98,10 @@ def fit_table(view: MemoryView, budget: int) -> Table:
         rows.append({"mode": mode, "fixed": bd.fixed * view.size, "per_image": per,
                      "batch": "any" if n is None else n, "used": "-" if used is None else used,
                      "readable": "-" if used is None else binary(used)})
-    cols = [Column("mode", "mode"), Column("fixed", "fixed bytes", "count"),
-            Column("per_image", "bytes per image", "count"),
-            Column("batch", "largest batch", "count"), Column("used", "bytes used", "count"),
-            Column("readable", "")]
+    cols = [Column("mode", "mode"), Column("fixed", "fixed bytes", "count", 2),
+            Column("per_image", "bytes per image", "count", 2),
+            Column("batch", "largest batch", "count", 1), Column("used", "bytes used", "count", 3),
+            Column("readable", "size used", priority=1)]
     note = (f"largest N with fixed + N x per image <= {budget:,} bytes "
             f"({binary(budget)}); 0: not even one image fits")
     return Table(f"{view.report.name}: largest batch in {binary(budget)} at {view.dtype}",

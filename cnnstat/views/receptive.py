@@ -57,8 +57,9 @@ def field_cells(fr: FieldRow, size: tuple[int, int]) -> dict[str, Any]:
             "pad": pair(h.padding, w.padding), "whole": _whole(fr.covers(size))}
 
 
-FIELD_COLUMNS = [Column("rf", "r"), Column("jump", "j"), Column("start", "start"),
-                 Column("pad", "pad"), Column("whole", "whole")]
+FIELD_COLUMNS = [Column("rf", "r", priority=1), Column("jump", "j", priority=1),
+                 Column("start", "start", priority=3), Column("pad", "pad", priority=4),
+                 Column("whole", "whole", priority=2)]
 
 
 def _last_note(fields: FieldReport) -> str:
@@ -77,8 +78,8 @@ def _title(report: Report, what: str) -> str:
 
 
 def fields_table(report: Report, fields: FieldReport) -> Table:
-    cols = [Column("name", "name"), Column("layer", "layer"), Column("output", "output", "shape"),
-            *FIELD_COLUMNS]
+    cols = [Column("name", "name"), Column("layer", "layer", priority=5),
+            Column("output", "output", "shape", 2), *FIELD_COLUMNS]
     rows = [{"name": fr.row.name, "layer": fr.row.description, "output": fr.row.output_shape,
              **field_cells(fr, fields.input_size)} for fr in fields.rows]
     notes = [_last_note(fields), LEGEND]
@@ -165,10 +166,11 @@ def zoo_row(report: Report, fields: FieldReport | None,
 
 
 def zoo_table(rows: list[dict[str, Any]]) -> Table:
-    cols = [Column("name", "name"), Column("input", "input", "shape"),
-            Column("layer", "last spatial layer"), Column("output", "output", "shape"),
-            Column("rf", "r"), Column("jump", "j"), Column("pad", "pad"),
-            Column("whole", "whole")]
+    cols = [Column("name", "name"), Column("input", "input", "shape", 3),
+            Column("layer", "last spatial layer", priority=5),
+            Column("output", "output", "shape", 2), Column("rf", "r", priority=1),
+            Column("jump", "j", priority=1), Column("pad", "pad", priority=4),
+            Column("whole", "whole", priority=2)]
     notes = [LEGEND, *([SHARED] if any("*" in r.get("rf", "") for r in rows) else []),
              conventions.RECEPTIVE_FIELD]
     return Table(f"built-in specs: receptive field at the last spatial layer, {LAST_SPATIAL}",

@@ -91,10 +91,13 @@ def _batch_note(report: Report) -> str:
 
 def summary_table(report: Report, fields: Sequence[FieldSize | None] | None = None,
                   preset: Preset | None = None) -> Table:
-    cols = [Column("name", "name"), Column("layer", "layer"), Column("output", "output", "shape"),
-            Column("params", "params", "count"), Column("macs", "MACs", "count"),
-            Column("macs_share", "MACs %", "percent"), Column("elementwise", "elem. ops", "count"),
-            Column("activations", "activations", "count"), Column("rf", "RF")]
+    # narrow terminals lose the description first, then element-wise ops, activations, the MACs
+    # share, the receptive field and the output shape; name, params and MACs stay
+    cols = [Column("name", "name"), Column("layer", "layer", priority=7),
+            Column("output", "output", "shape", 2), Column("params", "params", "count", 1),
+            Column("macs", "MACs", "count", 1), Column("macs_share", "MACs %", "percent", 4),
+            Column("elementwise", "elem. ops", "count", 6),
+            Column("activations", "activations", "count", 5), Column("rf", "RF", priority=3)]
     b = report.batch
     t = report.totals
     rows = [{"name": r.name, "layer": r.description + (" (training only)" if r.training else ""),
@@ -135,7 +138,8 @@ def summary_table(report: Report, fields: Sequence[FieldSize | None] | None = No
 def _add_count(table: Table, report: Report, preset: Preset) -> None:
     """A column after MACs with ``preset``'s count, its total, and its convention as a note."""
     cols = list(table.columns)
-    cols.insert([c.key for c in cols].index("macs") + 1, Column("count", preset.label, "count"))
+    cols.insert([c.key for c in cols].index("macs") + 1,
+                Column("count", preset.label, "count", 1))
     table.columns = cols
     for cells, row in zip(table.rows, report.rows):
         cells["count"] = preset.batch_count(row, report.batch)
@@ -169,17 +173,17 @@ def by_kind(report: Report) -> list[dict[str, Any]]:
 
 def params_tables(report: Report) -> list[Table]:
     t = report.totals
-    cols = [Column("name", "name"), Column("kind", "kind"), Column("weights", "weights", "count"),
-            Column("bias", "bias", "count"), Column("params", "params", "count"),
-            Column("share", "share", "percent")]
+    cols = [Column("name", "name"), Column("kind", "kind", priority=5),
+            Column("weights", "weights", "count", 2), Column("bias", "bias", "count", 3),
+            Column("params", "params", "count", 1), Column("share", "share", "percent", 4)]
     rows = [{"name": r.name, "kind": r.kind, "weights": r.weights, "bias": r.bias,
              "params": r.params, "share": numbers.percent(r.params, t.params)}
             for r in report.rows if r.params]
     total = {"name": "total", "weights": t.weights, "bias": t.bias, "params": t.params,
              "share": "100.00%" if t.params else "-"}
-    kind_cols = [Column("kind", "kind"), Column("layers", "layers", "count"),
-                 Column("weights", "weights", "count"), Column("bias", "bias", "count"),
-                 Column("params", "params", "count"), Column("share", "share", "percent")]
+    kind_cols = [Column("kind", "kind"), Column("layers", "layers", "count", 2),
+                 Column("weights", "weights", "count", 2), Column("bias", "bias", "count", 3),
+                 Column("params", "params", "count", 1), Column("share", "share", "percent", 4)]
     kind_rows = [{**k, "share": numbers.percent(k["params"], t.params)} for k in by_kind(report)]
     notes = [f"{numbers.human(t.params)} trainable parameters; {numbers.exact(t.buffers)} buffer "
              "elements (e.g. BN running statistics) not included", conventions.PARAMS]
@@ -194,8 +198,9 @@ def list_row(report: Brief) -> dict[str, Any]:
 
 
 def list_table(rows: list[dict[str, Any]]) -> Table:
-    cols = [Column("name", "name"), Column("title", "title"), Column("input", "input", "shape"),
-            Column("params", "params", "count"), Column("macs", "MACs", "count")]
+    cols = [Column("name", "name"), Column("title", "title", priority=3),
+            Column("input", "input", "shape", 2), Column("params", "params", "count", 1),
+            Column("macs", "MACs", "count", 1)]
     return Table("built-in specs", cols, rows, None, [conventions.MACS])
 
 

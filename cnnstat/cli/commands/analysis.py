@@ -67,11 +67,42 @@ def params(spec: str | None, module: str | None, factory_kwargs: str, timeout: f
 
 
 @click.command(name="list")
+@click.argument("patterns", nargs=-1, metavar="[FILTER]...")
 @data_options
-def list_(fmt: str, input_shape: Shape | None, batch: int, overrides: dict[str, object],
-          color: str) -> None:
-    """The built-in zoo: name, title, input, params, MACs."""
+def list_(patterns: tuple[str, ...], fmt: str, input_shape: Shape | None, batch: int,
+          overrides: dict[str, object], color: str) -> None:
+    """The built-in zoo: name, title, input, params, MACs.
+
+    FILTER keeps the specs whose name contains it, or whose family (the file its variants share:
+    resnet-cifar, efficientnet, regnet...) it names; * and ? match as in file names
+    (cnnstat list 'resnet*' vgg).
+    """
+    names = zoo_filter(builtin_names(), patterns)
     rows = [views.list_row(analysed(name, input_shape, batch, overrides, notes=False).brief)
-            for name in builtin_names()]
+            for name in names]
     emit(fmt, color, lambda: views.list_json(rows), lambda: [views.list_table(rows)])
 
+
+def zoo_filter(names: list[str], patterns: tuple[str, ...]) -> list[str]:
+    """The built-in names any pattern selects (all of them without patterns); none is a usage
+    error, with the closest names as a hint."""
+    if not patterns:
+        return names
+    import fnmatch
+
+    from cnnstat.analysis.cache import zoo_index
+    from cnnstat.spec.validate import suggest
+
+    index = zoo_index()
+
+    def selects(pattern: str, name: str) -> bool:
+        p = pattern.strip().lower()
+        if any(ch in p for ch in "*?["):
+            return fnmatch.fnmatchcase(name, p)
+        return p in name or p == index[name].path.stem
+
+    chosen = [n for n in names if any(selects(p, n) for p in patterns)]
+    if not chosen:
+        raise UsageError(f"no built-in spec matches {' '.join(patterns)}",
+                         suggest(patterns[0], names, n=3) or "cnnstat list shows them all")
+    return chosen
