@@ -79,6 +79,8 @@ def test_several_specs_add_the_comparison_and_the_chart(cli: Callable, tmp_path:
     assert "not in the chart (no published top-1 in reference): lenet5" in page
     assert re.search(r'aria-label="complexity chart"', page)
     assert page.count('<section class="spec"') == 3
+    # one convention for shapes (issue 29): C x H x W everywhere, never the lecture's H x W x C
+    assert "3x224x224" in page and "224x224x3" not in page and "HxWxC" not in page
 
 
 def test_check_findings_are_shown(cli: Callable, tmp_path: Path) -> None:

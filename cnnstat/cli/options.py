@@ -79,16 +79,16 @@ def parse_input(text: str) -> Shape:
     return dims
 
 
-def parse_hwc(text: str) -> Shape:
-    """'32x32x3' -> (3, 32, 32); '32x32' -> (32, 32), keeping the spec's channels; '4096' ->
-    (4096,) features (``cnnstat explain`` writes volumes as the lecture does, H x W x C)."""
-    try:
-        dims = tuple(int(p) for p in text.lower().replace(",", "x").split("x"))
-    except ValueError:
-        raise UsageError(f"--input {text!r}: expected HxWxC, e.g. 32x32x3") from None
-    if not dims or len(dims) > 3 or any(d < 1 for d in dims):
-        raise UsageError(f"--input {text!r}: expected HxWxC (e.g. 32x32x3) or N features")
-    return (dims[2], dims[0], dims[1]) if len(dims) == 3 else dims
+def ambiguous_input(dims: Shape) -> str | None:
+    """A warning when C x H x W reads like an image written H x W x C (a last size of 1 to 4,
+    smaller than the other two: 32x32x3, 224x224x3), else None."""
+    if len(dims) != 3:
+        return None
+    c, h, w = dims
+    if w <= 4 and w < min(c, h):
+        return (f"--input {c}x{h}x{w} reads as C x H x W: {c} channels of {h} x {w}; an image "
+                f"of {c} x {h} with {w} channel{'s' if w > 1 else ''} is --input {w}x{c}x{h}")
+    return None
 
 
 MAX_DIGITS = 100  # the longest integer an option value may spell out
@@ -225,7 +225,13 @@ def threads_option(fn: F) -> F:
 # --- options -------------------------------------------------------------------------------
 
 def _input_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Shape | None:
-    return parse_input(value) if value is not None else None
+    if value is None:
+        return None
+    shape = parse_input(value)
+    warning = ambiguous_input(shape)
+    if warning is not None:  # a callback of the command line: stderr, never stdout
+        click.echo(f"cnnstat: warning: {warning}", err=True)
+    return shape
 
 
 def _set_callback(ctx: click.Context, param: click.Parameter,
@@ -300,6 +306,16 @@ def data_options(fn: F) -> F:
                    format_option()):
         fn = option(fn)
     return fn
+
+
+def depth_option(help: str) -> Callable[[F], F]:
+    """--depth N: blocks at N parts of the hierarchical layer names (``layer1.bottleneck2``
+    is depth 2): the roll-ups of the table commands, the boxes of the diagrams."""
+    return click.option("--depth", type=click.IntRange(1), default=None, metavar="N", help=help)
+
+
+ROLLUP_HELP = ("One row per block at N parts of the layer names (resnet50 --depth 1: conv1, "
+               "..., layer1, ..., fc), its figures summed; output and RF at its last operation.")
 
 
 def dtype_option(help: str) -> Callable[[F], F]:

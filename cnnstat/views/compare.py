@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnstat.check.figures import FigureCheck
-from cnnstat.core import conventions
+from cnnstat.core import conventions, rollup
 from cnnstat.core.ir import Layer, iter_layers
 from cnnstat.core.report import Report, Row
 from cnnstat.render import numbers
@@ -81,11 +81,11 @@ def _totals_row(c: Compared, base: Compared) -> dict[str, Any]:
 
 
 def _side_by_side(items: Sequence[Compared], slots: list[compare.Slot], title: str,
-                  ops: bool) -> Table:
+                  ops: bool, label: str | None = None) -> Table:
     """One row per aligned slot: each spec's operation (layers) or params (blocks) and MACs,
     then the MACs ratio of each spec to the first."""
     base = items[0].name
-    cols = [Column("name", "layer" if ops else "block")]
+    cols = [Column("name", label or ("layer" if ops else "block"))]
     for c in items:  # a narrow terminal keeps each spec's MACs and ratio, then params, then ops
         cols.append(Column(f"{c.name}:op", c.name, priority=3) if ops else
                     Column(f"{c.name}:params", f"{c.name} params", "count", 2))
@@ -123,7 +123,10 @@ def _total_row(items: Sequence[Compared]) -> dict[str, Any]:
     return out
 
 
-def layer_slots(items: Sequence[Compared]) -> list[compare.Slot]:
+def layer_slots(items: Sequence[Compared], depth: int | None = None) -> list[compare.Slot]:
+    """The layers aligned, or with ``depth`` the blocks at that depth of the names."""
+    if depth is not None:
+        return compare.align([compare.rolled(c.report, depth) for c in items])
     return compare.align([c.report.rows for c in items])
 
 
@@ -165,11 +168,12 @@ def figures_table(items: Sequence[Compared]) -> Table | None:
 
 
 def tables(items: Sequence[Compared], layers: list[compare.Slot],
-           blocks: list[compare.Slot]) -> list[Table]:
+           blocks: list[compare.Slot], depth: int | None = None) -> list[Table]:
+    what = "layer" if depth is None else f"block at depth {depth}"
     out = [totals_table(items),
-           _side_by_side(items, layers, "MACs per layer (aligned by name, then position); "
-                         "ratios of MACs", True)]
-    if any(compare.nested(c.report) for c in items):
+           _side_by_side(items, layers, f"MACs per {what} (aligned by name, then position); "
+                         "ratios of MACs", True, what.split()[0])]
+    if depth is None and any(compare.nested(c.report) for c in items):
         out.append(_side_by_side(items, blocks, "params and MACs per block (runs of layers "
                                  "sharing a name prefix); ratios of MACs", False))
     figures = figures_table(items)
@@ -177,7 +181,9 @@ def tables(items: Sequence[Compared], layers: list[compare.Slot],
 
 
 def document(items: Sequence[Compared], layers: list[compare.Slot],
-             blocks: list[compare.Slot]) -> dict[str, Any]:
+             blocks: list[compare.Slot], depth: int | None = None) -> dict[str, Any]:
+    """``layers``: the aligned layers, or with ``depth`` the aligned blocks at that depth (each
+    with its members' names); ``blocks``: runs of layers sharing a name prefix."""
     base = items[0].report.totals
     specs = []
     for c in items:
@@ -190,8 +196,8 @@ def document(items: Sequence[Compared], layers: list[compare.Slot],
             "published": [_figure_json(ch) for ch in c.checks]})
     return {**header("compare"), "conventions": {"macs": conventions.MACS,
                                                  "flops": conventions.FLOPS},
-            "baseline": items[0].name, "specs": specs,
-            "layers": _slots_json(items, layers), "blocks": _slots_json(items, blocks)}
+            "baseline": items[0].name, "specs": specs, **({"depth": depth} if depth else {}),
+            "layers": _slots_json(items, layers, depth), "blocks": _slots_json(items, blocks)}
 
 
 def _figure_json(ch: FigureCheck) -> dict[str, Any]:
@@ -200,12 +206,22 @@ def _figure_json(ch: FigureCheck) -> dict[str, Any]:
             "known_difference": ch.figure.known_difference}
 
 
-def _slots_json(items: Sequence[Compared], slots: list[compare.Slot]) -> list[dict[str, Any]]:
+def _slots_json(items: Sequence[Compared], slots: list[compare.Slot],
+               depth: int | None = None) -> list[dict[str, Any]]:
     batch = items[0].report.batch
     maps = [c.layers() for c in items]
-    return [{"label": slot.label, "specs": [None if row is None else _row_json(
-        row, layers.get(row.name), batch) for row, layers in zip(slot.rows, maps)]}
-        for slot in slots]
+    members = [{b.name: list(b.names) for b in rollup.blocks(c.report.rows, depth)}
+               if depth is not None else {} for c in items]
+    out = []
+    for slot in slots:
+        specs = []
+        for row, layers, names in zip(slot.rows, maps, members):
+            entry = None if row is None else _row_json(row, layers.get(row.name), batch)
+            if row is not None and entry is not None and depth is not None:
+                entry["members"] = names.get(row.name, [row.name])
+            specs.append(entry)
+        out.append({"label": slot.label, "specs": specs})
+    return out
 
 
 def _row_json(row: Row, layer: Layer | None, batch: int) -> dict[str, Any]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from cnnstat.analysis import builtin_names
-from cnnstat.cli.options import data_options, dtype_option, module_options
+from cnnstat.cli.options import (ROLLUP_HELP, data_options, depth_option, dtype_option,
+                                 module_options)
 from cnnstat.cli.output import analysed, analysed_source, emit
 from cnnstat.core.counters import ALL_PRESETS
 from cnnstat.core.report import Shape
@@ -28,14 +29,24 @@ STYLES = ("default", "lecture", "memory")
               help="lecture: the lecture's [HxWxC] NAME: ... lines; memory: the per-layer "
               "memory/params table with the arithmetic shown.")
 @dtype_option("Bytes per element for --style memory.")
+@depth_option(ROLLUP_HELP)
 def summary(spec: str | None, module: str | None, factory_kwargs: str, timeout: float | None,
             count: str, fmt: str, input_shape: Shape | None, batch: int,
-            overrides: dict[str, object], color: str, style: str, dtype: str) -> None:
+            overrides: dict[str, object], color: str, style: str, dtype: str,
+            depth: int | None) -> None:
     """Per-layer table: output shape, params, MACs, element-wise ops, activations; totals.
-    SPEC, or --module MODULE:FACTORY with --input (the module imported in memory)."""
+    SPEC, or --module MODULE:FACTORY with --input (the module imported in memory).
+
+    \b
+    cnnstat summary resnet50 --depth 1     # one row per stage
+    cnnstat summary vgg16 --columns name,output,params,macs
+    """
     if style != "default" and count != "macs":
         raise UsageError(f"--count {count} applies to the default summary, not --style {style}",
                          "drop --style, or --count")
+    if style != "default" and depth is not None:
+        raise UsageError(f"--depth applies to the default summary, not --style {style}",
+                         "drop --style, or --depth")
     if style != "default":
         from cnnstat.cli.commands import (
             lecture,  # the lecture formats load only when asked for
@@ -48,22 +59,24 @@ def summary(spec: str | None, module: str | None, factory_kwargs: str, timeout: 
     result = analysed_source(spec, module, factory_kwargs, timeout, input_shape, batch,
                              overrides)
     report, fields, preset = result.report, result.field_sizes, ALL_PRESETS[count]
-    emit(fmt, color, lambda: views.summary_json(report, fields, preset),
-         lambda: [views.summary_table(report, fields, preset)])
+    emit(fmt, color, lambda: views.summary_json(report, fields, preset, depth),
+         lambda: [views.summary_table(report, fields, preset, depth)])
 
 
 @click.command()
 @click.argument("spec", required=False)
 @module_options
 @data_options
+@depth_option(ROLLUP_HELP)
 def params(spec: str | None, module: str | None, factory_kwargs: str, timeout: float | None,
            fmt: str, input_shape: Shape | None, batch: int, overrides: dict[str, object],
-           color: str) -> None:
+           color: str, depth: int | None) -> None:
     """Parameter breakdown: weights and bias per layer and per kind, share of the total.
     SPEC, or --module MODULE:FACTORY with --input (the module imported in memory)."""
     report = analysed_source(spec, module, factory_kwargs, timeout, input_shape, batch,
                              overrides).report
-    emit(fmt, color, lambda: views.params_json(report), lambda: views.params_tables(report))
+    emit(fmt, color, lambda: views.params_json(report, depth),
+         lambda: views.params_tables(report, depth))
 
 
 @click.command(name="list")
