@@ -107,6 +107,14 @@ class Table:
     rows: list[dict[str, Any]] = field(default_factory=list)
     total: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    # what a column's header means, by key: shown for the columns the table shows (on a
+    # terminal right under the title, so it is on the screen with the header)
+    legend: dict[str, str] = field(default_factory=dict)
+
+    def legend_line(self, keys: Sequence[str]) -> str | None:
+        """The legend of the columns ``keys``, in their order: 'r: field size; j: jump'."""
+        parts = [self.legend[k] for k in keys if k in self.legend]
+        return "; ".join(parts) if parts else None
 
 
 def column_keys(tables: Sequence[Table]) -> dict[str, str]:
@@ -158,7 +166,9 @@ def to_markdown(tables: Sequence[Table]) -> str:
             if t.total is not None and i == len(body) - 1:
                 cells = [f"**{x}**" if x else x for x in cells]
             out.append("| " + " | ".join(cells) + " |")
-        out.extend(["", *(f"{escape_controls(n)}  " for n in t.notes), ""] if t.notes else [""])
+        legend = t.legend_line([c.key for c in t.columns])
+        notes = [*([legend] if legend else []), *t.notes]
+        out.extend(["", *(f"{escape_controls(n)}  " for n in notes), ""] if notes else [""])
     return "\n".join(out).rstrip() + "\n"
 
 
