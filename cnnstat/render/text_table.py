@@ -91,8 +91,8 @@ def render_one(table: Table, width: int | None, style: Style, cost: Fitted | Non
     cells = [[escape_controls(x) for x in row] for row in grid(columns, body)]
     chosen = layout(columns, cells, width)
     out = _prose(escape_controls(table.title), width) if table.title else []
-    shown = columns if chosen is None else [columns[i] for i in chosen[0]]
-    legend = table.legend_line([c.key for c in shown])
+    keys = [c.key for c in columns] if chosen is None else [columns[i].key for i in chosen[0]]
+    legend = table.legend_line(keys)
     if legend:
         out += [style.dim(line) for line in _prose(escape_controls(legend), width)]
     if chosen is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from cnnstat.cli.options import input_option, output_option, set_option
+from cnnstat.cli.options import depth_option, input_option, output_option, set_option
 from cnnstat.cli.output import analysed, check_output, echo_err
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
@@ -19,8 +19,8 @@ from cnnstat.render import figure
 @set_option
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
               help="Batch size for MACs, activations and memory.")
-@click.option("--depth", type=click.IntRange(1), help="Collapse the diagrams' blocks below "
-              "this many name parts (as cnnstat graph --depth).")
+@depth_option("Collapse the diagrams' blocks below this many name parts (as cnnstat graph "
+              "--depth).")
 @click.option("--no-verify", "no_verify", is_flag=True,
               help="Leave out the live cross-check (run when PyTorch is installed).")
 def report(specs: tuple[str, ...], output: str, input_shape: Shape | None,
