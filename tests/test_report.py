@@ -68,7 +68,7 @@ def test_one_spec_has_every_part_and_fetches_nothing(cli: Callable, tmp_path: Pa
         assert heading in parsed.headings
     assert "Comparison" not in parsed.headings
     assert parsed.tags.count("svg") >= 3
-    assert "not run (--no-verify)" in page
+    assert "not run: add --verify" in page
     assert "@media print" in page
 
 
@@ -97,7 +97,7 @@ def test_a_report_is_the_same_twice(cli: Callable, tmp_path: Path) -> None:
 @pytest.mark.torch
 def test_verify_is_in_the_report_when_torch_is_installed(cli: Callable, tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    page, _ = report(cli, tmp_path, "lenet5")
+    page, _ = report(cli, tmp_path, "lenet5", "--verify")
     assert "cnnstat verify: analytic vs live PyTorch" in page
     assert "1 of 1 specs agree with live PyTorch on every figure" in page
 
