@@ -251,6 +251,9 @@ def graph_format_option(fn: F) -> F:
 
 
 def color_option(fn: F) -> F:
+    """--color and --columns: how a command's tables are drawn (every command that prints
+    tables takes both)."""
+    fn = columns_option(fn)
     return click.option("--color", type=click.Choice(_values(Color)), default="auto",
                         show_default=True, help="Colour in table output (honours NO_COLOR).")(fn)
 
@@ -302,8 +305,7 @@ def columns_option(fn: F) -> F:
 
 def data_options(fn: F) -> F:
     """--format, --input, --batch, --set, --color and --columns, shared by every data command."""
-    for option in (columns_option, color_option, set_option, batch_option, input_option,
-                   format_option()):
+    for option in (color_option, set_option, batch_option, input_option, format_option()):
         fn = option(fn)
     return fn
 

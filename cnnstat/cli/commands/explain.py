@@ -17,7 +17,7 @@ import yaml
 from cnnstat import analysis
 from cnnstat.cli.options import (color_option, depth_option, format_option, input_option,
                                  parse_value, set_option)
-from cnnstat.cli.output import analysed, emit, report_diagnostics, write_text
+from cnnstat.cli.output import analysed, chosen_columns, emit, report_diagnostics, write_text
 from cnnstat.core.ir import Layer, iter_layers
 from cnnstat.core.report import Report, Row, Shape
 from cnnstat.core.rollup import Block, blocks, max_depth
@@ -258,6 +258,9 @@ def explain_command(target: str, **opts: Any) -> None:
     from cnnstat.views import explain_table as explain_view
 
     if opts["fmt"] == "table":
+        if chosen_columns() is not None:
+            raise UsageError("--columns chooses the columns of the csv and markdown tables; the "
+                             "worked lines have none", "add --format csv or --format markdown")
         write_text(explain_view.text(sections or explanations))
     else:
         emit(opts["fmt"], opts["color"],
