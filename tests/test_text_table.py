@@ -178,6 +178,9 @@ def test_every_figure_shown_is_whole_on_a_real_terminal(width: int, spec: str) -
         assert shown == everything - {"layer"}
     if width == 200 and spec == "vgg16":
         assert shown == everything
+    # a footnote goes with its column: none explains a column the table does not show
+    assert ("RF: receptive field size" in text) == ("RF" in shown)
+    assert ("element-wise ops (bias adds" in text) == ("elem. ops" in shown)
     if shown != everything:  # one line on stderr says what was left out, and how to get it
         left_out = [line for line in err.splitlines() if "left out" in line]
         assert len(left_out) == 1 and "--columns" in left_out[0] and "json" in left_out[0]

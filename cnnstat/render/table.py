@@ -110,6 +110,13 @@ class Table:
     # what a column's header means, by key: shown for the columns the table shows (on a
     # terminal right under the title, so it is on the screen with the header)
     legend: dict[str, str] = field(default_factory=dict)
+    # a note that explains one column (note text -> column key): left out with its column
+    note_columns: dict[str, str] = field(default_factory=dict)
+
+    def notes_for(self, keys: Sequence[str]) -> list[str]:
+        """The notes that apply when the columns ``keys`` are shown."""
+        return [n for n in self.notes if self.note_columns.get(n, keys[0] if keys else "")
+                in keys]
 
     def legend_line(self, keys: Sequence[str]) -> str | None:
         """The legend of the columns ``keys``, in their order: 'r: field size; j: jump'."""
@@ -166,8 +173,9 @@ def to_markdown(tables: Sequence[Table]) -> str:
             if t.total is not None and i == len(body) - 1:
                 cells = [f"**{x}**" if x else x for x in cells]
             out.append("| " + " | ".join(cells) + " |")
-        legend = t.legend_line([c.key for c in t.columns])
-        notes = [*([legend] if legend else []), *t.notes]
+        keys = [c.key for c in t.columns]
+        legend = t.legend_line(keys)
+        notes = [*([legend] if legend else []), *t.notes_for(keys)]
         out.extend(["", *(f"{escape_controls(n)}  " for n in notes), ""] if notes else [""])
     return "\n".join(out).rstrip() + "\n"
 

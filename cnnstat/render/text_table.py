@@ -109,7 +109,7 @@ def render_one(table: Table, width: int | None, style: Style, cost: Fitted | Non
         out += boxed(kept, shown, widths, table.total is not None, style)
         if cost is not None:
             _account(cost, columns, keep, kept, shown, widths)
-    for note in table.notes:
+    for note in table.notes_for(keys):
         out += [style.dim(line) for line in _prose(escape_controls(note), width)]
     return "\n".join(out) + "\n\n"
 

@@ -140,9 +140,7 @@ def summary_table(report: Report, fields: Sequence[FieldSize | None] | None = No
     notes = [f"params {numbers.human(t.params)} | MACs {numbers.human(t.macs)} | "
              f"FLOPs {numbers.human(t.flops)} (= 2 x MACs) | activations "
              f"{numbers.human(t.activations)}", conventions.MACS, conventions.ELEMENTWISE,
-             "RF: receptive field size in input pixels, 'HxW' where the axes differ; * every "
-             "unit sees the same region (cnnstat receptive-field shows jump and start)",
-             *([BLOCKS_NOTE] if depth is not None else [])]
+             RF_NOTE, *([BLOCKS_NOTE] if depth is not None else [])]
     if t.training_params or t.training_macs:
         notes.append(f"training only (side outputs with training: true): "
                      f"{numbers.exact(t.training_params)} params, included in params; "
@@ -155,12 +153,15 @@ def summary_table(report: Report, fields: Sequence[FieldSize | None] | None = No
         notes.append(f"output '{h.name}' {numbers.shape(h.shape)}: depends on {h.operations} "
                      f"operations, {numbers.exact(h.params)} params, "
                      f"{numbers.exact(h.macs * b)} MACs (shared operations count in each output)")
-    table = Table(title, cols, rows, total, notes)
+    table = Table(title, cols, rows, total, notes,
+                  note_columns={conventions.ELEMENTWISE: "elementwise", RF_NOTE: "rf"})
     if preset is not None and preset is not presets.MACS:
         _add_count(table, report, preset, items)
     return table
 
 
+RF_NOTE = ("RF: receptive field size in input pixels, 'HxW' where the axes differ; * every unit "
+           "sees the same region (cnnstat receptive-field shows jump and start)")
 BLOCKS_NOTE = ("blocks: the operations that share the first name parts, summed (params, MACs, "
                "element-wise ops, activations); output and RF at the block's last operation; "
                "--depth N sets how many name parts, --format json lists each block's members")
