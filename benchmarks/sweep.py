@@ -26,7 +26,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]  # measure this checkout
 from startup import machine  # noqa: E402
 
 from cnnstat.analysis import sweep_run  # noqa: E402
-from cnnstat.analysis.sweep import Config, grid  # noqa: E402
+from cnnstat.analysis.sweep import Config, Evaluator, grid  # noqa: E402
 
 WIDTHS = [float(Fraction(1, 4) + i * Fraction(1, 8)) for i in range(10)]  # 0.25 ... 1.375
 DEPTHS = [float(Fraction(1, 2) + i * Fraction(1, 10)) for i in range(25)]  # 0.5 ... 2.9
@@ -60,7 +60,8 @@ def rate(items: list[Config], jobs: int, rf: bool,
     times, cpu = [], []
     for _ in range(repeats):
         start, start_cpu = time.perf_counter(), cpu_seconds()
-        rows = list(sweep_run.rows("resnet50", items, jobs=jobs, rf=rf, ordered=False))
+        rows = list(sweep_run.rows(Evaluator("resnet50", rf=rf), items, jobs=jobs,
+                                   ordered=False))
         times.append(time.perf_counter() - start)
         cpu.append(cpu_seconds() - start_cpu)
         assert len(rows) == len(items) and not any(r.get("error") for r in rows)

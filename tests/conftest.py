@@ -54,6 +54,8 @@ SLOW: dict[str, str] = {
     "tests/test_zoo_unet.py::test_unet_verifies_against_the_reference_implementation":
         "U-Net built and verified against a reference module",
     "tests/test_import.py::test_cli_": "cnnstat import round trips, each a child process",
+    "tests/test_import_soundness.py::test_cli_": "cnnstat import of timm-like subclasses, children",
+    "tests/test_verify_census.py::test_cli_": "verify --module of a timm-like module, children",
     "tests/test_verify_isolation.py": "verify --module children: signals, memory, the guard",
     "tests/test_verify_cli.py::test_module_": "verify --module children",
     "tests/test_verify_rf.py::test_live_support_equals_the_analytic_rows": "gradients in float64",

@@ -1,4 +1,4 @@
-"""The public API: cnnstat.analyze / load / build, as the README documents them."""
+"""The public API: cnnstat.analyze / load / build, as docs/python-api.md documents them."""
 
 from __future__ import annotations
 

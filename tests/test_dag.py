@@ -208,8 +208,9 @@ def test_the_built_network_takes_the_inputs_and_returns_the_outputs(tmp_path: Pa
         two(torch.zeros(1, 3, 16, 16))
 
 
-def test_the_readme_example_analyses(tmp_path: Path) -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+def test_the_docs_example_analyses(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "spec-language.md").read_text(
+        encoding="utf-8")
     start = readme.index("```yaml\nname: two-heads")
     text = readme[start + len("```yaml\n"): readme.index("```", start + 7)]
     report = analysis.analyze(write(tmp_path, text))

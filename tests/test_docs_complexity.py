@@ -1,5 +1,6 @@
-"""docs/complexity.svg (shown by the README) is what tools/make_docs_images.sh makes: byte for
-byte with the pinned matplotlib (tests/constraints.txt), else the same labelled networks."""
+"""docs/complexity.svg (shown by the README and docs/pictures.md) is what
+tools/make_docs_images.sh makes: byte for byte with the pinned matplotlib (tests/constraints.txt),
+else the same labelled networks."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def _pinned() -> str:
 def test_the_script_makes_it_and_the_readme_shows_it() -> None:
     assert COMMAND in (ROOT / "tools" / "make_docs_images.sh").read_text()
     assert "](docs/complexity.svg)" in (ROOT / "README.md").read_text()
+    assert "](complexity.svg)" in (ROOT / "docs" / "pictures.md").read_text()
 
 
 def test_committed_chart_is_current(cli: Callable, tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ def test_the_script_makes_every_image() -> None:
         assert (DOCS / name).is_file()
         depth_arg = f" --depth {depth}" if depth else ""
         assert f"cnnstat graph {spec}{depth_arg} -o docs/{name}" in script
+        assert f"]({name})" in (DOCS / "pictures.md").read_text()  # the page that shows it
 
 
 @needs_dot

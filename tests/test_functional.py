@@ -110,8 +110,9 @@ def test_a_functional_adaptive_max_pool_per_tool(tmp_path: Path) -> None:
     assert CALFLOPS.parts(call) == DEEPSPEED.parts(call) == CALFLOPS.parts(module) == {"pooling": n}
 
 
-# the figures tools/verify_counters.py measured on torchvision's own models (README, "--count
-# presets of other counters"): these networks write some layers as functional calls
+# the figures tools/verify_counters.py measured on torchvision's own models
+# (docs/counting-and-verification.md, "--count presets of other counters"): these networks
+# write some layers as functional calls
 MEASURED = {
     ("googlenet", "ptflops"): 1_513_907_448, ("googlenet", "torchscan"): 3_009_291_824,
     ("inception-v3", "thop"): 5_749_219_168, ("inception-v3", "ptflops"): 5_747_660_552,

@@ -221,7 +221,8 @@ def test_generated_specs_raise_only_cnnstat_errors(spec: dict[str, object]) -> N
 
 # -- the command line, in a child process under time and memory bounds -------------------------
 
-# CNNSTAT_FUZZ_EXAMPLES raises the number of batches for a longer run on demand (README, Tests)
+# CNNSTAT_FUZZ_EXAMPLES raises the number of batches for a longer run on demand
+# (CONTRIBUTING.md, Tests)
 CLI_BATCHES = int(os.environ.get("CNNSTAT_FUZZ_EXAMPLES", "4"))
 CLI_BATCH = 12  # mutated files per child process; four commands each
 MEMORY = 3 << 29  # 1.5 GiB of address space for the child (RLIMIT_AS)
@@ -248,3 +249,133 @@ def test_mutated_specs_through_the_command_line(raws: list[bytes]) -> None:
             case = Path(tmp, run["file"]).read_bytes()[:2000]
             assert run["exit"] in (0, 1, 2), (run, case)
             assert not run["traceback"] and not run["internal_error"], (run, case)
+
+
+# -- sweep, merge and scale arguments, in a child process under the same bounds ----------------
+
+SCALABLE = """\
+name: scalable
+input: [3, $r, $r]
+params: {w: 1.0, d: 1.0, r: 16}
+scaling: {width: w, depth: d, resolution: r}
+layers:
+  - conv: {out: "make_divisible(8 * $w, 4)", kernel: 3, padding: 1}
+  - repeat: "ceil(2 * $d)"
+    layers: [conv: {out: "make_divisible(8 * $w, 4)", kernel: 3, padding: 1}, relu]
+  - global_avgpool
+"""
+NUMBERS = ["0", "1", "2", "-1", "0.5", "1e9", "-1e9", "1e-300", "1e999999999", "1000000.5",
+           "99999999999999999999", "nan", "inf", "abc", "", "1/3", "1_0", "0x10", "=1/0"]
+VALUE_LIST = st.lists(st.sampled_from(NUMBERS + ["true", "[1", "{a: 1}", "!!python/object"]),
+                      min_size=1, max_size=4).map(",".join)
+OPTIONS = {
+    "--vary": st.tuples(st.sampled_from(["w", "d", "r", "nope", "", "w=w"]), VALUE_LIST)
+    .map("=".join),
+    "--input": st.sampled_from(["3x8x8", "3x16x16", "0x0", "3x8", "a", "3x8x8x8x8",
+                                "3x99999999999x1"]),
+    "--random": st.sampled_from(["1", "3", "1000000000", "99999999999999999999", "0", "-1"]),
+    "--seed": st.sampled_from(["0", "7", "-1", "x"]),
+    "--shard": st.sampled_from(["0/1", "1/2", "2/2", "0/0", "x", "-1/3", "0/1000000000000"]),
+    "--budget": st.sampled_from(["macs<=1K", "memory<=1GiB@batch0", "x<=1", "rf<=",
+                                 "macs<=999999999999999T", "params<=1.5"]),
+    "--objective": st.sampled_from(["macs", "max:rf", "bogus", "max:", "min:params", ""]),
+    "--batch": st.sampled_from(["1", "0", "1000000000000"]),
+    "--jobs": st.sampled_from(["1", "2", "64", "0"]),
+    "--dtype": st.sampled_from(["float32", "int4", "float16"]),
+}
+SCALE = {
+    "--phi": st.lists(st.one_of(st.sampled_from(NUMBERS), st.sampled_from(
+        ["1-3", "-2--1", "3-1", "1--2", "0.5-2", "1-1000000000", "-", "--1"])),
+        min_size=1, max_size=3).map(",".join),
+    "--target": st.sampled_from(["macs=10K", "macs=999999999999999T", "params=1", "x=1",
+                                 "memory=1GiB@batch4", "macs", "macs=1,params=1G", ""]),
+    "--search": st.just(None),
+    "--table": st.just(None),
+}
+COEFFICIENTS = {k: st.sampled_from(NUMBERS) for k in ("--alpha", "--beta", "--gamma", "--step",
+                                                      "--tolerance")}
+
+
+@st.composite
+def sweep_argv(draw: st.DrawFn, where: Path) -> list[str]:
+    argv = ["sweep", str(where / "scalable.yaml"), "--format",
+            draw(st.sampled_from(["json", "csv", "table"]))]
+    for name in draw(st.lists(st.sampled_from(sorted(OPTIONS)), max_size=5)):
+        argv += [name, draw(OPTIONS[name])]
+    if draw(st.booleans()):
+        argv += ["--out", str(where / draw(st.sampled_from(["new.jsonl", "good.jsonl",
+                                                            "mutated.jsonl"])))]
+        argv += ["--resume"] if draw(st.booleans()) else []
+    return argv
+
+
+@st.composite
+def merge_argv(draw: st.DrawFn, where: Path) -> list[str]:
+    files = draw(st.lists(st.sampled_from(["good.jsonl", "mutated.jsonl", "missing.jsonl",
+                                           "scalable.yaml", "."]), min_size=1, max_size=3))
+    argv = ["merge", *(str(where / f) for f in files)]
+    for name in draw(st.lists(st.sampled_from(["--budget", "--objective"]), max_size=2)):
+        argv += [name, draw(OPTIONS[name])]
+    return argv
+
+
+@st.composite
+def scale_argv(draw: st.DrawFn, where: Path) -> list[str]:
+    argv = ["scale", str(where / "scalable.yaml"), "--no-rf"]
+    for mode in draw(st.lists(st.sampled_from(sorted(SCALE)), min_size=1, max_size=2)):
+        value = draw(SCALE[mode])
+        argv += [mode] if value is None else [mode, value]
+    for name in draw(st.lists(st.sampled_from(sorted(COEFFICIENTS)), max_size=2)):
+        argv += [name, draw(COEFFICIENTS[name])]
+    if draw(st.booleans()):
+        argv += ["-o", str(where / "scaled.yaml")]
+    return argv
+
+
+@st.composite
+def mutated_results(draw: st.DrawFn, good: bytes) -> bytes:
+    lines = good.split(b"\n")
+    for _ in range(draw(st.integers(1, 3))):
+        lines = draw(mutate(lines))
+    return b"\n".join(lines)
+
+
+def _good_results(where: Path) -> bytes:
+    from click.testing import CliRunner
+
+    from cnnstat.cli.main import main
+
+    out = where / "good.jsonl"
+    result = CliRunner().invoke(main, ["sweep", str(where / "scalable.yaml"), "--vary",
+                                       "w=0.5,1,2", "--vary", "d=1,2", "-j", "1", "--out",
+                                       str(out), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    return out.read_bytes()
+
+
+@settings(max_examples=CLI_BATCHES)
+@given(st.data())
+def test_sweep_merge_and_scale_arguments_through_the_command_line(data: st.DataObject) -> None:
+    """Fuzzed option values for sweep, merge and scale (numbers at and past every bound,
+    malformed text, mutated results files) in a child process limited to 1.5 GiB: every run
+    exits 0, 1 or 2 within its time bound, with no traceback and no 'internal error'."""
+    with tempfile.TemporaryDirectory() as tmp:
+        where = Path(tmp)
+        (where / "scalable.yaml").write_text(SCALABLE)
+        good = _good_results(where)
+        (where / "mutated.jsonl").write_bytes(data.draw(mutated_results(good)))
+        runs = data.draw(st.lists(st.one_of(sweep_argv(where), merge_argv(where),
+                                            scale_argv(where)),
+                                  min_size=CLI_BATCH, max_size=CLI_BATCH))
+        (where / "runs.json").write_text(json.dumps(runs))
+        proc = subprocess.run(
+            [sys.executable, "-m", "tests.fuzz_cli_child", "--argv", str(where / "runs.json"),
+             str(MEMORY), str(SECONDS)],
+            capture_output=True, text=True, timeout=60 + CLI_BATCH * SECONDS, check=False,
+            cwd=Path(__file__).parent.parent, env={**os.environ, "CNNSTAT_NO_CACHE": "1"})
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        results = [json.loads(line) for line in proc.stdout.splitlines()]
+        assert len(results) == CLI_BATCH
+        for run in results:
+            assert run["exit"] in (0, 1, 2), run
+            assert not run["traceback"] and not run["internal_error"], run

@@ -251,7 +251,7 @@ HOSTILE = 'a"b\\N<i>#quot;&`x'
 
 
 def test_dot_quoting_shows_a_name_exactly() -> None:
-    assert dot.quote(HOSTILE) == '"a\\"b\\\\N<i>#quot;&`x"'
+    assert dot.quote(HOSTILE) == '"a\\"b\\\\N<i>#quot;&amp;`x"'  # Graphviz decodes entities
     assert dot.quote("t\x1b[2J\n") == '"t\\\\x1b[2J\\\\n"'
     assert dot.label(["a", 'b"']) == '"a\\nb\\""'
     assert dot.html('<b>&"') == "&lt;b&gt;&amp;&quot;"

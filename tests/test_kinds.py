@@ -1,6 +1,6 @@
 """Layer kinds by family, and the hint for a kind that does not exist: a near miss is matched
 within its family first (never 'upsample' -> 'subsample'), other frameworks' names map to ours,
-and with no match the hint points at the README's layer table, not the JSON schema."""
+and with no match the hint points at the manual's layer table, not the JSON schema."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from cnnstat.spec.expand import COMPOSITES
 from cnnstat.spec.models import LAYER_ARGS
 from tests.conftest import write
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+SPEC_LANGUAGE = Path(__file__).resolve().parents[1] / "docs" / "spec-language.md"
 
 
 def test_every_kind_has_exactly_one_family() -> None:
@@ -27,8 +27,9 @@ def test_every_alias_names_a_kind() -> None:
 
 
 def test_the_layer_table_the_hint_names_exists() -> None:
-    text = README.read_text("utf-8")
-    assert "## Writing a spec" in text and "**Layers.**" in text and "| kind | arguments |" in text
+    text = SPEC_LANGUAGE.read_text("utf-8")
+    assert "# Writing a spec" in text and "\n## Layers\n" in text and "| kind | arguments |" in text
+    assert "(docs/spec-language.md, Layers)" in LAYER_TABLE
 
 
 @pytest.mark.parametrize(("word", "hint"), [
@@ -57,12 +58,13 @@ def test_upsample_is_never_offered_subsample() -> None:
                     f"pixel_unshuffle; {LAYER_TABLE}")
 
 
-def test_no_match_points_at_the_readme_layer_table(cli: Callable, tmp_path: Path) -> None:
+def test_no_match_points_at_the_manuals_layer_table(cli: Callable, tmp_path: Path) -> None:
     spec = write(tmp_path, "name: t\ninput: [3, 8, 8]\nlayers:\n  - wibble\n")
     result = cli("check", spec)
     assert result.exit_code == 1
     assert f"{spec}:4:5: error[E204]: unknown layer kind or block 'wibble'" in result.stderr
-    assert "hint: The layer kinds are listed in the README's layer table" in result.stderr
+    assert "hint: The layer kinds are listed in the manual's layer table " \
+        "(docs/spec-language.md, Layers)" in result.stderr
     assert "cnnstat schema" not in result.stderr
 
 

@@ -168,25 +168,14 @@ def test_default_summary_is_unchanged_by_the_style_option(cli: Callable) -> None
         cli("summary", "alexnet", "--format", "csv", "--style", "default").stdout
 
 
-def _console_blocks(text: str) -> list[tuple[list[str], list[str]]]:
-    """(argv, output lines) of each ```console block of a document."""
-    blocks = []
-    for chunk in text.split("```console\n")[1:]:
-        body = chunk.split("```", 1)[0].splitlines()
-        blocks.append((body[0].removeprefix("$ cnnstat ").split(), body[1:]))
-    return blocks
+def test_the_lecture_examples_are_run_by_the_docs_test() -> None:
+    """The lecture's examples are console examples of docs/lecture.md, none skipped:
+    tests/test_docs_examples.py runs each and compares its whole output (CONTRIBUTING.md,
+    "Docs")."""
+    from tests.docs_examples import ROOT, console_blocks
 
-
-def test_readme_examples_are_the_real_output(cli: Callable) -> None:
-    """README.md's examples: full outputs verbatim; markdown tables line by line, skipping
-    elided lines ('...')."""
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
-    blocks = _console_blocks(text)
-    assert len(blocks) >= 6
-    for argv, lines in blocks:
-        out = cli(*argv).stdout
-        if "--format" not in argv:
-            assert out == "\n".join(lines) + "\n", argv
-            continue
-        shown = [ln for ln in lines if ln.startswith("|") and "..." not in ln]
-        assert shown and all(ln in out.splitlines() for ln in shown), argv
+    blocks = console_blocks(ROOT / "docs" / "lecture.md")
+    assert all(b.skip is None for b in blocks)
+    commands = [e.command.split()[:2] for b in blocks for e in b.examples()]
+    assert commands == [["cnnstat", "explain"], ["cnnstat", "summary"], ["cnnstat", "compare"],
+                        ["cnnstat", "memory"]]

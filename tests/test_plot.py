@@ -140,7 +140,7 @@ def test_memory_peak_is_the_schedule_peak() -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["layers", "lenet5", "-o", "x.jpg"], "end it in .svg, .png or .pdf"),
     (["layers", "no-such-net", "-o", "x.svg"], "no built-in spec named 'no-such-net'"),
-    (["roofline", "missing.json", "-o", "x.svg"], "cannot read missing.json"),
+    (["roofline", "missing.json", "-o", "x.svg"], "missing.json: cannot read"),
     (["complexity", "lenet5", "-o", "x.svg"], "no spec with a published top-1"),
     (["rf", "lenet5", "--layer", "f6", "-o", "x.svg"], "has no spatial output"),
 ])

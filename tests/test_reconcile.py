@@ -48,7 +48,7 @@ def test_table_and_csv(cli: Callable) -> None:
     assert "torchinfo 1.8.0" in table.stdout and "double counting" in table.stdout
     rows = list(csv.DictReader(io.StringIO(cli("reconcile", "vgg11-bn", "--format", "csv").stdout)))
     by = {r["preset"]: r for r in rows}
-    assert int(by["fvcore"]["total"]) == 7623967232  # README's worked example
+    assert int(by["fvcore"]["total"]) == 7623967232  # the docs' worked example
     assert int(by["fvcore"]["normalisation"]) + int(by["fvcore"]["pooling"]) == \
         7623967232 - 7609090048
 

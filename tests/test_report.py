@@ -88,6 +88,21 @@ def test_check_findings_are_shown(cli: Callable, tmp_path: Path) -> None:
     assert "squeezenet1-0: " in page and "W501" in page  # conv1 drops a row at 224 (accepted)
 
 
+def test_a_built_in_spec_is_named_by_the_zoo_never_by_its_install_path(
+        cli: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Run from outside the checkout, as a user of an installed package does: the findings once
+    # read '../main/.venv/lib/python3.11/site-packages/cnnstat/specs/resnet50.yaml:82:7'.
+    from cnnstat import zoo
+
+    monkeypatch.chdir(tmp_path)
+    page, _ = report(cli, tmp_path, "resnet50-v1", "--no-verify")
+    assert re.search(r"(?m)(^|<pre>)resnet50\.yaml:\d+:\d+: note\[N602\]", page), page
+    assert "resnet50-v1: " in page
+    installed = zoo.specs_dir()
+    assert str(installed) not in page and "specs/resnet50.yaml" not in page
+    assert "site-packages" not in page and "../" not in page
+
+
 def test_a_report_is_the_same_twice(cli: Callable, tmp_path: Path) -> None:
     first, _ = report(cli, tmp_path, "lenet5", "--no-verify")
     second, _ = report(cli, tmp_path, "lenet5", "--no-verify")

@@ -4,7 +4,7 @@
 ConvNeXt's totals are derived here from first principles (Liu et al. 2022, Section 3; the
 layout of torchvision.models.convnext) and compared with the analysis and with torchvision's
 figures: num_params from its model metadata, FlopCounterMode and fvcore as measured live with
-torchvision 0.29.1 (tools/verify_torchvision.py; README "Checked against torchvision").
+torchvision 0.29.1 (tools/verify_torchvision.py; docs/zoo.md, "Checked against torchvision").
 """
 
 from __future__ import annotations

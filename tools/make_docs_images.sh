@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the images under docs/ that the README shows, with the commands it documents.
+# Regenerates the images under docs/ that the README and the docs site show, with the commands
+# docs/pictures.md documents.
 # Needs Graphviz's dot and the graph extra (pip install -e '.[graph]').  The SVG text depends on
 # the dot version only (tests/test_docs_images.py compares when the versions agree).
 set -euo pipefail

@@ -30,7 +30,10 @@ from cnnstat.errors import UsageError
 PAPER = (Fraction("1.2"), Fraction("1.1"), Fraction("1.15"))  # alpha, beta, gamma
 DECIMALS = 12
 STEP = Fraction(1, 100)
-MAX_PHI = 64
+MAX_PHI = 64  # |phi| at most: 1.2^64 is a depth multiplier of 116,000
+MAX_PHIS = 1000  # phi values in one --phi
+MAX_COEFFICIENT = 10  # alpha, beta, gamma at most (10^64 at phi = 64 is still exact)
+MAX_STEPS = 100  # grid steps from 1 to 2 in the search (a step of 0.01): 101^3 points at most
 
 
 def multiplier(coefficient: Fraction, phi: Fraction) -> Fraction:
@@ -83,7 +86,7 @@ class Scaler:
         if scaling is None:
             raise UsageError(f"{spec}: the spec declares no scaling knobs",
                              "add a 'scaling:' section naming its width, depth and resolution "
-                             "parameters (see README, 'Design-space exploration')")
+                             "parameters (see docs/design-space.md, 'Scaling knobs')")
         base = build(parsed, variant)
         self.alpha, self.beta, self.gamma = coefficients
         names = [n for n in (scaling.width, scaling.depth, scaling.resolution) if n]
@@ -135,6 +138,8 @@ class Scaler:
             if phi not in cache:
                 cache[phi] = self.row(self.at(phi))
                 progress()
+            if cache[phi].get("error"):
+                raise _out_of_reach(phi, cache[phi]["error"], budgets)
             return within(cache[phi], budgets, dtype_bytes)
 
         lo, hi = _bracket(ok)
@@ -142,6 +147,16 @@ class Scaler:
             mid = lo + (hi - lo) / STEP // 2 * STEP
             lo, hi = (mid, hi) if ok(mid) else (lo, mid)
         return self.at(lo), cache[lo], cache.get(hi)
+
+
+def _out_of_reach(phi: Fraction, error: str, budgets: Sequence[Budget]) -> UsageError:
+    """A phi the spec rejects, met before the budget's edge: the limit is out of the spec's
+    reach (a configuration the spec rejects is not "over the budget")."""
+    limits = ", ".join(b.text for b in budgets)
+    way = "smaller" if phi > 0 else "larger"
+    return UsageError(f"--target {limits}: out of the spec's reach: the spec rejects phi = "
+                      f"{float(phi):g} ({error}) before the budget's edge",
+                      f"give a {way} limit")
 
 
 def _bracket(ok: Callable[[Fraction], bool]) -> tuple[Fraction, Fraction]:
@@ -185,11 +200,26 @@ def equivalent_phi(value: Fraction, base: Fraction, coefficient: Fraction) -> fl
 def grid(step: Fraction, tolerance: Fraction, target: Fraction = Fraction(2),
          upper: Fraction = Fraction(2)) -> list[tuple[Fraction, Fraction, Fraction]]:
     """The paper's search space: alpha, beta, gamma >= 1 on a grid of ``step`` (each at most
-    ``upper``) with |alpha * beta^2 * gamma^2 - target| <= tolerance, in order."""
+    ``upper``) with |alpha * beta^2 * gamma^2 - target| <= tolerance, in order.  At most
+    :data:`MAX_STEPS` steps (UsageError beyond); the test is exact, in integers: with
+    ``step = p/q`` each value is ``(q + i*p)/q``."""
     n = int((upper - 1) / step)
-    values = [1 + i * step for i in range(n + 1)]
-    return [(a, b, g) for a in values for b in values for g in values
-            if abs(a * b * b * g * g - target) <= tolerance]
+    if n > MAX_STEPS:
+        raise UsageError(f"--step {float(step):g}: {n:,} steps from 1 to {float(upper):g}, more "
+                         f"than {MAX_STEPS}", f"give --step {float((upper - 1) / MAX_STEPS):g} "
+                         "or more")
+    p, q = step.numerator, step.denominator
+    scaled = [q + i * p for i in range(n + 1)]  # value * q
+    # |x / q^5 - target| <= tolerance, with x = a * b^2 * g^2 scaled by q^5, in integers
+    k = target.denominator * tolerance.denominator
+    centre, radius = target.numerator * tolerance.denominator, tolerance.numerator * \
+        target.denominator
+    q5 = q ** 5
+    values = [Fraction(v, q) for v in scaled]
+    return [(values[i], values[j], values[m])
+            for i, a in enumerate(scaled) for j, b in enumerate(scaled)
+            for m, g in enumerate(scaled)
+            if abs(a * b * b * g * g * k - centre * q5) <= radius * q5]
 
 
 def read_accuracies(text: str, name: str) -> dict[tuple[Fraction, Fraction, Fraction], float]:

@@ -14,12 +14,15 @@ the expander reuses the expansion of a block call whose arguments it has seen
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import math
 import random
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from cnnstat.errors import Severity, SpecError
 
@@ -46,27 +49,69 @@ def config_key(values: dict[str, object], input: Sequence[int] | None) -> str:
     return json.dumps({"set": values, "input": list(input) if input else None}, sort_keys=True)
 
 
-def grid(vary: Sequence[tuple[str, Sequence[object]]],
-         inputs: Sequence[Shape | None] = (None,)) -> list[Config]:
+MAX_CONFIGS = 1_000_000
+"""The most configurations one run analyses (the grid itself may be larger: ``--random N``
+samples it, ``--shard I/N`` splits it): about an hour of analysis for a mid-sized network, and
+rows in memory of the order of a GiB."""
+
+
+class Grid(Sequence[Config]):
     """The cartesian product of every ``--vary`` list and the input sizes, in order: the last
-    parameter varies fastest, the input slowest."""
-    names = [n for n, _ in vary]
-    out: list[Config] = []
-    for shape in inputs:
-        for values in itertools.product(*(vs for _, vs in vary)):
-            out.append(Config(len(out), tuple(zip(names, values)), shape))
-    return out
+    parameter varies fastest, the input slowest.  Lazy: its length is a product, a
+    configuration is found by its index, and iterating enumerates with ``itertools.product``, so
+    a grid of 10^9 configurations costs no memory until some of it is taken."""
+
+    def __init__(self, vary: Sequence[tuple[str, Sequence[object]]],
+                 inputs: Sequence[Shape | None] = (None,)) -> None:
+        self.names = tuple(n for n, _ in vary)
+        self.values = tuple(tuple(vs) for _, vs in vary)
+        self.inputs = tuple(inputs)
+        self.size = math.prod(len(vs) for vs in self.values) * len(self.inputs)
+
+    def __len__(self) -> int:
+        return self.size  # OverflowError past sys.maxsize: callers that may meet one read .size
+
+    @overload
+    def __getitem__(self, index: int) -> Config: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Config]: ...
+
+    def __getitem__(self, index: int | slice) -> Config | Sequence[Config]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.size))]
+        if not -self.size <= index < self.size:
+            raise IndexError(index)
+        flat = index % self.size
+        digits = []
+        for vs in reversed(self.values):
+            flat, d = divmod(flat, len(vs))
+            digits.append(vs[d])
+        digits.reverse()
+        return Config(index % self.size, tuple(zip(self.names, digits)), self.inputs[flat])
+
+    def __iter__(self) -> Iterator[Config]:
+        index = 0
+        for shape in self.inputs:
+            for values in itertools.product(*self.values):
+                yield Config(index, tuple(zip(self.names, values)), shape)
+                index += 1
+
+
+def grid(vary: Sequence[tuple[str, Sequence[object]]],
+         inputs: Sequence[Shape | None] = (None,)) -> Grid:
+    """The sweep's grid (:class:`Grid`): nothing is enumerated until it is taken."""
+    return Grid(vary, inputs)
 
 
 def sample(vary: Sequence[tuple[str, Sequence[object]]], inputs: Sequence[Shape | None],
            n: int, seed: int) -> list[Config]:
     """``n`` distinct configurations of the grid drawn with ``random.Random(seed)`` (all of them
-    when the grid is smaller), in the order drawn; the grid is never built whole."""
+    when the grid is smaller), in the order drawn; the grid is never built whole.  ``n`` is
+    at most :data:`MAX_CONFIGS` (the caller refuses more, with the count)."""
     sizes = [len(vs) for _, vs in vary] + [len(inputs)]
-    total = 1
-    for s in sizes:
-        total *= s
-    picks = random.Random(seed).sample(range(total), min(n, total))
+    total = math.prod(sizes)
+    picks = _draw(random.Random(seed), total, min(n, total))
     out = []
     for i, flat in enumerate(picks):
         digits = []
@@ -79,10 +124,33 @@ def sample(vary: Sequence[tuple[str, Sequence[object]]], inputs: Sequence[Shape 
     return out
 
 
+def _draw(rng: random.Random, total: int, n: int) -> list[int]:
+    """``n`` distinct integers below ``total``: ``Random.sample`` (the same draw as ever for a
+    given seed), or, past what a range can measure (10 ``--vary`` of 1,000 values), distinct
+    ``randrange`` draws -- ``n`` is tiny beside such a ``total``."""
+    if total <= sys.maxsize:
+        return rng.sample(range(total), n)
+    picks: dict[int, None] = {}  # in the order drawn
+    while len(picks) < n:
+        picks.setdefault(rng.randrange(total))
+    return list(picks)
+
+
+def size_of(configs: Sequence[Config]) -> int:
+    """How many configurations: a :class:`Grid` may hold more than ``len`` can say."""
+    return configs.size if isinstance(configs, Grid) else len(configs)
+
+
+def shard_size(total: int, i: int, n: int) -> int:
+    """How many of ``total`` configurations shard ``i`` of ``n`` holds."""
+    return max(0, -(-(total - i) // n))
+
+
 def shard(configs: Sequence[Config], i: int, n: int) -> list[Config]:
     """Shard ``i`` of ``n`` (0-based): every n-th configuration from the i-th, so each shard gets
-    a fair share of large and small ones and the shards together are the sweep."""
-    return [c for c in configs if c.index % n == i]
+    a fair share of large and small ones and the shards together are the sweep.  Taken by
+    index: a shard of a lazy :class:`Grid` enumerates only its own configurations."""
+    return [configs[k] for k in range(i, size_of(configs), n)]
 
 
 def memory_bytes(row: Row, batch: int, dtype_bytes: int) -> int:
@@ -90,21 +158,53 @@ def memory_bytes(row: Row, batch: int, dtype_bytes: int) -> int:
     return (int(row["peak"]) * batch + int(row["params"]) + int(row["buffers"])) * dtype_bytes
 
 
+@dataclass(frozen=True)
+class Source:
+    """A SPEC argument read once: the bytes every process of a sweep analyses (a worker never
+    reads the file again, so an edit during the sweep cannot reach some rows and not others)."""
+
+    name: str
+    raw: bytes
+    variant: str | None  # the variant the argument names (normalised), as read_source gives it
+
+    @classmethod
+    def read(cls, spec: str) -> Source:
+        from cnnstat.spec.loader import read_source
+
+        return cls(*read_source(spec))
+
+
+def spec_digest(parsed: Any, variant: str | None) -> str:
+    """``sha256:`` of the spec as cnnstat reads it -- every value of the validated spec, in
+    canonical JSON, and the variant -- the input of every number of a sweep besides its
+    configuration (the row's key), its options and cnnstat's version, all in the results
+    header.  A comment or a change of layout does not change it; any value does."""
+    text = json.dumps({"spec": parsed.model.model_dump(mode="json"), "variant": variant},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
 class Evaluator:
     """Analyses configurations of one spec, read once."""
 
-    def __init__(self, spec: str, *, batch: int = 1, dtype_bytes: int = 4,
+    def __init__(self, spec: str | Source, *, batch: int = 1, dtype_bytes: int = 4,
                  rf: bool = True) -> None:
+        from cnnstat.spec.loader import parse, variant_key
         from cnnstat.spec.memo import Memo
-        from cnnstat.spec.loader import prepare
 
         from cnnstat.core.analyze import Memo as Walks
 
-        self.parsed, self.variant = prepare(spec)
+        self.source = spec if isinstance(spec, Source) else Source.read(spec)
+        self.parsed = parse(self.source.raw, self.source.name)
+        self.variant = variant_key(self.parsed, self.source.name, self.source.variant)
         self.memo: Memo | None = Memo()
         self.walks: Walks | None = Walks()
         self.fields: dict[SpatialKey, int | list[int] | None] | None = {}
         self.batch, self.dtype_bytes, self.rf = batch, dtype_bytes, rf
+
+    def digest(self) -> str:
+        """:func:`spec_digest` of the spec this evaluator analyses."""
+        return spec_digest(self.parsed, self.variant)
 
     def __call__(self, config: Config) -> Row:
         row: Row = {"index": config.index, "key": config.key(), "set": dict(config.set),

@@ -1,11 +1,13 @@
 """Running a sweep: worker processes, rows streamed to a results file, resume, merge.
 
-The results file is JSON lines: a header (the spec, what varies, the batch and dtype, the shard)
-then one row per finished configuration, each line flushed as it is written, so a sweep that is
-interrupted (Ctrl-C, SIGTERM, a node that goes away) keeps every row it finished.  ``resume``
-reads the file back, drops a last line cut short, checks that the header is the same sweep, and
-skips every configuration already there.  Rows come back in the order of the configurations
-whatever the number of processes (``Pool.imap``), so a run is deterministic.
+The results file (:mod:`cnnstat.analysis.sweep_file`) is JSON lines: a header (the spec's
+digest, cnnstat's version, what varies, the batch and dtype, the shard) then one row per
+finished configuration, each line flushed as it is written, so a sweep that is interrupted
+(Ctrl-C, SIGTERM, a node that goes away) keeps every row it finished.  ``resume`` reads the file
+back, drops a last line cut short, refuses a header that differs from this run's in anything a
+number depends on (naming what), and skips every configuration already there.  Rows come back in
+the order of the configurations whatever the number of processes (``Pool.imap``), so a run is
+deterministic.
 """
 
 from __future__ import annotations
@@ -13,25 +15,49 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from cnnstat.analysis import outputs
-from cnnstat.analysis.sweep import Config, Evaluator, Row
+from cnnstat.analysis.sweep import MAX_CONFIGS, Config, Evaluator, Row, Source
+from cnnstat.analysis.sweep_file import FORMAT, differences, read
 from cnnstat.errors import UsageError
 
-FORMAT = "cnnstat-sweep/1"
 _WORKER: Evaluator | None = None
+PROBE_S = 0.25
+"""Seconds this process analyses configurations itself before it decides on workers."""
+PARALLEL_S = 2.0
+"""Workers are started only for more work than this (seconds on one core, estimated)."""
+WORKER_S = 1.0
+"""Seconds of work, at least, for each worker started."""
 
 
-def _init(spec: str, batch: int, dtype_bytes: int, rf: bool) -> None:
+def _init(source: Source, batch: int, dtype_bytes: int, rf: bool, parent: int) -> None:
     """A worker: the parent handles Ctrl-C and stops the pool (with SIGTERM, which ends a
-    worker quietly whatever handler the parent had); the worker reads the spec once."""
+    worker quietly whatever handler the parent had); the worker ends with its parent and
+    analyses the spec the parent read."""
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _WORKER = Evaluator(spec, batch=batch, dtype_bytes=dtype_bytes, rf=rf)
+    _end_with(parent)
+    _WORKER = Evaluator(source, batch=batch, dtype_bytes=dtype_bytes, rf=rf)
+
+
+def _end_with(parent: int) -> None:
+    """A parent killed outright (SIGKILL: no time to stop its pool) takes its workers with it,
+    quietly: Linux sends them SIGTERM (the parent-death signal), instead of leaving them to
+    finish a task and fail to send it (a BrokenPipeError traceback on the terminal, after
+    the sweep is gone).  Elsewhere a worker ends when it next talks to the parent."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError, TypeError):
+        return
+    if os.getppid() != parent:  # the parent was gone before the signal was asked for
+        os._exit(0)
 
 
 def _work(config: Config) -> Row:
@@ -39,23 +65,69 @@ def _work(config: Config) -> Row:
     return _WORKER(config)
 
 
-def rows(spec: str, configs: Sequence[Config], *, jobs: int, batch: int = 1,
-         dtype_bytes: int = 4, rf: bool = True, ordered: bool = True) -> Iterator[Row]:
-    """The row of each configuration, in order, from ``jobs`` processes (1: this process).
+def workers_for(left: int, seconds: float, jobs: int, idle: float | None = None) -> int:
+    """How many processes analyse ``left`` configurations estimated at ``seconds`` on one core:
+    one (this process) unless the work is more than :data:`PARALLEL_S`; else at most ``jobs``,
+    never more than the configurations, no more than one per :data:`WORKER_S` of work, and no
+    more than the cores that are idle (``idle``: the usable cores less the load average).
+    Measured on a shared 2-core machine (benchmarks/sweep_jobs.md): starting a worker costs 0.1
+    to 0.3 s and each warms its own caches of block expansions, so two workers were slower than
+    one below about 2 s of work, and slower at any size while other work kept the cores busy
+    (200 EfficientNet widths: 0.6 s in one process, 1.0 s in two, at a load of 2.2)."""
+    if left <= 1 or seconds < PARALLEL_S:
+        return 1
+    cores = max(1, int((idle_cores() if idle is None else idle) + 0.5))
+    return max(1, min(jobs, left, int(seconds / WORKER_S), cores))
+
+
+def idle_cores() -> float:
+    """The cores this process may use less the 1-minute load average (all of them where the
+    system has no load average)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 1
+    try:
+        return usable - os.getloadavg()[0]
+    except OSError:  # no load average (Windows)
+        return float(usable)
+
+
+def rows(evaluate: Evaluator, configs: Sequence[Config], *, jobs: int,
+         ordered: bool = True) -> Iterator[Row]:
+    """The row of each configuration, in order, from up to ``jobs`` processes.  This process
+    analyses the first configurations itself for :data:`PROBE_S` seconds; from their pace it
+    estimates the rest and starts :func:`workers_for` workers, or goes on alone.
     ``ordered=False`` lets the processes take the configurations grouped by their parameters
     (:func:`grouped`) in runs of about 1/(8 x jobs) of the sweep, and yields rows in that
     order; each row carries its ``index``."""
-    if jobs <= 1 or len(configs) <= 1:
-        evaluate = Evaluator(spec, batch=batch, dtype_bytes=dtype_bytes, rf=rf)
-        yield from (evaluate(c) for c in configs)
+    if not ordered:
+        configs = grouped(configs)
+    done, start, first = 0, time.perf_counter(), 0.0
+    while done < len(configs) and time.perf_counter() - start < PROBE_S:
+        yield evaluate(configs[done])
+        done += 1
+        first = first or time.perf_counter() - start  # the first pays for cold caches
+    left = len(configs) - done
+    spent = time.perf_counter() - start
+    pace = (spent - first) / (done - 1) if done > 1 else spent
+    workers = workers_for(left, pace * left, jobs)
+    if workers <= 1:
+        yield from (evaluate(c) for c in configs[done:])
         return
+    yield from _pool(evaluate, configs[done:], workers, ordered)
+
+
+def _pool(evaluate: Evaluator, configs: Sequence[Config], jobs: int,
+          ordered: bool) -> Iterator[Row]:
     import multiprocessing
 
     chunk = max(1, min(8, len(configs) // (jobs * 8)))
     if not ordered:
-        configs = grouped(configs)
         chunk = max(1, -(-len(configs) // (jobs * 8)))
-    pool = multiprocessing.get_context().Pool(jobs, _init, (spec, batch, dtype_bytes, rf))
+    pool = multiprocessing.get_context().Pool(
+        jobs, _init, (evaluate.source, evaluate.batch, evaluate.dtype_bytes, evaluate.rf,
+                      os.getpid()))
     try:
         yield from pool.imap(_work, configs, chunksize=chunk)
         pool.close()
@@ -77,42 +149,6 @@ def grouped(configs: Sequence[Config]) -> list[Config]:
     return [c for _, c in sorted(zip(keys, configs), key=lambda kc: kc[0])]
 
 
-def read(path: Path) -> tuple[dict[str, Any], list[Row], int]:
-    """(header, rows, length of the good part in bytes) of a results file; a last line cut
-    short by an interruption is left out."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
-    header: dict[str, Any] | None = None
-    out: list[Row] = []
-    good = 0
-    for line in data.splitlines(keepends=True):
-        try:
-            item = json.loads(line)
-        except ValueError:
-            break
-        if not line.endswith(b"\n") or not isinstance(item, dict):
-            break
-        if header is None:
-            if item.get("format") != FORMAT:
-                raise UsageError(f"{path}: not a cnnstat sweep results file",
-                                 "give a file written by 'cnnstat sweep --out'")
-            header = item
-        else:
-            out.append(item)
-        good += len(line)
-    if header is None:
-        raise UsageError(f"{path}: no header line", "give a file written by 'cnnstat sweep --out'")
-    return header, out, good
-
-
-def same_sweep(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Whether two headers describe the same sweep (the shard aside)."""
-    keys = ("spec", "vary", "set", "inputs", "random", "seed", "batch", "dtype", "rf", "total")
-    return all(a.get(k) == b.get(k) for k in keys)
-
-
 class Stream:
     """The results file being written: a header, then a line per row, each flushed.  It is
     opened without following a symbolic link and locked (``outputs.open_locked``) before it is
@@ -132,8 +168,12 @@ class Stream:
         size = os.fstat(self.fh.fileno()).st_size
         if resume and size:
             old, rows_, good = read(self.path)
-            if not same_sweep(old, header) or old.get("shard") != header.get("shard"):
-                raise UsageError(f"{self.path}: holds a different sweep (its header differs)",
+            changed = differences(old, header)
+            if old.get("shard") != header.get("shard"):
+                changed.append(f"--shard ({old.get('shard')} then, {header.get('shard')} now)")
+            if changed:
+                raise UsageError(f"{self.path}: holds a different sweep, so its rows cannot be "
+                                 f"reused: {'; '.join(changed)}",
                                  "resume with the same spec and options, or write a new --out")
             self.done = {r["key"]: r for r in rows_}
             if good < size:  # a line cut short: keep only whole lines
@@ -153,11 +193,12 @@ class Stream:
         self.fh.close()
 
 
-def run(spec: str, configs: Sequence[Config], header: dict[str, Any], *, jobs: int,
-        out: Path | None = None, resume: bool = False, advance: Callable[[], Any] = lambda: None,
-        batch: int = 1, dtype_bytes: int = 4, rf: bool = True) -> list[Row]:
+def run(evaluate: Evaluator, configs: Sequence[Config], header: dict[str, Any], *, jobs: int,
+        out: Path | None = None, resume: bool = False,
+        advance: Callable[[], Any] = lambda: None) -> list[Row]:
     """Every configuration's row, in order: those in ``out`` already (``resume``) are read, the
-    others analysed and appended to ``out`` as they finish."""
+    others analysed and appended to ``out`` as they finish.  ``header`` carries the spec's
+    digest (``evaluate.digest()``), cnnstat's version and the options."""
     stream = Stream(out, {"format": FORMAT, **header}, resume) if out is not None else None
     done = stream.done if stream is not None else {}
     todo = [c for c in configs if c.key() not in done]
@@ -165,8 +206,7 @@ def run(spec: str, configs: Sequence[Config], header: dict[str, Any], *, jobs: i
         advance()
     fresh: dict[str, Row] = {}
     try:
-        for row in rows(spec, todo, jobs=jobs, batch=batch, dtype_bytes=dtype_bytes, rf=rf,
-                        ordered=False):
+        for row in rows(evaluate, todo, jobs=jobs, ordered=False):
             fresh[row["key"]] = row
             if stream is not None:
                 stream.write(row)
@@ -178,8 +218,9 @@ def run(spec: str, configs: Sequence[Config], header: dict[str, Any], *, jobs: i
 
 
 def merge(paths: Sequence[Path]) -> tuple[dict[str, Any], list[Row]]:
-    """The shards' rows as one sweep: the headers must describe the same sweep, every row is
-    kept once (by configuration), in the order of the whole sweep."""
+    """The shards' rows as one sweep: the headers must describe the same sweep (the same spec,
+    by its digest, the same cnnstat and options), every configuration is kept once, in the
+    order of the whole sweep; two files that disagree on one are refused."""
     if not paths:
         raise UsageError("merge: no results files given", "e.g. cnnstat merge shard-*.jsonl")
     header: dict[str, Any] | None = None
@@ -188,11 +229,21 @@ def merge(paths: Sequence[Path]) -> tuple[dict[str, Any], list[Row]]:
         head, items, _ = read(path)
         if header is None:
             header = head
-        elif not same_sweep(header, head):
-            raise UsageError(f"{path}: a different sweep from {paths[0]} (its header differs)",
-                             "merge the shards of one sweep")
+        elif changed := differences(header, head, (f"in {paths[0]}", f"in {path}")):
+            raise UsageError(f"{path}: a different sweep from {paths[0]}: {'; '.join(changed)}",
+                             "merge the shards of one sweep, run with the same spec and options")
         for row in items:
-            by_key.setdefault(row["key"], row)
+            seen = by_key.setdefault(row["key"], row)
+            if seen != row:
+                raise UsageError(f"{path}: configuration {row['key']} has other figures than in "
+                                 "an earlier file", "merge the shards of one sweep")
+        if len(by_key) > MAX_CONFIGS:
+            raise UsageError(f"merge: more than {MAX_CONFIGS:,} configurations",
+                             "merge fewer files at a time")
     assert header is not None
     merged = sorted(by_key.values(), key=lambda r: int(r["index"]))
+    clash = next((a for a, b in zip(merged, merged[1:]) if a["index"] == b["index"]), None)
+    if clash is not None:
+        raise UsageError(f"merge: two configurations are numbered {clash['index']}",
+                         "merge the shards of one sweep")
     return {**header, "shard": None}, merged

@@ -75,7 +75,8 @@ def read_json(path: str) -> Any:
     raw = read_stdin(MAX_JSON_BYTES) if path == "-" else read_file(path, MAX_JSON_BYTES)
     if len(raw) > MAX_JSON_BYTES:
         raise UsageError(f"{path}: larger than {MAX_JSON_BYTES // 2**20} MiB, too large for a "
-                         "baseline", "a baseline of a 50,000-layer spec is about 15 MiB")
+                         "cnnstat JSON document",
+                         "a baseline of a 50,000-layer spec is about 15 MiB")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -122,6 +122,12 @@ def _display(arg: str, found: Path) -> str:
     return os.path.join(arg, str(found.relative_to(arg)))
 
 
+def check_builtin(entry: zoo.ZooEntry) -> FileResult:
+    """A built-in spec's findings, its file named as the zoo names it (``resnet50.yaml``), never
+    by where the package is installed (``.venv/lib/.../cnnstat/specs/resnet50.yaml``)."""
+    return check_file(str(entry.path), entry.variant or "", shown=entry.path.name)
+
+
 def _display_builtin(path: Path) -> str:
     try:
         return os.path.relpath(path)
@@ -136,15 +142,17 @@ def default_paths() -> list[str]:
     return [rel if not rel.startswith("..") else str(base)]
 
 
-def check_file(path: str, only: str | None = None) -> FileResult:
+def check_file(path: str, only: str | None = None, shown: str | None = None) -> FileResult:
     """Everything found in one file.  Nothing one file holds can end the run: a file that
     cannot be read, or whose checking fails in a way no diagnostic covers, is that file's
-    error (exit 2), and every other file is still checked and reported."""
+    error (exit 2), and every other file is still checked and reported.  ``shown`` names the
+    file in the result and its diagnostics instead of ``path``."""
     try:
-        name, raw, _ = loader.read_source(path) if path == "-" else (path, _read(path), None)
+        name, raw, _ = loader.read_source(path) if path == "-" else (shown or path, _read(path),
+                                                                      None)
         return check_bytes(raw, name, only)
     except UsageError as exc:
-        return FileResult(path, error=str(exc) + (f" ({exc.hint})" if exc.hint else ""))
+        return FileResult(shown or path, error=str(exc) + (f" ({exc.hint})" if exc.hint else ""))
     except MemoryError:
         return FileResult(path, error=f"{path}: out of memory while checking this file")
     except RecursionError:

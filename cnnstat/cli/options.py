@@ -339,14 +339,20 @@ def parse_kwargs(text: str) -> str:
     """``--kwargs`` JSON: an object of keyword arguments for the factory, as canonical JSON."""
     import json
 
+    deep = "nested too deeply to read (a factory's arguments are a few levels deep)"
     try:
         value = json.loads(text)
+    except RecursionError:
+        raise ValueError(deep) from None
     except ValueError as exc:
         raise ValueError(f"not JSON: {exc}") from None
     if not isinstance(value, dict):
         raise ValueError("expected a JSON object of keyword arguments, e.g. "
                          '\'{"num_classes": 10}\'')
-    return json.dumps(value, sort_keys=True)
+    try:
+        return json.dumps(value, sort_keys=True)
+    except RecursionError:
+        raise ValueError(deep) from None
 
 
 def _kwargs_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
@@ -368,10 +374,59 @@ def module_timeout_option(fn: F) -> F:
                           "starting Python and torch to the end of the trace [default: 300].")(fn)
 
 
+MEMORY_DEFAULT_GIB = 16
+MEMORY_LEAST = 256 * 2**20  # less cannot even load torch
+_MEMORY_KEY = "cnnstat.memory_limit"
+
+
+def parse_memory_limit(text: str) -> int | None:
+    """'16' (GiB), '1.5', '512MiB', '8GB' -> bytes; 'none' -> None (no limit)."""
+    bare = text.strip().lower()
+    if bare in ("none", "0"):
+        return None
+    try:
+        size = int(Fraction(bare) * 2**30) if re.fullmatch(r"\d+(\.\d+)?", bare) else \
+            parse_size(bare)
+    except ValueError:
+        raise ValueError(f"cannot read {text!r} as a memory limit; write GiB (16), a size "
+                         "(512MiB, 8GB) or none") from None
+    if size < MEMORY_LEAST:
+        raise ValueError(f"{text!r} is less than {MEMORY_LEAST // 2**20} MiB, too little to "
+                         "load torch")
+    return size
+
+
+def _memory_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    try:
+        ctx.meta[_MEMORY_KEY] = parse_memory_limit(value) if value is not None else \
+            MEMORY_DEFAULT_GIB * 2**30
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def memory_limit_option(fn: F) -> F:
+    """--memory-limit: the address space of the child process that runs a user's module
+    (``import``, ``--module``); read by :func:`memory_limit` (click's per-run ``meta``, so the
+    commands that take a module need no parameter for it)."""
+    return click.option("--memory-limit", metavar="GIB", callback=_memory_callback,
+                        expose_value=False,
+                        help="Address space the module's process may use: GiB (16), a size "
+                        f"(512MiB) or 'none'; beyond it the module is out of memory (exit 2) "
+                        f"[default: {MEMORY_DEFAULT_GIB}].")(fn)
+
+
+def memory_limit() -> int | None:
+    """This run's --memory-limit in bytes (None: no limit)."""
+    ctx = click.get_current_context(silent=True)
+    default = MEMORY_DEFAULT_GIB * 2**30
+    value = ctx.meta.get(_MEMORY_KEY, default) if ctx is not None else default
+    return value if isinstance(value, int) else None
+
+
 def module_options(fn: F) -> F:
     """--module TARGET (analyse a PyTorch module, imported in memory, instead of a SPEC),
-    --kwargs and --timeout."""
-    fn = module_timeout_option(kwargs_option(fn))
+    --kwargs, --timeout and --memory-limit."""
+    fn = memory_limit_option(module_timeout_option(kwargs_option(fn)))
     return click.option("--module", "module", metavar="MODULE:FACTORY",
                         help="Analyse a PyTorch module instead of a SPEC: pkg.mod:factory or "
                         "path/to/file.py:factory, imported in memory as 'cnnstat import' "
@@ -439,12 +494,19 @@ def parse_budget(text: str) -> tuple[str, int, int | None]:
     return metric, limit, batch
 
 
+OBJECTIVE_METRICS = (*BUDGET_METRICS, "buffers", "accuracy", "latency_ms")
+
+
 def parse_objective(text: str) -> tuple[str, bool]:
-    """'macs' (minimised) or 'max:rf' (maximised) -> (metric, maximise)."""
+    """'macs' (minimised) or 'max:rf' (maximised) -> (metric, maximise); the metric one of
+    :data:`OBJECTIVE_METRICS` (a row's figures; ``accuracy`` joined into a results file,
+    ``latency_ms`` measured by ``sweep --bench``)."""
     maximize = text.startswith("max:")
     name = text[4:] if maximize else text.removeprefix("min:")
-    if not name:
-        raise UsageError(f"--objective {text!r}: expected a metric, e.g. macs or max:accuracy")
+    if name not in OBJECTIVE_METRICS:
+        raise UsageError(f"--objective {text!r}: expected [max:]METRIC with METRIC one of "
+                         f"{', '.join(OBJECTIVE_METRICS)}", "e.g. --objective macs "
+                         "--objective max:rf")
     return name, maximize
 
 
@@ -484,4 +546,6 @@ def no_rf_option(fn: F) -> F:
 
 def jobs_option(fn: F) -> F:
     return click.option("--jobs", "-j", type=click.IntRange(1, MAX_THREADS),
-                        help="Worker processes  [default: all cores]")(fn)
+                        help="Worker processes at most: none are started for less than 2 s "
+                        "of work, nor more than the configurations or the idle cores  "
+                        "[default: all cores]")(fn)

@@ -70,6 +70,7 @@ def analysed_source(spec: str | None, module: str | None, kwargs: str, timeout: 
 def imported(module: str, kwargs: str, timeout: float | None, input_shape: Shape | None,
              batch: int = 1, overrides: Mapping[str, object] | None = None) -> Analysed:
     """``--module``: the module imported in memory and analysed (torch needed, in the child)."""
+    from cnnstat.cli.options import memory_limit
     from cnnstat.torch_backend import importer, isolation, require
 
     if overrides:
@@ -82,7 +83,8 @@ def imported(module: str, kwargs: str, timeout: float | None, input_shape: Shape
     isolation.split_target(module)
     try:
         done = importer.run_import(module, (input_shape,), kwargs,
-                                   timeout or isolation.DEFAULT_TIMEOUT, None, batch)
+                                   timeout or isolation.DEFAULT_TIMEOUT, None, batch,
+                                   memory_limit())
     except importer.Failed as failed:
         show_module_output(module, failed.stdout, failed.stderr, "import")
         raise failed.error from None

@@ -2,10 +2,10 @@
 
 Quoting: every id and label is a double-quoted DOT string.  Inside one, ``\\`` and ``"`` are
 escaped with a backslash (so a spec's ``\\N``, ``\\G`` or ``\\l`` is shown, not expanded by
-Graphviz), control characters are first written as visible escapes
-(:func:`~cnnstat.render.escape.escape_controls`), and line breaks are the builder's own
-``\\n`` between lines.  The legend is an HTML-like label whose text is fixed here, with ``&``,
-``<``, ``>`` and ``"`` written as entities all the same.
+Graphviz), ``&`` is written ``&amp;`` (Graphviz decodes entities such as ``&#99;``), control
+characters are first written as visible escapes (:func:`~cnnstat.render.escape.escape_controls`),
+and line breaks are the builder's own ``\\n`` between lines.  The legend is an HTML-like label
+whose text is fixed here, with ``&``, ``<``, ``>`` and ``"`` written as entities all the same.
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ LEGEND = "legend"
 
 
 def quote(text: str) -> str:
-    """``text`` as a double-quoted DOT string that Graphviz shows exactly as written."""
+    """``text`` as a double-quoted DOT string that Graphviz shows exactly as written (it
+    decodes HTML entities in every string, so ``&`` is written ``&amp;``: a layer named
+    ``&#99;onv1`` is drawn so, not as ``conv1``)."""
     safe = escape_controls(text).replace("\\", "\\\\").replace('"', '\\"')
+    safe = safe.replace("&", "&amp;")
     return f'"{safe}"'
 
 

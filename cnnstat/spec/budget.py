@@ -1,7 +1,7 @@
 """Bounded expansion: the limits of one expanded network and of all the configurations of one
 file, and the budget that charges them, so that no spec -- a deep ``repeat``, blocks calling
 blocks, many variants of a large net -- can make cnnstat run without end or exhaust memory.
-Each limit is stated in the README (a test checks it)."""
+Each limit is stated in docs/errors.md (a test checks it)."""
 
 from __future__ import annotations
 

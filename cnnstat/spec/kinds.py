@@ -59,7 +59,8 @@ ALIASES: dict[str, str] = {
     "zeropad": "pad", "zeropadding2d": "pad", "cropping2d": "crop",
 }
 
-LAYER_TABLE = "the layer kinds are listed in the README's layer table ('Writing a spec', Layers)"
+LAYER_TABLE = ("the layer kinds are listed in the manual's layer table "
+               "(docs/spec-language.md, Layers)")
 
 
 def family_of(word: str) -> str | None:
@@ -75,7 +76,7 @@ def kind_hint(word: str, kinds: Iterable[str], other: Iterable[str]) -> str:
     """The hint for an unknown layer kind ``word``: another framework's name, else the closest
     kinds of its family or of ``other`` (composites, the spec's blocks), else a kind of another
     family only when the typo is near-certain; with no match, the family's kinds (if the word
-    names one) and the README's layer table."""
+    names one) and the manual's layer table."""
     known = list(kinds)
     alias = ALIASES.get(word.lower().replace("_", "").replace("-", ""))
     if alias in known:

@@ -16,6 +16,7 @@ import os
 import select
 import stat
 import sys
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from cnnstat.errors import UsageError
@@ -35,6 +36,16 @@ def _kind(mode: int) -> str:
 def read_file(path: str, limit: int) -> bytes:
     """At most ``limit + 1`` bytes of the regular file ``path``; UsageError for a directory, a
     FIFO, a device, or a file that cannot be opened."""
+    with _open_regular(path) as stream:
+        try:
+            return stream.read(limit + 1)
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _open_regular(path: str) -> BinaryIO:
+    """``path`` open for reading when it is a regular file; UsageError for a directory, a FIFO,
+    a device, or a file that cannot be opened."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(path, flags)  # O_NONBLOCK: opening a FIFO does not wait for a writer
@@ -54,11 +65,38 @@ def read_file(path: str, limit: int) -> bytes:
         raise UsageError(f"{path}: {_kind(mode)}, not a regular file; cnnstat does not "
                          "read it by name, since it may never end or never send anything",
                          f"to read it anyway, use standard input: cnnstat ... - < {path}")
-    with os.fdopen(fd, "rb") as stream:
+    return os.fdopen(fd, "rb")
+
+
+def open_file(path: str, limit: int, what: str) -> BinaryIO:
+    """The regular file ``path`` open for reading, its size checked against ``limit`` bytes
+    before anything is read (a file read line by line: a sweep's results); UsageError for a
+    directory, a FIFO, a device, or a file larger than ``limit`` (``what`` names the kind)."""
+    stream = _open_regular(path)
+    size = os.fstat(stream.fileno()).st_size
+    if size > limit:
+        stream.close()
+        raise UsageError(f"{path}: {size:,} bytes, larger than {limit // 2**20:,} MiB, too large "
+                         f"for {what}")
+    return stream
+
+
+def read_lines(stream: BinaryIO, name: str, longest: int) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of ``stream``, one line in memory at a time, the last one without
+    its newline when the file ends without one; UsageError (``name:line``) for a line longer
+    than ``longest`` bytes."""
+    number = 0
+    while True:
         try:
-            return stream.read(limit + 1)
+            line = stream.readline(longest + 1)
         except OSError as exc:
-            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+            raise UsageError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        if not line:
+            return
+        number += 1
+        if len(line) > longest:
+            raise UsageError(f"{name}:{number}: a line longer than {longest:,} bytes")
+        yield number, line
 
 
 def read_stdin(limit: int) -> bytes:

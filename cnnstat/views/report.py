@@ -13,6 +13,7 @@ import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cnnstat import zoo
 from cnnstat.analysis import Analysed
 from cnnstat.check.figures import check_figures
 from cnnstat.errors import UsageError
@@ -30,7 +31,10 @@ class Options:
 
 
 def _anchor(name: str) -> str:
-    return "spec-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    """The page's id of a spec: letters, digits and '-' as they are, every other character as
+    ``_`` + its code point in hex + ``_``, so two names never share an id (``a.b`` is
+    ``spec-a_2e_b``, ``a_b`` is ``spec-a_5f_b``)."""
+    return "spec-" + "".join(c if c.isalnum() or c == "-" else f"_{ord(c):x}_" for c in name)
 
 
 def diagram(item: Analysed, depth: int | None) -> str:
@@ -76,11 +80,15 @@ def field(item: Analysed) -> list[str]:
 
 
 def check(spec: str) -> list[str]:
-    """``cnnstat check SPEC``'s findings, as it prints them."""
+    """``cnnstat check SPEC``'s findings, as it prints them; a built-in spec's file is named as
+    the zoo names it (``resnet50.yaml:82:7``), as in ``cnnstat receptive-field``'s overview,
+    never by the path it is installed at."""
     from cnnstat.check import files
     from cnnstat.views import check as check_view
 
-    results = [files.check_file(path, only) for path, only in files.spec_files([spec])]
+    entry = None if zoo.names_a_file(spec) else zoo.find(spec)
+    results = ([files.check_builtin(entry)] if entry is not None else
+               [files.check_file(path, only) for path, only in files.spec_files([spec])])
     lines = check_view.text(results)
     status = ", ".join(f"{t.name}: {check_view.status(r, False)}" for r in results
                        for t in r.targets) or "could not run"

@@ -15,6 +15,7 @@ from cnnstat.torch_backend.verify import (
     FIGURES,
     Check,
     ConformanceResult,
+    Operations,
     Pair,
     Side,
     VerifyResult,
@@ -195,24 +196,38 @@ def _side(side: Side | None) -> str:
 
 
 def conformance_notes(result: ConformanceResult) -> list[str]:
-    d = result.divergence
+    d, ops = result.divergence, result.operations
+    totals_ok = all(c.ok for c in result.totals.values())
     if d is not None:
         verdict = (f"{BAD} first divergence ({', '.join(d.problems)}): spec {_side(d.spec)} vs "
                    f"module {_side(d.impl)}")
-    elif not result.ok:
+    elif not totals_ok:
         bad = ", ".join(f"{k} {_fmt(c.analytic)} vs {_fmt(c.live)}"
                         for k, c in result.totals.items() if not c.ok)
         verdict = f"{BAD} every matched layer agrees but the totals differ: {bad}"
+    elif not ops.ok:
+        verdict = f"{BAD} the operations differ: {ops.difference()}"
     else:
-        verdict = f"{OK} {len(result.pairs)} layers match the spec in order"
+        verdict = (f"{OK} {len(result.pairs)} layers match the spec in order, and every "
+                   f"operation: {_census(ops)}")
     notes = [verdict]
+    if not ops.ok and (d is not None or not totals_ok):
+        notes.append(f"the operations differ too: {ops.difference()}")
     if result.skipped_spec:
         notes.append(f"spec layers with no module of their own (done functionally): "
                      f"{len(result.skipped_spec)} ({', '.join(result.skipped_spec[:6])}"
                      f"{', ...' if len(result.skipped_spec) > 6 else ''})")
     if result.skipped_impl:
-        notes.append(f"parameter-free modules the spec does not list: {len(result.skipped_impl)}")
+        notes.append(f"parameter-free modules paired with no spec layer: "
+                     f"{len(result.skipped_impl)} ({', '.join(result.skipped_impl[:6])}"
+                     f"{', ...' if len(result.skipped_impl) > 6 else ''}); the census counts "
+                     "their operations")
     return notes
+
+
+def _census(ops: Operations) -> str:
+    """'conv 2, batch_norm 1, relu 1': the module's operations per category."""
+    return ", ".join(f"{cat} {numbers.exact(n)}" for cat, _, n in ops.counts) or "none"
 
 
 def module_output(target: str, stream: str, output: Captured, command: str = "verify") -> str:
@@ -232,6 +247,7 @@ def conformance_json(result: ConformanceResult) -> dict[str, Any]:
             "pairs": [_pair_json(p) for p in result.pairs],
             "skipped_spec_layers": list(result.skipped_spec),
             "skipped_modules": list(result.skipped_impl),
+            "operations": result.operations.to_json(),
             "totals": {k: c.to_json() for k, c in result.totals.items()}}
 
 

@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cnnstat.cli.options import kwargs_option, module_timeout_option, parse_input
+from cnnstat.cli.options import (
+    kwargs_option,
+    memory_limit,
+    memory_limit_option,
+    module_timeout_option,
+    parse_input,
+)
 from cnnstat.cli.output import (
     check_output,
     echo_err,
@@ -33,6 +39,7 @@ def _inputs_callback(ctx: click.Context, param: click.Parameter,
 @kwargs_option
 @click.option("-o", "--output", metavar="FILE", help="Write the spec to FILE (default: stdout).")
 @module_timeout_option
+@memory_limit_option
 def import_command(target: str, inputs: tuple[Shape, ...], factory_kwargs: str,
                    output: str | None, timeout: float | None) -> None:
     """A spec from a PyTorch module: traced with torch.fx in a child process, every call mapped
@@ -85,7 +92,8 @@ def _run(target: str, inputs: tuple[Shape, ...], kwargs: str, timeout: float | N
     isolation.split_target(target)
     try:
         imported = importer.run_import(target, inputs, kwargs,
-                                       timeout or isolation.DEFAULT_TIMEOUT, output)
+                                       timeout or isolation.DEFAULT_TIMEOUT, output,
+                                       memory=memory_limit())
     except importer.Failed as failed:
         show_module_output(target, failed.stdout, failed.stderr, "import")
         raise failed.error from None

@@ -7,6 +7,8 @@ any spec is read.  ``rf --effective`` needs the ``torch`` extra as well.
 from __future__ import annotations
 
 import json
+import re
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,9 +37,31 @@ def _write(path: str, draw: Callable[[str], bytes]) -> None:
     """Draw in the format the suffix names and write the file (cnnstat.analysis.outputs)."""
     from cnnstat.analysis import outputs
 
-    data = draw(figure.format_of(path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = draw(figure.format_of(path))
+    for line in dict.fromkeys(_warning(str(w.message)) for w in caught):
+        echo_err(line)
     outputs.write_bytes(path, data)
     echo_err(f"wrote {path} ({len(data):,} bytes)")
+
+
+_GLYPH = re.compile(r"Glyph \d+ \((.*)\) missing from font\(s\) (.+?)\.?$")
+
+
+def _warning(message: str) -> str:
+    """A warning of matplotlib's while drawing, as cnnstat's one line: a glyph missing from the
+    font (a name in a script the font lacks) says which character and how it is drawn."""
+    from cnnstat.render.escape import escape_controls
+
+    first = message.strip().splitlines()[0] if message.strip() else "a warning"
+    glyph = _GLYPH.match(first)
+    if glyph:
+        char = glyph.group(1)
+        name = char[3:-1] if char.startswith("\\N{") else char
+        return (f"cnnstat: plot: warning: the font {escape_controls(glyph.group(2))} has no "
+                f"glyph for {escape_controls(name)}; the figure shows an empty box in its place")
+    return f"cnnstat: plot: warning: matplotlib: {escape_controls(first)}"
 
 
 @click.group(name="plot")
@@ -126,15 +150,16 @@ def memory(spec: str, output: str, input_shape: Shape | None, overrides: dict[st
 
 
 def read_bench(path: str) -> dict[str, Any]:
-    """A ``cnnstat bench --format json`` document; UsageError when unreadable or not JSON."""
+    """A ``cnnstat bench --format json`` document, read as every JSON input is (a regular file
+    of bounded size, NaN and deep nesting refused: :func:`cnnstat.check.baseline.read_json`);
+    UsageError when unreadable or not one."""
+    from cnnstat.check.baseline import read_json
+
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not JSON ({exc})",
-                         "make one with: cnnstat bench SPEC --format json > BENCH.json") from None
+        doc = read_json(path)
+    except UsageError as exc:
+        raise UsageError(str(exc), exc.hint or "make one with: cnnstat bench SPEC --format json "
+                         "> BENCH.json") from None
     if not isinstance(doc, dict):
         raise UsageError(f"{path}: not a 'cnnstat bench --format json' document")
     return doc

@@ -3,6 +3,7 @@ published variants; the largest phi within a budget; the (alpha, beta, gamma) gr
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 import click
 
 from cnnstat.analysis.pareto import Budget, Objective, front
+from cnnstat.analysis.scaling import MAX_COEFFICIENT, MAX_PHI, MAX_PHIS
+from cnnstat.analysis.sweep import MAX_CONFIGS
 from cnnstat.cli.commands.sweep import default_jobs, terminated_as_interrupt
 from cnnstat.cli.options import (
     color_option,
@@ -24,24 +27,62 @@ from cnnstat.core.memory import DTYPE_BYTES
 from cnnstat.errors import ExitStatus, UsageError
 
 
+MAX_CHARS = 40  # the longest number an option of scale takes
+_EXPONENT = re.compile(r"[eE]([+-]?\d+)\s*$")
+
+
 def _fraction(option: str, text: str) -> Fraction:
+    """``text`` as an exact number (1.2, 1e-3, 6/5); its exponent is checked before it is
+    read, so 1e999999999 is refused at once rather than computed as a billion digits."""
+    bare = text.strip()
+    exponent = _EXPONENT.search(bare)
+    value = None
+    if len(bare) <= MAX_CHARS and (exponent is None or abs(int(exponent.group(1))) <= 400):
+        try:
+            value = Fraction(bare)
+        except (ValueError, ZeroDivisionError):
+            value = None
+    if value is None:
+        raise UsageError(f"{option} {text!r}: expected a number, e.g. 1.2")
+    return value
+
+
+def _number(text: str) -> Fraction | None:
+    """``text`` as a number, or None when it is not one (then it may be a range)."""
     try:
-        value = Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
-        raise UsageError(f"{option} {text!r}: expected a number, e.g. 1.2") from None
+        return _fraction("--phi", text)
+    except UsageError:
+        return None
+
+
+def _phi(value: Fraction, text: str) -> Fraction:
+    if not -MAX_PHI <= value <= MAX_PHI:
+        raise UsageError(f"--phi {text!r}: phi runs from -{MAX_PHI} to {MAX_PHI}",
+                         f"at phi = {MAX_PHI} the paper's alpha = 1.2 multiplies the depth by "
+                         f"{float(Fraction(6, 5) ** MAX_PHI):,.0f}")
     return value
 
 
 def _phis(text: str) -> list[Fraction]:
-    """'1,2,3' or '1-7' (whole steps) or '1.5'."""
+    """'1,2,3' or '1-7' (whole steps) or '1.5' or '-1' or '1e-3': each part read as a number
+    first, as a range A-B only when it is not one; every phi within +-MAX_PHI."""
     out: list[Fraction] = []
     for part in (p.strip() for p in text.split(",") if p.strip()):
-        lo, dash, hi = part.partition("-") if not part.startswith("-") else ("", "", "")
-        if dash and lo and hi:
-            a, b = int(_fraction("--phi", lo)), int(_fraction("--phi", hi))
-            out.extend(Fraction(i) for i in range(a, b + 1))
-        else:
-            out.append(_fraction("--phi", part))
+        number = _number(part)
+        if number is not None:
+            out.append(_phi(number, part))
+            continue
+        lo, dash, hi = part[1:].partition("-")
+        lo = part[0] + lo
+        if not (dash and hi):
+            raise UsageError(f"--phi {part!r}: expected a number, e.g. 1.5, or a range, e.g. 1-7")
+        a, b = (_phi(_fraction("--phi", x), part) for x in (lo, hi))
+        if a.denominator != 1 or b.denominator != 1 or a > b:
+            raise UsageError(f"--phi {part!r}: a range runs over whole numbers, low to high",
+                             "e.g. --phi 1-7, or list the values: --phi 1.5,2.5")
+        out.extend(Fraction(i) for i in range(int(a), int(b) + 1))
+        if len(out) > MAX_PHIS:
+            raise UsageError(f"--phi {text!r}: more than {MAX_PHIS} values")
     if not out:
         raise UsageError("--phi: give a value, a list (1,2,3) or a range (1-7)")
     return out
@@ -94,8 +135,9 @@ def scale(spec: str, phi_text: str | None, published: bool, target_text: str | N
                          else f"{' and '.join(modes)}: give one of them")
     coefficients = tuple(_fraction(f"--{n}", v) for n, v in
                          (("alpha", alpha), ("beta", beta), ("gamma", gamma)))
-    if any(c <= 0 for c in coefficients):
-        raise UsageError("--alpha, --beta and --gamma must be positive")
+    if any(not 0 < c <= MAX_COEFFICIENT for c in coefficients):
+        raise UsageError(f"--alpha, --beta and --gamma must be positive and at most "
+                         f"{MAX_COEFFICIENT}", "the paper's are 1.2, 1.1 and 1.15")
     if output is not None and (published or search):
         raise UsageError("-o writes one scaled spec: give it with --phi or --target")
     check_output(output, specs=[spec], files=[accuracy_file] if accuracy_file else [])
@@ -176,12 +218,12 @@ def _search(spec: str, scaler: Any, step_text: str, tolerance_text: str,
         raise UsageError("--step must be positive and --tolerance not negative")
     accuracies = {}
     if accuracy_file is not None:
-        try:
-            text = accuracy_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{accuracy_file}: cannot read ({exc})") from None
+        text = _read_csv(str(accuracy_file))
         accuracies = read_accuracies(text, str(accuracy_file))
     candidates = grid(step, tolerance)
+    if len(candidates) > MAX_CONFIGS:
+        raise UsageError(f"{len(candidates):,} (alpha, beta, gamma) candidates, more than "
+                         f"{MAX_CONFIGS:,}", "a coarser --step or a smaller --tolerance")
     if not candidates:
         raise UsageError("no (alpha, beta, gamma) on the grid within the tolerance",
                          "a finer --step or a larger --tolerance")
@@ -191,8 +233,7 @@ def _search(spec: str, scaler: Any, step_text: str, tolerance_text: str,
     with terminated_as_interrupt(), \
             progress(len(configs), show=True, doing="analysing", done="analysed") as advance:
         rows = []
-        for row in sweep_run.rows(spec, configs, jobs=jobs or default_jobs(),
-                                  rf=scaler.evaluate.rf):
+        for row in sweep_run.rows(scaler.evaluate, configs, jobs=jobs or default_jobs()):
             rows.append(row)
             advance("")
     out: list[dict[str, Any]] = []
@@ -219,3 +260,20 @@ def _search(spec: str, scaler: Any, step_text: str, tolerance_text: str,
              "step": float(step), "tolerance": float(tolerance), "target": 2}}),
          lambda: [view.search_table(spec, out, notes)])
     return ExitStatus.OK
+
+
+MAX_CSV_BYTES = 64 * 2**20  # an accuracy for each of 101^3 grid points is about 40 MB
+
+
+def _read_csv(path: str) -> str:
+    """The --accuracy file, read as every input is (a regular file, at most MAX_CSV_BYTES)."""
+    from cnnstat.spec.reading import read_file
+
+    raw = read_file(path, MAX_CSV_BYTES)
+    if len(raw) > MAX_CSV_BYTES:
+        raise UsageError(f"{path}: larger than {MAX_CSV_BYTES // 2**20} MiB, too large for "
+                         "--accuracy")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not a CSV file (not UTF-8: {exc.reason})") from None

@@ -12,8 +12,17 @@ from typing import Any
 
 import click
 
+from cnnstat import __version__
 from cnnstat.analysis.pareto import Budget, Objective
-from cnnstat.analysis.sweep import Row, grid, sample, shard
+from cnnstat.analysis.sweep import (
+    MAX_CONFIGS,
+    Evaluator,
+    Row,
+    grid,
+    sample,
+    shard,
+    shard_size,
+)
 from cnnstat.cli.options import (
     color_option,
     dtype_option,
@@ -80,7 +89,8 @@ def _show(fmt: str, color: str, head: dict[str, Any], rows: list[Row], budgets: 
 @click.option("--input", "input_texts", multiple=True, metavar="CxHxW",
               help="An input size (repeatable: one more axis of the product).")
 @click.option("--random", "random_n", type=click.IntRange(1), metavar="N",
-              help="N configurations drawn from the product instead of all of it.")
+              help="N configurations drawn from the product instead of all of it (one run "
+              "analyses at most 1,000,000: more is refused up front).")
 @click.option("--seed", type=int, default=0, show_default=True, help="The seed of --random.")
 @click.option("--budget", "budget_texts", multiple=True, metavar="METRIC<=LIMIT",
               help="macs<=2G, params<=10M, memory<=4GiB@batch32 (repeatable).")
@@ -129,22 +139,25 @@ def sweep(spec: str, vary_texts: tuple[str, ...], input_texts: tuple[str, ...],
         raise UsageError(f"--set {clash[0]} and --vary {clash[0]}: a parameter is either fixed "
                          "or varied")
     inputs: list[tuple[int, ...] | None] = [parse_input(t) for t in input_texts] or [None]
-    configs = sample(vary, inputs, random_n, seed) if random_n else grid(vary, inputs)
+    parts = parse_shard(shard_text) if shard_text is not None else None
+    budgets, objectives = budgets_of(budget_texts), objectives_of(objective_texts)
+    space = grid(vary, inputs)
+    total = bounded(space.size, random_n, parts)
+    chosen = sample(vary, inputs, random_n, seed) if random_n else space
     fixed = tuple(overrides.items())
-    configs = [type(c)(c.index, fixed + c.set, c.input) for c in configs]
-    head = {"spec": spec, "vary": [[n, vs] for n, vs in vary],
+    configs = [type(c)(c.index, fixed + c.set, c.input)
+               for c in (shard(chosen, *parts) if parts else chosen)]
+    evaluate = Evaluator(spec, batch=batch, dtype_bytes=DTYPE_BYTES[dtype], rf=not no_rf)
+    head = {"spec": spec, "digest": evaluate.digest(), "cnnstat": __version__,
+            "vary": [[n, vs] for n, vs in vary],
             "set": dict(overrides), "inputs": [list(s) if s else None for s in inputs],
             "random": random_n, "seed": seed if random_n else None, "batch": batch,
-            "dtype": dtype, "rf": not no_rf, "total": len(configs), "shard": shard_text}
-    if shard_text is not None:
-        configs = shard(configs, *parse_shard(shard_text))
-    budgets, objectives = budgets_of(budget_texts), objectives_of(objective_texts)
+            "dtype": dtype, "rf": not no_rf, "total": total, "shard": shard_text}
     workers = jobs or default_jobs()
     with terminated_as_interrupt(), \
             progress(len(configs), show=True, doing="analysing", done="analysed") as advance:
-        rows = sweep_run.run(spec, configs, head, jobs=workers, out=out, resume=resume,
-                             advance=lambda: advance(""), batch=batch,
-                             dtype_bytes=DTYPE_BYTES[dtype], rf=not no_rf)
+        rows = sweep_run.run(evaluate, configs, head, jobs=workers, out=out, resume=resume,
+                             advance=lambda: advance(""))
     if bench_front or bench_all:
         _bench(spec, rows, budgets, objectives, device, bench_all, DTYPE_BYTES[dtype])
     _show(fmt, color, head, rows, budgets, objectives)
@@ -153,6 +166,27 @@ def sweep(spec: str, vary_texts: tuple[str, ...], input_texts: tuple[str, ...],
         echo_err(f"cnnstat: sweep: {failed} of {len(rows)} configurations rejected by the spec "
                  "(see the error column)")
     return ExitStatus.OK
+
+
+def bounded(size: int, random_n: int | None, parts: tuple[int, int] | None) -> int:
+    """The sweep's number of configurations (the grid's ``size``, or the ``--random`` draw),
+    refused up front, with the count and a way out, when one run would analyse more than
+    :data:`~cnnstat.analysis.sweep.MAX_CONFIGS` of them (a draw is made whole before sharding,
+    so it is bounded itself)."""
+    total = min(random_n, size) if random_n else size
+    run = shard_size(total, *parts) if parts else total
+    if random_n and total > MAX_CONFIGS:
+        raise UsageError(f"--random {random_n:,}: more than {MAX_CONFIGS:,} configurations "
+                         f"(the grid has {size:,})",
+                         f"draw at most {MAX_CONFIGS:,}; run more draws with other --seed values")
+    if run > MAX_CONFIGS:
+        what = f" (shard {parts[0]}/{parts[1]}: {run:,})" if parts else ""
+        least = -(-total // MAX_CONFIGS)
+        raise UsageError(f"the sweep has {total:,} configurations{what}, more than "
+                         f"{MAX_CONFIGS:,} in one run",
+                         f"sample it with --random N, or split it with --shard I/N for N of "
+                         f"{least:,} or more")
+    return total
 
 
 def _bench(spec: str, rows: list[Row], budgets: list[Budget], objectives: list[Objective],
@@ -198,10 +232,11 @@ def merge(files: tuple[Path, ...], budget_texts: tuple[str, ...],
     """
     from cnnstat.analysis import sweep_run
 
+    budgets, objectives = budgets_of(budget_texts), objectives_of(objective_texts)
     head, rows = sweep_run.merge(list(files))
     missing = int(head.get("total", len(rows))) - len(rows)
     if missing:
         echo_err(f"cnnstat: merge: {missing} of {head.get('total')} configurations are in no "
                  "file (a shard missing or unfinished)")
-    _show(fmt, color, head, rows, budgets_of(budget_texts), objectives_of(objective_texts))
+    _show(fmt, color, head, rows, budgets, objectives)
     return ExitStatus.OK

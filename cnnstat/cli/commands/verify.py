@@ -13,7 +13,13 @@ import click
 
 from cnnstat import zoo
 from cnnstat.analysis import cache
-from cnnstat.cli.options import data_options, kwargs_option, seconds_option
+from cnnstat.cli.options import (
+    data_options,
+    kwargs_option,
+    memory_limit,
+    memory_limit_option,
+    seconds_option,
+)
 from cnnstat.cli.output import analysed, echo_err, emit, progress
 from cnnstat.core.counters import TOOLS
 from cnnstat.core.report import Shape
@@ -48,6 +54,7 @@ TOOL_MODULES = {"torchinfo": "torchinfo", "thop": "thop", "ptflops": "ptflops",
 @seconds_option("--timeout", "timeout",
                 help="With --module: seconds the module may take, from starting Python and "
                 "torch to the end of its forward pass [default: 300].")
+@memory_limit_option
 @data_options
 def verify(specs: tuple[str, ...], impl: str | None, factory_kwargs: str, count: str, device: str, rf: bool,
            timeout: float | None, fmt: str, input_shape: Shape | None, batch: int,
@@ -136,7 +143,8 @@ def _conformance(specs: Sequence[str], impl: str, kwargs: str, timeout: float | 
         raise UsageError("--module compares one spec with one module; give exactly one SPEC")
     isolation.split_target(impl)  # a malformed target is refused before anything runs
     report = analysed(specs[0], input_shape, batch, overrides).report
-    outcome = run_module(report, impl, timeout or isolation.DEFAULT_TIMEOUT, kwargs)
+    outcome = run_module(report, impl, timeout or isolation.DEFAULT_TIMEOUT, kwargs,
+                         memory_limit())
     for stream, output in (("stdout", outcome.stdout), ("stderr", outcome.stderr)):
         if output:
             echo_err(verify_view.module_output(impl, stream, output))

@@ -1,7 +1,7 @@
 """Honest timing of built networks: the device, its synchronisation, the timing loop, and a run
 over batch sizes (or a search for the largest batch that runs).
 
-How a network is timed (stated in the README and in every result):
+How a network is timed (stated in docs/bench.md and in every result):
 
 * The spec is built (:class:`~cnnstat.torch_backend.build.net.SpecNet`) on the device, cast to the
   dtype (and to channels-last memory), put in eval mode under ``torch.inference_mode`` -- or, with

@@ -26,6 +26,19 @@ def merge_name(par: Parallel) -> str:
     return f"{par.name}.{par.merge}" if par.name else par.merge
 
 
+def _built(layer: Layer, input_shape: Shape, spec: str) -> nn.Module:
+    """``build_layer``; a layer whose tensors PyTorch cannot even size (their bytes overflow
+    64 bits: a 2^31 x 2^31 weight) is a UsageError that says so, not an internal error."""
+    try:
+        return build_layer(layer, input_shape)
+    except RuntimeError as exc:
+        if "size calculation overflowed" not in str(exc):
+            raise
+        raise UsageError(f"{spec}: layer '{layer.name}' is too large to build in PyTorch: the "
+                         f"bytes of its tensors do not fit in 64 bits ({str(exc).strip()})",
+                         "the analytic numbers need no build: cnnstat summary SPEC") from None
+
+
 def walk(node: Node) -> list[Layer | Parallel | Join]:
     """Leaf layers, joins and merging parallels (side outputs do not merge), in execution
     order."""
@@ -59,7 +72,7 @@ class SpecNet(nn.Module):
         inputs = {row.name: row.input_shape for row in report.rows}
         for item in walk(report.graph):
             if isinstance(item, Layer):
-                self._attach(item.name, build_layer(item, inputs[item.name]))
+                self._attach(item.name, _built(item, inputs[item.name], report.name))
             elif isinstance(item, Join):
                 self._attach(item.name, Merge(item.merge))
             else:

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnstat.core.functional import FUNCTIONALS
+from cnnstat.torch_backend.common import module_types
 from cnnstat.torch_backend.build import modules as ours
 from cnnstat.torch_backend.build.attention import SelfAttention2d
 
@@ -52,6 +53,21 @@ class Call:
         if name in self.kwargs:
             return self.kwargs[name]
         return self.args[i] if i < len(self.args) else default
+
+
+@dataclass(frozen=True)
+class Held:
+    """An argument of a call that is a parameter (or buffer) of the module the call happens
+    in, read as it is (``F.batch_norm(x, self.running_mean, ...)`` in a subclass's
+    ``forward``): its shape."""
+
+    shape: tuple[int, ...]
+    parameter: bool
+
+
+class Computed:
+    """An argument of a call that is a tensor computed in ``forward()`` (not the data flowing
+    in, not a parameter read as it is): a weight standardised on the fly."""
 
 
 Result = Alias | list[Written]
@@ -350,12 +366,11 @@ def _torchvision_functions() -> dict[Callable[..., Any], CallWriter]:
 
 
 def module_writer(module: nn.Module) -> ModuleWriter | None:
-    """The writer of ``module``'s type, looked up along its MRO (a subclass of nn.Conv2d is a
-    conv); torch.nn's own containers are never leaves."""
-    for cls in type(module).__mro__:
-        if cls in MODULES:
-            return MODULES[cls]
-    return None
+    """The writer of ``module``'s type, or of its nearest base in the table where it computes
+    as that base does (:func:`~cnnstat.torch_backend.common.module_types.entry`: a subclass
+    of nn.Conv2d that only changes ``__init__`` is a conv; one with its own ``forward`` is
+    traced into); torch.nn's own containers are never leaves."""
+    return module_types.entry(MODULES, type(module))
 
 
 def _act(kind: str) -> CallWriter:
@@ -466,6 +481,90 @@ METHODS: dict[str, CallWriter] = {
     "view": _view, "reshape": _view, "flatten": lambda c: _flatten_check(
         c.arg(0, "start_dim", 0), c.arg(1, "end_dim", -1), c.in_shape),
     "mean": _mean, "permute": _permute_call, "softmax": lambda c: _softmax_dim(c.arg(0, "dim"), c.in_shape),
+}
+
+
+def _held(value: Any, parameter: bool = True) -> bool:
+    return isinstance(value, Held) and value.parameter == parameter
+
+
+def _affine(weight: Any, bias: Any, what: str) -> tuple[bool, bool]:
+    """(weight given, bias given) of a norm whose weight and bias are the module's own
+    parameters or absent."""
+    if weight is not None and not _held(weight) or bias is not None and not _held(bias):
+        raise Unsupported(f"a {what} whose weight or bias is computed in forward(), not a "
+                          "parameter of the module: a spec layer uses its parameters as they are")
+    return weight is not None, bias is not None
+
+
+def _held_batch_norm(c: Call) -> Result:
+    """``F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False,
+    ...)``: a ``bn`` (timm's BatchNormAct2d runs it before its activation)."""
+    mean, var = c.arg(0, "running_mean"), c.arg(1, "running_var")
+    if not _held(mean, False) or not _held(var, False) or c.arg(4, "training", False):
+        raise Unsupported("a batch norm over the batch's own statistics (training=True or no "
+                          "running statistics): a spec bn normalises with running statistics")
+    weight, bias = _affine(c.arg(2, "weight"), c.arg(3, "bias"), "batch norm")
+    if weight != bias:
+        raise Unsupported("a batch norm with a weight but no bias, or a bias but no weight")
+    return [Written("bn", _only({"affine": weight}, {"affine": True}))]
+
+
+def _held_layer_norm(c: Call) -> Result:
+    """``F.layer_norm(x, (C,), self.weight, self.bias)`` over the last axis: a ``layernorm``
+    (timm's LayerNorm2d permutes to channels-last around it: written as the permutes)."""
+    shape = c.arg(0, "normalized_shape")
+    last = c.in_shape[-1] if c.in_shape else None
+    if not isinstance(shape, (tuple, list)) or [int(d) for d in shape] != [last]:
+        raise Unsupported(f"normalizes over {shape}; a spec layernorm normalizes the last axis")
+    weight, bias = _affine(c.arg(1, "weight"), c.arg(2, "bias"), "layer norm")
+    return [Written("layernorm", _only({"elementwise_affine": weight, "bias": bias or not weight},
+                                       {"elementwise_affine": True, "bias": True}))]
+
+
+def _held_group_norm(c: Call) -> Result:
+    weight, bias = _affine(c.arg(1, "weight"), c.arg(2, "bias"), "group norm")
+    if weight != bias:
+        raise Unsupported("a group norm with a weight but no bias, or a bias but no weight")
+    return [Written("groupnorm", {"groups": int(c.arg(0, "num_groups")),
+                                  **_only({"affine": weight}, {"affine": True})})]
+
+
+def _held_conv(c: Call) -> Result:
+    """``F.conv2d(x, self.weight, self.bias, ...)``: a ``conv`` whose weight is the module's
+    own parameter (a subclass of nn.Conv2d that adds to its forward); a weight computed in
+    forward() (timm's weight-standardised convs) has no spec kind."""
+    weight, bias = c.arg(0, "weight"), c.arg(1, "bias")
+    if not _held(weight) or bias is not None and not _held(bias):
+        raise Unsupported("a conv whose weight or bias is computed in forward() (weight "
+                          "standardisation, a gain): a spec conv uses its weight as it is")
+    padding = c.arg(3, "padding", 0)
+    return [Written("conv", _only({
+        "out": weight.shape[0], "kernel": _size(weight.shape[2:]),
+        "stride": _size(c.arg(2, "stride", 1)),
+        "padding": padding if isinstance(padding, str) else _size(padding),
+        "dilation": _size(c.arg(4, "dilation", 1)), "groups": int(c.arg(5, "groups", 1)),
+        "bias": bias is not None}, {"stride": 1, "padding": 0, "dilation": 1, "groups": 1,
+                                    "bias": True}))]
+
+
+def _held_linear(c: Call) -> Result:
+    weight, bias = c.arg(0, "weight"), c.arg(1, "bias")
+    if not _held(weight) or bias is not None and not _held(bias):
+        raise Unsupported("a linear layer whose weight or bias is computed in forward(): a "
+                          "spec linear uses its weight as it is")
+    if c.in_shape is None:
+        raise Unsupported("a linear layer over an input of unknown shape")
+    over = {} if len(c.in_shape) == 1 else {"over": "last"}
+    return [Written("linear", {**_only({"out": weight.shape[0], "bias": bias is not None},
+                                       {"bias": True}), **over})]
+
+
+# Functions that take weights: written as a layer where every weight they are given is a
+# parameter or buffer of the module they are called in (:class:`Held`), each used once.
+HELD: dict[Callable[..., Any], CallWriter] = {
+    F.batch_norm: _held_batch_norm, F.layer_norm: _held_layer_norm,
+    F.group_norm: _held_group_norm, F.conv2d: _held_conv, F.linear: _held_linear,
 }
 
 

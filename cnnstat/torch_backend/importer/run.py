@@ -6,9 +6,12 @@ is plain data.  Here, in cnnstat's own process, it is reduced to composites
 (:mod:`~cnnstat.torch_backend.importer.graph`), named and folded into blocks
 (:mod:`~cnnstat.torch_backend.importer.writer`, :mod:`~cnnstat.torch_backend.importer.blocks`),
 written as YAML (:mod:`~cnnstat.torch_backend.importer.yaml_text`), loaded and analysed like any spec,
-and its totals compared with the module's: parameters with ``numel`` and FLOPs with
-``FlopCounterMode``, both measured in the child.  A difference is an error, never a spec that
-counts something else.  This module imports no torch.
+and compared with the module: parameters with ``numel``, FLOPs with ``FlopCounterMode``, and
+every operation -- the aten operations of the traced run per category (activations by kind,
+norms, pools, adds, ...) against what the spec's rows imply, as ``verify --module`` compares
+them (:mod:`cnnstat.torch_backend.common.operations`) -- all measured in the child.  A
+difference is an error, never a spec that counts something else or leaves an operation out.
+This module imports no torch.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from cnnstat.core.report import Report
 from cnnstat.errors import Diagnostic, Severity, SpecError, UsageError
 from cnnstat.render.escape import escape_controls
 from cnnstat.spec.kinds import kind_hint
+from cnnstat.torch_backend.common import operations
 from cnnstat.torch_backend.importer import blocks as import_blocks
 from cnnstat.torch_backend.importer import graph as import_graph
 from cnnstat.torch_backend.importer import yaml_text as import_yaml
@@ -38,7 +42,7 @@ if TYPE_CHECKING:
 
 UNSUPPORTED = "E701"  # a traced operation has no spec kind
 UNTRACEABLE = "E702"  # forward() cannot be traced (data-dependent control flow)
-DIFFERENT = "E703"  # the imported spec's totals differ from the module's
+DIFFERENT = "E703"  # the imported spec's totals or operations differ from the module's
 
 
 TASK = "cnnstat.torch_backend.importer.module_task"  # what the child runs (module_task.py)
@@ -76,15 +80,16 @@ def schema_ref(output: str | None) -> str:
 
 def run_import(target: str, inputs: tuple[tuple[int, ...], ...], kwargs: str = "{}",
                timeout: float = isolation.DEFAULT_TIMEOUT, output: str | None = None,
-               batch: int = 1) -> Imported:
-    """Import ``target`` (``pkg.mod:factory`` or ``file.py:factory``) traced at ``inputs``."""
+               batch: int = 1, memory: int | None = isolation.DEFAULT_MEMORY) -> Imported:
+    """Import ``target`` (``pkg.mod:factory`` or ``file.py:factory``) traced at ``inputs``, in a
+    child process of at most ``memory`` bytes of address space (None: no limit)."""
     if not inputs:
         raise UsageError("import needs the input shape: --input CxHxW (one per input of "
                          "forward())", "e.g. --input 3x224x224")
     ready = threading.Thread(target=_preload, daemon=True)
     ready.start()  # the parent's own start-up overlaps the child's run
     doc, error, out, err = isolation.run_child(target, timeout, TASK, kwargs=kwargs,
-                                               inputs=inputs)
+                                               inputs=inputs, memory=memory)
     ready.join()
     try:
         if doc is None:
@@ -188,7 +193,7 @@ def proven(text: str, target: str, network: dict[str, Any],
 
 
 def _same_totals(report: Report, network: dict[str, Any], target: str) -> None:
-    found = []
+    found = _same_operations(report, network)
     if report.totals.params != network["params"]:
         found.append(f"parameters: the spec {report.totals.params:,}, the module (numel) "
                      f"{network['params']:,}")
@@ -203,12 +208,44 @@ def _same_totals(report: Report, network: dict[str, Any], target: str) -> None:
             "importer maps wrongly: please report it")])
 
 
+def _same_operations(report: Report, network: dict[str, Any]) -> list[str]:
+    """The first category of operations whose count differs between the spec written and the
+    module's traced run (an opaque layer runs what its traced call ran), located."""
+    ops = [(str(op), str(path), int(n)) for op, path, n in network.get("ops", [])]
+    expected = operations.expected(report)
+    for node in network["nodes"]:
+        if isinstance(node.get("ops"), dict):
+            expected = expected.plus(operations.tally(
+                (str(op), "", int(n)) for op, n in node["ops"].items()))
+    measured = operations.tally(ops)
+    spec = operations.closest(expected, measured)
+    if spec == measured:
+        return []
+    cat = next(c for c in dict.fromkeys([*(operations.category(op) for op, _, _ in ops),
+                                         *sorted(spec)])
+               if c is not None and spec[c] != measured[c])
+    where = ""
+    if measured[cat] > spec[cat]:
+        written = {node["path"] for node in network["nodes"] if any(
+            cat in (operations.may_run(kind) or {cat}) for kind in _kinds_of(node))}
+        path = operations.where_ran(ops, cat, lambda p: p not in written)
+        where = f"; first at '{path or 'the top level'}'" if path is not None else ""
+    return [f"{cat} operations: the spec {spec[cat]:,}, the module {measured[cat]:,}{where}"]
+
+
+def _kinds_of(node: dict[str, Any]) -> list[str]:
+    """The spec kinds a traced node was written as (a merge's is its merge)."""
+    kinds = [str(layer["kind"]) for layer in node.get("layers", [])]
+    return kinds + ([str(node["kind"])] if node.get("kind") in operations.LOWERINGS else [])
+
+
 def _rejected(target: str, problems: list[dict[str, Any]]) -> SpecError:
     diags = []
     for p in problems:
         op, where, count = str(p.get("op")), str(p.get("path") or "the top level"), p.get("count")
         if p.get("code") == UNTRACEABLE:
-            diags.append(Diagnostic(UNTRACEABLE, Severity.ERROR, f"import {target}: "
+            at = f"at '{p['path']}': " if p.get("path") else ""
+            diags.append(Diagnostic(UNTRACEABLE, Severity.ERROR, f"import {target}: {at}"
                                     f"{p.get('why')}", (), _CONTROL_FLOW_HINT))
             continue
         short = re.split(r"[.]", op)[-1]

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import torch
 from torch import fx, nn
@@ -28,6 +29,8 @@ from cnnstat.torch_backend.importer import mapping as import_map
 from cnnstat.torch_backend.importer import l2norm_pattern
 from cnnstat.torch_backend.importer.graph import common_path
 from cnnstat.torch_backend.importer.mapping import Alias, Unsupported, Written
+from cnnstat.torch_backend.common import operations
+from cnnstat.torch_backend.common.operations import Ops
 from cnnstat.torch_backend.common.measure import numel
 from cnnstat.torch_backend.importer.meta_run import MetaRun
 from cnnstat.torch_backend.importer.meta_run import shape as _shape
@@ -90,14 +93,19 @@ def _probe() -> None:
 
 
 def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str, Any]:
-    """The traced network as plain data: ``{"network": {...}}`` or ``{"rejected": [...]}``."""
+    """The traced network as plain data: ``{"network": {...}}`` or ``{"rejected": [...]}``.
+    The network holds the census of the traced run (``ops``: each aten operation of the data,
+    the module path where it ran and how many times), which the round trip compares with the
+    spec written (:mod:`cnnstat.torch_backend.common.operations`)."""
     model.eval()
+    tracer = _Tracer(autowrap_functions=import_map.AUTOWRAP)
     try:
-        graph = _Tracer(autowrap_functions=import_map.AUTOWRAP).trace(model)
+        graph = tracer.trace(model)
     except fx.proxy.TraceError as exc:
-        return {"rejected": [{"op": "control flow", "path": "", "count": 1, "code": "E702",
-                              "why": "forward() has data-dependent control flow, which "
-                              f"torch.fx cannot trace: {str(exc).splitlines()[0]}"}]}
+        return {"rejected": [{"op": "control flow", "path": _tracing_at(tracer), "count": 1,
+                              "code": "E702", "why": "forward() has data-dependent control "
+                              "flow, which torch.fx cannot trace: "
+                              f"{str(exc).splitlines()[0]}"}]}
     gm = fx.GraphModule(model, graph)
     placeholders = [n for n in graph.nodes if n.op == "placeholder"]
     if len(placeholders) != len(inputs):
@@ -106,9 +114,9 @@ def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str,
                          "given", "give one --input per argument of forward(), in order")
     scales = _scales(gm)  # read before the move to meta, where values are unknown
     gm.to("meta")
-    flops = MetaRun(gm).counted(*[torch.zeros(1, *s, device="meta") for s in inputs])
+    flops, by_node = MetaRun(gm).counted(*[torch.zeros(1, *s, device="meta") for s in inputs])
     classes = {name: type(m).__name__ for name, m in model.named_modules() if name}
-    describer = _Describer(gm, inputs, scales)
+    describer = _Describer(gm, inputs, scales, by_node)
     sides = _training_sides(model, gm, inputs, classes) if _idle(model, gm) else None
     describer.unused(model, sides.called if sides is not None else set())
     described = describer.run(numel(model.parameters()), classes)
@@ -121,7 +129,25 @@ def describe(model: nn.Module, inputs: tuple[tuple[int, ...], ...]) -> dict[str,
         described["network"]["sides"] = [_resolved(h, describer) for h in sides.heads]
     if "network" in described:
         described["network"]["flops"] = flops
+        described["network"]["ops"] = _by_path(gm, by_node)
     return described
+
+
+def _tracing_at(tracer: fx.Tracer) -> str:
+    """The module path torch.fx was tracing when it gave up ('' at the top): the innermost
+    module whose call it had entered and not left."""
+    stack = list(getattr(tracer, "module_stack", {}).values())
+    return str(stack[-1][0]) if stack and stack[-1] else ""
+
+
+def _by_path(gm: fx.GraphModule, by_node: Ops) -> list[list[Any]]:
+    """The census by module path (a node's, see :func:`_path`) instead of node name."""
+    nodes = {n.name: n for n in gm.graph.nodes}
+    out: dict[tuple[str, str], int] = {}
+    for op, name, n in by_node:
+        key = (op, _path(nodes[name]) if name in nodes else "")
+        out[key] = out.get(key, 0) + n
+    return [[op, path, n] for (op, path), n in out.items()]
 
 
 def _scales(gm: fx.GraphModule) -> dict[str, float]:
@@ -158,8 +184,11 @@ def _op_label(node: fx.Node, gm: fx.GraphModule) -> str:
 
 class _Describer:
     def __init__(self, gm: fx.GraphModule, inputs: tuple[tuple[int, ...], ...],
-                 scales: dict[str, float] | None = None) -> None:
+                 scales: dict[str, float] | None = None, census: Ops = ()) -> None:
         self.gm = gm
+        self.census: dict[str, Counter[str]] = {}  # node name -> its aten operations
+        for op, name, n in census:
+            self.census.setdefault(name, Counter())[op] += n
         self.inputs = inputs
         self.scales = scales or {}
         self.l2norms = l2norm_pattern.fused(gm)
@@ -168,6 +197,7 @@ class _Describer:
         self.nodes: list[dict[str, Any]] = []
         self.problems: Counter[tuple[str, str, str]] = Counter()
         self.calls: Counter[str] = Counter()
+        self.held: set[str] = set()  # the weights functions were given (HELD), by target
 
     def run(self, params: int, classes: dict[str, str],
             only: set[str] | None = None) -> dict[str, Any]:
@@ -225,7 +255,9 @@ class _Describer:
             self._refused_tuple(node, tensors)
             return
         if any(n.op == "get_attr" for n in tensors):
-            if not self._layer_scale(node, tensors, shape):
+            if node.op == "call_function" and node.target in import_map.HELD:
+                self._held_call(node, tensors, shape)
+            elif not self._layer_scale(node, tensors, shape):
                 self._problem(node, "uses a parameter or buffer of the module directly")
             return
         part = _part_of(node)
@@ -261,7 +293,9 @@ class _Describer:
             {"kind": w.kind, "args": w.args} for w in written],
             "inputs": [self._ref(n) for n in tensors[:1]],
             "like": self._ref(tensors[1]) if len(tensors) > 1 else None,
-            "module": node.op == "call_module", "shape": shape})
+            "module": node.op == "call_module", "shape": shape,
+            **({"ops": dict(self.census.get(node.name, {}))}
+               if any(operations.may_run(w.kind) is None for w in written) else {})})
 
     def _refused_tuple(self, node: fx.Node, tensors: list[fx.Node]) -> None:
         """A call with a writer whose output is no tensor: the writer's refusal, if it has one
@@ -276,6 +310,49 @@ class _Describer:
             self._write(node, tensors)
         except Unsupported as exc:
             self._problem(node, str(exc))
+
+    def _held_call(self, node: fx.Node, tensors: list[fx.Node],
+                   shape: tuple[int, ...]) -> None:
+        """A function given weights (``F.batch_norm``, ``F.conv2d``, ... in a subclass's
+        ``forward``): a layer when the data comes first and every weight is a parameter or
+        buffer of the module it is called in, read as it is and used once
+        (:data:`~cnnstat.torch_backend.importer.mapping.HELD`)."""
+        path = _path(node)
+        held = [n for n in tensors if n.op == "get_attr"]
+        foreign = [str(n.target) for n in held if str(n.target).rpartition(".")[0] != path
+                   or str(n.target) in self.held]
+        if not node.args or node.args[0] is not tensors[0] or tensors[0].op == "get_attr":
+            self._problem(node, "uses a parameter or buffer of the module directly")
+            return
+        if foreign:
+            self._problem(node, f"reads {foreign[0]}, a weight of another module or one used "
+                          "twice: a spec layer holds its own")
+            return
+        self.held |= {str(n.target) for n in held}
+
+        def arg(value: Any) -> Any:
+            if isinstance(value, fx.Node) and value.op == "get_attr":
+                target = str(value.target)
+                return import_map.Held(tuple(_attr(self.gm, target).shape),
+                                       _is_parameter(self.gm, target))
+            if isinstance(value, fx.Node):
+                return import_map.Computed()
+            if isinstance(value, (list, tuple)):
+                return type(value)(arg(v) for v in value)
+            return value
+
+        call = import_map.Call([arg(a) for a in node.args[1:]],
+                               {k: arg(v) for k, v in node.kwargs.items()},
+                               _shape(tensors[0]), shape)
+        try:
+            written = import_map.HELD[cast(Callable[..., Any], node.target)](call)
+        except Unsupported as exc:
+            self._problem(node, str(exc))
+            return
+        assert not isinstance(written, Alias)  # a held writer writes a layer
+        self.nodes.append({"name": node.name, "path": path, "layers": [
+            {"kind": w.kind, "args": w.args} for w in written],
+            "inputs": [self._ref(tensors[0])], "like": None, "module": False, "shape": shape})
 
     def _own_module(self, param: str, path: str) -> bool:
         """Whether the module at ``path`` holds the parameter and nothing else runs in it (no
@@ -356,6 +433,14 @@ class _Describer:
                 self.problems[(f"{t.__module__}.{t.__qualname__}", path,
                                "a module with parameters called more than once (shared "
                                "weights): a spec layer holds its own")] += count
+
+
+def _attr(model: nn.Module, target: str) -> torch.Tensor:
+    """The parameter or buffer at ``target``."""
+    owner, _, name = target.rpartition(".")
+    value = getattr(model.get_submodule(owner), name)
+    assert isinstance(value, torch.Tensor)  # a get_attr node's target holds a tensor
+    return value
 
 
 def _is_parameter(model: nn.Module, target: str) -> bool:

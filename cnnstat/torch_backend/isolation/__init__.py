@@ -11,6 +11,7 @@ so this package imports neither job.
 """
 
 from cnnstat.torch_backend.isolation.parent import (
+    DEFAULT_MEMORY,
     DEFAULT_TIMEOUT,
     Captured,
     is_path,
@@ -18,4 +19,4 @@ from cnnstat.torch_backend.isolation.parent import (
     split_target,
 )
 
-__all__ = ["DEFAULT_TIMEOUT", "Captured", "is_path", "run_child", "split_target"]
+__all__ = ["DEFAULT_MEMORY", "DEFAULT_TIMEOUT", "Captured", "is_path", "run_child", "split_target"]

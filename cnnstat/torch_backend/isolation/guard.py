@@ -3,8 +3,9 @@
 ``verify --module`` imports and runs the user's module in a child process, so nothing it does can
 reach cnnstat's own process.  In that child, though, the measurement runs after the user's code:
 a module that replaces ``torch.nn.Conv2d.forward``, ``FlopCounterMode.get_flop_counts``,
-``nn.Module.parameters`` or one of cnnstat's own functions would be measured by the code it
-replaced.  A :class:`Snapshot` records, before the user's code runs, what every name of those
+``nn.Module.parameters`` or one of cnnstat's own functions -- the census of its operations
+among them (:class:`~cnnstat.torch_backend.common.census.Census`, set up before the snapshot,
+so its dispatch is guarded like the rest) -- would be measured by the code it replaced.  A :class:`Snapshot` records, before the user's code runs, what every name of those
 namespaces is bound to -- the modules themselves, their functions and classes, the classes'
 attributes -- and :meth:`Snapshot.changes` names what was rebound, deleted or (on a class)
 added since.  Data is not compared -- numbers, strings, flags and containers, or a name bound
@@ -25,6 +26,8 @@ from types import ModuleType
 # Modules (and their submodules) whose names the measurement relies on.
 GUARDED = ("torch", "torch.nn", "torch.functional", "torch._tensor", "torch.overrides",
            "torch.utils.flop_counter", "torch.utils.hooks", "torch.utils._python_dispatch",
+           # what the census of operations (cnnstat.torch_backend.common.census) relies on
+           "torch.utils._pytree", "torch.utils.weak",
            "cnnstat", "builtins", "json", "os")
 _DATA = (int, float, str, bytes, bool, type(None), dict, list, set, frozenset, tuple)
 # Attributes filled in lazily as caches: by copyreg when an instance is first copied, by

@@ -10,6 +10,9 @@ for the caller to show.  The caller (``verify --module``: :mod:`cnnstat.torch_ba
 ``import``: :mod:`cnnstat.torch_backend.importer.run`) names the task the child runs and judges
 what it wrote, and only a complete result of a child that exited normally counts: a child that
 exited early, was killed, timed out or wrote nothing is a failure that says where it happened.
+The child's address space is limited (``--memory-limit``, :data:`DEFAULT_MEMORY`): a module
+that needs more is "out of memory" (exit 2), not a machine brought down; and nothing the module
+starts outlives the command (:mod:`~cnnstat.torch_backend.isolation.reaper`).
 This module imports no torch: the child does.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import shutil
 import signal
 import subprocess
@@ -33,13 +37,16 @@ from typing import IO, Any
 from cnnstat.core.report import Report
 from cnnstat.errors import UsageError
 from cnnstat.render.escape import escape_controls
+from cnnstat.torch_backend.isolation import reaper
 
 DEFAULT_TIMEOUT = 300.0  # seconds, for the whole child: starting Python and torch included
+DEFAULT_MEMORY = 16 * 2**30  # bytes of address space (RLIMIT_AS) for the child: --memory-limit
 KEEP = 2048  # bytes of each captured stream kept from its start, and as many from its end
 MESSAGE_LIMIT = 1000  # characters of a message written by the child
 _READER_GRACE = 5.0  # seconds to wait for the capture threads once the child is gone
 _BOOT = ("import sys; sys.path[0] = {root!r}; "
-         "from cnnstat.torch_backend.isolation.child import main; main()")
+         "from cnnstat.torch_backend.isolation import child, reaper; "
+         "reaper.supervise({memory!r}, child.main)")
 
 
 def split_target(target: str) -> tuple[str, str]:
@@ -91,12 +98,13 @@ def _stage_phrase(stage: str, where: str, attr: str) -> str:
 
 
 def run_child(target: str, timeout: float, task: str, *, report: Report | None = None,
-              kwargs: str = "{}",
-              inputs: tuple[tuple[int, ...], ...] = ()) -> tuple[
+              kwargs: str = "{}", inputs: tuple[tuple[int, ...], ...] = (),
+              memory: int | None = DEFAULT_MEMORY) -> tuple[
                   dict[str, Any] | None, UsageError | None, Captured, Captured]:
     """Run ``task`` (a module of cnnstat's that the child imports, see
-    :class:`~cnnstat.torch_backend.isolation.child.Task`) on ``target`` in a child process: the JSON document it wrote (None
-    when there is none, with the error saying why) and what it printed."""
+    :class:`~cnnstat.torch_backend.isolation.child.Task`) on ``target`` in a child process
+    limited to ``memory`` bytes of address space: the JSON document it wrote (None when there
+    is none, with the error saying why) and what it printed."""
     where, attr = split_target(target)
     if is_path(where) and not Path(where).is_file():
         raise UsageError(f"--module: no such file: {where}")
@@ -104,7 +112,7 @@ def run_child(target: str, timeout: float, task: str, *, report: Report | None =
     try:
         request = Request(report, target, tuple(sys.path), str(work / "result.json"),
                           str(work / "stage"), task, kwargs, inputs)
-        child = _Child(pickle.dumps(request))
+        child = _Child(pickle.dumps(request), memory)
         timed_out = child.wait(timeout)
         stage = _read_stage(request.stage_path)
         phrase = _stage_phrase(stage, where, attr)
@@ -114,7 +122,7 @@ def run_child(target: str, timeout: float, task: str, *, report: Report | None =
                 "checked", "if the module is just slow, give it longer with --timeout SECONDS")
             return None, late, *child.output()
         doc, error = _document(target, request.result_path, child.returncode, phrase)
-        return doc, error, *child.output()
+        return doc, _out_of_memory(error, memory, child.returncode), *child.output()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -130,6 +138,31 @@ def _document(target: str, result_path: str, returncode: int,
         hint = failure.get("hint")
         return None, UsageError(plain(failure.get("message")), plain(hint) if hint else None)
     return doc, None
+
+
+_MEMORY_WORDS = re.compile(r"out of memory|MemoryError|[Cc]annot allocate memory|can't allocate "
+                           r"memory|failed to map segment|bad_alloc")
+
+
+def _out_of_memory(error: UsageError | None, memory: int | None,
+                   returncode: int) -> UsageError | None:
+    """A failure that reads as running out of the --memory-limit says so: "out of memory",
+    with the limit and how to raise it.  (A process killed by a signal may have run out too;
+    its hint says so.)"""
+    if error is None or memory is None:
+        return error
+    limit = f"{memory / 2**30:g} GiB"
+    raise_it = (f"the module's process may use {limit} of address space; give it more with "
+                "--memory-limit GIB (or none), or use a smaller --input or --batch")
+    text = str(error)
+    if returncode < 0 and returncode != -signal.SIGTERM:
+        return UsageError(text, f"{error.hint + '; ' if error.hint else ''}if it ran out of "
+                          f"memory: {raise_it}")
+    if not _MEMORY_WORDS.search(text):
+        return error
+    if "out of memory" not in text:
+        text = text.replace(": ", f": out of memory (--memory-limit {limit}): ", 1)
+    return UsageError(text, raise_it)
 
 
 def _ended(returncode: int, phrase: str, doc: object) -> str:
@@ -181,12 +214,12 @@ class _Child:
     """The child process, its request written to its stdin and its output drained by threads
     (so a child that prints without end neither blocks nor fills our memory)."""
 
-    def __init__(self, request: bytes) -> None:
+    def __init__(self, request: bytes, memory: int | None) -> None:
         if not sys.executable:
             raise UsageError("--module: cannot find the Python interpreter to run the module in")
         root = str(Path(__file__).resolve().parents[3])
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _BOOT.format(root=root)],
+            [sys.executable, "-c", _BOOT.format(root=root, memory=memory)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
         assert self.proc.stdin and self.proc.stdout and self.proc.stderr  # PIPE gives all three
@@ -202,8 +235,8 @@ class _Child:
         return self.proc.returncode if self.proc.returncode is not None else -1
 
     def wait(self, timeout: float) -> bool:
-        """Wait for the child; True if it ran out of time.  The child and anything it started
-        in its session are killed on the way out, whatever happened (Ctrl-C included)."""
+        """Wait for the child; True if it ran out of time.  The child and everything it
+        started are killed on the way out, whatever happened (Ctrl-C included)."""
         try:
             self.proc.wait(timeout)
             return False
@@ -213,13 +246,20 @@ class _Child:
             self._kill()
 
     def _kill(self) -> None:
+        """Kill what is left: while the child (the supervisor) lives, every process below it
+        -- orphans included, since it adopts them -- then its process group; once it is gone,
+        anything still in its session or process group."""
+        pid = self.proc.pid
+        if self.proc.poll() is None:
+            reaper.kill_tree(pid)
         try:
             if hasattr(os, "killpg"):
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                os.killpg(pid, signal.SIGKILL)
             else:  # pragma: no cover - no process groups (Windows)
                 self.proc.kill()
         except (ProcessLookupError, PermissionError):
-            pass  # the session is already empty
+            pass  # the group is already empty
+        reaper.kill_members(pid)  # pids are handed out in turn: none is the child's again yet
         self.proc.wait()
 
     def output(self) -> tuple[Captured, Captured]:

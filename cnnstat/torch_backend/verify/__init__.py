@@ -21,6 +21,7 @@ from cnnstat.torch_backend.verify.results import (
     Check,
     ConformanceResult,
     LayerCheck,
+    Operations,
     Pair,
     Side,
     VerifyResult,
@@ -39,5 +40,5 @@ def verify_report(report: Report, counters: Sequence[str] = COUNTERS, device: st
     return crosscheck.verify_report(report, counters, device, model)
 
 
-__all__ = ["COUNTERS", "FIGURES", "Check", "ConformanceResult", "LayerCheck", "Outcome", "Pair",
-           "Side", "VerifyResult", "run_module", "verify_report"]
+__all__ = ["COUNTERS", "FIGURES", "Check", "ConformanceResult", "LayerCheck", "Operations",
+           "Outcome", "Pair", "Side", "VerifyResult", "run_module", "verify_report"]

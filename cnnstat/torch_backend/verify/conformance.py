@@ -15,6 +15,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnnstat.core.report import Report
 from cnnstat.torch_backend.verify.matching import Call, Measured, match
+from cnnstat.torch_backend.common import module_types
+from cnnstat.torch_backend.common.census import Census, module_paths
+from cnnstat.torch_backend.common.operations import Ops
 from cnnstat.torch_backend.common.measure import (
     eval_mode,
     hooked,
@@ -40,7 +43,7 @@ from cnnstat.torch_backend.build.modules import (
 from cnnstat.torch_backend.verify.own_use import OwnUse, placed
 from cnnstat.torch_backend.verify.results import ConformanceResult, Side
 
-# The spec kinds a module type implements (looked up along the type's MRO).
+# The spec kinds a module type implements (a subclass only where it computes as its base).
 KINDS: dict[type, tuple[str, ...]] = {
     nn.Conv2d: ("conv",), SparseConv2d: ("conv",), nn.Linear: ("linear",),
     Maxout: ("maxout",), nn.MaxPool2d: ("maxpool",), nn.AvgPool2d: ("avgpool",),
@@ -64,10 +67,10 @@ ATOMIC = (Maxout, SparseConv2d, SelfAttention2d)
 
 
 def kinds_of(module: nn.Module) -> tuple[str, ...]:
-    for cls in type(module).__mro__:
-        if cls in KINDS:
-            return KINDS[cls]
-    return ()
+    """The kinds of ``module``'s type, or of its nearest base in :data:`KINDS` where it computes
+    as that base does (:func:`~cnnstat.torch_backend.common.module_types.entry`); () for a
+    type cnnstat does not know, matched by its parameters."""
+    return module_types.entry(KINDS, type(module)) or ()
 
 
 def leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -119,15 +122,17 @@ def _own(counts: dict[str, Any], key: str, mod: nn.Module) -> tuple[int, int]:
     return numel(iter(_own_parameters(mod))), total(key) - children
 
 
-def _calls(model: nn.Module, x: torch.Tensor) -> tuple[list[Call], Any, int]:
-    """Run ``model`` once under hooks and FlopCounterMode: its leaf-module calls, its output and
-    FlopCounterMode's total."""
+def _calls(model: nn.Module, x: torch.Tensor) -> tuple[list[Call], Any, int, Ops]:
+    """Run ``model`` once under hooks, FlopCounterMode and the census: its leaf-module calls,
+    its output, FlopCounterMode's total and every aten operation of the data with the module
+    path where it ran (:class:`~cnnstat.torch_backend.common.census.Census`)."""
     fired: list[tuple[str, nn.Module, Any]] = []
     counter = FlopCounterMode(display=False)
     leaves = leaf_modules(model)
     use = OwnUse({id(p): name for name, mod in leaves if _holds_own(mod)
                   for p in _own_parameters(mod)}, fired)
-    with eval_mode(model), torch.no_grad(), counter, use, \
+    with eval_mode(model), torch.no_grad(), counter, use, module_paths(model) as where, \
+            Census([x], where) as census, \
             hooked(leaves, lambda n, m, out: fired.append((n, m, out_shape(out)))):
         out = model(x)
     fired = placed(fired, use)
@@ -149,7 +154,7 @@ def _calls(model: nn.Module, x: torch.Tensor) -> tuple[list[Call], Any, int]:
         side = Side(name, f"{type(mod).__name__} ({'/'.join(kinds) or '?'})", shape, params,
                     flops)
         calls.append(Call(side, kinds))
-    return calls, out, int(counter.get_total_flops())
+    return calls, out, int(counter.get_total_flops()), census.ops()
 
 
 def warm_up() -> None:
@@ -164,9 +169,10 @@ def warm_up() -> None:
 def measure(report: Report, model: nn.Module) -> Measured:
     """One forward pass of ``model`` (left unmodified) at the report's input and batch."""
     x = sample_input(model, report.input_shape, report.batch)  # a one-input spec
-    calls, out, total_flops = _calls(model, x)
+    calls, out, total_flops, ops = _calls(model, x)
     trunk = out[0] if isinstance(out, (tuple, list)) else out
-    return Measured(tuple(calls), out_shape(trunk), numel(model.parameters()), total_flops)
+    return Measured(tuple(calls), out_shape(trunk), numel(model.parameters()), total_flops,
+                    tuple(ops))
 
 
 def conform(report: Report, model: nn.Module, label: str) -> ConformanceResult:

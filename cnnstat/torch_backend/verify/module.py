@@ -9,7 +9,13 @@ from dataclasses import dataclass
 
 from cnnstat.core.report import Report
 from cnnstat.errors import UsageError
-from cnnstat.torch_backend.isolation.parent import DEFAULT_TIMEOUT, Captured, plain, run_child
+from cnnstat.torch_backend.isolation.parent import (
+    DEFAULT_MEMORY,
+    DEFAULT_TIMEOUT,
+    Captured,
+    plain,
+    run_child,
+)
 from cnnstat.torch_backend.verify.matching import Measured, match
 from cnnstat.torch_backend.verify.results import ConformanceResult
 
@@ -28,10 +34,12 @@ class Outcome:
 
 
 def run(report: Report, target: str, timeout: float = DEFAULT_TIMEOUT,
-        kwargs: str = "{}") -> Outcome:
+        kwargs: str = "{}", memory: int | None = DEFAULT_MEMORY) -> Outcome:
     """Measure ``target`` against ``report`` in a child process and judge the result
-    (``kwargs``: the factory's keyword arguments, JSON text)."""
-    doc, error, out, err = run_child(target, timeout, TASK, report=report, kwargs=kwargs)
+    (``kwargs``: the factory's keyword arguments, JSON text; ``memory``: the child's address
+    space in bytes, None for no limit)."""
+    doc, error, out, err = run_child(target, timeout, TASK, report=report, kwargs=kwargs,
+                                     memory=memory)
     if doc is None:
         return Outcome(None, error, out, err)
     try:

@@ -111,10 +111,50 @@ class Pair:
 
 
 @dataclass(frozen=True)
+class Operations:
+    """The spec's operations against the module's, per category (``counts``: category, the
+    spec's count, the module's, every category either runs, in the order the module first ran
+    them).  ``first``: the first category that differs (None: they agree); ``module_path``:
+    where the module ran an operation of it that no paired spec layer accounts for, or
+    ``spec_row``: the spec layer whose operation the module does not run."""
+
+    counts: tuple[tuple[str, int, int], ...] = ()
+    first: str | None = None
+    module_path: str | None = None
+    spec_row: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.first is None
+
+    def difference(self) -> str:
+        """The first difference in words ('' when none)."""
+        if self.first is None:
+            return ""
+        spec, module = next((a, b) for c, a, b in self.counts if c == self.first)
+        if self.module_path:
+            where = f"; first at module path '{self.module_path}'"
+        elif self.module_path is not None:
+            where = "; first in the top-level forward()"
+        elif self.spec_row is not None:
+            where = f"; spec layer '{self.spec_row}' has none in the module"
+        else:
+            where = ""
+        return (f"{self.first} operations: the spec {spec:,}, the module {module:,}{where}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "first": self.first, "module_path": self.module_path,
+                "spec_layer": self.spec_row,
+                "counts": {c: {"spec": a, "module": b} for c, a, b in self.counts}}
+
+
+@dataclass(frozen=True)
 class ConformanceResult:
-    """A spec against a user's module, leaf by leaf in execution order; stops at the first
-    divergence.  ``skipped`` counts parameter-free spec layers the implementation does
-    functionally (no module of their own: F.relu, torch.flatten, ``+``)."""
+    """A spec against a user's module, leaf by leaf in execution order (stops at the first
+    divergence) and operation by operation (``operations``).  ``skipped_spec``: parameter-free
+    spec layers with no module of their own (done functionally: F.relu, torch.flatten, ``+``);
+    ``skipped_impl``: parameter-free modules the walk passed over; the operations of both are
+    in the census all the same."""
 
     spec: str
     module: str
@@ -123,6 +163,7 @@ class ConformanceResult:
     skipped_spec: tuple[str, ...]
     skipped_impl: tuple[str, ...]
     totals: dict[str, Check]
+    operations: Operations = field(default_factory=Operations)
 
     @property
     def divergence(self) -> Pair | None:
@@ -130,4 +171,5 @@ class ConformanceResult:
 
     @property
     def ok(self) -> bool:
-        return self.divergence is None and all(c.ok for c in self.totals.values())
+        return self.divergence is None and all(c.ok for c in self.totals.values()) and \
+            self.operations.ok
