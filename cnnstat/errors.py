@@ -35,6 +35,25 @@ class Severity(str, enum.Enum):
     NOTE = "note"
 
 
+#: what the codes of warnings and notes mean, in a few words (where a count of them is shown
+#: without the messages: ``cnnstat receptive-field`` over the zoo, ``cnnstat check``)
+MEANINGS = {
+    "W501": "a window's floor drops input rows or columns",
+    "W502": "paths reach a merge with different receptive-field jumps or centres",
+    "W503": "every unit already sees the whole input; the field grows only into padding",
+    "W504": "an unused block, or uneven adaptive pooling windows",
+    "N602": "a published figure differs for a documented reason",
+    "W603": "a published figure agrees although a known difference is noted",
+    "N607": "a spec is not in the baseline",
+    "W608": "an accept entry matches no warning",
+}
+
+
+def meaning(code: str) -> str:
+    """'W503 (every unit already sees the whole input; ...)', or the code alone."""
+    return f"{code} ({MEANINGS[code]})" if code in MEANINGS else code
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One located finding about a spec."""

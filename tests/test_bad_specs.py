@@ -38,7 +38,7 @@ def test_bad_spec_is_reported_cleanly(name: str, cli: Callable) -> None:
     exit_code, *diagnostics = EXPECTED[name]
     path = str(CORPUS / name)
     with time_limit(20):
-        result = cli("check", path)
+        result = cli("check", path, "--notes")
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     assert result.exit_code == exit_code, result.stderr
     assert found(result.stderr, path) == diagnostics, result.stderr
@@ -70,7 +70,7 @@ def test_the_whole_corpus_in_one_run_within_bounded_memory() -> None:
     (an unbounded allocation dies with MemoryError, which would show as an internal error)."""
     limit = ("import resource, runpy, sys\n"
              "resource.setrlimit(resource.RLIMIT_AS, (3 << 29, 3 << 29))\n"
-             "sys.argv = ['cnnstat', 'check', sys.argv[1]]\n"
+             "sys.argv = ['cnnstat', 'check', '--notes', sys.argv[1]]\n"
              "runpy.run_module('cnnstat', run_name='__main__')\n")
     proc = subprocess.run([sys.executable, "-c", limit, str(CORPUS)], capture_output=True,
                           text=True, timeout=120, check=False)

@@ -81,7 +81,7 @@ def test_could_not_run_is_exit_2_and_the_others_are_still_checked(cli: Callable,
 
 def test_defaults_and_every_variant_are_checked(cli: Callable, tmp_path: Path) -> None:
     path = write(tmp_path, NET)
-    result = cli("check", path)
+    result = cli("check", path, "--notes")
     assert result.exit_code == 1
     assert (f"{path}:8:15: error[E601]: net-wide: params: computed 224, published 1 by Wide et "
             "al. (a typo) (off by 223, +22300.00%; tolerance 0)\n") in result.stderr
@@ -90,6 +90,12 @@ def test_defaults_and_every_variant_are_checked(cli: Callable, tmp_path: Path) -
     assert "Net et al." not in result.stderr  # it agrees: nothing to say
     assert result.stderr.splitlines()[-1] == \
         "checked 1 file (2 specs): 1 failed, 1 error, 0 warnings, 1 note"
+    quiet = cli("check", path)  # notes are counted, not shown, unless asked for (issue 29)
+    assert "note[N602]" not in quiet.stderr and "error[E601]" in quiet.stderr
+    assert quiet.stderr.splitlines()[-1] == \
+        "checked 1 file (2 specs): 1 failed, 1 error, 0 warnings, 1 note (--notes shows them)"
+    doc = json.loads(cli("check", path, "--format", "json").stdout)  # always in JSON
+    assert "N602" in [d["code"] for f in doc["files"] for d in f["diagnostics"]]
 
 
 def test_stale_note_expect_and_budget(cli: Callable, tmp_path: Path) -> None:
@@ -210,7 +216,7 @@ def test_accepted_warning_is_a_note_and_a_stale_acceptance_is_a_warning(cli, tmp
     accept = "accept:\n  - {code: W501, layer: conv1, reason: as published}\n"
     path = tmp_path / "a.yaml"
     path.write_text(base + accept, encoding="utf-8")
-    result = cli("check", str(path), "--strict")
+    result = cli("check", str(path), "--strict", "-v")
     assert result.exit_code == 0, result.stderr
     assert "note[W501]" in result.stderr and "(accepted: as published)" in result.stderr
     path.write_text(base.replace("stride: 4", "stride: 4, padding: 2") + accept, encoding="utf-8")

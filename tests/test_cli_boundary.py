@@ -95,9 +95,9 @@ def test_json_on_an_ascii_stdout_still_works(tmp_path: Path) -> None:
      "an integer of 6,000 digits is too large"),
     (("summary", "lenet5", "--set", "classes=!!python/object/apply:os.system [ls]"),
      "--set 'classes=!!python/object/apply:os.system [ls]': YAML tags are not allowed"),
-    (("explain", "conv", "--input", "32x32x3", "--filters", "4", "--kernel", "3", "--arg",
+    (("explain", "conv", "--input", "3x32x32", "--filters", "4", "--kernel", "3", "--arg",
       "stride=" + "9" * 5000), "--arg stride=...: an integer of 5,000 digits is too large"),
-    (("explain", "conv", "--input", "32x32x3", "--filters", "4", "--kernel", "3", "--arg",
+    (("explain", "conv", "--input", "3x32x32", "--filters", "4", "--kernel", "3", "--arg",
       "stride=!foo 1"), "--arg 'stride=!foo 1': YAML tags are not allowed"),
 ])
 def test_option_values_users_can_get_wrong(cli: Callable, args: tuple[str, ...],
@@ -109,7 +109,7 @@ def test_option_values_users_can_get_wrong(cli: Callable, args: tuple[str, ...],
 
 
 def test_an_unreadable_arg_value_stays_text_and_is_rejected_in_the_spec(cli: Callable) -> None:
-    result = cli("explain", "conv", "--input", "32x32x3", "--filters", "4", "--kernel", "3",
+    result = cli("explain", "conv", "--input", "3x32x32", "--filters", "4", "--kernel", "3",
                  "--arg", "stride=[1")
     assert result.exit_code == 1 and "E303" in result.stderr
     clean(result.stderr)

@@ -84,6 +84,7 @@ def test_cli_writes_the_file(cli, tmp_path: Path) -> None:  # type: ignore[no-un
     result = cli("graph", write(tmp_path, CHAIN), "-o", str(out))
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
+    assert result.stderr == f"wrote {out} ({out.stat().st_size:,} bytes)\n"  # as plot, report
     assert node_titles(out.read_bytes())[:2] == ["input", "conv1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.SVG", "spec.yaml"]  # no temp left
 

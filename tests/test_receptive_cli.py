@@ -174,7 +174,10 @@ def test_zoo_notes_are_counted_by_code_on_a_line_or_two(overview: Callable) -> N
     assert result.exit_code == 0, result.stderr
     lines = result.stderr.splitlines()
     assert 1 <= len(lines) <= 2
-    assert lines[-1].startswith("notes from the built-in specs: ") and "W503 in " in lines[-1]
+    assert lines[-1].startswith("notes from the built-in specs: ")
+    # each code spelt out in words (issue 29)
+    assert "W503 (every unit already sees the whole input; the field grows only into padding) " \
+        "in " in lines[-1]
     assert "--verbose" in lines[-1] and ".yaml" not in result.stderr
 
 
@@ -195,7 +198,9 @@ def test_zoo_table_explains_the_star_and_the_last_spatial_layer(overview: Callab
     table = overview("--color", "never", "--format", "markdown").stdout
     starred = [line for line in table.splitlines() if line.startswith("| se-resnet50 |")]
     assert len(starred) == 1 and "*" in starred[0]
-    assert "*: shared field" in table and "through the gate" in table
+    assert "* a shared field" in table and "whole input through it" in table
+    # the legend names only the columns the table has (it has no 'start' column)
+    assert "start:" not in table and "j: jump" in table
     assert "last spatial layer, the last main-line layer whose output map is larger than 1x1" \
         in table
     doc = json.loads(overview("--format", "json").stdout)
@@ -216,3 +221,21 @@ def test_summary_gains_an_rf_column(cli: Callable) -> None:
     rows = list(csv.reader(io.StringIO(
         cli("summary", "alexnet", "--format", "csv").stdout)))
     assert rows[0][-1] == "rf" and rows[1][-1] == "11" and rows[-1][-1] == ""
+
+
+def test_zoo_overview_is_kept_in_the_cache_and_the_same_from_it(cli: Callable) -> None:
+    first = cli("receptive-field", "--format", "json")
+    second = cli("receptive-field", "--format", "json")  # every row read back from the cache
+    assert first.exit_code == second.exit_code == 0
+    assert first.stdout == second.stdout and first.stderr == second.stderr
+
+
+def test_the_legend_is_on_the_screen_with_the_header(cli: Callable) -> None:
+    from cnnstat.render.text_table import render
+    from cnnstat.views.receptive import zoo_table
+
+    rows = [{"name": "a", "input": (3, 8, 8), "layer": "c", "output": (1, 4, 4), "rf": "3*",
+             "jump": "2", "pad": "1", "whole": "no"}]
+    lines = render([zoo_table(rows)], 80).splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("┃"))
+    assert any("* a shared field" in line for line in lines[:header])

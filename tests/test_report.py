@@ -68,7 +68,7 @@ def test_one_spec_has_every_part_and_fetches_nothing(cli: Callable, tmp_path: Pa
         assert heading in parsed.headings
     assert "Comparison" not in parsed.headings
     assert parsed.tags.count("svg") >= 3
-    assert "not run (--no-verify)" in page
+    assert "not run: add --verify" in page
     assert "@media print" in page
 
 
@@ -79,6 +79,8 @@ def test_several_specs_add_the_comparison_and_the_chart(cli: Callable, tmp_path:
     assert "not in the chart (no published top-1 in reference): lenet5" in page
     assert re.search(r'aria-label="complexity chart"', page)
     assert page.count('<section class="spec"') == 3
+    # one convention for shapes (issue 29): C x H x W everywhere, never the lecture's H x W x C
+    assert "3x224x224" in page and "224x224x3" not in page and "HxWxC" not in page
 
 
 def test_check_findings_are_shown(cli: Callable, tmp_path: Path) -> None:
@@ -110,7 +112,7 @@ def test_a_report_is_the_same_twice(cli: Callable, tmp_path: Path) -> None:
 @pytest.mark.torch
 def test_verify_is_in_the_report_when_torch_is_installed(cli: Callable, tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    page, _ = report(cli, tmp_path, "lenet5")
+    page, _ = report(cli, tmp_path, "lenet5", "--verify")
     assert "cnnstat verify: analytic vs live PyTorch" in page
     assert "1 of 1 specs agree with live PyTorch on every figure" in page
 

@@ -112,6 +112,24 @@ class Analysed:
         return sizes
 
     @cached_property
+    def top1(self) -> tuple[float, str] | None:
+        """The published top-1 accuracy in percent and its source (``reference: {top1: ...}``),
+        or None; kept in the cache beside a built-in spec's entry, since reading it means
+        loading the spec (``plot complexity`` wants it of 53 networks and nothing else)."""
+        if self.key is not None:
+            hit = cache.get_part(self.key, "top1")
+            if hit == ():
+                return None
+            if (isinstance(hit, tuple) and len(hit) == 2 and isinstance(hit[1], str)
+                    and isinstance(hit[0], (int, float)) and not isinstance(hit[0], bool)):
+                return float(hit[0]), hit[1]
+        fig = self.loaded.top1
+        found = None if fig is None else (float(fig.value), fig.source)
+        if self.key is not None:
+            cache.put_part(self.key, "top1", found or ())
+        return found
+
+    @cached_property
     def loaded(self) -> Loaded:
         if self._loaded is not None:
             return self._loaded

@@ -79,16 +79,16 @@ def parse_input(text: str) -> Shape:
     return dims
 
 
-def parse_hwc(text: str) -> Shape:
-    """'32x32x3' -> (3, 32, 32); '32x32' -> (32, 32), keeping the spec's channels; '4096' ->
-    (4096,) features (``cnnstat explain`` writes volumes as the lecture does, H x W x C)."""
-    try:
-        dims = tuple(int(p) for p in text.lower().replace(",", "x").split("x"))
-    except ValueError:
-        raise UsageError(f"--input {text!r}: expected HxWxC, e.g. 32x32x3") from None
-    if not dims or len(dims) > 3 or any(d < 1 for d in dims):
-        raise UsageError(f"--input {text!r}: expected HxWxC (e.g. 32x32x3) or N features")
-    return (dims[2], dims[0], dims[1]) if len(dims) == 3 else dims
+def ambiguous_input(dims: Shape) -> str | None:
+    """A warning when C x H x W reads like an image written H x W x C (a last size of 1 to 4,
+    smaller than the other two: 32x32x3, 224x224x3), else None."""
+    if len(dims) != 3:
+        return None
+    c, h, w = dims
+    if w <= 4 and w < min(c, h):
+        return (f"--input {c}x{h}x{w} reads as C x H x W: {c} channels of {h} x {w}; an image "
+                f"of {c} x {h} with {w} channel{'s' if w > 1 else ''} is --input {w}x{c}x{h}")
+    return None
 
 
 MAX_DIGITS = 100  # the longest integer an option value may spell out
@@ -225,7 +225,13 @@ def threads_option(fn: F) -> F:
 # --- options -------------------------------------------------------------------------------
 
 def _input_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Shape | None:
-    return parse_input(value) if value is not None else None
+    if value is None:
+        return None
+    shape = parse_input(value)
+    warning = ambiguous_input(shape)
+    if warning is not None:  # a callback of the command line: stderr, never stdout
+        click.echo(f"cnnstat: warning: {warning}", err=True)
+    return shape
 
 
 def _set_callback(ctx: click.Context, param: click.Parameter,
@@ -245,6 +251,9 @@ def graph_format_option(fn: F) -> F:
 
 
 def color_option(fn: F) -> F:
+    """--color and --columns: how a command's tables are drawn (every command that prints
+    tables takes both)."""
+    fn = columns_option(fn)
     return click.option("--color", type=click.Choice(_values(Color)), default="auto",
                         show_default=True, help="Colour in table output (honours NO_COLOR).")(fn)
 
@@ -266,11 +275,49 @@ def batch_option(fn: F) -> F:
                         help="Batch size for MACs, FLOPs and activations.")(fn)
 
 
+def parse_columns(text: str) -> list[str]:
+    """'name,output,macs' -> ['name', 'output', 'macs']: column keys, checked against the
+    tables when they are drawn (each table's keys differ)."""
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    if not keys:
+        raise UsageError(f"--columns {text!r}: expected column keys, e.g. name,output,params,macs")
+    return keys
+
+
+COLUMNS_META = "cnnstat.columns"  # where --columns leaves its keys (click's context meta)
+
+
+def _columns_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[COLUMNS_META] = parse_columns(value)
+
+
+def columns_option(fn: F) -> F:
+    """--columns KEY,...: the columns of every table a command prints (table, csv and markdown
+    output), kept in ``ctx.meta`` for :func:`cnnstat.cli.output.emit`, so that commands need no
+    parameter of their own for it."""
+    return click.option("--columns", metavar="KEY,...", callback=_columns_callback,
+                        expose_value=False, is_eager=False,
+                        help="Show these columns (keys as in --format csv's header; the row "
+                        "names always come first); a chosen column is never left out to fit "
+                        "the terminal.")(fn)
+
+
 def data_options(fn: F) -> F:
-    """--format, --input, --batch, --set and --color, shared by every data command."""
+    """--format, --input, --batch, --set, --color and --columns, shared by every data command."""
     for option in (color_option, set_option, batch_option, input_option, format_option()):
         fn = option(fn)
     return fn
+
+
+def depth_option(help: str) -> Callable[[F], F]:
+    """--depth N: blocks at N parts of the hierarchical layer names (``layer1.bottleneck2``
+    is depth 2): the roll-ups of the table commands, the boxes of the diagrams."""
+    return click.option("--depth", type=click.IntRange(1), default=None, metavar="N", help=help)
+
+
+ROLLUP_HELP = ("One row per block at N parts of the layer names (resnet50 --depth 1: conv1, "
+               "..., layer1, ..., fc), its figures summed; output and RF at its last operation.")
 
 
 def dtype_option(help: str) -> Callable[[F], F]:

@@ -147,19 +147,51 @@ def terminal_width() -> int | None:
     return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
+def chosen_columns() -> list[str] | None:
+    """The keys given to ``--columns`` in this command, or None."""
+    from cnnstat.cli.options import COLUMNS_META
+
+    ctx = click.get_current_context(silent=True)
+    keys = ctx.meta.get(COLUMNS_META) if ctx is not None else None
+    return list(keys) if keys else None
+
+
+def choose(tabs: Sequence[tables.Table]) -> Sequence[tables.Table]:
+    """``tabs`` with the columns ``--columns`` chose (a key no table has: exit 2, listing the
+    valid keys)."""
+    keys = chosen_columns()
+    if keys is None:
+        return tabs
+    try:
+        return tables.select_columns(tabs, keys)
+    except ValueError as exc:
+        raise UsageError(f"--columns: {exc}", "separate keys with commas, e.g. "
+                         "--columns name,output,params,macs") from None
+
+
 def emit(fmt: str, color: str, document: Callable[[], dict[str, Any]],
          tabs: Callable[[], Sequence[tables.Table]]) -> None:
     """Write a view in the one format asked for: ``document`` builds the JSON document and
-    ``tabs`` the tables, and only the one needed is built."""
+    ``tabs`` the tables, and only the one needed is built.  A table fitted to the terminal by
+    leaving columns out says so in one line on stderr."""
     if fmt == "json":
+        if chosen_columns() is not None:
+            raise UsageError("--columns chooses the columns of tables; a JSON document has "
+                             "every field", "drop --columns, or use --format table/csv/markdown")
         sys.stdout.write(jsonfmt.dumps(document()))
     elif fmt == "csv":
-        sys.stdout.write(tables.to_csv(tabs()))
+        sys.stdout.write(tables.to_csv(choose(tabs())))
     elif fmt == "markdown":
-        sys.stdout.write(tables.to_markdown(tabs()))
+        sys.stdout.write(tables.to_markdown(choose(tabs())))
     else:
-        sys.stdout.write(text_table.render(tabs(), terminal_width(),
-                                           text_table.Style(use_color(color))))
+        shown = choose(tabs())
+        width = terminal_width()
+        done = text_table.fitted(shown, width, text_table.Style(use_color(color)))
+        sys.stdout.write(done.text)
+        line = text_table.left_out_line(done, width) if width is not None else None
+        if line is not None:  # dim where stderr is a terminal that takes colour
+            dim = text_table.Style(use_color(color) and sys.stderr.isatty())
+            click.echo(dim.dim(escape_controls(line)), err=True)
 
 
 @contextmanager

@@ -81,16 +81,28 @@ def _name_ticks(ax: Any, names: Sequence[str]) -> None:
     ax.set_xticks(ticks, [names[i] for i in ticks], rotation=90, fontsize=6)
 
 
+def _bars(ax: Any, values: Sequence[int], colour: str) -> None:
+    """Bars 0.8 wide at 0, 1, 2, ... as one collection: what ``ax.bar`` draws (its limits,
+    the bottom stuck at 0), without an artist per bar (a 175-operation network drew 525 of
+    them, the slowest part of ``cnnstat report``)."""
+    from matplotlib.collections import PolyCollection
+
+    bars = PolyCollection([[(i - 0.4, 0), (i - 0.4, v), (i + 0.4, v), (i + 0.4, 0)]
+                           for i, v in enumerate(values)], facecolors=colour, edgecolors="none")
+    bars.sticky_edges.y.append(0)
+    ax.add_collection(bars, autolim=True)
+    ax.autoscale_view()
+
+
 def layers(bars: LayerBars, title: str, labels: Sequence[str], fmt: str) -> bytes:
     """Three bar panels sharing the layer axis: MACs, parameters, activations (``labels``:
     the y-axis label of each, with its unit)."""
     with figure.style():
         fig, axes = figure.new(max(8.0, min(24.0, 0.12 * len(bars.names) + 4)), 8.0, rows=3,
                                sharex=True)
-        x = range(len(bars.names))
         for ax, values, label, colour in zip(axes, (bars.macs, bars.params, bars.activations),
                                              labels, ("C0", "C1", "C2")):
-            ax.bar(x, values, width=0.8, color=colour)
+            _bars(ax, values, colour)
             ax.set_ylabel(label)
             _human_axis(ax.yaxis)
         axes[0].set_title(figure.wrap(title, fig.get_figwidth()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cnnstat.render import numbers
@@ -73,6 +73,10 @@ class Column:
     # binary units) | percent (a share already written, '12.34%', right-aligned); CSV gets raw
     # values
     fmt: str = "text"
+    # how much the column matters on a narrow terminal: 0 is always shown (the row's name, an
+    # essential figure); 1, 2, ... may be left out to fit, the highest first; a prose column
+    # that may be left out may also be shortened (elided), one with priority 0 wraps instead
+    priority: int = 0
 
     @property
     def numeric(self) -> bool:
@@ -103,6 +107,53 @@ class Table:
     rows: list[dict[str, Any]] = field(default_factory=list)
     total: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    # what a column's header means, by key: shown for the columns the table shows (on a
+    # terminal right under the title, so it is on the screen with the header)
+    legend: dict[str, str] = field(default_factory=dict)
+    # a note that explains one column (note text -> column key): left out with its column
+    note_columns: dict[str, str] = field(default_factory=dict)
+
+    def notes_for(self, keys: Sequence[str]) -> list[str]:
+        """The notes that apply when the columns ``keys`` are shown."""
+        return [n for n in self.notes if self.note_columns.get(n, keys[0] if keys else "")
+                in keys]
+
+    def legend_line(self, keys: Sequence[str]) -> str | None:
+        """The legend of the columns ``keys``, in their order: 'r: field size; j: jump'."""
+        parts = [self.legend[k] for k in keys if k in self.legend]
+        return "; ".join(parts) if parts else None
+
+
+def column_keys(tables: Sequence[Table]) -> dict[str, str]:
+    """Every column key of ``tables`` with its header, in order (what ``--columns`` accepts)."""
+    out: dict[str, str] = {}
+    for t in tables:
+        for c in t.columns:
+            out.setdefault(c.key, c.header)
+    return out
+
+
+def select_columns(tables: Sequence[Table], keys: Sequence[str]) -> list[Table]:
+    """``--columns``: each table shows the chosen columns it has, in the order given, after its
+    priority-0 identity column (the row's name) when that is not chosen; a chosen column is never
+    left out to fit.  A table that has none of them is unchanged.  A key no table has is a
+    ValueError naming the valid ones."""
+    known = column_keys(tables)
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        valid = ", ".join(k if h in (k, "") else f"{k} ({h})" for k, h in known.items())
+        raise ValueError(f"no column {', '.join(repr(k) for k in unknown)} here; the columns "
+                         f"are: {valid}")
+    out = []
+    for t in tables:
+        by_key = {c.key: c for c in t.columns}
+        chosen = [replace(by_key[k], priority=0) for k in dict.fromkeys(keys) if k in by_key]
+        if not chosen:
+            out.append(t)
+            continue
+        lead = [] if t.columns[0].key in keys else [t.columns[0]]
+        out.append(replace(t, columns=[*lead, *chosen]))
+    return out
 
 
 def _md(text: str) -> str:
@@ -122,7 +173,10 @@ def to_markdown(tables: Sequence[Table]) -> str:
             if t.total is not None and i == len(body) - 1:
                 cells = [f"**{x}**" if x else x for x in cells]
             out.append("| " + " | ".join(cells) + " |")
-        out.extend(["", *(f"{escape_controls(n)}  " for n in t.notes), ""] if t.notes else [""])
+        keys = [c.key for c in t.columns]
+        legend = t.legend_line(keys)
+        notes = [*([legend] if legend else []), *t.notes_for(keys)]
+        out.extend(["", *(f"{escape_controls(n)}  " for n in notes), ""] if notes else [""])
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -11,6 +11,19 @@ import importlib
 import importlib.util
 
 INSTALL_HINT = "pip install 'cnnstat[torch]'"
+#: what installs a module that is in no extra of cnnstat's: the other tools whose counters the
+#: --count presets reproduce, run live by ``verify --count TOOL`` (the versions the test suite
+#: pins are in tests/constraints.txt)
+TOOL_PACKAGES = {"thop": "ultralytics-thop", "torchinfo": "torchinfo", "ptflops": "ptflops",
+                 "torchscan": "torchscan", "calflops": "calflops", "deepspeed": "deepspeed"}
+
+
+def install_hint(module: str) -> str:
+    """The exact command that installs ``module``: an extra of cnnstat's, or the tool's
+    package."""
+    if module in TOOL_PACKAGES:
+        return f"pip install {TOOL_PACKAGES[module]}"
+    return f"{INSTALL_HINT} (torch and fvcore; 'cnnstat[all]' adds graph and plot too)"
 
 
 def require(*modules: str, load: bool = True) -> None:
@@ -26,6 +39,6 @@ def require(*modules: str, load: bool = True) -> None:
             elif importlib.util.find_spec(name) is None:
                 raise ImportError(name)
         except (ImportError, ValueError):
-            raise UsageError(f"{name} is not installed; it is needed to build and count networks "
-                             "live",
-                             INSTALL_HINT) from None
+            what = ("its counter is run live" if name in TOOL_PACKAGES
+                    else "it is needed to build and count networks live")
+            raise UsageError(f"{name} is not installed; {what}", install_hint(name)) from None

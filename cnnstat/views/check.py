@@ -33,14 +33,16 @@ def could_not_run(result: FileResult) -> str:
     return f"cnnstat: error: {escape_controls(result.error or '')}"
 
 
-def text(results: list[FileResult]) -> list[str]:
-    """One block per finding (location, message, source line, caret, hint), file by file."""
+def text(results: list[FileResult], notes: bool = True) -> list[str]:
+    """One block per finding (location, message, source line, caret, hint), file by file;
+    without ``notes``, errors and warnings only (the notes are counted in the summary line)."""
     out: list[str] = []
     for result in results:
         if result.error is not None:
             out.append(could_not_run(result))
         out.extend(format_diagnostic(labelled(result, f), result.source)
-                   for f in result.findings())
+                   for f in result.findings()
+                   if notes or f.diagnostic.severity is not Severity.NOTE)
     return out
 
 

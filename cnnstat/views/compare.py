@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnstat.check.figures import FigureCheck
-from cnnstat.core import conventions
+from cnnstat.core import conventions, rollup
 from cnnstat.core.ir import Layer, iter_layers
 from cnnstat.core.report import Report, Row
 from cnnstat.render import numbers
@@ -16,7 +16,6 @@ from cnnstat.render.jsonfmt import header
 from cnnstat.render.table import Column, Table
 from cnnstat.views import compare_align as compare
 from cnnstat.views.common import spec_info
-from cnnstat.views.explain import hwc
 
 
 @dataclass(frozen=True)
@@ -52,12 +51,14 @@ def _batch_note(items: Sequence[Compared]) -> str:
 
 def totals_table(items: Sequence[Compared]) -> Table:
     base = items[0]
-    cols = [Column("spec", "spec"), Column("input", "input (HxWxC)"),
-            Column("output", "output (HxWxC)"), Column("weights", "weights", "count"),
-            Column("bias", "biases", "count"), Column("params", "params", "count"),
-            Column("macs", "MACs", "count"), Column("activations", "activations", "count"),
-            Column("rf", "receptive field"), Column("params_ratio", f"params vs {base.name}"),
-            Column("macs_ratio", f"MACs vs {base.name}")]
+    cols = [Column("spec", "spec"), Column("input", "input", "shape", 4),
+            Column("output", "output", "shape", 2), Column("weights", "weights", "count", 6),
+            Column("bias", "biases", "count", 6), Column("params", "params", "count", 1),
+            Column("macs", "MACs", "count", 1),
+            Column("activations", "activations", "count", 5),
+            Column("rf", "receptive field", priority=3),
+            Column("params_ratio", f"params vs {base.name}", priority=2),
+            Column("macs_ratio", f"MACs vs {base.name}", priority=1)]
     rows = [_totals_row(c, base) for c in items]
     names = " vs ".join(c.name for c in items)
     notes = [f"{c.name}: {c.report.title}" for c in items]
@@ -71,8 +72,8 @@ def totals_table(items: Sequence[Compared]) -> Table:
 
 def _totals_row(c: Compared, base: Compared) -> dict[str, Any]:
     t, b = c.report.totals, base.report.totals
-    return {"spec": c.name, "input": hwc(c.report.input_shape),
-            "output": hwc(c.report.output_shape), "weights": t.weights,
+    return {"spec": c.name, "input": c.report.input_shape,
+            "output": c.report.output_shape, "weights": t.weights,
             "bias": t.bias, "params": t.params, "macs": t.macs, "activations": t.activations,
             "rf": compare.receptive_field(c.report),
             "params_ratio": fmt_ratio(ratio(t.params, b.params)),
@@ -80,16 +81,16 @@ def _totals_row(c: Compared, base: Compared) -> dict[str, Any]:
 
 
 def _side_by_side(items: Sequence[Compared], slots: list[compare.Slot], title: str,
-                  ops: bool) -> Table:
+                  ops: bool, label: str | None = None) -> Table:
     """One row per aligned slot: each spec's operation (layers) or params (blocks) and MACs,
     then the MACs ratio of each spec to the first."""
     base = items[0].name
-    cols = [Column("name", "layer" if ops else "block")]
-    for c in items:
-        cols.append(Column(f"{c.name}:op", c.name) if ops else
-                    Column(f"{c.name}:params", f"{c.name} params", "count"))
-        cols.append(Column(f"{c.name}:macs", f"{c.name} MACs", "count"))
-    cols += [Column(f"{c.name}:ratio", f"{c.name} / {base}") for c in items[1:]]
+    cols = [Column("name", label or ("layer" if ops else "block"))]
+    for c in items:  # a narrow terminal keeps each spec's MACs and ratio, then params, then ops
+        cols.append(Column(f"{c.name}:op", c.name, priority=3) if ops else
+                    Column(f"{c.name}:params", f"{c.name} params", "count", 2))
+        cols.append(Column(f"{c.name}:macs", f"{c.name} MACs", "count", 1))
+    cols += [Column(f"{c.name}:ratio", f"{c.name} / {base}", priority=1) for c in items[1:]]
     layer_maps = [c.layers() for c in items]
     rows = [_slot_row(items, slot, layer_maps, ops) for slot in slots]
     return Table(title, cols, rows, _total_row(items))
@@ -122,7 +123,10 @@ def _total_row(items: Sequence[Compared]) -> dict[str, Any]:
     return out
 
 
-def layer_slots(items: Sequence[Compared]) -> list[compare.Slot]:
+def layer_slots(items: Sequence[Compared], depth: int | None = None) -> list[compare.Slot]:
+    """The layers aligned, or with ``depth`` the blocks at that depth of the names."""
+    if depth is not None:
+        return compare.align([compare.rolled(c.report, depth) for c in items])
     return compare.align([c.report.rows for c in items])
 
 
@@ -155,20 +159,21 @@ def figures_table(items: Sequence[Compared]) -> Table | None:
     if not rows:
         return None
     cols = [Column("spec", "spec"), Column("metric", "metric"),
-            Column("computed", "computed (cnnstat)", "count"),
-            Column("published", "published figure"), Column("source", "source"),
-            Column("status", "status")]
+            Column("computed", "computed (cnnstat)", "count", 1),
+            Column("published", "published figure", priority=1),
+            Column("source", "source", priority=3), Column("status", "status", priority=2)]
     notes = [figure_line(c, ch) for c in items for ch in c.checks]
     return Table("published figures (quoted, not computed) against the computed totals", cols,
                  rows, None, notes)
 
 
 def tables(items: Sequence[Compared], layers: list[compare.Slot],
-           blocks: list[compare.Slot]) -> list[Table]:
+           blocks: list[compare.Slot], depth: int | None = None) -> list[Table]:
+    what = "layer" if depth is None else f"block at depth {depth}"
     out = [totals_table(items),
-           _side_by_side(items, layers, "MACs per layer (aligned by name, then position); "
-                         "ratios of MACs", True)]
-    if any(compare.nested(c.report) for c in items):
+           _side_by_side(items, layers, f"MACs per {what} (aligned by name, then position); "
+                         "ratios of MACs", True, what.split()[0])]
+    if depth is None and any(compare.nested(c.report) for c in items):
         out.append(_side_by_side(items, blocks, "params and MACs per block (runs of layers "
                                  "sharing a name prefix); ratios of MACs", False))
     figures = figures_table(items)
@@ -176,7 +181,9 @@ def tables(items: Sequence[Compared], layers: list[compare.Slot],
 
 
 def document(items: Sequence[Compared], layers: list[compare.Slot],
-             blocks: list[compare.Slot]) -> dict[str, Any]:
+             blocks: list[compare.Slot], depth: int | None = None) -> dict[str, Any]:
+    """``layers``: the aligned layers, or with ``depth`` the aligned blocks at that depth (each
+    with its members' names); ``blocks``: runs of layers sharing a name prefix."""
     base = items[0].report.totals
     specs = []
     for c in items:
@@ -189,8 +196,8 @@ def document(items: Sequence[Compared], layers: list[compare.Slot],
             "published": [_figure_json(ch) for ch in c.checks]})
     return {**header("compare"), "conventions": {"macs": conventions.MACS,
                                                  "flops": conventions.FLOPS},
-            "baseline": items[0].name, "specs": specs,
-            "layers": _slots_json(items, layers), "blocks": _slots_json(items, blocks)}
+            "baseline": items[0].name, "specs": specs, **({"depth": depth} if depth else {}),
+            "layers": _slots_json(items, layers, depth), "blocks": _slots_json(items, blocks)}
 
 
 def _figure_json(ch: FigureCheck) -> dict[str, Any]:
@@ -199,12 +206,22 @@ def _figure_json(ch: FigureCheck) -> dict[str, Any]:
             "known_difference": ch.figure.known_difference}
 
 
-def _slots_json(items: Sequence[Compared], slots: list[compare.Slot]) -> list[dict[str, Any]]:
+def _slots_json(items: Sequence[Compared], slots: list[compare.Slot],
+               depth: int | None = None) -> list[dict[str, Any]]:
     batch = items[0].report.batch
     maps = [c.layers() for c in items]
-    return [{"label": slot.label, "specs": [None if row is None else _row_json(
-        row, layers.get(row.name), batch) for row, layers in zip(slot.rows, maps)]}
-        for slot in slots]
+    members = [{b.name: list(b.names) for b in rollup.blocks(c.report.rows, depth)}
+               if depth is not None else {} for c in items]
+    out = []
+    for slot in slots:
+        specs = []
+        for row, layers, names in zip(slot.rows, maps, members):
+            entry = None if row is None else _row_json(row, layers.get(row.name), batch)
+            if row is not None and entry is not None and depth is not None:
+                entry["members"] = names.get(row.name, [row.name])
+            specs.append(entry)
+        out.append({"label": slot.label, "specs": specs})
+    return out
 
 
 def _row_json(row: Row, layer: Layer | None, batch: int) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cnnstat.core import rollup
 from cnnstat.core.ir import Layer
 from cnnstat.core.receptive import receptive_fields, supported
 from cnnstat.core.report import Report, Row
@@ -119,6 +120,17 @@ def blocks(report: Report) -> list[Row]:
                        run[0].input_shape, run[-1].output_shape,
                        weights=sum(r.weights for r in run), bias=sum(r.bias for r in run),
                        buffers=sum(r.buffers for r in run), macs=sum(r.macs for r in run)))
+    return out
+
+
+def rolled(report: Report, depth: int) -> list[Row]:
+    """The rows summed into blocks at ``depth`` (:mod:`cnnstat.core.rollup`), each a row of kind
+    'block' (a layer shallower than the depth stays itself), to align as layers are."""
+    out = []
+    for b in rollup.blocks(report.rows, depth):
+        out.append(b.members[0] if b.single else Row(
+            b.name, "block", b.description, b.input_shape, b.output_shape, weights=b.weights,
+            bias=b.bias, buffers=b.buffers, macs=b.macs, training=b.training))
     return out
 
 

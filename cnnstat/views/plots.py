@@ -48,19 +48,19 @@ def complexity(items: Sequence[Analysed]) -> Complexity:
     sources: dict[str, None] = {}
     seen: set[tuple[float, int, int]] = set()
     left_out = []
-    for item in items:
-        fig = item.loaded.top1
-        if fig is None:
+    for item in items:  # the brief and the top-1 only: both kept in the cache
+        top1 = item.top1
+        if top1 is None:
             left_out.append(item.brief.name)
             continue
-        t = item.report.totals
-        key = (float(fig.value), t.params, t.macs // item.report.batch)
+        value, source = top1
+        t, batch = item.brief.totals, item.brief.batch
+        key = (value, t.params, t.macs // batch)
         if key in seen:
             continue
         seen.add(key)
-        points.append(Bubble(item.report.name, t.macs // item.report.batch, t.params,
-                             float(fig.value)))
-        sources[_family(fig.source)] = None
+        points.append(Bubble(item.brief.name, t.macs // batch, t.params, value))
+        sources[_family(source)] = None
     return Complexity(tuple(points), tuple(sources), tuple(left_out))
 
 

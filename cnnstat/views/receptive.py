@@ -23,7 +23,7 @@ from cnnstat.core.receptive import (
     fmt_start,
 )
 from cnnstat.core.report import Report
-from cnnstat.errors import Diagnostic, Severity, UsageError
+from cnnstat.errors import Diagnostic, Severity, UsageError, meaning
 from cnnstat.render import numbers
 from cnnstat.render.diagnostics import format_diagnostic, locate
 from cnnstat.render.jsonfmt import header
@@ -32,12 +32,18 @@ from cnnstat.spec.positions import SourceMap
 from cnnstat.spec.validate import suggest
 from cnnstat.views.common import exact, pair, rf_text, spec_info
 
-LEGEND = ("r: field size; j: jump (effective stride); start: centre of unit 0's field; pad: "
-          "effective padding (how far unit 0's field reaches before row/column 0); whole: every "
-          "unit sees the whole input")
-SHARED = ("*: shared field: after a global reduction or a global gate (squeeze-and-excitation) "
-          "every unit also sees the whole input, through the gate; r is the region all units "
-          "share, j the map's spatial stride")
+LEGEND = {"rf": "r: field size", "jump": "j: jump (effective stride)",
+          "start": "start: centre of unit 0's field",
+          "pad": "pad: effective padding (how far unit 0's field reaches before row/column 0)",
+          "whole": "whole: every unit sees the whole input"}
+SHARED = ("r: field size, * a shared field (after a global pooling or gate, as "
+          "squeeze-and-excitation's, every unit also sees the whole input through it; r is the "
+          "region all units share, j the map's spatial stride)")
+
+
+def legend(shared: bool) -> dict[str, str]:
+    """What the field columns mean, the '*' included where a field is shared."""
+    return {**LEGEND, "rf": SHARED} if shared else dict(LEGEND)
 
 
 def axis_json(f: AxisField) -> dict[str, Any]:
@@ -57,8 +63,9 @@ def field_cells(fr: FieldRow, size: tuple[int, int]) -> dict[str, Any]:
             "pad": pair(h.padding, w.padding), "whole": _whole(fr.covers(size))}
 
 
-FIELD_COLUMNS = [Column("rf", "r"), Column("jump", "j"), Column("start", "start"),
-                 Column("pad", "pad"), Column("whole", "whole")]
+FIELD_COLUMNS = [Column("rf", "r", priority=1), Column("jump", "j", priority=1),
+                 Column("start", "start", priority=3), Column("pad", "pad", priority=4),
+                 Column("whole", "whole", priority=2)]
 
 
 def _last_note(fields: FieldReport) -> str:
@@ -77,14 +84,13 @@ def _title(report: Report, what: str) -> str:
 
 
 def fields_table(report: Report, fields: FieldReport) -> Table:
-    cols = [Column("name", "name"), Column("layer", "layer"), Column("output", "output", "shape"),
-            *FIELD_COLUMNS]
+    cols = [Column("name", "name"), Column("layer", "layer", priority=5),
+            Column("output", "output", "shape", 2), *FIELD_COLUMNS]
     rows = [{"name": fr.row.name, "layer": fr.row.description, "output": fr.row.output_shape,
              **field_cells(fr, fields.input_size)} for fr in fields.rows]
-    notes = [_last_note(fields), LEGEND]
-    if any(f.shared for fr in fields.rows for f in fr.fields):
-        notes.append(SHARED)
-    return Table(_title(report, "receptive fields"), cols, rows, None, notes)
+    shared = any(f.shared for fr in fields.rows for f in fr.fields)
+    return Table(_title(report, "receptive fields"), cols, rows, None, [_last_note(fields)],
+                 legend(shared))
 
 
 def _last_json(fields: FieldReport) -> dict[str, Any] | None:
@@ -149,41 +155,45 @@ def unit_json(report: Report, region: UnitRegion, fields: FieldReport) -> dict[s
             "diagnostics": [d.to_json() for d in (*report.diagnostics, *fields.diagnostics)]}
 
 
-def zoo_row(report: Report, fields: FieldReport | None,
-            diagnostics: Sequence[Diagnostic] = ()) -> dict[str, Any]:
-    """One network's field at its last spatial layer (``fields`` None: a flat input)."""
+def zoo_entry(report: Report, fields: FieldReport | None, diagnostics: Sequence[Diagnostic],
+              source: SourceMap | None) -> dict[str, Any]:
+    """One network's field at its last spatial layer (``fields`` None: a flat input) and its
+    diagnostics with where each is in the spec's file, as plain data (the cache keeps it)."""
     last = fields.last_spatial if fields is not None else None
-    row: dict[str, Any] = {"name": report.name, "input": report.input_shape,
-                           "layer": last.row.name if last else None,
-                           "output": last.row.output_shape if last else None,
-                           "diagnostics": list(diagnostics)}
+    where = []
+    for d in diagnostics:
+        at = locate(d, source)
+        where.append(f"{Path(at[0]).name}:{at[1]}:{at[2]}" if at else "")
+    entry: dict[str, Any] = {"name": report.name, "input": report.input_shape,
+                             "layer": last.row.name if last else None,
+                             "output": last.row.output_shape if last else None,
+                             "diagnostics": tuple(diagnostics), "where": tuple(where)}
     if last is not None and fields is not None:
-        row.update(field_cells(last, fields.input_size))
-        row["fields"] = last.fields
-        row["covers"] = last.covers(fields.input_size)
-    return row
+        entry.update(field_cells(last, fields.input_size))
+        entry["h"], entry["w"] = axis_json(last.fields[0]), axis_json(last.fields[1])
+        entry["covers"] = last.covers(fields.input_size)
+    return entry
 
 
 def zoo_table(rows: list[dict[str, Any]]) -> Table:
-    cols = [Column("name", "name"), Column("input", "input", "shape"),
-            Column("layer", "last spatial layer"), Column("output", "output", "shape"),
-            Column("rf", "r"), Column("jump", "j"), Column("pad", "pad"),
-            Column("whole", "whole")]
-    notes = [LEGEND, *([SHARED] if any("*" in r.get("rf", "") for r in rows) else []),
-             conventions.RECEPTIVE_FIELD]
+    cols = [Column("name", "name"), Column("input", "input", "shape", 3),
+            Column("layer", "last spatial layer", priority=5),
+            Column("output", "output", "shape", 2), Column("rf", "r", priority=1),
+            Column("jump", "j", priority=1), Column("pad", "pad", priority=4),
+            Column("whole", "whole", priority=2)]
+    shared = any("*" in r.get("rf", "") for r in rows)
     return Table(f"built-in specs: receptive field at the last spatial layer, {LAST_SPATIAL}",
-                 cols, rows, None, notes)
+                 cols, rows, None, [conventions.RECEPTIVE_FIELD], legend(shared))
 
 
 def zoo_json(rows: list[dict[str, Any]]) -> dict[str, Any]:
     specs = []
     for r in rows:
-        fields = r.get("fields")
+        spatial = "h" in r
         specs.append({"name": r["name"], "input_shape": list(r["input"]), "layer": r["layer"],
                       "output_shape": list(r["output"]) if r["output"] else None,
-                      "h": axis_json(fields[0]) if fields else None,
-                      "w": axis_json(fields[1]) if fields else None,
-                      "covers": list(r["covers"]) if fields else None,
+                      "h": r["h"] if spatial else None, "w": r["w"] if spatial else None,
+                      "covers": list(r["covers"]) if spatial else None,
                       "diagnostics": [d.to_json() for d in r["diagnostics"]]})
     return {**header("receptive-field"),
             "conventions": {"receptive_field": conventions.RECEPTIVE_FIELD},
@@ -201,23 +211,21 @@ class Finding:
     specs: tuple[str, ...]
 
 
-def zoo_findings(found: Sequence[tuple[str, Sequence[Diagnostic], SourceMap | None]]
-                 ) -> list[Finding]:
+def zoo_findings(entries: Sequence[dict[str, Any]]) -> list[Finding]:
     """Each distinct diagnostic of the zoo once, with every spec (variants share a file, so
-    they share its notes) that gave it; ``found``: (spec name, diagnostics, source)."""
+    they share its notes) that gave it; ``entries``: :func:`zoo_entry`'s."""
     by_key: dict[tuple[str, Diagnostic], list[str]] = {}
-    for name, diags, source in found:
-        for d in diags:
-            at = locate(d, source)
-            where = f"{Path(at[0]).name}:{at[1]}:{at[2]}" if at else ""
+    for entry in entries:
+        for d, where in zip(entry["diagnostics"], entry["where"]):
             specs = by_key.setdefault((where, d), [])
-            if name not in specs:
-                specs.append(name)
+            if entry["name"] not in specs:
+                specs.append(entry["name"])
     return [Finding(d, where, tuple(specs)) for (where, d), specs in by_key.items()]
 
 
 def zoo_summary(findings: Sequence[Finding]) -> list[str]:
-    """A line per severity: how many specs gave each code (stderr, before the table)."""
+    """A line per severity: how many specs gave each code, the code spelt out (stderr, before
+    the table)."""
     lines = []
     for severity in (Severity.WARNING, Severity.NOTE):
         specs: dict[str, set[str]] = {}
@@ -225,7 +233,8 @@ def zoo_summary(findings: Sequence[Finding]) -> list[str]:
             if f.diagnostic.severity is severity:
                 specs.setdefault(f.diagnostic.code, set()).update(f.specs)
         if specs:
-            counts = ", ".join(f"{code} in {len(names)} spec{'s' if len(names) > 1 else ''}"
+            counts = "; ".join(f"{meaning(code)} in {len(names)} "
+                               f"spec{'s' if len(names) > 1 else ''}"
                                for code, names in sorted(specs.items()))
             lines.append(f"{severity.value}s from the built-in specs: {counts} "
                          "(--verbose lists them)")

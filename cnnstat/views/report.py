@@ -2,7 +2,7 @@
 
 Per spec: the summary table, the diagram (``cnnstat graph``), the per-layer bars, live memory
 with the breakdown, the receptive field of the last spatial layer's centre unit, the findings of
-``cnnstat check`` and, when PyTorch is installed, the ``cnnstat verify`` result.  For several
+``cnnstat check`` and, with ``--verify`` (PyTorch installed), the ``cnnstat verify`` result.  For several
 specs the comparison table and the complexity chart come first.  A part that cannot be drawn
 here (no Graphviz, no torch) is a line in the page saying why, never a failed report.
 """
@@ -26,7 +26,7 @@ from cnnstat.views.summary import summary_table
 
 @dataclass(frozen=True)
 class Options:
-    verify: bool = True  # when torch is installed
+    verify: bool = False  # --verify, when torch is installed (seconds per network: asked for)
     depth: int | None = None  # the diagram's --depth
 
 
@@ -100,7 +100,8 @@ def verify(item: Analysed, enabled: bool) -> list[str]:
     """``cnnstat verify``'s per-layer table, when torch (and fvcore) are installed."""
     out = ["<h3>cnnstat verify</h3>"]
     if not enabled:
-        return out + [html.note("not run (--no-verify)", "missing")]
+        return out + [html.note("not run: add --verify to cross-check every layer live with "
+                                "PyTorch here (or run cnnstat verify)", "missing")]
     if importlib.util.find_spec("torch") is None:
         return out + [html.note("not run: PyTorch is not installed (pip install "
                                 "'cnnstat[torch]')", "missing")]

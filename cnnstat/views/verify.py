@@ -51,14 +51,27 @@ def _figures(result: VerifyResult) -> list[str]:
     return figs
 
 
+def _priority(figure: str, first_counter: str | None) -> int:
+    """How much a figure's column matters on a narrow terminal (see ``Column.priority``): params
+    and the first counter stay longest, then the output shape, the other counters, buffers."""
+    if figure in ("params", first_counter):
+        return 1
+    return {"shape": 2, "buffers": 4}.get(figure, 3)
+
+
 def layer_table(result: VerifyResult) -> Table:
     figs = _figures(result)
-    cols = [Column("name", "name"), Column("kind", "kind")]
-    for f in figs:
-        cols += [Column(f, HEADERS[f], "shape" if f == "shape" else "count"),
-                 Column(f"{f}_live", "live", "check")]
-    rows = [_cells(lc.name, lc.kind, lc.checks, figs) for lc in result.layers]
-    total = _cells("total", f"{len(result.layers)} operations", result.totals, figs)
+    first = next((f for f in figs if f not in ("shape", "params", "buffers")), None)
+    cols = [Column("name", "name"), Column("kind", "kind", priority=6)]
+    for f in figs:  # a live value is left out before any analytic one; 'ok' keeps the verdict
+        cols += [Column(f, HEADERS[f], "shape" if f == "shape" else "count",
+                        _priority(f, first)),
+                 Column(f"{f}_live", "live", "check", _priority(f, first) + 4)]
+    cols.append(Column("ok", "ok"))
+    rows = [{**_cells(lc.name, lc.kind, lc.checks, figs), "ok": _verdict(lc.checks)}
+            for lc in result.layers]
+    total = {**_cells("total", f"{len(result.layers)} operations", result.totals, figs),
+             "ok": _verdict(result.totals)}
     title = (f"{result.spec}: analytic vs live PyTorch (input "
              f"{numbers.shape(result.input_shape)}, batch {result.batch}, {result.device})")
     return Table(title, cols, rows, total, _notes(result))
@@ -70,6 +83,12 @@ def _cells(name: str, kind: str, checks: dict[str, Check], figs: list[str]) -> d
         row[f] = checks[f].analytic
         row[f"{f}_live"] = live_cell(checks[f])
     return row
+
+
+def _verdict(checks: dict[str, Check]) -> str:
+    """'✓' when every figure agrees with the live one, else '✗' and the figures that do not."""
+    bad = [HEADERS[f] for f, c in checks.items() if not c.ok]
+    return OK if not bad else f"{BAD} " + ", ".join(bad)
 
 
 def _notes(result: VerifyResult) -> list[str]:
@@ -96,8 +115,9 @@ def _notes(result: VerifyResult) -> list[str]:
 
 def overview_table(results: list[VerifyResult]) -> Table:
     figs = [f for f in FIGURES if any(f in r.totals for r in results)]
-    cols = [Column("spec", "spec"), Column("layers", "layers", "count"),
-            *(Column(f, HEADERS[f]) for f in figs), Column("first", "first divergence")]
+    cols = [Column("spec", "spec"), Column("layers", "layers", "count", 2),
+            *(Column(f, HEADERS[f], priority=1) for f in figs),
+            Column("first", "first divergence")]
     rows = []
     for r in results:
         row: dict[str, Any] = {"spec": r.spec, "layers": len(r.layers)}
@@ -139,11 +159,11 @@ def result_json(r: VerifyResult) -> dict[str, Any]:
 # -- conformance (--module) ---------------------------------------------------------------------
 
 def conformance_table(result: ConformanceResult) -> Table:
-    cols = [Column("index", "#", "count"), Column("spec", "spec layer"), Column("kind", "kind"),
-            Column("spec_shape", "output", "shape"), Column("spec_params", "params", "count"),
-            Column("impl", "module"), Column("type", "type"),
-            Column("impl_shape", "output", "shape"), Column("impl_params", "params", "count"),
-            Column("mark", "")]
+    cols = [Column("index", "#", "count", 5), Column("spec", "spec layer"),
+            Column("kind", "kind", priority=4), Column("spec_shape", "output", "shape", 2),
+            Column("spec_params", "params", "count", 1), Column("impl", "module", priority=1),
+            Column("type", "type", priority=4), Column("impl_shape", "output", "shape", 3),
+            Column("impl_params", "params", "count", 2), Column("mark", "ok")]
     rows = [_pair_cells(i + 1, p) for i, p in enumerate(result.pairs)]
     t = result.totals
     total = {"spec": "total", "spec_shape": t["shape"].analytic,
@@ -245,7 +265,7 @@ def field_check_table(checks: list[FieldCheck]) -> Table:
     """Per probed unit: the rows/columns the analysis says it reads, and the live support."""
     cols = [Column("spec", "spec"), Column("layer", "layer"), Column("unit", "unit"),
             Column("analytic", "analytic rows, cols"), Column("live", "live rows, cols"),
-            Column("field", "analytic field (unclipped)"), Column("mark", "")]
+            Column("field", "analytic field (unclipped)", priority=2), Column("mark", "ok")]
     rows = [{"spec": c.spec, "layer": c.layer, "unit": f"{u.unit[0]},{u.unit[1]}",
              "analytic": f"{_span(u.analytic[0])}, {_span(u.analytic[1])}",
              "live": f"{_span(u.live[0])}, {_span(u.live[1])}",

@@ -21,8 +21,11 @@ from cnnstat.errors import ExitStatus, UsageError
               help="Fail (E606) on any change of shapes, params or MACs against this baseline.")
 @click.option("--write-baseline", metavar="FILE",
               help="Write the per-layer figures of every spec to FILE (JSON).")
+@click.option("--notes", "-v", "--verbose", "notes", is_flag=True,
+              help="Text output: show the notes too (accepted warnings, known differences); "
+              "they are counted, not shown, by default, and always in the other formats.")
 def check(paths: tuple[str, ...], strict: bool, fmt: str, baseline_file: str | None,
-          write_baseline: str | None) -> ExitStatus:
+          write_baseline: str | None, notes: bool) -> ExitStatus:
     """Check spec files: YAML and schema, geometry, warnings, published reference figures,
     expect pins and budgets, for the defaults and every variant.
 
@@ -51,7 +54,7 @@ def check(paths: tuple[str, ...], strict: bool, fmt: str, baseline_file: str | N
         baselines.write(write_baseline, results)
     summary = checking.summarise(results, strict)
     if fmt == "text":
-        for block in check_report.text(results):
+        for block in check_report.text(results, notes):
             echo_err(block)
     elif fmt == "json":
         sys.stdout.write(check_report.to_json(results, summary, strict, extra))
@@ -59,7 +62,8 @@ def check(paths: tuple[str, ...], strict: bool, fmt: str, baseline_file: str | N
         sys.stdout.write(check_report.github(results))
     else:
         sys.stdout.write(check_report.junit(results, strict))
-    echo_err(summary.line())
+    echo_err(summary.line() + (" (--notes shows them)" if fmt == "text" and summary.notes
+                               and not notes else ""))
     if summary.could_not_run:
         return ExitStatus.ERROR
     return ExitStatus.REJECTED if summary.failed else ExitStatus.OK

@@ -1,9 +1,10 @@
 """cnnstat explain: one layer's numbers with the formulas worked out.
 
-``cnnstat explain conv --input 32x32x3 --filters 10 --kernel 5 --stride 1 --pad 2`` writes a
+``cnnstat explain conv --input 3x32x32 --filters 10 --kernel 5 --stride 1 --pad 2`` writes a
 one-layer spec, analyses it with the core and prints the arithmetic; ``cnnstat explain SPEC
---layer NAME`` does the same for a layer of a spec.  ``--input`` is H x W x C here, as the
-lecture writes volumes (32x32x3), or N features for a linear layer.
+--layer NAME`` does the same for a layer of a spec, and ``cnnstat explain SPEC`` for every
+block.  ``--input`` is C x H x W, as for every command, or N features for a linear layer; the
+worked lines write volumes H x W x C, as the lecture does (labelled so).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import click
 import yaml
 
 from cnnstat import analysis
-from cnnstat.cli.options import (color_option, format_option, parse_hwc, parse_value,
-                                 set_option)
-from cnnstat.cli.output import analysed, emit, report_diagnostics, write_text
+from cnnstat.cli.options import (color_option, depth_option, format_option, input_option,
+                                 parse_value, set_option)
+from cnnstat.cli.output import analysed, chosen_columns, emit, report_diagnostics, write_text
 from cnnstat.core.ir import Layer, iter_layers
 from cnnstat.core.report import Report, Row, Shape
+from cnnstat.core.rollup import Block, blocks, max_depth
 from cnnstat.core.rules import RULES
 from cnnstat.errors import UsageError
 from cnnstat.spec import loader
@@ -27,6 +29,7 @@ from cnnstat.spec.validate import suggest
 
 if TYPE_CHECKING:  # the explanation code loads only when explain runs
     from cnnstat.views.explain import Explanation
+    from cnnstat.views.explain_table import Section
 
 # option -> spec argument; the last group goes inside maxout's wrapped layer
 OPTIONS = {"filters": "out", "kernel": "kernel", "stride": "stride", "pad": "padding",
@@ -123,12 +126,79 @@ def explain_spec(report: Report, layer_name: str | None) -> list[Explanation]:
             for i, r in enumerate(report.rows) if layer_name in (None, r.name)]
 
 
+def _signature(block: Block, layers: dict[str, Layer]) -> tuple[Any, ...]:
+    """What makes two blocks' worked lines the same: each layer's place in the block, kind,
+    arguments, description and shapes."""
+    cut = len(block.name) + 1
+    return tuple((r.name[cut:], r.kind, r.description,
+                  r.input_shape, r.output_shape,
+                  repr(sorted(layers[r.name].args.items())) if r.name in layers else "")
+                 for r in block.members)
+
+
+def _distinct(blocks_: list[Block], layers: dict[str, Layer]) -> dict[str, str]:
+    """Block name -> the earlier block it repeats (same signature); a layer alone is never
+    referred to another (it is its own explanation)."""
+    first: dict[tuple[Any, ...], str] = {}
+    out = {}
+    for b in blocks_:
+        if b.single:
+            continue
+        sig = _signature(b, layers)
+        if sig in first:
+            out[b.name] = first[sig]
+        else:
+            first[sig] = b.name
+    return out
+
+
+def block_depth(report: Report, layers: dict[str, Layer]) -> int:
+    """The depth whose blocks leave the fewest layers to explain once repeated blocks are
+    explained once (the shallowest of equals): resnet50's bottlenecks (depth 2), vgg16's stages
+    (depth 1)."""
+    deepest = max_depth(report.rows)
+    best, fewest = 1, len(report.rows) + 1
+    for depth in range(1, max(2, deepest)):
+        parts = blocks(report.rows, depth)
+        repeats = _distinct(parts, layers)
+        left = sum(len(b.members) for b in parts if b.name not in repeats)
+        if left < fewest:
+            best, fewest = depth, left
+    return best
+
+
+def explain_blocks(report: Report, depth: int | None,
+                   every: bool) -> tuple[list[Section], int]:
+    """The spec explained block by block at ``depth`` (default :func:`block_depth`): every
+    layer of a distinct block, one heading per block, a repeated block as a reference to the
+    first of its kind (``every``: each layer of each block)."""
+    from cnnstat.views.explain import explain
+    from cnnstat.views.explain_table import Section
+
+    layers = {layer.name: layer for layer in iter_layers(report.graph)}
+    depth = block_depth(report, layers) if depth is None else depth
+    parts = blocks(report.rows, depth)
+    repeats = {} if every else _distinct(parts, layers)
+    index = {r.name: i for i, r in enumerate(report.rows)}
+    sections = []
+    for b in parts:
+        if b.name in repeats:
+            sections.append(Section(b, [], repeats[b.name]))
+            continue
+        sections.append(Section(b, [explain(layers.get(r.name), r,
+                                            _flat_source(report, index[r.name]))
+                                    for r in b.members]))
+    return sections, depth
+
+
 def _explain_kind(kind: str, opts: dict[str, Any]) -> list[Explanation]:
     from cnnstat.views.explain import explain
 
-    if opts.get("input_hwc") is None:
-        raise UsageError(f"explain {kind} needs --input HxWxC", "e.g. --input 32x32x3")
-    text, flat = one_layer_spec(kind, parse_hwc(opts["input_hwc"]), opts)
+    shape = opts.get("input_shape")
+    if shape is None or len(shape) == 2:
+        raise UsageError(f"explain {kind} needs --input CxHxW (or N features)",
+                         "e.g. --input 3x32x32")
+    text, flat = one_layer_spec(kind, shape, opts)
     loaded = loader.load_text(text, f"<explain {kind}>")
     report = analysis.analyze_loaded(loaded)
     report_diagnostics(list(report.diagnostics), loaded.source)
@@ -140,8 +210,7 @@ def _explain_kind(kind: str, opts: dict[str, Any]) -> list[Explanation]:
 @click.command(name="explain")
 @click.argument("target")
 @click.option("--layer", "layer_name", metavar="NAME", help="Explain this layer of the spec.")
-@click.option("--input", "input_hwc", metavar="HxWxC",
-              help="Input volume H x W x C as the lecture writes it (32x32x3), or N features.")
+@input_option
 @click.option("--filters", "--out", "filters", type=int, help="K: filters (conv) or neurons.")
 @click.option("--kernel", metavar="F", help="Filter size F, or FhxFw (3x1).")
 @click.option("--stride", metavar="S", help="Stride S (or ShxSw).")
@@ -156,6 +225,11 @@ def _explain_kind(kind: str, opts: dict[str, Any]) -> list[Explanation]:
               help="Maxout: the wrapped layer (default conv on a volume, linear on features).")
 @click.option("--arg", "extra", multiple=True, metavar="KEY=VALUE",
               help="Any other layer argument (slope=0.1, size=5, ...).")
+@click.option("--all", "every", is_flag=True,
+              help="SPEC: every layer of every block (default: a repeated block is explained "
+              "once and referred to after).")
+@depth_option("SPEC: blocks at N parts of the layer names, one heading each (default: the depth "
+              "that explains the fewest layers once repeats are referred to).")
 @set_option
 @format_option(help="table prints the worked lines; json/csv/markdown for programs and docs.")
 @color_option
@@ -163,21 +237,32 @@ def explain_command(target: str, **opts: Any) -> None:
     """One layer's numbers with the formulas worked out (TARGET: a layer kind or a SPEC).
 
     \b
-    cnnstat explain conv --input 32x32x3 --filters 10 --kernel 5 --stride 1 --pad 2
-    cnnstat explain maxpool --input 7x7x1 --kernel 3 --stride 2
-    cnnstat explain linear --input 200x200x3 --out 1000
+    cnnstat explain conv --input 3x32x32 --filters 10 --kernel 5 --stride 1 --pad 2
+    cnnstat explain maxpool --input 1x7x7 --kernel 3 --stride 2
+    cnnstat explain linear --input 3x200x200 --out 1000
     cnnstat explain alexnet --layer conv1
+    cnnstat explain resnet50               # block by block, a repeated block once
+    cnnstat explain resnet50 --all         # every layer
     """
+    sections: list[Section] = []
+    depth = opts["depth"]
     if target in RULES and opts["layer_name"] is None:
         explanations = _explain_kind(target, opts)
     else:
-        shape = parse_hwc(opts["input_hwc"]) if opts["input_hwc"] is not None else None
-        report = analysed(target, shape, 1, opts["overrides"]).report
-        explanations = explain_spec(report, opts["layer_name"])
+        report = analysed(target, opts["input_shape"], 1, opts["overrides"]).report
+        if opts["layer_name"] is not None:
+            explanations = explain_spec(report, opts["layer_name"])
+        else:
+            sections, depth = explain_blocks(report, depth, opts["every"])
+            explanations = [ex for sec in sections for ex in sec.explanations]
     from cnnstat.views import explain_table as explain_view
 
     if opts["fmt"] == "table":
-        write_text(explain_view.text(explanations))
+        if chosen_columns() is not None:
+            raise UsageError("--columns chooses the columns of the csv and markdown tables; the "
+                             "worked lines have none", "add --format csv or --format markdown")
+        write_text(explain_view.text(sections or explanations))
     else:
-        emit(opts["fmt"], opts["color"], lambda: explain_view.document(explanations),
+        emit(opts["fmt"], opts["color"],
+             lambda: explain_view.document(explanations, sections, depth),
              lambda: explain_view.tables(explanations))

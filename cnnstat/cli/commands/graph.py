@@ -8,6 +8,7 @@ import click
 
 from cnnstat.cli.options import (
     batch_option,
+    depth_option,
     graph_format,
     graph_format_option,
     input_option,
@@ -24,10 +25,9 @@ from cnnstat.errors import UsageError
               help="Where to write the diagram (.svg, .png, .pdf, .dot, .mmd); '-' for stdout "
               "with --format.")
 @graph_format_option
-@click.option("--depth", type=click.IntRange(1), default=None, metavar="N",
-              help="Collapse blocks below N name parts into one box with their totals "
-              "(default: every operation, or the deepest depth with at most 150 boxes past "
-              "150 operations).")
+@depth_option("Collapse blocks below N name parts into one box with their totals (default: "
+              "every operation, or the deepest depth with at most 150 boxes past 150 "
+              "operations).")
 @click.option("--rf", is_flag=True, help="Show each box's receptive field.")
 @input_option
 @set_option
@@ -57,3 +57,5 @@ def graph(spec: str, path: str, fmt: str | None, depth: int | None, rf: bool,
     from cnnstat.analysis import outputs
 
     outputs.write_bytes(path, data, dash=True)
+    if path != "-":  # as plot and report say what they wrote (stdout is the diagram itself)
+        echo_err(f"wrote {path} ({len(data):,} bytes)")

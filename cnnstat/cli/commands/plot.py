@@ -10,11 +10,11 @@ import json
 import re
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
 
-from cnnstat import zoo
 from cnnstat.analysis import Analysed
 from cnnstat.cli.options import dtype_option, input_option, output_option, set_option
 from cnnstat.cli.output import analysed, check_output, echo_err
@@ -81,7 +81,11 @@ def complexity_items(specs: tuple[str, ...]) -> list[Analysed]:
     """The specs named, or every built-in spec and variant that publishes a top-1."""
     if specs:
         return [analysed(s, notes=False) for s in specs]
-    names = [e.name for e in zoo.entries() if "top1:" in e.path.read_text(encoding="utf-8")]
+    from cnnstat.analysis.cache import zoo_index  # the names without reading every variant
+
+    texts: dict[Path, bool] = {}
+    names = [name for name, e in zoo_index().items()
+             if texts.setdefault(e.path, "top1:" in e.path.read_text(encoding="utf-8"))]
     return [analysed(n, notes=False) for n in names]
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import click
 
 from cnnstat import analysis, zoo
+from cnnstat.analysis import cache
 from cnnstat.analysis.pipeline import SpecArg
 from cnnstat.cli.options import data_options, module_options, parse_unit
 from cnnstat.cli.output import echo_err, emit, imported, report_diagnostics
@@ -47,15 +49,59 @@ def analysed_fields(spec: SpecArg, input_shape: Shape | None,
     return done.report, done.fields
 
 
+ZOO_PART = "rf-zoo"  # the cache part beside a built-in spec's entry: its zoo overview row
+
+
+def _zoo_entry(name: str, input_shape: Shape | None,
+               overrides: dict[str, object]) -> dict[str, Any]:
+    """A built-in spec's row of the overview (:func:`rv.zoo_entry`), from the cache when this
+    spec, code and arguments were seen before (the exact per-unit fields of 111 networks take
+    seconds; the row is a few values)."""
+    result = analysis.run(name, input=input_shape, set=overrides)
+    if result.key is not None:
+        hit = cache.get_part(result.key, ZOO_PART)
+        if isinstance(hit, dict) and _is_entry(hit, result.brief.name):
+            return hit
+    report = result.report
+    try:
+        fields = receptive_fields(report) if len(report.input_shape) == 3 else None
+    except SpecError as exc:
+        exc.source = result.source
+        raise
+    extra = fields.diagnostics if fields is not None else ()
+    entry = rv.zoo_entry(report, fields, [*report.diagnostics, *extra], result.source)
+    if result.key is not None:
+        cache.put_part(result.key, ZOO_PART, entry)
+    return entry
+
+
+def _is_entry(hit: dict[str, Any], name: str) -> bool:
+    """Whether a cached value is a zoo entry of ``name`` (the cache's caller checks what it
+    gets: a value of another shape is computed afresh)."""
+    shapes = (hit.get("input"), *([hit["output"]] if hit.get("output") is not None else []))
+    basic = (hit.get("name") == name and isinstance(hit.get("layer"), (str, type(None)))
+             and all(isinstance(s, tuple) and all(isinstance(d, int) for d in s)
+                     for s in shapes)
+             and isinstance(hit.get("diagnostics"), tuple)
+             and all(isinstance(d, Diagnostic) for d in hit["diagnostics"])
+             and isinstance(hit.get("where"), tuple)
+             and len(hit["where"]) == len(hit["diagnostics"]))
+    if not basic or "rf" not in hit:
+        return basic and "h" not in hit
+    return (all(isinstance(hit.get(k), str) for k in ("rf", "jump", "start", "pad", "whole"))
+            and all(isinstance(hit.get(k), dict) for k in ("h", "w"))
+            and isinstance(hit.get("covers"), tuple) and len(hit["covers"]) == 2)
+
+
 def _zoo(input_shape: Shape | None, overrides: dict[str, object], verbose: bool, fmt: str,
          color: str) -> None:
     """Every built-in spec's field at its last spatial layer; their diagnostics summarised on
-    stderr (a line per severity, by code), or with ``verbose`` each distinct one once."""
-    done = [_analyse(name, input_shape, overrides) for name in zoo.names()]
-    findings = rv.zoo_findings([(d.report.name, d.diagnostics, d.source) for d in done])
+    stderr (a line per severity, by code, spelt out), or with ``verbose`` each distinct one
+    once."""
+    rows = [_zoo_entry(name, input_shape, overrides) for name in zoo.names()]
+    findings = rv.zoo_findings(rows)
     for line in (rv.zoo_details if verbose else rv.zoo_summary)(findings):
         echo_err(line)
-    rows = [rv.zoo_row(d.report, d.fields, d.diagnostics) for d in done]
     emit(fmt, color, lambda: rv.zoo_json(rows), lambda: [rv.zoo_table(rows)])
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from cnnstat.cli.options import input_option, output_option, set_option
+from cnnstat.cli.options import depth_option, input_option, output_option, set_option
 from cnnstat.cli.output import analysed, check_output, echo_err
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
@@ -19,13 +19,14 @@ from cnnstat.render import figure
 @set_option
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
               help="Batch size for MACs, activations and memory.")
-@click.option("--depth", type=click.IntRange(1), help="Collapse the diagrams' blocks below "
-              "this many name parts (as cnnstat graph --depth).")
-@click.option("--no-verify", "no_verify", is_flag=True,
-              help="Leave out the live cross-check (run when PyTorch is installed).")
+@depth_option("Collapse the diagrams' blocks below this many name parts (as cnnstat graph "
+              "--depth).")
+@click.option("--verify/--no-verify", "live", default=False, show_default=True,
+              help="Add the live cross-check of every layer with PyTorch (cnnstat verify's "
+              "tables; needs the torch extra, and seconds per network).")
 def report(specs: tuple[str, ...], output: str, input_shape: Shape | None,
            overrides: dict[str, object], batch: int, depth: int | None,
-           no_verify: bool) -> None:
+           live: bool) -> None:
     """One HTML page: per spec the summary, diagram, per-layer and memory figures, receptive
     field, check findings and verify result; for several specs a comparison and the
     complexity chart.
@@ -33,6 +34,7 @@ def report(specs: tuple[str, ...], output: str, input_shape: Shape | None,
     \b
     cnnstat report resnet50 -o resnet50.html
     cnnstat report resnet18 mobilenet-v2 efficientnet-b0 -o compare.html
+    cnnstat report resnet18 --verify -o resnet18.html   # with the live cross-check
     """
     from cnnstat.analysis import outputs
     from cnnstat.views import report as report_view
@@ -42,6 +44,6 @@ def report(specs: tuple[str, ...], output: str, input_shape: Shape | None,
     figure.require()
     check_output(output, specs=specs)
     items = [analysed(s, input_shape, batch, overrides) for s in specs]
-    page = report_view.page(specs, items, report_view.Options(not no_verify, depth))
+    page = report_view.page(specs, items, report_view.Options(live, depth))
     outputs.write_text(output, page)
     echo_err(f"wrote {output} ({len(page.encode('utf-8')):,} bytes)")
