@@ -421,7 +421,7 @@ def test_a_warning_true_of_the_module_is_accepted(cli: Callable, tmp_path: Path)
         {"code": "W501", "layer": "0", "reason": "true of the module imported (w.py:m)"}]
     spec = tmp_path / "w.yaml"
     spec.write_text(text, encoding="utf-8")
-    result = cli("check", "--strict", str(spec))
+    result = cli("check", "--strict", "--notes", str(spec))
     assert result.exit_code == 0 and "note[W501]" in result.stderr
 
 

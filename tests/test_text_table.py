@@ -213,6 +213,7 @@ def test_every_table_command_fits_by_choosing_columns(width: int, command: str) 
     assert "…" not in "".join(line for line in text.splitlines() if line.startswith("┃"))
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("width", WIDTHS)
 def test_verify_fits_by_choosing_columns(width: int) -> None:
     pytest.importorskip("torch")

@@ -154,7 +154,7 @@ def test_cli_count_presets(name: str, r: int, numel: int, torch_flops: int, fvco
 
 
 def test_cli_check_strict_passes_with_the_papers_differences_as_notes(cli: Callable) -> None:
-    result = cli("check", str(SPEC), "--strict")
+    result = cli("check", str(SPEC), "--strict", "--notes")
     assert result.exit_code == 0, result.stderr
     # S's two Table 7 figures, in the plain spec and in -s, M's FLOPs, L's params and FLOPs
     assert result.stderr.count("note[N602]") == 7
