@@ -64,7 +64,8 @@ def run(name: str, xml: Path) -> tuple[float, str, float, float]:
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     last = lines[-1] if lines else "(no output)"
     if proc.returncode != 0:
-        raise SystemExit(f"{name}: pytest exited {proc.returncode}: {last}")
+        failed = [line for line in proc.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        raise SystemExit(f"{name}: pytest exited {proc.returncode}: {last}\n" + "\n".join(failed))
     return wall, last, before, os.getloadavg()[0]
 
 
@@ -92,6 +93,7 @@ def main() -> None:
     walls: dict[str, list[float]] = {n: [] for n in names}
     notes: dict[str, str] = {}
     table = None
+    table_from = ""
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             for name in names:
@@ -100,8 +102,8 @@ def main() -> None:
                 walls[name].append(wall)
                 notes[name] = f"{last} (load {before:.1f} before, {after:.1f} after)"
                 print(f"{name}: {wall:.1f} s: {notes[name]}", flush=True)
-                if name == "serial" and table is None:
-                    table = per_file(xml)
+                if table is None or name == "serial":  # the serial run's, when there is one
+                    table, table_from = per_file(xml), name
     out = [f"# The test suite's time\n", f"Machine: {machine()}.  "
            f"`python benchmarks/tests.py --rounds {args.rounds}` "
            f"({time.strftime('%Y-%m-%d')}).\n",
@@ -114,13 +116,13 @@ def main() -> None:
                    f"{notes[name]} |")
     if table is not None:
         seconds, count, tests = table
-        out += ["", "## Per file (serial run; setup + call + teardown)", "",
+        out += ["", f"## Per file ({table_from} run; setup + call + teardown)", "",
                 "| file | tests | seconds | share |", "| --- | ---: | ---: | ---: |"]
         total = sum(seconds.values())
         for f, s in sorted(seconds.items(), key=lambda kv: -kv[1])[:40]:
             out.append(f"| {f} | {count[f]} | {s:.1f} | {100 * s / total:.1f}% |")
         out.append(f"| (all {len(seconds)} files) | {sum(count.values())} | {total:.1f} | |")
-        out += ["", "## The 30 slowest tests (serial run)", "", "| seconds | test |",
+        out += ["", f"## The 30 slowest tests ({table_from} run)", "", "| seconds | test |",
                 "| ---: | --- |"]
         out += [f"| {s:.1f} | `{n}` |" for s, n in tests[:30]]
     args.out.write_text("\n".join(out) + "\n", encoding="utf-8")

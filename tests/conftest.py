@@ -53,7 +53,17 @@ SLOW: dict[str, str] = {
     "tests/test_bench_gpu_check.py": "the GPU check's dry run: a benchmark script end to end",
     "tests/test_zoo_unet.py::test_unet_verifies_against_the_reference_implementation":
         "U-Net built and verified against a reference module",
-    "tests/test_import.py::test_cli_": "cnnstat import round trips, each a child process",
+    "tests/test_import.py": "cnnstat import round trips, each a child process",
+    "tests/test_text_table.py::test_every_figure_shown_is_whole_on_a_real_terminal":
+        "the CLI in a real pseudo-terminal at four widths",
+    "tests/test_text_table.py::test_every_table_command_fits_by_choosing_columns":
+        "every table command in a real pseudo-terminal at four widths",
+    "tests/test_text_table.py::test_verify_fits_by_choosing_columns": "verify in a pty",
+    "tests/test_docs_examples.py::test_console_examples_print_what_the_page_says":
+        "every console example of the docs run",
+    "tests/test_trust_bounds.py": "hostile cases, each a child process bounded in memory and time",
+    "tests/test_trust_sweep.py": "hostile sweep cases, each a bounded child process",
+    "tests/test_zoo_hierarchical.py": "DLA-34 and HRNet verified against reference modules",
     "tests/test_import_soundness.py::test_cli_": "cnnstat import of timm-like subclasses, children",
     "tests/test_verify_census.py::test_cli_": "verify --module of a timm-like module, children",
     "tests/test_verify_isolation.py": "verify --module children: signals, memory, the guard",
