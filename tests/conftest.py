@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,12 @@ atexit.register(shutil.rmtree, os.environ["CNNSTAT_CACHE_DIR"], ignore_errors=Tr
 os.environ.pop("CNNSTAT_NO_CACHE", None)
 
 from cnnstat.cli.main import main  # noqa: E402
+
+# A suite started where SIGINT is ignored (a background job of a shell without job control)
+# would pass that on to every child it starts, and the Ctrl-C tests need the default: an
+# ignored signal stays ignored across exec, a handled one does not.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 pytest_plugins = ["pytester"]  # tests/test_golden_fixture.py runs the golden fixture in pytest
 
