@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -33,24 +32,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from startup import machine  # noqa: E402  (the same description of the machine)
 CONFIGS = {
     "serial": ["-p", "no:xdist"],
     "parallel": ["-n", "auto"],
     "fast": ["-m", "not slow", "-n", "auto"],
 }
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}")
 
 
 def run(name: str, xml: Path) -> tuple[float, str, float, float]:

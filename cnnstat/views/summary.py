@@ -32,14 +32,19 @@ def macs_share(row: Row | Block, report: Report) -> float | None:
     return row.macs * report.batch / total if total else 0.0
 
 
+def _figures(item: Row | Block, batch: int, share: float | None) -> dict[str, Any]:
+    """A layer's or a block's shapes and figures, compute and activations for the batch."""
+    return {"input_shape": list(item.input_shape), "output_shape": list(item.output_shape),
+            "params": item.params, "weights": item.weights, "bias": item.bias,
+            "buffers": item.buffers, "macs": item.macs * batch, "macs_share": share,
+            "flops": item.flops * batch,
+            "elementwise": {k: v * batch for k, v in item.ops.items()},
+            "activations": item.activations * batch}
+
+
 def layer_json(row: Row, batch: int, share: float | None = None) -> dict[str, Any]:
     out = {"name": row.name, "kind": row.kind, "description": row.description,
-           "input_shape": list(row.input_shape), "output_shape": list(row.output_shape),
-           "params": row.params, "weights": row.weights, "bias": row.bias,
-           "buffers": row.buffers, "macs": row.macs * batch, "macs_share": share,
-           "flops": row.flops * batch,
-           "elementwise": {k: v * batch for k, v in row.ops.items()},
-           "activations": row.activations * batch}
+           **_figures(row, batch, share)}
     if row.products:  # attention's activation-by-activation products: MACs, not in "macs"
         out["products"] = {k: v * batch for k, v in row.products.items()}
     if row.training:
@@ -64,12 +69,7 @@ def block_json(block: Block, batch: int, share: float | None = None) -> dict[str
     """A block of ``--depth N``: what it sums, its members' names, and its first input and
     last output."""
     out = {"name": block.name, "description": block.description, "members": list(block.names),
-           "input_shape": list(block.input_shape), "output_shape": list(block.output_shape),
-           "params": block.params, "weights": block.weights, "bias": block.bias,
-           "buffers": block.buffers, "macs": block.macs * batch, "macs_share": share,
-           "flops": block.flops * batch,
-           "elementwise": {k: v * batch for k, v in block.ops.items()},
-           "activations": block.activations * batch}
+           **_figures(block, batch, share)}
     if block.training:
         out["training_only"] = True
     return out

@@ -32,13 +32,21 @@ def _analyse(spec: SpecArg, input_shape: Shape | None, overrides: dict[str, obje
     """Analyse ``spec`` and its fields; the diagnostics are returned, not printed."""
     loaded = analysis.load(spec, input=input_shape, set=overrides)
     report = analysis.analyze_loaded(loaded)
+    fields, diagnostics = _fields(report, loaded.source)
+    return _Analysed(report, fields, diagnostics, loaded.source)
+
+
+def _fields(report: Report, source: SourceMap | None) -> tuple[FieldReport | None,
+                                                               list[Diagnostic]]:
+    """The report's receptive fields (None for a flat input) and every diagnostic, the
+    report's and the fields'; a SpecError from the fields is located in ``source``."""
     try:
         fields = receptive_fields(report) if len(report.input_shape) == 3 else None
     except SpecError as exc:
-        exc.source = loaded.source
+        exc.source = source
         raise
     extra = fields.diagnostics if fields is not None else ()
-    return _Analysed(report, fields, [*report.diagnostics, *extra], loaded.source)
+    return fields, [*report.diagnostics, *extra]
 
 
 def analysed_fields(spec: SpecArg, input_shape: Shape | None,
@@ -63,13 +71,8 @@ def _zoo_entry(name: str, input_shape: Shape | None,
         if isinstance(hit, dict) and _is_entry(hit, result.brief.name):
             return hit
     report = result.report
-    try:
-        fields = receptive_fields(report) if len(report.input_shape) == 3 else None
-    except SpecError as exc:
-        exc.source = result.source
-        raise
-    extra = fields.diagnostics if fields is not None else ()
-    entry = rv.zoo_entry(report, fields, [*report.diagnostics, *extra], result.source)
+    fields, diagnostics = _fields(report, result.source)
+    entry = rv.zoo_entry(report, fields, diagnostics, result.source)
     if result.key is not None:
         cache.put_part(result.key, ZOO_PART, entry)
     return entry
