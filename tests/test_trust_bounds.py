@@ -174,6 +174,19 @@ def test_a_missing_glyph_is_our_warning_not_matplotlibs(plotted: dict[str, dict[
     assert "UserWarning" not in proc["stderr"] and "Glyph 19968" not in proc["stderr"]
 
 
+def test_the_report_says_a_missing_glyph_as_plot_does(tmp_path: Path) -> None:
+    """report draws with the same figures as plot, so the same warning is ours there too."""
+    pytest.importorskip("matplotlib")
+    spec = tmp_path / "glyph.yaml"
+    spec.write_text("name: glyph\ninput: [3, 8, 8]\nlayers:\n"
+                    "  - conv: {out: 4, kernel: 3, name: \"c\\u4e00\"}\n")
+    proc = run(tmp_path, "report", str(spec), "-o", str(tmp_path / "glyph.html"), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("cnnstat: report: warning: the font DejaVu Sans has no glyph for "
+                             "CJK UNIFIED IDEOGRAPH-4E00; the figure shows an empty box") == 1
+    assert "UserWarning" not in proc.stderr and "Glyph 19968" not in proc.stderr
+
+
 # -- report anchors and DOT strings ---------------------------------------------------------------
 
 def test_report_anchors_of_a_dot_b_and_a_underscore_b_differ(tmp_path: Path) -> None:

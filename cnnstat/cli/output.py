@@ -4,8 +4,10 @@ and progress to stderr."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -207,3 +209,29 @@ def progress(total: int, show: bool, doing: str, done: str) -> Iterator[Callable
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(doing, total=total)
         yield lambda name: bar.update(task, advance=1, description=f"{done} {name}")
+
+
+_GLYPH = re.compile(r"Glyph \d+ \((.*)\) missing from font\(s\) (.+?)\.?$")
+
+
+@contextmanager
+def drawing_warnings(command: str) -> Iterator[None]:
+    """matplotlib's warnings while ``command`` draws (``plot``, ``report``), each said once on
+    stderr as cnnstat's one line, never printed raw: a glyph missing from the font (a name in a
+    script the font lacks) says which character and how it is drawn."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for line in dict.fromkeys(_drawing_warning(command, str(w.message)) for w in caught):
+        echo_err(line)
+
+
+def _drawing_warning(command: str, message: str) -> str:
+    first = message.strip().splitlines()[0] if message.strip() else "a warning"
+    glyph = _GLYPH.match(first)
+    if glyph:
+        char = glyph.group(1)
+        name = char[3:-1] if char.startswith("\\N{") else char
+        return (f"cnnstat: {command}: warning: the font {escape_controls(glyph.group(2))} has no "
+                f"glyph for {escape_controls(name)}; the figure shows an empty box in its place")
+    return f"cnnstat: {command}: warning: matplotlib: {escape_controls(first)}"

@@ -7,8 +7,6 @@ any spec is read.  ``rf --effective`` needs the ``torch`` extra as well.
 from __future__ import annotations
 
 import json
-import re
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ import click
 
 from cnnstat.analysis import Analysed
 from cnnstat.cli.options import dtype_option, input_option, output_option, set_option
-from cnnstat.cli.output import analysed, check_output, echo_err
+from cnnstat.cli.output import analysed, check_output, drawing_warnings, echo_err
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
 from cnnstat.render import figure
@@ -37,31 +35,10 @@ def _write(path: str, draw: Callable[[str], bytes]) -> None:
     """Draw in the format the suffix names and write the file (cnnstat.analysis.outputs)."""
     from cnnstat.analysis import outputs
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with drawing_warnings("plot"):
         data = draw(figure.format_of(path))
-    for line in dict.fromkeys(_warning(str(w.message)) for w in caught):
-        echo_err(line)
     outputs.write_bytes(path, data)
     echo_err(f"wrote {path} ({len(data):,} bytes)")
-
-
-_GLYPH = re.compile(r"Glyph \d+ \((.*)\) missing from font\(s\) (.+?)\.?$")
-
-
-def _warning(message: str) -> str:
-    """A warning of matplotlib's while drawing, as cnnstat's one line: a glyph missing from the
-    font (a name in a script the font lacks) says which character and how it is drawn."""
-    from cnnstat.render.escape import escape_controls
-
-    first = message.strip().splitlines()[0] if message.strip() else "a warning"
-    glyph = _GLYPH.match(first)
-    if glyph:
-        char = glyph.group(1)
-        name = char[3:-1] if char.startswith("\\N{") else char
-        return (f"cnnstat: plot: warning: the font {escape_controls(glyph.group(2))} has no "
-                f"glyph for {escape_controls(name)}; the figure shows an empty box in its place")
-    return f"cnnstat: plot: warning: matplotlib: {escape_controls(first)}"
 
 
 @click.group(name="plot")

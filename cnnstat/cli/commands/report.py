@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from cnnstat.cli.options import depth_option, input_option, output_option, set_option
-from cnnstat.cli.output import analysed, check_output, echo_err
+from cnnstat.cli.output import analysed, check_output, drawing_warnings, echo_err
 from cnnstat.core.report import Shape
 from cnnstat.errors import UsageError
 from cnnstat.render import figure
@@ -44,6 +44,7 @@ def report(specs: tuple[str, ...], output: str, input_shape: Shape | None,
     figure.require()
     check_output(output, specs=specs)
     items = [analysed(s, input_shape, batch, overrides) for s in specs]
-    page = report_view.page(specs, items, report_view.Options(live, depth))
+    with drawing_warnings("report"):
+        page = report_view.page(specs, items, report_view.Options(live, depth))
     outputs.write_text(output, page)
     echo_err(f"wrote {output} ({len(page.encode('utf-8')):,} bytes)")
